@@ -1,0 +1,71 @@
+"""Configuration: safe defaults for a laptop, then CONSULT_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Return a secret key kept in instance/ so sessions survive restarts without one being configured."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping: defaults, then environment, then explicit overrides (tests)."""
+    config: dict[str, Any] = {
+        "DATABASE_URL": f"sqlite:///{instance_path / 'consult.sqlite3'}",
+        "SECRET_KEY": None,
+        # Pages of lists: small enough for a phone, large enough to scan.
+        "PAGE_SIZE": 20,
+        "API_PAGE_SIZE": 50,
+        "API_MAX_PAGE_SIZE": 200,
+        # How often (seconds) a request may look for scheduled phase changes.
+        "TICK_INTERVAL": 5.0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        # Seconds SQLite waits for a lock before the request is answered with 503.
+        "SQLITE_BUSY_TIMEOUT": 5.0,
+        "PSEUDONYM_KEY": None,
+        "ANALYSIS_WORKER": True,
+    }
+    for key, value in os.environ.items():
+        if key.startswith("CONSULT_"):
+            name = key.removeprefix("CONSULT_")
+            default = config.get(name)
+            config[name] = _coerce(value, default)
+    if overrides:
+        config.update(overrides)
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _secret_key(instance_path)
+    if not config["PSEUDONYM_KEY"]:
+        config["PSEUDONYM_KEY"] = config["SECRET_KEY"]
+    config["SQLALCHEMY_URL"] = config["DATABASE_URL"]
+    return config
+
+
+def _coerce(value: str, default: Any) -> Any:
+    """Turn an environment string into the type of its default."""
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value

@@ -1,0 +1,99 @@
+"""Extensions, created unbound and attached to an app in create_app()."""
+
+from __future__ import annotations
+
+import contextvars
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+# Set for requests that write, so SQLite takes its write lock at BEGIN and never has to
+# upgrade a read lock mid-transaction (the upgrade fails at once instead of waiting).
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+
+
+def set_write_intent(value: bool) -> contextvars.Token:
+    """Mark the current context as one whose transactions will write."""
+    return _write_intent.set(value)
+
+
+def make_engine(url: str, *, busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
+    """Create an engine with the SQLite settings that keep concurrent writers safe."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling defers it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        if ":memory:" not in url and url != "sqlite://":
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only power loss can drop the last commits.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engine and a request-scoped session, bound to one app."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+        self._scoped: scoped_session[Session] | None = None
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine from the app's DATABASE_URL and remove the session after each request."""
+        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"])
+        self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._scoped = scoped_session(self._factory)
+        app.extensions["consult_db"] = self
+
+        @app.teardown_appcontext
+        def _remove_session(_exc: BaseException | None) -> None:
+            if self._scoped is not None:
+                self._scoped.remove()
+
+    @property
+    def session(self) -> Session:
+        """The session of the current request or command."""
+        assert self._scoped is not None, "Database.init_app() has not been called"
+        return self._scoped()
+
+    @contextmanager
+    def new_session(self) -> Iterator[Session]:
+        """A session outside the request scope (background workers, scripts)."""
+        assert self._factory is not None
+        session = self._factory()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, forked workers)."""
+        if self._scoped is not None:
+            self._scoped.remove()
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+db = Database()
+csrf = CSRFProtect()
+login_manager = LoginManager()

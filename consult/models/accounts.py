@@ -1,0 +1,107 @@
+"""Accounts (identity) and participant profiles (declared role), kept in separate tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, sql_in, utcnow
+
+# Privilege levels. Everyone is a participant; staff roles add powers.
+STAFF_ROLES = ("participant", "facilitator", "analyst", "admin")
+
+# What a registrant says they are; phases may be limited to some of these.
+CATEGORIES = ("service_user", "carer", "public", "staff", "student")
+CATEGORY_LABELS = {
+    "service_user": "A person who uses health or care services",
+    "carer": "A carer",
+    "public": "A member of the public",
+    "staff": "Health or care staff",
+    "student": "A student",
+}
+
+# The 14 allied health professions (NHS England), then other staff groups.
+AHP_PROFESSIONS = (
+    ("art_therapist", "Art therapist"),
+    ("drama_therapist", "Drama therapist"),
+    ("music_therapist", "Music therapist"),
+    ("podiatrist", "Chiropodist or podiatrist"),
+    ("dietitian", "Dietitian"),
+    ("occupational_therapist", "Occupational therapist"),
+    ("operating_department_practitioner", "Operating department practitioner"),
+    ("orthoptist", "Orthoptist"),
+    ("osteopath", "Osteopath"),
+    ("paramedic", "Paramedic"),
+    ("physiotherapist", "Physiotherapist"),
+    ("prosthetist_orthotist", "Prosthetist or orthotist"),
+    ("radiographer", "Radiographer (diagnostic or therapeutic)"),
+    ("speech_language_therapist", "Speech and language therapist"),
+)
+OTHER_PROFESSIONS = (
+    ("ahp_support_worker", "AHP support worker or assistant"),
+    ("nurse", "Nurse or midwife"),
+    ("doctor", "Doctor"),
+    ("pharmacist", "Pharmacist"),
+    ("healthcare_scientist", "Healthcare scientist"),
+    ("social_care", "Social care worker"),
+    ("manager", "Manager, administrator or commissioner"),
+    ("other_staff", "Other health or care role"),
+)
+PROFESSIONS = AHP_PROFESSIONS + OTHER_PROFESSIONS
+PROFESSION_LABELS = dict(PROFESSIONS)
+
+
+class User(Base):
+    """A login: email, password hash and staff role. Never shown beside a contribution."""
+
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint(f"role IN ({sql_in(STAFF_ROLES)})", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="participant")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped to end every session of this account on the server (logout everywhere, password change).
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    profile: Mapped[ParticipantProfile | None] = relationship(back_populates="user", uselist=False)
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        """Every loaded user is authenticated."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A loaded user is never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """Session identifier: the id and session version, so bumping the version ends old sessions."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_staff(self) -> bool:
+        """True for facilitators, analysts and admins."""
+        return self.role != "participant"
+
+
+class ParticipantProfile(Base):
+    """What a registrant declared about themselves: category and, for staff, profession."""
+
+    __tablename__ = "participant_profile"
+    __table_args__ = (CheckConstraint(f"category IN ({sql_in(CATEGORIES)})", name="category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    category: Mapped[str] = mapped_column(String(20))
+    profession: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="profile")
