@@ -24,6 +24,16 @@ def set_write_intent(value: bool) -> contextvars.Token:
     return _write_intent.set(value)
 
 
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Within this block, transactions begin as writers (BEGIN IMMEDIATE on SQLite)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 def make_engine(url: str, *, busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
     """Create an engine with the SQLite settings that keep concurrent writers safe."""
     if not url.startswith("sqlite"):

@@ -1,0 +1,60 @@
+"""consult: phased, anonymous online consultations and their analysis."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from .config import ROOT, load_config
+from .extensions import csrf, db, login_manager, set_write_intent, write_intent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, database, security, blueprints, commands."""
+    instance_path = Path(os.environ.get("CONSULT_INSTANCE_PATH", ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_config(instance_path, overrides))
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import cli, security, templating
+    from .views import register_blueprints
+
+    security.init_app(app)
+    templating.init_app(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    _schedule_ticks(app)
+    return app
+
+
+def _schedule_ticks(app: Flask) -> None:
+    """Apply due phase changes on the next request, at most once per TICK_INTERVAL, without cron."""
+    from .services.phases import due_phase_ids, tick
+
+    state = {"last": 0.0}
+
+    @app.before_request
+    def _mark_writes_and_tick() -> None:
+        # SQLite: requests that write take the write lock at BEGIN, so they queue instead of failing.
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        now = time.monotonic()
+        if request.endpoint == "static" or now - state["last"] < app.config["TICK_INTERVAL"]:
+            return
+        state["last"] = now
+        with db.new_session() as session:
+            if not due_phase_ids(session):
+                return
+        with write_intent(), db.new_session() as session:
+            if tick(session):
+                session.commit()

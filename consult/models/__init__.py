@@ -1,0 +1,37 @@
+"""Typed models. Alembic migrations (migrations/versions) are the only source of the schema."""
+
+from .accounts import (
+    AHP_PROFESSIONS,
+    CATEGORIES,
+    CATEGORY_LABELS,
+    OTHER_PROFESSIONS,
+    PROFESSION_LABELS,
+    PROFESSIONS,
+    STAFF_ROLES,
+    ParticipantProfile,
+    User,
+)
+from .audit import RUN_STATES, AnalysisRun, AuditEvent
+from .base import Base, utcnow
+from .consultations import PHASE_STATES, Consultation, Phase, PhaseAudience, PhaseTransition, Topic
+from .contributions import (
+    CHANNELS,
+    COMMENT_BODY_MAX,
+    IDEA_BODY_MAX,
+    MODERATION_STATES,
+    TITLE_MAX,
+    Comment,
+    Idea,
+    Impression,
+    Vote,
+    VoteEvent,
+)
+
+__all__ = [
+    "AHP_PROFESSIONS", "CATEGORIES", "CATEGORY_LABELS", "CHANNELS", "COMMENT_BODY_MAX", "IDEA_BODY_MAX",
+    "MODERATION_STATES", "OTHER_PROFESSIONS", "PHASE_STATES", "PROFESSIONS", "PROFESSION_LABELS",
+    "RUN_STATES", "STAFF_ROLES", "TITLE_MAX",
+    "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "Idea", "Impression",
+    "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
+    "VoteEvent", "utcnow",
+]

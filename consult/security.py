@@ -1,0 +1,150 @@
+"""Logins, role checks, security headers and error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db, login_manager
+from .models import User
+from .services.errors import NotAllowed, ServiceError
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+ERROR_TITLES = {
+    400: "There is a problem with the request",
+    403: "You cannot do this",
+    404: "Page not found",
+    405: "You cannot do this",
+    409: "This cannot be done now",
+    413: "What you sent is too large",
+    429: "Too many requests",
+    500: "Sorry, there is a problem with the service",
+    503: "The service is busy",
+}
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    """Load the user for a session id "id:version"; a bumped version ends old sessions."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.scalar(
+        select(User).options(selectinload(User.profile)).where(User.id == int(user_id))
+    )
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Allow the view only to logged-in users with one of these roles (admins may do anything)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles and current_user.role != "admin":
+                raise NotAllowed("You need a different role to use this page. Ask an admin if you think you should have it.")
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Return target only if it is a path on this site (never an open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def wants_json() -> bool:
+    """True for API calls and for scripts that asked for JSON."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, message: str, **extra: Any) -> tuple[Any, int]:
+    """A JSON error for scripts, an NHS-styled page for people."""
+    if wants_json():
+        return jsonify(error=message, status=status, **extra), status
+    return render_template("error.html", status=status, title=ERROR_TITLES.get(status, "There is a problem"),
+                           message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Configure the login manager, headers and error handlers."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            # Pages for a logged-in person must not be kept by shared caches or the back button of a shared device.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> tuple[Any, int]:
+        db.session.rollback()
+        return error_response(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_exc: CSRFError) -> tuple[Any, int]:
+        return error_response(400, "The form had expired or was sent from another site. Go back, reload the page and try again. Nothing was saved.")
+
+    @app.errorhandler(OperationalError)
+    def _operational(exc: OperationalError) -> tuple[Any, int]:
+        db.session.rollback()
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            body, status = error_response(503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
+            response = app.make_response((body, status))
+            response.headers["Retry-After"] = "2"
+            return response, 503
+        log.exception("Database error")
+        return error_response(500, "Something went wrong on our side. Nothing was saved. Please try again later.")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Any, int]:
+        status = exc.code or 500
+        messages = {
+            404: "If you typed the web address, check it is correct. If you pasted it, check you copied all of it.",
+            405: "That action is not available at this address.",
+            413: "What you sent is larger than the service accepts. Shorten it and try again.",
+        }
+        return error_response(status, messages.get(status, exc.description or ""))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Any, int]:
+        db.session.rollback()
+        log.exception("Unhandled error", exc_info=exc)
+        return error_response(500, "Something went wrong on our side. Nothing was saved. Please try again later.")

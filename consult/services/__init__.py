@@ -1,0 +1,1 @@
+"""Business rules. Views call these; these never touch the request."""

@@ -1,0 +1,239 @@
+"""Posting ideas and comments, voting, and recording what each participant was shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..models import (
+    CHANNELS,
+    COMMENT_BODY_MAX,
+    IDEA_BODY_MAX,
+    TITLE_MAX,
+    Comment,
+    Idea,
+    Impression,
+    Phase,
+    Topic,
+    User,
+    Vote,
+    VoteEvent,
+    utcnow,
+)
+from . import audit
+from .errors import Invalid, NotAllowed, NotFound
+from .phases import require_contribution_allowed
+from .text import require_text
+
+# A second identical post within this window is a double submit, not a new contribution.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+def dialect_insert(session: Session, model: type) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    name = session.get_bind().dialect.name
+    return postgresql.insert(model) if name == "postgresql" else sqlite.insert(model)
+
+
+def _stamp(user: User | None) -> tuple[str | None, str | None]:
+    """The author's declared category and profession as they are now."""
+    if user is None or user.profile is None:
+        return None, None
+    return user.profile.category, user.profile.profession
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """A contribution a facilitator enters for someone else (workshop, paper or phone)."""
+
+    channel: str
+    category: str | None
+    profession: str | None = None
+
+
+def post_idea(session: Session, user: User, topic: Topic, title: str | None, body: str | None,
+              *, on_behalf: OnBehalf | None = None, now: datetime | None = None) -> tuple[Idea, bool]:
+    """Add an idea under a topic; returns (idea, created) so a double submit returns the first one."""
+    now = now or utcnow()
+    phase = topic.phase
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for field, label, limit, single in (("title", "a title", TITLE_MAX, True), ("body", "your idea", IDEA_BODY_MAX, False)):
+        try:
+            clean[field] = require_text(title if field == "title" else body, field=field, label=label,
+                                        max_length=limit, single_line=single)
+        except Invalid as exc:
+            errors.update(exc.field_errors)
+    if on_behalf is not None:
+        _check_on_behalf(user, on_behalf)
+    else:
+        require_contribution_allowed(phase, user, now)
+    if errors:
+        raise Invalid("There is a problem", errors)
+    if on_behalf is None:
+        existing = session.scalar(
+            select(Idea).where(Idea.author_id == user.id, Idea.topic_id == topic.id, Idea.title == clean["title"],
+                               Idea.body == clean["body"], Idea.created_at >= now - DUPLICATE_WINDOW)
+        )
+        if existing is not None:
+            return existing, False
+        category, profession = _stamp(user)
+        idea = Idea(topic_id=topic.id, phase_id=phase.id, author_id=user.id, channel="online",
+                    author_category=category, author_profession=profession, created_at=now, visible_from=now,
+                    **clean)
+    else:
+        idea = Idea(topic_id=topic.id, phase_id=phase.id, author_id=None, entered_by_id=user.id,
+                    channel=on_behalf.channel, author_category=on_behalf.category,
+                    author_profession=on_behalf.profession, created_at=now, visible_from=now, **clean)
+    session.add(idea)
+    session.flush()
+    if on_behalf is not None:
+        audit.record(session, user, "idea.enter_on_behalf", "idea", idea.id, channel=on_behalf.channel)
+    return idea, True
+
+
+def _check_on_behalf(user: User, on_behalf: OnBehalf) -> None:
+    """Only facilitators enter contributions for others, and only through an offline channel."""
+    if user.role not in ("facilitator", "admin"):
+        raise NotAllowed("Only facilitators can enter contributions on someone's behalf")
+    if on_behalf.channel not in CHANNELS or on_behalf.channel == "online":
+        raise Invalid("There is a problem", {"channel": "Select how this contribution was gathered"})
+
+
+def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, parent_id: int | None = None,
+                 now: datetime | None = None) -> tuple[Comment, bool]:
+    """Add a comment on an idea, or a reply to one of its top-level comments."""
+    now = now or utcnow()
+    phase = session.get(Phase, idea.phase_id)
+    assert phase is not None
+    text = require_text(body, field="body", label="a comment", max_length=COMMENT_BODY_MAX)
+    require_contribution_allowed(phase, user, now)
+    if idea.moderation_state != "published":
+        raise NotFound("This idea is not available")
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.idea_id != idea.id or parent.moderation_state != "published":
+            raise NotFound("The comment you replied to is not available")
+        # Replies are one level deep: a reply to a reply joins the same thread.
+        parent_id = parent.parent_id or parent.id
+    existing = session.scalar(
+        select(Comment).where(Comment.author_id == user.id, Comment.idea_id == idea.id, Comment.body == text,
+                              Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
+                              Comment.created_at >= now - DUPLICATE_WINDOW)
+    )
+    if existing is not None:
+        return existing, False
+    category, profession = _stamp(user)
+    comment = Comment(idea_id=idea.id, parent_id=parent_id, phase_id=idea.phase_id, author_id=user.id,
+                      channel="online", author_category=category, author_profession=profession, body=text,
+                      created_at=now, visible_from=now)
+    session.add(comment)
+    session.execute(update(Idea).where(Idea.id == idea.id).values(comment_count=Idea.comment_count + 1))
+    session.flush()
+    return comment, True
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """The voter's vote after the change and the item's new totals."""
+
+    value: int
+    up: int
+    down: int
+    changed: bool
+
+
+def vote(session: Session, user: User, kind: str, item_id: int, value: int,
+         now: datetime | None = None) -> VoteResult:
+    """Set (+1/-1) or withdraw (0) the user's vote on an idea or comment; safe to repeat and to race."""
+    now = now or utcnow()
+    if value not in (-1, 0, 1):
+        raise Invalid("Choose support or against")
+    model: type[Idea] | type[Comment]
+    if kind == "idea":
+        model, column = Idea, Vote.idea_id
+    elif kind == "comment":
+        model, column = Comment, Vote.comment_id
+    else:
+        raise NotFound("There is nothing to vote on here")
+    item = session.get(model, item_id)
+    if item is None or item.moderation_state != "published":
+        raise NotFound(f"This {kind} is not available")
+    phase = session.get(Phase, item.phase_id)
+    assert phase is not None
+    require_contribution_allowed(phase, user, now)
+
+    target = {"idea_id": item_id} if kind == "idea" else {"comment_id": item_id}
+    category, profession = _stamp(user)
+    old = 0
+    if value == 0:
+        deleted = session.execute(
+            delete(Vote).where(Vote.voter_id == user.id, column == item_id).returning(Vote.value)
+        ).scalar()
+        old = deleted or 0
+    else:
+        stmt = dialect_insert(session, Vote).values(
+            voter_id=user.id, value=value, voter_category=category, voter_profession=profession,
+            created_at=now, updated_at=now, **target,
+        )
+        inserted = session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["voter_id", column.key]).returning(Vote.id)
+        ).scalar()
+        if inserted is None:
+            # Someone (perhaps this same person in another tab) voted first: change that row instead.
+            existing = session.execute(
+                select(Vote.id, Vote.value).where(Vote.voter_id == user.id, column == item_id).with_for_update()
+            ).one()
+            old = existing.value
+            if old != value:
+                session.execute(update(Vote).where(Vote.id == existing.id).values(
+                    value=value, updated_at=now, voter_category=category, voter_profession=profession))
+    changed = old != value
+    if changed:
+        up_delta = (value == 1) - (old == 1)
+        down_delta = (value == -1) - (old == -1)
+        session.execute(update(model).where(model.id == item_id).values(
+            up_count=model.up_count + up_delta, down_count=model.down_count + down_delta))
+        session.execute(insert(VoteEvent).values(voter_id=user.id, value=value, voter_category=category,
+                                                 voter_profession=profession, at=now, **target))
+    up, down = session.execute(select(model.up_count, model.down_count).where(model.id == item_id)).one()
+    return VoteResult(value=value, up=up, down=down, changed=changed)
+
+
+def record_impressions(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]
+                       comment_ids: list[int] = (), now: datetime | None = None) -> int:  # type: ignore[assignment]
+    """Record first sight of each item by this viewer in one statement per kind; returns how many were new."""
+    now = now or utcnow()
+    new = 0
+    for ids, column, model in ((idea_ids, "idea_id", Idea), (comment_ids, "comment_id", Comment)):
+        ids = sorted(set(ids))
+        if not ids:
+            continue
+        stmt = dialect_insert(session, Impression).values(
+            [{"viewer_id": viewer_id, column: i, "first_seen": now} for i in ids]
+        )
+        inserted = session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["viewer_id", column]).returning(getattr(Impression, column))
+        ).scalars().all()
+        if inserted:
+            session.execute(update(model).where(model.id.in_(inserted))
+                            .values(impression_count=model.impression_count + 1))
+            new += len(inserted)
+    return new
+
+
+def recount(session: Session) -> None:
+    """Rebuild every denormalised count from the rows (after bulk loads, or to repair)."""
+    for model, column in ((Idea, Vote.idea_id), (Comment, Vote.comment_id)):
+        up = select(func.count()).where(column == model.id, Vote.value == 1).scalar_subquery()
+        down = select(func.count()).where(column == model.id, Vote.value == -1).scalar_subquery()
+        seen_column = Impression.idea_id if model is Idea else Impression.comment_id
+        seen = select(func.count()).where(seen_column == model.id).scalar_subquery()
+        session.execute(update(model).values(up_count=up, down_count=down, impression_count=seen))
+    comments = (select(func.count()).where(Comment.idea_id == Idea.id, Comment.moderation_state == "published")
+                .scalar_subquery())
+    session.execute(update(Idea).values(comment_count=comments))

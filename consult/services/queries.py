@@ -1,0 +1,203 @@
+"""Read models for pages and the API: paginated lists with no N+1 queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Comment, Consultation, Idea, Impression, Phase, Topic, User, Vote
+
+T = TypeVar("T")
+
+IDEA_ORDERS = {
+    "random": "Random",
+    "newest": "Newest",
+    "discussed": "Most discussed",
+    "supported": "Most supported",
+}
+# Pseudo-impressions in the prior of the "most supported" order: new ideas start near the average.
+PRIOR_WEIGHT = 10.0
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list, with what a pager needs."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        """True when a later page exists."""
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        """True when an earlier page exists."""
+        return self.page > 1
+
+
+def paginate(session: Session, stmt: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page[Any]:
+    """Run a count and one page of the statement; pages past the end show the last page."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    paged = stmt.limit(per_page).offset((page - 1) * per_page)
+    rows = session.scalars(paged).all() if scalars else session.execute(paged).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+
+
+def published_consultations(session: Session, include_unpublished: bool = False) -> list[Consultation]:
+    """Consultations with their phases loaded, newest first."""
+    stmt = select(Consultation).options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
+    if not include_unpublished:
+        stmt = stmt.where(Consultation.is_published.is_(True))
+    return list(session.scalars(stmt).all())
+
+
+def random_order_key(seed: int) -> Any:
+    """A per-viewer shuffle that is stable while the seed is (a multiplicative hash, portable SQL)."""
+    return (Idea.id * literal(2654435761) + literal(seed)) % literal(4294967291)
+
+
+def support_order_key(session: Session, phase_id: int) -> Any:
+    """Time-adjusted support per impression, shrunk towards the phase's overall rate (ANALYSIS.md §1)."""
+    up, seen = session.execute(
+        select(func.coalesce(func.sum(Idea.up_count), 0), func.coalesce(func.sum(Idea.impression_count), 0))
+        .where(Idea.phase_id == phase_id, Idea.moderation_state == "published")
+    ).one()
+    rate = (up / seen) if seen else 0.5
+    rate = min(max(rate, 0.01), 0.99)
+    a, b = PRIOR_WEIGHT * rate, PRIOR_WEIGHT * (1 - rate)
+    # An item voted on more than it was "seen" (imported data) still counts every vote.
+    exposure = case((Idea.impression_count > Idea.up_count + Idea.down_count, Idea.impression_count),
+                    else_=Idea.up_count + Idea.down_count)
+    return (Idea.up_count + literal(a)) / (exposure + literal(a + b))
+
+
+def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: int, per_page: int) -> Page[Idea]:
+    """Published ideas under a topic in the chosen order, one page."""
+    stmt = select(Idea).where(Idea.topic_id == topic.id, Idea.moderation_state == "published")
+    if order == "newest":
+        stmt = stmt.order_by(Idea.created_at.desc(), Idea.id.desc())
+    elif order == "discussed":
+        stmt = stmt.order_by(Idea.comment_count.desc(), Idea.id.desc())
+    elif order == "supported":
+        stmt = stmt.order_by(support_order_key(session, topic.phase_id).desc(), Idea.id.desc())
+    else:
+        stmt = stmt.order_by(random_order_key(seed), Idea.id)
+    return paginate(session, stmt, page, per_page)
+
+
+def idea_comments(session: Session, idea: Idea, *, page: int, per_page: int) -> tuple[Page[Comment], dict[int, list[Comment]]]:
+    """A page of top-level comments (oldest first, as a conversation reads) and their replies."""
+    stmt = (select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None),
+                                  Comment.moderation_state == "published")
+            .order_by(Comment.created_at, Comment.id))
+    result = paginate(session, stmt, page, per_page)
+    replies: dict[int, list[Comment]] = {c.id: [] for c in result.items}
+    if replies:
+        for reply in session.scalars(
+            select(Comment).where(Comment.parent_id.in_(list(replies)), Comment.moderation_state == "published")
+            .order_by(Comment.created_at, Comment.id)
+        ):
+            replies[reply.parent_id].append(reply)  # type: ignore[index]
+    return result, replies
+
+
+def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  # type: ignore[assignment]
+             comment_ids: list[int] = ()) -> dict[tuple[str, int], int]:  # type: ignore[assignment]
+    """The user's current votes on these items, keyed by ("idea"|"comment", id)."""
+    if user is None or (not idea_ids and not comment_ids):
+        return {}
+    votes: dict[tuple[str, int], int] = {}
+    if idea_ids:
+        for item_id, value in session.execute(
+            select(Vote.idea_id, Vote.value).where(Vote.voter_id == user.id, Vote.idea_id.in_(idea_ids))
+        ):
+            votes[("idea", item_id)] = value
+    if comment_ids:
+        for item_id, value in session.execute(
+            select(Vote.comment_id, Vote.value).where(Vote.voter_id == user.id, Vote.comment_id.in_(comment_ids))
+        ):
+            votes[("comment", item_id)] = value
+    return votes
+
+
+def topic_counts(session: Session, phase_ids: list[int]) -> dict[int, int]:
+    """Published ideas per topic for these phases, in one query."""
+    if not phase_ids:
+        return {}
+    rows = session.execute(
+        select(Idea.topic_id, func.count()).where(Idea.phase_id.in_(phase_ids), Idea.moderation_state == "published")
+        .group_by(Idea.topic_id)
+    )
+    return {topic_id: n for topic_id, n in rows}
+
+
+@dataclass
+class PhaseStats:
+    """Participation figures for one phase (facilitator dashboard)."""
+
+    contributors: int = 0
+    ideas: int = 0
+    comments: int = 0
+    votes: int = 0
+    voters: int = 0
+    viewers: int = 0
+
+
+def phase_stats(session: Session, phase_ids: list[int]) -> dict[int, PhaseStats]:
+    """Ideas, comments, votes, and distinct contributors, voters and viewers per phase: a few grouped queries."""
+    stats = {pid: PhaseStats() for pid in phase_ids}
+    if not phase_ids:
+        return stats
+    for pid, n in session.execute(select(Idea.phase_id, func.count()).where(Idea.phase_id.in_(phase_ids))
+                                  .group_by(Idea.phase_id)):
+        stats[pid].ideas = n
+    for pid, n in session.execute(select(Comment.phase_id, func.count()).where(Comment.phase_id.in_(phase_ids))
+                                  .group_by(Comment.phase_id)):
+        stats[pid].comments = n
+    idea_votes = (select(Idea.phase_id.label("phase_id"), Vote.voter_id.label("voter_id"))
+                  .join(Idea, Vote.idea_id == Idea.id).where(Idea.phase_id.in_(phase_ids)))
+    comment_votes = (select(Comment.phase_id.label("phase_id"), Vote.voter_id.label("voter_id"))
+                     .join(Comment, Vote.comment_id == Comment.id).where(Comment.phase_id.in_(phase_ids)))
+    votes = idea_votes.union_all(comment_votes).subquery()
+    for pid, n, voters in session.execute(
+        select(votes.c.phase_id, func.count(), func.count(votes.c.voter_id.distinct())).group_by(votes.c.phase_id)
+    ):
+        stats[pid].votes = n
+        stats[pid].voters = voters
+    authors = (select(Idea.phase_id.label("phase_id"), Idea.author_id.label("author_id"))
+               .where(Idea.phase_id.in_(phase_ids), Idea.author_id.is_not(None))
+               .union(select(Comment.phase_id, Comment.author_id)
+                      .where(Comment.phase_id.in_(phase_ids), Comment.author_id.is_not(None)))).subquery()
+    for pid, n in session.execute(select(authors.c.phase_id, func.count()).group_by(authors.c.phase_id)):
+        stats[pid].contributors = n
+    for pid, n in session.execute(
+        select(Idea.phase_id, func.count(Impression.viewer_id.distinct()))
+        .join(Idea, and_(Impression.idea_id == Idea.id)).where(Idea.phase_id.in_(phase_ids)).group_by(Idea.phase_id)
+    ):
+        stats[pid].viewers = n
+    return stats
+
+
+def my_contributions(session: Session, user: User, *, kind: str, page: int, per_page: int) -> Page[Any]:
+    """The user's own ideas or comments, newest first, with where they were posted."""
+    if kind == "comments":
+        stmt = (select(Comment).options(selectinload(Comment.idea))
+                .where(Comment.author_id == user.id).order_by(Comment.created_at.desc(), Comment.id.desc()))
+    else:
+        stmt = (select(Idea).options(selectinload(Idea.topic))
+                .where(Idea.author_id == user.id).order_by(Idea.created_at.desc(), Idea.id.desc()))
+    return paginate(session, stmt, page, per_page)

@@ -1,0 +1,32 @@
+"""Small helpers shared by views."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import abort, request
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import User
+
+T = TypeVar("T")
+
+
+def get_or_404(model: type[T], item_id: int) -> T:
+    """Load a row by id or answer 404."""
+    item = db.session.get(model, item_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+def page_arg() -> int:
+    """The ?page= number, 1 when missing or not a number."""
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def user_or_none() -> User | None:
+    """The logged-in user, or None for visitors."""
+    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]

@@ -1,0 +1,134 @@
+"""Pages anyone can read: consultations, phases, topics and ideas."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db, write_intent
+from ..models import Consultation, Idea, Phase, Topic, utcnow
+from ..services import contributions, queries
+from ..services.phases import eligibility, scheduled_state
+from .helpers import get_or_404, page_arg, user_or_none
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
+
+
+def _visible_consultation(consultation: Consultation) -> None:
+    """Unpublished consultations exist only for staff."""
+    if not consultation.is_published and not (current_user.is_authenticated and current_user.is_staff):
+        abort(404)
+
+
+def order_seed() -> int:
+    """This visitor's shuffle seed, kept in their session so paging through a random order is stable."""
+    if "order_seed" not in session:
+        session["order_seed"] = secrets.randbelow(2**31)
+    return int(session["order_seed"])
+
+
+@bp.route("/")
+def home() -> Any:
+    """The consultations and the state of their phases."""
+    staff = current_user.is_authenticated and current_user.is_staff
+    return render_template("home.html", consultations=queries.published_consultations(db.session, staff))
+
+
+@bp.route("/about")
+def about() -> Any:
+    """How anonymity works, in plain English."""
+    return render_template("about.html")
+
+
+@bp.route("/c/<slug>")
+def consultation(slug: str) -> Any:
+    """A consultation: its phase timeline and the open phase's question and topics."""
+    item = db.session.scalar(
+        select(Consultation).options(selectinload(Consultation.phases).selectinload(Phase.topics))
+        .where(Consultation.slug == slug)
+    )
+    if item is None:
+        abort(404)
+    _visible_consultation(item)
+    now = utcnow()
+    current = next((p for p in item.phases if scheduled_state(p, now) == "open"), None)
+    counts = queries.topic_counts(db.session, [p.id for p in item.phases])
+    return render_template("consultation.html", consultation=item, current=current, counts=counts,
+                           can=eligibility(current, user_or_none(), now) if current else None)
+
+
+@bp.route("/phases/<int:phase_id>")
+def phase(phase_id: int) -> Any:
+    """One phase: its question, description, audience, schedule and topics."""
+    item = get_or_404(Phase, phase_id)
+    _visible_consultation(item.consultation)
+    counts = queries.topic_counts(db.session, [item.id])
+    return render_template("phase.html", phase=item, counts=counts, can=eligibility(item, user_or_none()))
+
+
+@bp.route("/topics/<int:topic_id>")
+def topic(topic_id: int) -> Any:
+    """A topic's ideas, in random (default), newest, most discussed or most supported order."""
+    item = get_or_404(Topic, topic_id)
+    _visible_consultation(item.phase.consultation)
+    order = request.args.get("order", "random")
+    if order not in queries.IDEA_ORDERS:
+        order = "random"
+    page = queries.topic_ideas(db.session, item, order=order, seed=order_seed(), page=page_arg(),
+                               per_page=_per_page())
+    user = user_or_none()
+    ids = [i.id for i in page.items]
+    votes = queries.my_votes(db.session, user, idea_ids=ids)
+    if user is not None:
+        _record_seen(user.id, idea_ids=ids)
+    return render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
+                           orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
+
+
+@bp.route("/ideas/<int:idea_id>")
+def idea(idea_id: int) -> Any:
+    """An idea with its comments and replies and the votes on each."""
+    item = get_or_404(Idea, idea_id)
+    user = user_or_none()
+    if item.moderation_state != "published" and not (user and (user.id == item.author_id or user.is_staff)):
+        abort(404)
+    topic = item.topic
+    _visible_consultation(topic.phase.consultation)
+    comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page())
+    comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
+    votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)
+    if user is not None:
+        _record_seen(user.id, idea_ids=[item.id], comment_ids=comment_ids)
+    return render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
+                           replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={})
+
+
+def _record_seen(user_id: int, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
+    """Record what this page showed the participant, in one short write; a busy database skips it."""
+    if not idea_ids and not comment_ids:
+        return
+    # End the read transaction first: SQLite cannot turn a read into a write while another writer commits.
+    db.session.commit()
+    try:
+        with write_intent():
+            contributions.record_impressions(db.session, user_id, idea_ids=idea_ids, comment_ids=comment_ids)
+            db.session.commit()
+    except OperationalError:
+        # Losing one page's impressions under heavy load is better than failing the page.
+        db.session.rollback()
+        log.warning("Impressions not recorded: database busy")
+
+
+def _per_page() -> int:
+    """Items per page from configuration."""
+    from flask import current_app
+
+    return int(current_app.config["PAGE_SIZE"])
