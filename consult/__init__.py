@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,24 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     cli.init_app(app)
     _schedule_ticks(app)
+    if app.config["ANALYSIS_WORKER"] and not app.config.get("TESTING"):
+        _start_worker_on_first_request(app)
     return app
+
+
+def _start_worker_on_first_request(app: Flask) -> None:
+    """Start the analysis worker in serving processes only (not in flask commands), once per process."""
+    from . import worker
+
+    lock = threading.Lock()
+
+    @app.before_request
+    def _ensure_worker() -> None:
+        if "consult_worker_stop" in app.extensions:
+            return
+        with lock:
+            if "consult_worker_stop" not in app.extensions:
+                worker.start(app)
 
 
 def _schedule_ticks(app: Flask) -> None:
@@ -43,6 +61,10 @@ def _schedule_ticks(app: Flask) -> None:
     from .services.phases import due_phase_ids, tick
 
     state = {"last": 0.0}
+
+    @app.teardown_request
+    def _clear_write_intent(_exc: BaseException | None) -> None:
+        set_write_intent(False)
 
     @app.before_request
     def _mark_writes_and_tick() -> None:
@@ -52,7 +74,7 @@ def _schedule_ticks(app: Flask) -> None:
         if request.endpoint == "static" or now - state["last"] < app.config["TICK_INTERVAL"]:
             return
         state["last"] = now
-        with db.new_session() as session:
+        with write_intent(False), db.new_session() as session:
             if not due_phase_ids(session):
                 return
         with write_intent(), db.new_session() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from . import migrate
 from .extensions import db, write_intent
-from .models import STAFF_ROLES, Consultation
+from .models import STAFF_ROLES, Consultation, utcnow
 from .services import accounts, contributions, phases
 from .services.errors import Invalid
 
@@ -84,6 +84,52 @@ def init_app(app: Flask) -> None:
             contributions.recount(session)
             session.commit()
         click.echo("Counts rebuilt")
+
+
+    @app.cli.command("analyse")
+    @click.argument("consultation")
+    @click.option("--phase", "phase_position", type=int, help="Analyse only this phase (1, 2, ...).")
+    @click.option("--k", type=int, help="Number of themes (default: chosen automatically).")
+    def analyse(consultation: str, phase_position: int | None, k: int | None) -> None:
+        """Analyse a consultation (by slug) now, with a progress bar, and store the result for the site."""
+        from . import analysis_job
+        from .models import AnalysisRun
+        from .services import audit
+
+        with write_intent(), db.new_session() as session:
+            item = session.scalar(select(Consultation).where(Consultation.slug == consultation))
+            if item is None:
+                raise click.ClickException(f"No consultation with the slug {consultation!r}")
+            phase = None
+            if phase_position is not None:
+                phase = next((p for p in item.phases if p.position == phase_position), None)
+                if phase is None:
+                    raise click.ClickException(f"{item.title} has no phase {phase_position}")
+            run = AnalysisRun(consultation_id=item.id, phase_id=phase.id if phase else None, params={"k": k},
+                              state="running", started_at=utcnow(), heartbeat_at=utcnow(), message="Starting")
+            session.add(run)
+            session.flush()
+            audit.record(session, None, "analysis.request", "analysis_run", run.id, via="command line", k=k)
+            session.commit()
+            run_id = run.id
+        with click.progressbar(length=100, label="Analysing", show_percent=True) as bar:
+            done = {"n": 0}
+
+            def show(fraction: float, _message: str) -> None:
+                target = int(fraction * 100)
+                if target > done["n"]:
+                    bar.update(target - done["n"])
+                    done["n"] = target
+
+            ok = analysis_job.run(run_id, on_progress=show)
+        with db.new_session() as session:
+            stored = session.get(AnalysisRun, run_id)
+            assert stored is not None
+            if not ok:
+                raise click.ClickException(f"Analysis failed: {stored.error}")
+            themes = (stored.result or {}).get("themes", {})
+            click.echo(f"Analysis {run_id} finished: {len(themes.get('themes', []))} themes. "
+                       f"See it at /analyse/runs/{run_id}")
 
 
 def _print_logins(logins: list[tuple[str, str, str]], password: str) -> None:

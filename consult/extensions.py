@@ -25,9 +25,9 @@ def set_write_intent(value: bool) -> contextvars.Token:
 
 
 @contextmanager
-def write_intent() -> Iterator[None]:
-    """Within this block, transactions begin as writers (BEGIN IMMEDIATE on SQLite)."""
-    token = _write_intent.set(True)
+def write_intent(value: bool = True) -> Iterator[None]:
+    """Within this block, transactions begin as writers (BEGIN IMMEDIATE on SQLite), or as readers if False."""
+    token = _write_intent.set(value)
     try:
         yield
     finally:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -101,8 +102,15 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
     @app.after_request
     def _headers(response: Response) -> Response:
+        if "request_started" in g:
+            # Server time of the request, for benchmarks and browser dev tools.
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.request_started) * 1000:.2f}"
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -126,6 +134,7 @@ def init_app(app: Flask) -> None:
     def _operational(exc: OperationalError) -> tuple[Any, int]:
         db.session.rollback()
         if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            log.warning("Database busy, answered 503: %s", exc.orig)
             body, status = error_response(503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
             response = app.make_response((body, status))
             response.headers["Retry-After"] = "2"

@@ -19,10 +19,10 @@ def clean_text(value: str | None, *, single_line: bool = False) -> str:
     """Return the text with HTML tags removed, newlines normalised and outer whitespace trimmed."""
     if not value:
         return ""
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     # bleach strips tags and escapes the rest; we store plain text and escape on output instead.
     text = html.unescape(bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    text = unicodedata.normalize("NFC", text)
     if single_line:
         text = " ".join(text.split())
     else:

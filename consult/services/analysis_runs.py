@@ -1,0 +1,189 @@
+"""Analyses of a consultation: export to plain records, a queue in the database, and the job that runs it.
+
+The heavy work runs in a separate process (consult.analysis_job), so web requests never wait on it and a
+restart loses nothing: a queued run is picked up by the next worker, and a running run whose heartbeat
+stops is queued again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from analysis.records import Contribution as RecordContribution
+from analysis.records import Dataset
+from analysis.records import Impression as RecordImpression
+from analysis.records import Vote as RecordVote
+
+from ..models import AnalysisRun, Comment, Consultation, Idea, Impression, Phase, Topic, User, VoteEvent, utcnow
+from . import audit
+from .errors import Conflict, Invalid, NotAllowed
+
+# A running analysis that has not reported for this long is taken to have died with its worker.
+STALE_AFTER = timedelta(minutes=2)
+K_MIN, K_MAX = 2, 40
+
+
+def pseudonym(key: str, consultation_id: int, user_id: int) -> str:
+    """A stable pseudonym for a person within one consultation only (HMAC), never reversible to the account."""
+    digest = hmac.new(key.encode(), f"{consultation_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
+    return "p" + digest[:16]
+
+
+def _aware(moment: datetime) -> datetime:
+    """Stored naive UTC as an aware datetime for the analysis records."""
+    return moment.replace(tzinfo=UTC)
+
+
+def build_dataset(session: Session, consultation: Consultation, phase: Phase | None, key: str) -> Dataset:
+    """Published ideas and comments, vote events and impressions of a consultation (or one phase), pseudonymised."""
+    phases = {p.id: p for p in consultation.phases if phase is None or p.id == phase.id}
+    topics = {t.id: t.title for t in session.scalars(select(Topic).where(Topic.phase_id.in_(list(phases))))}
+
+    def who(user_id: int | None, fallback: str) -> str:
+        return pseudonym(key, consultation.id, user_id) if user_id is not None else fallback
+
+    contributions: list[RecordContribution] = []
+    idea_rows = session.execute(
+        select(Idea.id, Idea.title, Idea.body, Idea.phase_id, Idea.topic_id, Idea.visible_from, Idea.created_at,
+               Idea.author_id, Idea.author_category, Idea.author_profession, Idea.channel)
+        .where(Idea.phase_id.in_(list(phases)), Idea.moderation_state == "published")
+    )
+    idea_topic: dict[int, int] = {}
+    for row in idea_rows:
+        idea_topic[row.id] = row.topic_id
+        p = phases[row.phase_id]
+        contributions.append(RecordContribution(
+            id=f"i{row.id}", kind="idea", parent=None, text=f"{row.title}\n{row.body}",
+            phase=f"Phase {p.position}: {p.title}", topic=topics.get(row.topic_id, ""), question=p.question,
+            visible_from=_aware(row.visible_from or row.created_at),
+            author=who(row.author_id, f"{row.channel}-i{row.id}"), author_role=row.author_category or "unknown",
+            groups=_groups(row.author_category, row.author_profession, row.channel),
+        ))
+    comment_rows = session.execute(
+        select(Comment.id, Comment.idea_id, Comment.body, Comment.phase_id, Comment.visible_from, Comment.created_at,
+               Comment.author_id, Comment.author_category, Comment.author_profession, Comment.channel)
+        .where(Comment.phase_id.in_(list(phases)), Comment.moderation_state == "published")
+    )
+    for row in comment_rows:
+        if row.idea_id not in idea_topic:
+            continue  # the idea itself is not published
+        p = phases[row.phase_id]
+        contributions.append(RecordContribution(
+            id=f"c{row.id}", kind="comment", parent=f"i{row.idea_id}", text=row.body,
+            phase=f"Phase {p.position}: {p.title}", topic=topics.get(idea_topic[row.idea_id], ""), question=p.question,
+            visible_from=_aware(row.visible_from or row.created_at),
+            author=who(row.author_id, f"{row.channel}-c{row.id}"), author_role=row.author_category or "unknown",
+            groups=_groups(row.author_category, row.author_profession, row.channel),
+        ))
+    known = {c.id for c in contributions}
+    votes: list[RecordVote] = []
+    voters: dict[str, dict[str, str]] = {}
+    for row in session.execute(
+        select(VoteEvent.voter_id, VoteEvent.idea_id, VoteEvent.comment_id, VoteEvent.value, VoteEvent.at,
+               VoteEvent.voter_category, VoteEvent.voter_profession).order_by(VoteEvent.id)
+    ):
+        item = f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}"
+        if item not in known or row.voter_id is None:
+            continue
+        voter = who(row.voter_id, "")
+        votes.append(RecordVote(item=item, voter=voter, value=row.value, at=_aware(row.at)))
+        voters[voter] = _groups(row.voter_category, row.voter_profession, None)
+    impressions = [
+        RecordImpression(item=f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}",
+                         viewer=who(row.viewer_id, ""), first_seen=_aware(row.first_seen))
+        for row in session.execute(select(Impression.viewer_id, Impression.idea_id, Impression.comment_id,
+                                          Impression.first_seen))
+        if (f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}") in known
+    ]
+    name = consultation.title + (f" – phase {phase.position}: {phase.title}" if phase else "")
+    return Dataset(contributions=contributions, votes=votes, impressions=impressions,
+                   meta={"name": name, "voters": voters})
+
+
+def _groups(category: str | None, profession: str | None, channel: str | None) -> dict[str, str]:
+    """Declared group values of a contribution or vote, without empty ones."""
+    groups = {"category": category or "unknown"}
+    if profession:
+        groups["profession"] = profession
+    if channel:
+        groups["channel"] = channel
+    return groups
+
+
+def request_run(session: Session, actor: User, consultation: Consultation, phase: Phase | None,
+                k: int | None = None) -> AnalysisRun:
+    """Queue an analysis; refuses a second one of the same scope while one is waiting or running."""
+    if actor.role not in ("analyst", "admin"):
+        raise NotAllowed("Only analysts can run analyses")
+    if k is not None and not K_MIN <= k <= K_MAX:
+        raise Invalid("There is a problem", {"k": f"Number of themes must be between {K_MIN} and {K_MAX}, or left blank"})
+    busy = session.scalar(
+        select(AnalysisRun.id).where(AnalysisRun.consultation_id == consultation.id,
+                                     AnalysisRun.phase_id.is_(None) if phase is None else AnalysisRun.phase_id == phase.id,
+                                     AnalysisRun.state.in_(("queued", "running")))
+    )
+    if busy is not None:
+        raise Conflict("An analysis of this is already waiting or running; its page shows its progress.")
+    run = AnalysisRun(consultation_id=consultation.id, phase_id=phase.id if phase else None, requested_by_id=actor.id,
+                      params={"k": k}, state="queued", progress=0.0, message="Waiting to start")
+    session.add(run)
+    session.flush()
+    audit.record(session, actor, "analysis.request", "analysis_run", run.id, consultation_id=consultation.id,
+                 phase_id=run.phase_id, k=k)
+    return run
+
+
+def claim_next(session: Session, now: datetime | None = None) -> int | None:
+    """Take the oldest queued run (or one whose worker died) for this worker; None when there is none."""
+    now = now or utcnow()
+    session.execute(
+        update(AnalysisRun).where(AnalysisRun.state == "running", AnalysisRun.heartbeat_at < now - STALE_AFTER)
+        .values(state="queued", message="Restarting after an interruption")
+    )
+    candidate = session.scalar(select(AnalysisRun.id).where(AnalysisRun.state == "queued")
+                               .order_by(AnalysisRun.created_at, AnalysisRun.id).limit(1))
+    if candidate is None:
+        session.commit()
+        return None
+    claimed = session.execute(
+        update(AnalysisRun).where(AnalysisRun.id == candidate, AnalysisRun.state == "queued")
+        .values(state="running", started_at=now, heartbeat_at=now, progress=0.0, message="Starting")
+    ).rowcount
+    session.commit()
+    return candidate if claimed == 1 else None
+
+
+def progress_reporter(session_factory: Callable[[], Any], run_id: int, *, every: float = 0.5
+                      ) -> Callable[[float, str], None]:
+    """A progress callback that writes the run's progress, at most every `every` seconds."""
+    last = {"at": 0.0}
+
+    def report(fraction: float, message: str) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - last["at"] < every and fraction < 1.0:
+            return
+        last["at"] = now
+        with session_factory() as session:
+            session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id).values(
+                progress=max(0.0, min(1.0, fraction)), message=message[:200], heartbeat_at=utcnow()))
+            session.commit()
+
+    return report
+
+
+def finish(session: Session, run_id: int, result: dict[str, Any] | None, error: str | None = None) -> None:
+    """Store the result (or the error) and mark the run done (or failed)."""
+    session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id).values(
+        state="failed" if error else "done", result=result, error=error[:2000] if error else None,
+        progress=1.0 if not error else AnalysisRun.progress,
+        message="Failed" if error else "Finished", finished_at=utcnow(), heartbeat_at=utcnow()))
+    session.commit()

@@ -1,0 +1,42 @@
+"""axe-core finds no WCAG 2.2 A/AA violations on the participant pages, on a phone-sized screen."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from tests.browser.test_participant_journey import register
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
+
+
+def violations(page: Page) -> list[str]:
+    """axe violations on the current page, as readable lines."""
+    results = Axe().run(page, options=WCAG_AA)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]]
+
+
+def test_participant_pages_have_no_wcag_violations(page: Page, demo_server) -> None:
+    base = demo_server.url
+    found: dict[str, list[str]] = {}
+    for path in ("/", "/about", "/login", "/register"):
+        page.goto(base + path)
+        found[path] = violations(page)
+    register(page, base, "axe@example.org")
+    page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
+    found["consultation"] = violations(page)
+    page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
+    found["topic"] = violations(page)
+    page.locator(".consult-card-list h3 a").first.click()
+    found["idea"] = violations(page)
+    page.goto(base + "/me/contributions")
+    found["my contributions"] = violations(page)
+    page.goto(base + "/register")
+    page.get_by_role("button", name="Create account").click()
+    found["form with errors"] = violations(page)
+    assert {k: v for k, v in found.items() if v} == {}

@@ -1,0 +1,93 @@
+"""A participant registers, picks a topic, posts an idea, comments, replies, votes and changes the vote."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+def register(page: Page, base: str, email: str, category: str = "A member of the public") -> None:
+    """Create an account through the form."""
+    page.goto(base + "/register")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Create a password").fill("a long enough password")
+    page.get_by_label(category).check()
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Your account has been created")).to_be_visible()
+
+
+def test_participant_journey(page: Page, demo_server) -> None:
+    base = demo_server.url
+    register(page, base, "journey@example.org")
+
+    page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
+    expect(page.get_by_role("heading", level=2, name=re.compile("Open now"))).to_be_visible()
+    page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=2, name=re.compile("Ideas"))).to_be_visible()
+    screenshot(page, "topic")
+
+    page.get_by_role("link", name="Add an idea").click()
+    page.get_by_label("Title").fill("Physio appointments in the evening 🌙")
+    page.get_by_label("Your idea").fill("Many of us work 9 to 5.\nEvening slots would help — diolch!")
+    page.get_by_role("button", name="Post idea").click()
+    expect(page.get_by_text("Your idea has been posted.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Physio appointments in the evening 🌙")
+    expect(page.locator("h1 .consult-you")).to_have_text("You")
+
+    page.get_by_label("Add a comment").fill("Saturday mornings would work too.")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.get_by_text("Your comment has been posted.")).to_be_visible()
+    page.get_by_text("Reply to this comment").first.click()
+    page.get_by_label("Your reply").first.fill("Agreed, and weekends for children.")
+    page.get_by_role("button", name="Post reply").first.click()
+    expect(page.get_by_text("Your reply has been posted.")).to_be_visible()
+    expect(page.locator(".consult-reply")).to_contain_text("Agreed, and weekends for children.")
+
+    votes = page.locator(".consult-votes").first
+    votes.get_by_role("button", name="Support this idea").click()
+    expect(votes.locator("[data-vote-mine]")).to_have_text("(you support this)")
+    expect(votes.locator("[data-vote-up]")).to_have_text("1")
+    votes.get_by_role("button", name="Against this idea").click()
+    expect(votes.locator("[data-vote-mine]")).to_have_text("(you are against this)")
+    expect(votes.locator("[data-vote-up]")).to_have_text("0")
+    expect(votes.locator("[data-vote-down]")).to_have_text("1")
+    screenshot(page, "idea")
+
+    # The change survives a reload: it was stored, not just shown.
+    page.reload()
+    expect(page.locator(".consult-votes").first.locator("[data-vote-mine]")).to_have_text("(you are against this)")
+    page.get_by_role("link", name="My contributions").click()
+    expect(page.get_by_role("link", name="Physio appointments in the evening 🌙")).to_be_visible()
+
+
+def test_voting_works_without_javascript(browser, demo_server) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        register(page, demo_server.url, "nojs@example.org", category="A carer")
+        page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
+        page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
+        first = page.locator(".consult-card-list > li").first
+        title = first.locator("h3 a").inner_text()
+        up_before = int(first.locator("[data-vote-up]").inner_text())
+        first.get_by_role("button", name=re.compile("^Support")).click()
+        expect(page.get_by_text("You support this.")).to_be_visible()
+        card = page.locator(".consult-card-list > li", has=page.get_by_role("link", name=title, exact=True))
+        expect(card.locator("[data-vote-up]")).to_have_text(str(up_before + 1))
+        expect(card.locator("[data-vote-mine]")).to_have_text("(you support this)")
+    finally:
+        context.close()
+
+
+def test_visitor_is_told_how_to_take_part(page: Page, demo_server) -> None:
+    page.goto(demo_server.url)
+    page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
+    page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
+    expect(page.get_by_text("Log in or create an account to take part.")).to_be_visible()
+    expect(page.get_by_role("link", name="Add an idea")).to_have_count(0)
