@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     @click.option("--scale", default=1.0, show_default=True, help="Multiply the demo's size.")
     def seed_demo(if_empty: bool, scale: float) -> None:
         """Load the demo consultation, registrants, ideas, comments and votes."""
-        from .demo import DEMO_LOGINS, DEMO_PASSWORD
+        from .demo import DEMO_LOGINS, DEMO_PASSWORD, DemoDataError
         from .demo import seed_demo as seed
 
         with write_intent(), db.new_session() as session:
@@ -43,7 +43,10 @@ def init_app(app: Flask) -> None:
                     _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
                     return
                 raise click.ClickException("The database already has consultations; use an empty database.")
-            counts = seed(session, scale=scale)
+            try:
+                counts = seed(session, scale=scale, progress=lambda line: click.echo(f"  {line}"))
+            except DemoDataError as exc:
+                raise click.ClickException(str(exc)) from exc
             contributions.recount(session)
             session.commit()
         click.echo("Demo loaded: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))

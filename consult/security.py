@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
@@ -48,7 +48,7 @@ def _load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.scalar(
-        select(User).options(selectinload(User.profile)).where(User.id == int(user_id))
+        select(User).options(joinedload(User.profile)).where(User.id == int(user_id))
     )
     if user is None or not user.is_active or user.session_version != int(version):
         return None

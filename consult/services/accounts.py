@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -16,9 +18,12 @@ from .errors import Invalid, NotAllowed
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 _hasher = PasswordHasher()
-# Verifying against this when the email is unknown takes as long as a real check, so timing
-# does not reveal which emails are registered.
-_DUMMY_HASH = _hasher.hash("not a real password, used to even out timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the email is unknown, so timing does not reveal registered emails."""
+    return _hasher.hash("not a real password, used to even out timing")
 
 
 def hash_password(password: str) -> str:
@@ -79,13 +84,11 @@ def register(session: Session, email: str, password: str, category: str, profess
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """Return the active user with this email and password, or None (same time either way)."""
-    try:
-        email = normalise_email(email)
-    except Invalid:
-        email = ""
+    # No format check here: an address that was accepted once (or by an admin) must always be able to log in.
+    email = email.strip().lower()
     user = session.scalar(select(User).where(User.email == email)) if email else None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.is_active:

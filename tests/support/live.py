@@ -73,9 +73,9 @@ def live_server(database: Path, *, workers: int = 2, threads: int = 4, extra_env
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if requests.get(url + "/about", timeout=2).status_code == 200:
+                if requests.get(url + "/about", timeout=15).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()
