@@ -26,8 +26,8 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .errors import Invalid, NotAllowed, NotFound
-from .phases import require_contribution_allowed
+from .errors import Conflict, Invalid, NotAllowed, NotFound
+from .phases import require_contribution_allowed, scheduled_state
 from .text import require_text
 
 # A second identical post within this window is a double submit, not a new contribution.
@@ -71,6 +71,9 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
             errors.update(exc.field_errors)
     if on_behalf is not None:
         _check_on_behalf(user, on_behalf)
+        # Offline input still belongs to an open phase: a closed conversation stays closed for everyone.
+        if scheduled_state(phase, now) != "open":
+            raise Conflict("This phase is not open, so contributions cannot be added to it.")
     else:
         require_contribution_allowed(phase, user, now)
     if errors:

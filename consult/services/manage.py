@@ -1,0 +1,495 @@
+"""Running consultations: creating and editing consultations, phases and topics, and entering
+contributions gathered offline. Every rule is checked here and every change leaves an audit record."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    CHANNELS,
+    IDEA_BODY_MAX,
+    PROFESSION_LABELS,
+    TITLE_MAX,
+    Consultation,
+    Idea,
+    ParticipantProfile,
+    Phase,
+    PhaseAudience,
+    Topic,
+    User,
+    utcnow,
+)
+from . import audit
+from .contributions import DUPLICATE_WINDOW, OnBehalf, post_idea
+from .errors import Conflict, Invalid, NotAllowed
+from .phases import scheduled_state
+from .queries import Page, paginate
+from .text import require_text
+
+# Planned times are typed and shown in UK time; the database keeps naive UTC.
+UK = ZoneInfo("Europe/London")
+SLUG_MAX = 80
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+CONSULTATION_TITLE_MAX = 200
+SUMMARY_MAX = 500
+DESCRIPTION_MAX = 10_000
+PHASE_TITLE_MAX = 200
+QUESTION_MAX = 500
+TOPIC_TITLE_MAX = 200
+TOPIC_DESCRIPTION_MAX = 2_000
+# Channels a facilitator may enter for someone else; "online" means the person posted it themselves.
+OFFLINE_CHANNELS = tuple(c for c in CHANNELS if c != "online")
+# The on-behalf form's answer for "we do not know which group they belong to".
+CATEGORY_UNKNOWN = "unknown"
+_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?m\.?)?")
+_TIME_WORDS = {"midday": (12, 0), "noon": (12, 0), "12 noon": (12, 0), "midnight": (0, 0)}
+
+
+def _require_facilitator(actor: User) -> None:
+    """Raise NotAllowed unless the actor may run consultations."""
+    if actor.role not in ("facilitator", "admin"):
+        raise NotAllowed("Only facilitators can set up consultations")
+
+
+def _text(value: str | None, errors: dict[str, str], *, field: str, label: str, max_length: int,
+          single_line: bool = True, required: bool = True) -> str:
+    """Clean one text field, adding its problem (if any) to errors instead of stopping at the first."""
+    if not required and not (value or "").strip():
+        return ""
+    try:
+        return require_text(value, field=field, label=label, max_length=max_length, single_line=single_line)
+    except Invalid as exc:
+        errors.update(exc.field_errors)
+        return ""
+
+
+def _changes(item: Any, values: dict[str, Any]) -> list[str]:
+    """Set the attributes that differ and return their names."""
+    changed = [name for name, value in values.items() if getattr(item, name) != value]
+    for name in changed:
+        setattr(item, name, values[name])
+    return changed
+
+
+def _iso(value: datetime | None) -> str | None:
+    """A UTC time for an audit record."""
+    return None if value is None else value.isoformat(timespec="minutes") + "Z"
+
+
+# ---------------------------------------------------------------------------------------------- slugs
+
+
+def slugify(text: str) -> str:
+    """A web-address-safe name from a title: lower-case ASCII words joined by hyphens, up to 80 characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    slug = ""
+    for word in words:
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > SLUG_MAX:
+            break
+        slug = candidate
+    # A title with no Latin letters or digits (or one enormous word) still needs a usable address.
+    return slug or (words[0][:SLUG_MAX] if words else "consultation")
+
+
+def unique_slug(session: Session, base: str, exclude_id: int | None = None) -> str:
+    """The base slug, or the base with the lowest free "-2", "-3"... suffix when it is taken."""
+    stmt = select(Consultation.slug).where(or_(Consultation.slug == base,
+                                               Consultation.slug.like(f"{base}-%")))
+    if exclude_id is not None:
+        stmt = stmt.where(Consultation.id != exclude_id)
+    taken = set(session.scalars(stmt))
+    if base not in taken:
+        return base
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = base[: SLUG_MAX - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+# ------------------------------------------------------------------------------------- consultations
+
+
+def _clean_consultation(session: Session, *, title: str | None, slug: str | None, summary: str | None,
+                        description: str | None, exclude_id: int | None) -> dict[str, Any]:
+    """Check a consultation's fields; raise Invalid with every problem at once."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "title": _text(title, errors, field="title", label="a title", max_length=CONSULTATION_TITLE_MAX),
+        "summary": _text(summary, errors, field="summary", label="a summary", max_length=SUMMARY_MAX),
+        "description": _text(description, errors, field="description", label="a description",
+                             max_length=DESCRIPTION_MAX, single_line=False, required=False),
+    }
+    wanted = (slug or "").strip().lower()
+    if not wanted:
+        values["slug"] = unique_slug(session, slugify(values["title"] or "consultation"), exclude_id)
+    elif len(wanted) > SLUG_MAX or not SLUG_PATTERN.fullmatch(wanted):
+        errors["slug"] = (f"The web address name must be {SLUG_MAX} characters or fewer, using only "
+                          "lower-case letters, numbers and single hyphens, like ahp-strategy")
+    elif unique_slug(session, wanted, exclude_id) != wanted:
+        errors["slug"] = "Another consultation already uses this web address name. Choose a different one."
+    else:
+        values["slug"] = wanted
+    if errors:
+        raise Invalid("There is a problem", errors)
+    return values
+
+
+def create_consultation(session: Session, actor: User, *, title: str | None, slug: str | None = None,
+                        summary: str | None, description: str | None = None,
+                        is_published: bool = False) -> Consultation:
+    """Create a consultation; a blank slug is made from the title (and made unique)."""
+    _require_facilitator(actor)
+    values = _clean_consultation(session, title=title, slug=slug, summary=summary, description=description,
+                                 exclude_id=None)
+    consultation = Consultation(is_published=is_published, created_at=utcnow(), **values)
+    session.add(consultation)
+    session.flush()
+    audit.record(session, actor, "consultation.create", "consultation", consultation.id,
+                 slug=consultation.slug, published=is_published)
+    return consultation
+
+
+def update_consultation(session: Session, actor: User, consultation: Consultation, *, title: str | None,
+                        slug: str | None, summary: str | None, description: str | None,
+                        is_published: bool) -> list[str]:
+    """Change a consultation's details; return the names of the fields that changed."""
+    _require_facilitator(actor)
+    values = _clean_consultation(session, title=title, slug=slug, summary=summary, description=description,
+                                 exclude_id=consultation.id)
+    values["is_published"] = is_published
+    old_slug = consultation.slug
+    changed = _changes(consultation, values)
+    if changed:
+        detail: dict[str, Any] = {"changed": changed}
+        if "slug" in changed:
+            detail["slug"] = {"from": old_slug, "to": consultation.slug}
+        if "is_published" in changed:
+            detail["published"] = is_published
+        audit.record(session, actor, "consultation.update", "consultation", consultation.id, **detail)
+    return changed
+
+
+# ------------------------------------------------------------------------------------ phase schedule
+
+
+@dataclass(frozen=True)
+class TypedDateTime:
+    """A date and time as a person typed them into a form, in UK time."""
+
+    day: str = ""
+    month: str = ""
+    year: str = ""
+    time: str = ""
+
+    @property
+    def is_blank(self) -> bool:
+        """True when nothing was typed in any part."""
+        return not any(part.strip() for part in (self.day, self.month, self.year, self.time))
+
+    @classmethod
+    def from_utc(cls, value: datetime | None) -> TypedDateTime:
+        """The form's parts for a stored UTC time, to fill in an edit form."""
+        if value is None:
+            return cls()
+        local = value.replace(tzinfo=UTC).astimezone(UK)
+        hour = local.hour % 12 or 12
+        return cls(str(local.day), str(local.month), str(local.year),
+                   f"{hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}")
+
+
+def parse_time(text: str) -> tuple[int, int] | None:
+    """Hours and minutes from "9:30am", "9am", "14:00", "14.00" or "midday"; None when not a time."""
+    text = " ".join(text.strip().lower().split())
+    if text in _TIME_WORDS:
+        return _TIME_WORDS[text]
+    match = _TIME.fullmatch(text)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    meridiem = match.group(3) or ""
+    if minute > 59:
+        return None
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "p" else 0)
+    elif hour > 23:
+        return None
+    return hour, minute
+
+
+def to_utc(typed: TypedDateTime, *, field: str, label: str) -> datetime | None:
+    """The naive UTC time for a UK date and time typed into a form; None when left blank."""
+    if typed.is_blank:
+        return None
+    parts = {"day": typed.day.strip(), "month": typed.month.strip(), "year": typed.year.strip()}
+    missing = [name for name, value in parts.items() if not value]
+    if missing:
+        message = f"The {label} date must include a {' and a '.join(missing)}"
+        raise Invalid(message, {field: message})
+    not_real = f"The {label} date must be a real date, like 3 6 2021"
+    if not all(value.isdigit() for value in parts.values()) or len(parts["year"]) != 4:
+        raise Invalid(not_real, {field: not_real})
+    if not 2000 <= int(parts["year"]) < 2100:
+        message = f"The {label} date must be in a year from 2000 to 2099"
+        raise Invalid(message, {field: message})
+    try:
+        local_date = datetime(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+    except ValueError as exc:
+        raise Invalid(not_real, {field: not_real}) from exc
+    time_field = f"{field}_time"
+    if not typed.time.strip():
+        message = f"Enter the {label} time, like 9:00am or 17:30"
+        raise Invalid(message, {time_field: message})
+    clock = parse_time(typed.time)
+    if clock is None:
+        message = f"Enter the {label} time as a real time, like 9:00am or 17:30"
+        raise Invalid(message, {time_field: message})
+    local = local_date.replace(hour=clock[0], minute=clock[1], tzinfo=UK)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def _schedule_time(value: datetime | TypedDateTime | None, errors: dict[str, str], *, field: str,
+                   label: str) -> datetime | None:
+    """A planned time given either as naive UTC or as typed UK parts; problems go into errors."""
+    if not isinstance(value, TypedDateTime):
+        return value
+    try:
+        return to_utc(value, field=field, label=label)
+    except Invalid as exc:
+        errors.update(exc.field_errors)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- phases
+
+
+def _clean_phase(*, title: str | None, question: str | None, description: str | None,
+                 audience: Iterable[str], opens_at: datetime | TypedDateTime | None,
+                 closes_at: datetime | TypedDateTime | None, state: str, now: datetime) -> dict[str, Any]:
+    """Check a phase's fields against its current state; raise Invalid with every problem at once."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "title": _text(title, errors, field="title", label="a title", max_length=PHASE_TITLE_MAX),
+        "question": _text(question, errors, field="question", label="the question", max_length=QUESTION_MAX),
+        "description": _text(description, errors, field="description", label="a description",
+                             max_length=DESCRIPTION_MAX, single_line=False, required=False),
+    }
+    chosen = set(audience)
+    if chosen - set(CATEGORIES):
+        errors["audience"] = "Choose who can take part from the list"
+    values["audience"] = [c for c in CATEGORIES if c in chosen]
+    opens = _schedule_time(opens_at, errors, field="opens_at", label="opening")
+    closes = _schedule_time(closes_at, errors, field="closes_at", label="closing")
+    if opens and closes and closes <= opens and "closes_at" not in errors:
+        errors["closes_at"] = "The closing time must be after the opening time"
+    typed_ok = not errors.keys() & {"opens_at", "opens_at_time", "closes_at", "closes_at_time"}
+    # The schedule only moves a phase forwards (not open yet -> open -> closed), so it cannot undo a state.
+    if typed_ok and state == "open" and (opens is None or opens > now):
+        errors["opens_at"] = ("This phase is already open, so it needs an opening time in the past. "
+                              "To stop contributions, close it from the dashboard.")
+    if typed_ok and state == "closed" and (closes is None or closes > now):
+        errors["closes_at"] = ("This phase is closed, so it needs a closing time in the past. "
+                               "To take contributions again, reopen it from the dashboard.")
+    if errors:
+        raise Invalid("There is a problem", errors)
+    values["opens_at"], values["closes_at"] = opens, closes
+    return values
+
+
+def create_phase(session: Session, actor: User, consultation: Consultation, *, title: str | None,
+                 question: str | None, description: str | None = None, audience: Iterable[str] = (),
+                 opens_at: datetime | TypedDateTime | None = None,
+                 closes_at: datetime | TypedDateTime | None = None, now: datetime | None = None) -> Phase:
+    """Add a phase (not open yet) after the consultation's last one; no audience means everyone."""
+    _require_facilitator(actor)
+    values = _clean_phase(title=title, question=question, description=description, audience=audience,
+                          opens_at=opens_at, closes_at=closes_at, state="draft", now=now or utcnow())
+    categories = values.pop("audience")
+    last = session.scalar(select(func.max(Phase.position)).where(Phase.consultation_id == consultation.id))
+    phase = Phase(consultation_id=consultation.id, position=(last or 0) + 1, state="draft", **values)
+    phase.audience = [PhaseAudience(category=c) for c in categories]
+    session.add(phase)
+    session.flush()
+    audit.record(session, actor, "phase.create", "phase", phase.id, consultation_id=consultation.id,
+                 audience=categories or "everyone", opens_at=_iso(phase.opens_at),
+                 closes_at=_iso(phase.closes_at))
+    return phase
+
+
+def update_phase(session: Session, actor: User, phase: Phase, *, title: str | None, question: str | None,
+                 description: str | None, audience: Iterable[str],
+                 opens_at: datetime | TypedDateTime | None, closes_at: datetime | TypedDateTime | None,
+                 now: datetime | None = None) -> list[str]:
+    """Change a phase's wording, audience or schedule; a planned time in the past applies at the next tick."""
+    _require_facilitator(actor)
+    now = now or utcnow()
+    values = _clean_phase(title=title, question=question, description=description, audience=audience,
+                          opens_at=opens_at, closes_at=closes_at, state=scheduled_state(phase, now), now=now)
+    categories = values.pop("audience")
+    old_schedule = {"opens_at": phase.opens_at, "closes_at": phase.closes_at}
+    changed = _changes(phase, values)
+    if categories != phase.audience_categories:
+        kept = {a.category: a for a in phase.audience}
+        phase.audience = [kept.get(c) or PhaseAudience(category=c) for c in categories]
+        changed.append("audience")
+    if changed:
+        detail: dict[str, Any] = {"changed": changed}
+        for name in ("opens_at", "closes_at"):
+            if name in changed:
+                detail[name] = {"from": _iso(old_schedule[name]), "to": _iso(values[name])}
+        if "audience" in changed:
+            detail["audience"] = categories or "everyone"
+        audit.record(session, actor, "phase.update", "phase", phase.id, **detail)
+    return changed
+
+
+# ---------------------------------------------------------------------------------------------- topics
+
+
+def _clean_topic(title: str | None, description: str | None) -> dict[str, str]:
+    """Check a topic's fields; raise Invalid with every problem at once."""
+    errors: dict[str, str] = {}
+    values = {
+        "title": _text(title, errors, field="title", label="a title", max_length=TOPIC_TITLE_MAX),
+        "description": _text(description, errors, field="description", label="a description",
+                             max_length=TOPIC_DESCRIPTION_MAX, single_line=False, required=False),
+    }
+    if errors:
+        raise Invalid("There is a problem", errors)
+    return values
+
+
+def create_topic(session: Session, actor: User, phase: Phase, *, title: str | None,
+                 description: str | None = None) -> Topic:
+    """Add a topic at the end of a phase's topics."""
+    _require_facilitator(actor)
+    values = _clean_topic(title, description)
+    last = session.scalar(select(func.max(Topic.position)).where(Topic.phase_id == phase.id))
+    topic = Topic(phase_id=phase.id, position=(last or 0) + 1, **values)
+    session.add(topic)
+    session.flush()
+    audit.record(session, actor, "topic.create", "topic", topic.id, phase_id=phase.id)
+    return topic
+
+
+def update_topic(session: Session, actor: User, topic: Topic, *, title: str | None,
+                 description: str | None) -> list[str]:
+    """Change a topic's title or description; return the names of the fields that changed."""
+    _require_facilitator(actor)
+    changed = _changes(topic, _clean_topic(title, description))
+    if changed:
+        audit.record(session, actor, "topic.update", "topic", topic.id, changed=changed)
+    return changed
+
+
+def move_topic(session: Session, actor: User, topic: Topic, direction: str) -> bool:
+    """Swap a topic with its neighbour ("up" or "down"); False when it is already first or last."""
+    _require_facilitator(actor)
+    if direction not in ("up", "down"):
+        raise Invalid("Choose to move the topic up or down")
+    position = Topic.position < topic.position if direction == "up" else Topic.position > topic.position
+    order = Topic.position.desc() if direction == "up" else Topic.position
+    neighbour = session.scalar(select(Topic).where(Topic.phase_id == topic.phase_id, position).order_by(order)
+                               .limit(1))
+    if neighbour is None:
+        return False
+    mine, theirs = topic.position, neighbour.position
+    # Positions are unique within a phase, so park one topic outside the range while they swap.
+    topic.position = -mine
+    session.flush()
+    neighbour.position = mine
+    session.flush()
+    topic.position = theirs
+    session.flush()
+    audit.record(session, actor, "topic.move", "topic", topic.id, direction=direction, position=theirs)
+    return True
+
+
+# ------------------------------------------------------------------------------------- offline entry
+
+
+def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str | None, body: str | None,
+                    channel: str | None, category: str | None, profession: str | None = None,
+                    now: datetime | None = None) -> tuple[Idea, bool]:
+    """Enter an idea gathered at a workshop, on paper or by phone; returns (idea, created) like post_idea."""
+    _require_facilitator(actor)
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    if channel not in OFFLINE_CHANNELS:
+        errors["channel"] = "Select how this contribution was gathered"
+    if category != CATEGORY_UNKNOWN and category not in CATEGORIES:
+        errors["category"] = "Select which group the person belongs to, or that you do not know"
+    if profession and profession not in PROFESSION_LABELS:
+        errors["profession"] = "Select a profession from the list"
+    elif profession and category != "staff":
+        errors["profession"] = f"Only choose a profession for {CATEGORY_LABELS['staff'].lower()}"
+    clean_title = _text(title, errors, field="title", label="a title", max_length=TITLE_MAX)
+    clean_body = _text(body, errors, field="body", label="the idea", max_length=IDEA_BODY_MAX,
+                       single_line=False)
+    if errors:
+        raise Invalid("There is a problem", errors)
+    phase = topic.phase
+    state = scheduled_state(phase, now)
+    if state != "open":
+        # Same promise as online: nothing is added to a phase that is not open.
+        raise Conflict("This phase is closed, so nothing more can be added to it." if state == "closed"
+                       else "This phase has not opened yet. Open it before entering contributions.")
+    existing = session.scalar(
+        select(Idea).where(Idea.entered_by_id == actor.id, Idea.topic_id == topic.id,
+                           Idea.title == clean_title, Idea.body == clean_body,
+                           Idea.created_at >= now - DUPLICATE_WINDOW)
+    )
+    if existing is not None:
+        return existing, False
+    on_behalf = OnBehalf(channel=channel or "", category=None if category == CATEGORY_UNKNOWN else category,
+                         profession=profession or None)
+    return post_idea(session, actor, topic, clean_title, clean_body, on_behalf=on_behalf, now=now)
+
+
+# ------------------------------------------------------------------------------------------ dashboard
+
+
+@dataclass(frozen=True)
+class Registrants:
+    """Registered participants, in all and by the category they declared."""
+
+    total: int
+    by_category: dict[str, int] = field(default_factory=dict)
+
+
+def registrant_counts(session: Session) -> Registrants:
+    """Active participant accounts per declared category, in one grouped query."""
+    rows = session.execute(
+        select(ParticipantProfile.category, func.count())
+        .join(User, User.id == ParticipantProfile.user_id)
+        .where(User.role == "participant", User.is_active.is_(True))
+        .group_by(ParticipantProfile.category)
+    ).all()
+    counts = dict.fromkeys(CATEGORIES, 0)
+    counts.update({category: n for category, n in rows})
+    return Registrants(total=sum(counts.values()), by_category=counts)
+
+
+def consultations_page(session: Session, *, page: int, per_page: int) -> Page[Consultation]:
+    """Every consultation (published or not), newest first, with phases, audiences and topics loaded."""
+    stmt = (select(Consultation)
+            .options(selectinload(Consultation.phases).selectinload(Phase.topics))
+            .order_by(Consultation.created_at.desc(), Consultation.id.desc()))
+    return paginate(session, stmt, page, per_page)

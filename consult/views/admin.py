@@ -1,0 +1,114 @@
+"""Admins: people's accounts and staff roles, and the audit log of privileged actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import STAFF_ROLES, AuditEvent, User
+from ..security import role_required
+from ..services import accounts, queries
+from ..services.errors import Invalid
+from .helpers import get_or_404, page_arg
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ROLE_LABELS = {"participant": "Participant", "facilitator": "Facilitator", "analyst": "Analyst",
+               "admin": "Admin"}
+ROLE_DESCRIPTIONS = {
+    "participant": "Takes part: posts ideas and comments, and votes. No staff pages.",
+    "facilitator": "Runs consultations: sets up consultations, phases and topics, opens and closes phases, "
+                   "and enters ideas gathered offline.",
+    "analyst": "Reviews and analyses what people said, and exports it.",
+    "admin": "Everything facilitators and analysts can do, and gives people roles.",
+}
+ACTION_LABELS = {
+    "consultation.create": "Created a consultation",
+    "consultation.update": "Changed a consultation",
+    "phase.create": "Added a phase",
+    "phase.update": "Changed a phase",
+    "phase.open": "Opened a phase",
+    "phase.close": "Closed a phase",
+    "topic.create": "Added a topic",
+    "topic.update": "Changed a topic",
+    "topic.move": "Moved a topic",
+    "idea.enter_on_behalf": "Entered an idea on someone's behalf",
+    "user.create": "Created an account",
+    "user.set_role": "Changed someone's role",
+}
+# How many of a person's own audit events their page shows; the full log has the rest.
+RECENT_EVENTS = 10
+
+
+@bp.before_request
+@role_required("admin")
+def _admins_only() -> None:
+    """Every page here is for admins only, so a new route is closed to others by default."""
+
+
+@bp.route("/")
+def index() -> Any:
+    """The admin area starts at the list of people."""
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users")
+def users() -> Any:
+    """Everyone with an account, searchable by email and filterable by role."""
+    search = request.args.get("q", "").strip()
+    role = request.args.get("role", "")
+    stmt = select(User).options(selectinload(User.profile)).order_by(User.email)
+    if search:
+        stmt = stmt.where(User.email.contains(search.lower(), autoescape=True))
+    if role in STAFF_ROLES:
+        stmt = stmt.where(User.role == role)
+    page = queries.paginate(db.session, stmt, page_arg(), int(current_app.config["PAGE_SIZE"]))
+    return render_template("admin/users.html", page=page, search=search, role=role, roles=ROLE_LABELS)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int) -> Any:
+    """One person's account, with the form to change their role."""
+    person = get_or_404(User, user_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        before = person.role
+        try:
+            accounts.set_role(db.session, current_user, person, request.form.get("role", ""))
+        except Invalid as exc:
+            db.session.rollback()
+            errors = exc.field_errors or {"role": exc.message}
+        else:
+            db.session.commit()
+            if person.role == before:
+                flash(f"{person.email} already had that role. Nothing was changed.", "info")
+            else:
+                flash(f"{person.email} is now {ROLE_LABELS[person.role].lower()}. They have been logged out "
+                      "everywhere, so the change applies when they next log in.", "success")
+            return redirect(url_for("admin.user", user_id=person.id))
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.target_type == "user", AuditEvent.target_id == person.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(RECENT_EVENTS)
+    ).all()
+    return render_template("admin/user.html", person=person, errors=errors, events=events,
+                           roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES], descriptions=ROLE_DESCRIPTIONS,
+                           actions=ACTION_LABELS), 400 if errors else 200
+
+
+@bp.route("/audit")
+def audit_log() -> Any:
+    """Every privileged action, newest first: who did what to which record, and when."""
+    action = request.args.get("action", "")
+    stmt = (select(AuditEvent, User.email).outerjoin(User, AuditEvent.actor_id == User.id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    page = queries.paginate(db.session, stmt, page_arg(), int(current_app.config["PAGE_SIZE"]), scalars=False)
+    recorded = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    return render_template("admin/audit.html", page=page, action=action, actions=ACTION_LABELS,
+                           recorded=recorded)

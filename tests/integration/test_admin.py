@@ -1,0 +1,110 @@
+"""Admin pages: finding people, changing their role (audited, ending their sessions), the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import g
+from sqlalchemy import select
+
+from consult.extensions import db
+from consult.models import AuditEvent, User
+from tests.conftest import Factory
+
+
+def login(client, user: User) -> None:
+    """Start a session for the user without the login form (a password check costs half a second)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+    # Requests share the test's app context, so forget whoever the last request was made by.
+    g.pop("_login_user", None)
+
+
+def _as(client, user: User):
+    """The client, about to make its next request as this user (several clients share one app context)."""
+    g.pop("_login_user", None)
+    return client
+
+
+@pytest.mark.parametrize("role", ["participant", "facilitator", "analyst"])
+def test_admin_pages_are_for_admins_only(client, make: Factory, role: str) -> None:
+    person = make.user()
+    login(client, make.user(role=role))
+    for url in ("/admin/users", "/admin/audit", f"/admin/users/{person.id}"):
+        assert client.get(url).status_code == 403, url
+    assert client.post(f"/admin/users/{person.id}", data={"role": "admin"}).status_code == 403
+    assert db.session.get(User, person.id).role == "participant"
+
+
+def test_admin_pages_send_visitors_to_log_in(client) -> None:
+    response = client.get("/admin/users")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_user_list_pages_searches_by_email_and_shows_each_persons_group(client, make: Factory) -> None:
+    login(client, make.user(role="admin", email="boss@example.org"))
+    for n in range(24):
+        make.user(email=f"person{n:02d}@example.org")
+    make.user(category="carer", email="needle.carer@example.net")
+
+    first = client.get("/admin/users").get_data(as_text=True)
+    assert "26 people" in first and "Page 1 of 2" in first
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+    assert "person23@example.org" in second and "person23@example.org" not in first
+
+    found = client.get("/admin/users?q=NEEDLE").get_data(as_text=True)
+    assert "1 person" in found and "needle.carer@example.net" in found and "A carer" in found
+    assert "person01@example.org" not in found
+    # Search text is matched literally, never as a pattern.
+    assert "0 people" in client.get("/admin/users?q=%25").get_data(as_text=True)
+    admins = client.get("/admin/users?role=admin").get_data(as_text=True)
+    assert "boss@example.org" in admins and "needle.carer" not in admins
+
+
+def test_role_change_is_audited_and_ends_the_persons_sessions(app, make: Factory) -> None:
+    admin = make.user(role="admin")
+    person = make.user(category="staff", profession="paramedic")
+    theirs, mine = app.test_client(), app.test_client()
+    login(theirs, person)
+    assert theirs.get("/facilitate/").status_code == 403
+
+    login(mine, admin)
+    response = mine.post(f"/admin/users/{person.id}", data={"role": "facilitator"}, follow_redirects=True)
+    assert "is now facilitator" in response.get_data(as_text=True)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.set_role")).one()
+    assert (event.actor_id, event.target_id, event.detail) == (
+        admin.id, person.id, {"from_role": "participant", "to_role": "facilitator"})
+
+    # Their old session no longer works: they must log in again, and then they have the new role.
+    response = _as(theirs, person).get("/facilitate/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    login(theirs, db.session.get(User, person.id))
+    assert theirs.get("/facilitate/").status_code == 200
+
+
+def test_admin_cannot_take_away_their_own_admin_role(client, make: Factory) -> None:
+    admin = make.user(role="admin")
+    login(client, admin)
+    response = client.post(f"/admin/users/{admin.id}", data={"role": "participant"})
+    assert response.status_code == 400
+    assert "You cannot remove your own admin role" in response.get_data(as_text=True)
+    assert db.session.get(User, admin.id).role == "admin"
+    assert db.session.scalars(select(AuditEvent)).all() == []
+
+
+def test_audit_log_lists_privileged_actions_newest_first_and_filters_them(client, make: Factory) -> None:
+    admin = make.user(role="admin", email="chief@example.org")
+    person = make.user()
+    phase = make.phase(state="draft")
+    login(client, admin)
+    client.post(f"/admin/users/{person.id}", data={"role": "analyst"})
+    client.post(f"/facilitate/phases/{phase.id}/open")
+
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert page.index("Opened a phase") < page.index("Changed someone&#39;s role")
+    assert "chief@example.org" in page
+    assert re.search(r"from role:</span>\s*participant", page)
+    assert re.search(r"to role:</span>\s*analyst", page)
+    only = client.get("/admin/audit?action=phase.open").get_data(as_text=True)
+    assert "Opened a phase" in only and "Changed someone&#39;s role</td>" not in only

@@ -1,0 +1,251 @@
+"""The demo dataset: volumes, schedule, audiences, consistency, determinism and refusal to overwrite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from consult.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoDataError, seed_demo
+from consult.extensions import make_engine
+from consult.migrate import upgrade
+from consult.models import (
+    CATEGORIES,
+    Comment,
+    Consultation,
+    Idea,
+    Impression,
+    ParticipantProfile,
+    Phase,
+    User,
+    Vote,
+    VoteEvent,
+)
+
+NOW = datetime(2021, 6, 15, 12, 30)
+
+
+def fresh_engine(path: Path) -> Engine:
+    """An engine on a new, migrated SQLite file."""
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, dict[str, int]]]:
+    """One database seeded at scale 1.0, shared by the read-only tests in this module."""
+    engine = fresh_engine(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
+    with Session(engine) as session:
+        counts = seed_demo(session, now=NOW)
+    yield engine, counts
+    engine.dispose()
+
+
+@pytest.fixture()
+def session(seeded: tuple[Engine, dict[str, int]]) -> Iterator[Session]:
+    """A session on the seeded database."""
+    with Session(seeded[0]) as session:
+        yield session
+
+
+def rows(session: Session, sql: str) -> list[tuple]:
+    """Run raw SQL and return the rows as tuples."""
+    return [tuple(row) for row in session.execute(text(sql))]
+
+
+def test_seed_demo_meets_the_promised_volumes(seeded: tuple[Engine, dict[str, int]],
+                                              session: Session) -> None:
+    counts = seeded[1]
+    assert counts["ideas"] >= 300
+    assert counts["comments"] >= 1_000
+    assert counts["votes"] >= 10_000
+    assert counts["users"] >= 600
+    for model, key in ((Idea, "ideas"), (Comment, "comments"), (Vote, "votes"), (VoteEvent, "vote_events"),
+                       (Impression, "impressions"), (User, "users")):
+        assert session.scalar(select(func.count()).select_from(model)) == counts[key]
+
+
+def test_seed_demo_phases_have_the_right_states_audiences_and_history(session: Session) -> None:
+    consultation = session.scalar(select(Consultation).where(Consultation.slug == "ahp-strategy"))
+    assert consultation is not None and consultation.is_published
+    phases = consultation.phases
+    assert [p.title for p in phases] == ["People and communities", "The AHP community", "Check and challenge"]
+    assert [p.state for p in phases] == ["closed", "closed", "open"]
+    assert [p.audience_categories for p in phases] == [[], ["staff", "student"], []]
+    assert phases[0].closes_at < phases[1].opens_at and phases[1].closes_at < phases[2].opens_at
+    assert phases[2].opens_at < NOW < phases[2].closes_at
+    for phase in phases:
+        assert 3 <= len(phase.topics) <= 5
+        history = [(t.from_state, t.to_state) for t in phase.transitions]
+        expected = [("draft", "open"), ("open", "closed")] if phase.state == "closed" else [("draft", "open")]
+        assert history == expected
+        assert phase.transitions[0].at == phase.opens_at
+        if phase.state == "closed":
+            assert phase.transitions[-1].at == phase.closes_at
+        for transition in phase.transitions:
+            assert (transition.reason == "manual") == (transition.actor_id is not None)
+    draft = session.scalar(select(Consultation).where(Consultation.slug != "ahp-strategy"))
+    assert draft is not None and not draft.is_published
+    assert draft.phases and all(p.state == "draft" for p in draft.phases)
+
+
+def test_seed_demo_registers_every_category_and_the_printed_logins(session: Session) -> None:
+    categories = set(session.scalars(select(ParticipantProfile.category)))
+    assert categories == set(CATEGORIES)
+    staff_professions = set(session.scalars(select(ParticipantProfile.profession)
+                                            .where(ParticipantProfile.category == "staff")))
+    assert {"physiotherapist", "occupational_therapist", "radiographer", "paramedic"} <= staff_professions
+    assert rows(session, "SELECT count(*) FROM user u LEFT JOIN participant_profile p ON p.user_id = u.id "
+                         "WHERE p.id IS NULL") == [(0,)]
+    assert all(email.endswith("@demo.consult.test") for email in session.scalars(select(User.email)))
+    logins = {email: role for email, role, _ in DEMO_LOGINS}
+    assert {"admin", "facilitator", "analyst", "participant"} <= set(logins.values())
+    stored = dict(session.execute(select(User.email, User.role).where(User.email.in_(logins))).all())
+    assert stored == logins
+    login_categories = set(session.scalars(select(ParticipantProfile.category).join(User)
+                                           .where(User.email.in_(logins), User.role == "participant")))
+    assert login_categories == set(CATEGORIES)
+    admin_hash = session.scalar(select(User.password_hash).where(User.email == "admin@demo.consult.test"))
+    assert PasswordHasher().verify(admin_hash, DEMO_PASSWORD)
+
+
+def test_seed_demo_counts_match_the_rows(session: Session) -> None:
+    mismatched_ideas = rows(session, """
+        SELECT i.id FROM idea i
+        WHERE i.up_count != (SELECT count(*) FROM vote v WHERE v.idea_id = i.id AND v.value = 1)
+           OR i.down_count != (SELECT count(*) FROM vote v WHERE v.idea_id = i.id AND v.value = -1)
+           OR i.impression_count != (SELECT count(*) FROM impression m WHERE m.idea_id = i.id)
+           OR i.comment_count != (SELECT count(*) FROM comment c
+                                  WHERE c.idea_id = i.id AND c.moderation_state = 'published')""")
+    mismatched_comments = rows(session, """
+        SELECT c.id FROM comment c
+        WHERE c.up_count != (SELECT count(*) FROM vote v WHERE v.comment_id = c.id AND v.value = 1)
+           OR c.down_count != (SELECT count(*) FROM vote v WHERE v.comment_id = c.id AND v.value = -1)
+           OR c.impression_count != (SELECT count(*) FROM impression m WHERE m.comment_id = c.id)""")
+    assert mismatched_ideas == [] and mismatched_comments == []
+    assert rows(session, "SELECT count(*) FROM comment WHERE parent_id IS NOT NULL")[0][0] > 100
+
+
+def test_seed_demo_has_one_vote_and_one_impression_per_person_and_item(session: Session) -> None:
+    for table, column in (("vote", "voter_id"), ("impression", "viewer_id")):
+        for item in ("idea_id", "comment_id"):
+            duplicates = rows(session, f"SELECT {column}, {item} FROM {table} WHERE {item} IS NOT NULL "
+                                       f"GROUP BY {column}, {item} HAVING count(*) > 1")
+            assert duplicates == [], (table, item)
+    # Every vote was cast by someone who had been shown the item, no earlier than they saw it.
+    assert rows(session, """
+        SELECT count(*) FROM vote v LEFT JOIN impression m ON m.viewer_id = v.voter_id
+           AND (m.idea_id = v.idea_id OR m.comment_id = v.comment_id)
+        WHERE m.id IS NULL OR m.first_seen > v.created_at""") == [(0,)]
+    impressions, votes = (session.scalar(select(func.count()).select_from(m)) for m in (Impression, Vote))
+    assert impressions > votes
+
+
+def test_seed_demo_vote_log_ends_at_each_current_vote(session: Session) -> None:
+    latest = rows(session, """
+        SELECT v.id, v.value, v.updated_at,
+               (SELECT e.value FROM vote_event e WHERE e.voter_id = v.voter_id
+                  AND (e.idea_id = v.idea_id OR e.comment_id = v.comment_id)
+                ORDER BY e.at DESC, e.id DESC LIMIT 1),
+               (SELECT max(e.at) FROM vote_event e WHERE e.voter_id = v.voter_id
+                  AND (e.idea_id = v.idea_id OR e.comment_id = v.comment_id))
+        FROM vote v""")
+    assert all(value == last and str(updated) == str(at) for _, value, updated, last, at in latest)
+    changed = rows(session, "SELECT count(*) FROM vote WHERE updated_at > created_at")[0][0]
+    events, votes = (session.scalar(select(func.count()).select_from(m)) for m in (VoteEvent, Vote))
+    assert changed > 0 and events == votes + changed
+
+
+def test_seed_demo_contributions_respect_audience_and_schedule(session: Session) -> None:
+    phase_two = session.scalar(select(Phase).where(Phase.title == "The AHP community"))
+    assert phase_two is not None
+    outside = rows(session, f"""
+        SELECT 'idea', author_category FROM idea WHERE phase_id = {phase_two.id} AND channel = 'online'
+        UNION ALL SELECT 'comment', author_category FROM comment WHERE phase_id = {phase_two.id}
+        UNION ALL SELECT 'vote', voter_category FROM vote v JOIN idea i ON i.id = v.idea_id
+                  WHERE i.phase_id = {phase_two.id}""")
+    assert outside and {category for _, category in outside} <= {"staff", "student"}
+    late_or_early = rows(session, f"""
+        SELECT i.id FROM idea i JOIN phase p ON p.id = i.phase_id
+        WHERE i.created_at < p.opens_at OR i.created_at >= min(p.closes_at, '{NOW.isoformat(" ")}')""")
+    assert late_or_early == []
+    bad_votes = rows(session, f"""
+        SELECT v.id FROM vote v JOIN idea i ON i.id = v.idea_id JOIN phase p ON p.id = i.phase_id
+        WHERE v.created_at < i.created_at OR v.updated_at >= min(p.closes_at, '{NOW.isoformat(" ")}')
+        UNION ALL
+        SELECT v.id FROM vote v JOIN comment c ON c.id = v.comment_id JOIN phase p ON p.id = c.phase_id
+        WHERE v.created_at < c.created_at OR v.updated_at >= min(p.closes_at, '{NOW.isoformat(" ")}')""")
+    assert bad_votes == []
+    bad_replies = rows(session, """
+        SELECT r.id FROM comment r JOIN comment p ON p.id = r.parent_id
+        WHERE p.parent_id IS NOT NULL OR p.idea_id != r.idea_id OR r.created_at < p.created_at""")
+    assert bad_replies == []
+    # Stamps are the declared role at the time, and nothing has changed role since.
+    wrong_stamps = rows(session, """
+        SELECT i.id FROM idea i JOIN participant_profile p ON p.user_id = i.author_id
+        WHERE i.author_category != p.category
+           OR coalesce(i.author_profession, '') != coalesce(p.profession, '')
+        UNION ALL
+        SELECT v.id FROM vote v JOIN participant_profile p ON p.user_id = v.voter_id
+        WHERE v.voter_category != p.category
+           OR coalesce(v.voter_profession, '') != coalesce(p.profession, '')""")
+    assert wrong_stamps == []
+
+
+def test_seed_demo_includes_offline_and_moderated_ideas(session: Session) -> None:
+    facilitator = session.scalar(select(User.id).where(User.role == "facilitator"))
+    offline = session.scalars(select(Idea).where(Idea.channel != "online")).all()
+    assert offline and {i.channel for i in offline} <= {"workshop", "paper", "phone"}
+    assert all(i.author_id is None and i.entered_by_id == facilitator and i.author_category for i in offline)
+    held = session.scalars(select(Idea).where(Idea.moderation_state == "held")).all()
+    hidden = session.scalars(select(Idea).where(Idea.moderation_state == "hidden")).all()
+    assert held and hidden
+    assert all(i.moderation_reason for i in held + hidden)
+    assert all(i.visible_from is None and i.up_count + i.down_count + i.impression_count == 0 for i in held)
+
+
+def test_seed_demo_shows_clear_preferences(session: Session) -> None:
+    shares = [up / (up + down) for up, down in session.execute(
+        select(Idea.up_count, Idea.down_count).where(Idea.up_count + Idea.down_count >= 20))]
+    assert len(shares) > 50
+    assert max(shares) >= 0.85 and min(shares) <= 0.5
+
+
+def test_seed_demo_text_is_real_plain_and_keeps_unicode(session: Session) -> None:
+    bodies = list(session.scalars(select(Idea.body))) + list(session.scalars(select(Comment.body)))
+    titles = list(session.scalars(select(Idea.title)))
+    joined = "\n".join(bodies + titles)
+    assert "lorem" not in joined.lower() and "@demo.consult.test" not in joined
+    assert all(0 < len(t) <= 150 for t in titles) and all(b.strip() for b in bodies)
+    assert "Diolch" in joined and "Zoë" in joined and "café" in joined and "👍" in joined
+    assert len(set(titles)) >= 250
+
+
+def test_seed_demo_is_deterministic_for_a_seed_and_time(tmp_path: Path) -> None:
+    def titles(name: str, seed: int) -> tuple[list[str], dict[str, int]]:
+        engine = fresh_engine(tmp_path / name)
+        with Session(engine) as session:
+            counts = seed_demo(session, scale=0.25, seed=seed, now=NOW)
+            result = list(session.scalars(select(Idea.title).order_by(Idea.id)))
+        engine.dispose()
+        return result, counts
+
+    first, second, other = titles("a.sqlite3", 7), titles("b.sqlite3", 7), titles("c.sqlite3", 8)
+    assert first == second
+    assert other[0] != first[0]
+
+
+def test_seed_demo_refuses_a_database_with_a_consultation(tmp_path: Path) -> None:
+    engine = fresh_engine(tmp_path / "full.sqlite3")
+    with Session(engine) as session:
+        counts = seed_demo(session, scale=0.1, now=NOW)
+        with pytest.raises(DemoDataError, match="empty database"):
+            seed_demo(session, scale=0.1, now=NOW)
+        assert session.scalar(select(func.count()).select_from(Idea)) == counts["ideas"]
+    engine.dispose()
