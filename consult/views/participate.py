@@ -47,12 +47,14 @@ def comment(idea_id: int) -> Any:
     idea = get_or_404(Idea, idea_id)
     parent = request.form.get("parent_id", "")
     parent_id = int(parent) if parent.isdigit() else None
+    # Each reply box has its own field name, so its error and text go back to the right box.
+    field = "body" if parent_id is None else f"reply-{parent_id}"
     try:
-        item, created = contributions.post_comment(db.session, current_user, idea, request.form.get("body"),
+        item, created = contributions.post_comment(db.session, current_user, idea, request.form.get(field),
                                                    parent_id=parent_id)
     except Invalid as exc:
         db.session.rollback()
-        return _idea_with_errors(idea, exc, parent_id)
+        return _idea_with_errors(idea, exc, field)
     db.session.commit()
     if created:
         flash("Your reply has been posted." if item.parent_id else "Your comment has been posted.", "success")
@@ -61,17 +63,16 @@ def comment(idea_id: int) -> Any:
     return redirect(url_for("public.idea", idea_id=idea.id, page=request.args.get("page", 1)) + f"#comment-{item.id}")
 
 
-def _idea_with_errors(idea: Idea, exc: Invalid, parent_id: int | None) -> Any:
+def _idea_with_errors(idea: Idea, exc: Invalid, field: str) -> Any:
     """Show the idea page again with the comment form's error and the text kept."""
     topic = idea.topic
     comments, replies = queries.idea_comments(db.session, idea, page=page_arg(), per_page=20)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, current_user, idea_ids=[idea.id], comment_ids=comment_ids)
-    field = f"reply-{parent_id}" if parent_id else "body"
     return render_template("idea.html", idea=idea, topic=topic, phase=topic.phase, comments=comments,
                            replies=replies, votes=votes, can=eligibility(topic.phase, current_user),
                            errors={field: next(iter(exc.field_errors.values()), exc.message)},
-                           form={field: request.form.get("body", "")}), 400
+                           form={field: request.form.get(field, "")}), 400
 
 
 @bp.route("/vote", methods=["POST"])
