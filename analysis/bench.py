@@ -1,0 +1,279 @@
+"""Benchmark: wall time and peak memory of the full analysis on synthetic consultations.
+
+``python -m analysis.bench`` generates two consultations (21,000 contributions with 200,000 votes, the 2021
+AHP consultation's scale, and 200,000 with 2,000,000) as JSON-lines exports, then analyses each in its own
+process (so memory peaks do not mix) exactly as ``python -m analysis run`` does: read the export, run every
+stage, write the results. It prints seconds and peak resident memory per stage against the targets
+(30 s / 2 GB and 5 min / 4 GB on 2 cores). ``--quick`` runs one small size instead.
+
+The synthetic text is built from templates over an allied-health vocabulary of twelve themes, so themes have
+something real to find. Traffic is front-loaded over three two-week phases; each vote comes with an
+impression and people are shown about as many items again without voting, so impressions are logged at
+twice the number of votes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TOPICS: dict[str, tuple[str, ...]] = {
+    "workforce": ("staff shortages", "recruitment", "retention", "vacancies", "unfilled posts",
+                  "agency staff"),
+    "training": ("training", "CPD time", "apprenticeships", "student placements", "preceptorship",
+                 "supervision"),
+    "digital": ("digital tools", "IT systems", "electronic records", "video consultations", "data sharing",
+                "laptops that work"),
+    "leadership": ("AHP leadership", "board representation", "a chief AHP", "a voice at the top",
+                   "senior AHP roles"),
+    "pay": ("pay banding", "band 5 to 6 progression", "fair pay", "recognition", "career progression"),
+    "access": ("waiting lists", "self-referral", "access to services", "community clinics",
+               "faster assessment"),
+    "inclusion": ("diversity", "inclusion", "race equality", "disabled staff", "representative boards"),
+    "research": ("research time", "clinical academic careers", "evidence-based practice", "innovation",
+                 "quality improvement"),
+    "wellbeing": ("staff wellbeing", "burnout", "rest breaks", "flexible working", "mental health support"),
+    "integration": ("multidisciplinary teams", "integrated care", "primary care", "social care",
+                    "joined-up services"),
+    "public": ("public awareness", "what AHPs do", "the AHP brand", "visibility", "explaining our roles"),
+    "environment": ("net zero", "travel between sites", "greener care", "less paper", "sustainable practice"),
+}
+TEMPLATES: tuple[str, ...] = (
+    "We need more {a} and better {b}.",
+    "{A} is the biggest problem in my service right now.",
+    "Please invest in {a} for {roles}.",
+    "Without {a} we will never sort out {b}.",
+    "I think {a} should be a priority for the next five years.",
+    "As {a_role}, {a} matters most to me, then {b}.",
+    "Not enough {a}. Nothing has changed in years.",
+    "Good {a} would make a huge difference to patients.",
+    "{A} and {b} go together: fix both.",
+    "Our team has no {a}; it affects {b} too.",
+)
+COMMENT_TEMPLATES: tuple[str, ...] = (
+    "Agree, {a} is key.",
+    "Yes, and {a} as well.",
+    "Not sure about this; {a} matters more.",
+    "This is so true for {roles}.",
+)
+ROLES = ("physiotherapist", "occupational therapist", "podiatrist", "paramedic", "radiographer", "dietitian",
+         "speech and language therapist", "orthoptist", "art therapist", "prosthetist", "osteopath",
+         "operating department practitioner", "music therapist", "drama therapist")
+REGIONS = ("North East and Yorkshire", "North West", "Midlands", "East of England", "London", "South East",
+           "South West")
+SITE_ROLES = ("participant",) * 20 + ("facilitator",)
+PHASE_DAYS = 14
+PHASES = 3
+QUESTIONS = ("What should AHPs achieve by 2026?", "What gets in the way?", "What would help most?")
+START = np.datetime64("2021-03-01T09:00:00", "s")
+
+
+@dataclass(frozen=True)
+class Size:
+    """One benchmark size and its targets."""
+
+    name: str
+    contributions: int
+    votes: int
+    seconds: float
+    gigabytes: float
+
+
+SIZES = (Size("2021 scale", 21_000, 200_000, 30, 2), Size("10x", 200_000, 2_000_000, 300, 4))
+QUICK = Size("quick", 2_000, 20_000, 30, 2)
+
+
+def _times(seconds: np.ndarray) -> np.ndarray:
+    """ISO 8601 UTC strings for offsets in seconds from START."""
+    return np.datetime_as_string(START + seconds.astype("timedelta64[s]"), unit="s", timezone="UTC")
+
+
+def generate(size: Size, path: Path, seed: int = 0) -> None:
+    """Write a synthetic consultation export of the given size to ``path`` (JSON lines)."""
+    rng = np.random.default_rng(seed)
+    n, n_votes = size.contributions, size.votes
+    people = max(n_votes // 40, 200)
+    topics = list(TOPICS)
+    phase_seconds = PHASE_DAYS * 86_400
+    phase = np.sort(rng.integers(0, PHASES, size=n))
+    # Front-loaded posting within each phase, as traffic is.
+    posted = phase * phase_seconds + (rng.beta(1, 2.5, size=n) * 0.9 * phase_seconds).astype(np.int64)
+    order = np.argsort(posted, kind="stable")
+    phase, posted = phase[order], posted[order]
+    author = rng.integers(0, people, size=n)
+    theme = rng.integers(0, len(topics), size=n)
+    second = np.where(rng.random(n) < 0.4, rng.integers(0, len(topics), size=n), theme)
+    is_comment = rng.random(n) < 0.3
+    appeal = rng.beta(2, 8, size=n)
+    profession = rng.integers(0, len(ROLES), size=people)
+    region = rng.integers(0, len(REGIONS), size=people)
+    site_role = rng.integers(0, len(SITE_ROLES), size=people)
+    with path.open("w", encoding="utf-8") as out:
+        voters = {f"p{p}": {"profession": ROLES[profession[p]], "region": REGIONS[region[p]]}
+                  for p in range(people)}
+        name = f"synthetic consultation, {n:,} contributions"
+        out.write(json.dumps({"type": "meta", "name": name, "voters": voters}) + "\n")
+        visible = _times(posted)
+        last_idea_in_phase: dict[int, int] = {}
+        for i in range(n):
+            a = rng.choice(TOPICS[topics[theme[i]]])
+            b = rng.choice(TOPICS[topics[second[i]]])
+            role = ROLES[profession[author[i]]]
+            parent = last_idea_in_phase.get(int(phase[i])) if is_comment[i] else None
+            template = rng.choice(COMMENT_TEMPLATES if parent is not None else TEMPLATES)
+            a_role = ("an " if role[0] in "aeiou" else "a ") + role
+            text = template.format(a=a, b=b, A=a[0].upper() + a[1:], roles=role + "s", a_role=a_role)
+            if parent is None:
+                last_idea_in_phase[int(phase[i])] = i
+            out.write(json.dumps({
+                "type": "contribution", "id": f"c{i}", "kind": "comment" if parent is not None else "idea",
+                "parent": None if parent is None else f"c{parent}", "text": text, "phase": str(phase[i] + 1),
+                "topic": topics[theme[i]], "question": QUESTIONS[phase[i]], "visible_from": str(visible[i]),
+                "author": f"p{author[i]}", "author_role": SITE_ROLES[site_role[author[i]]],
+                "groups": {"profession": role, "region": REGIONS[region[author[i]]]},
+            }) + "\n")
+        # Each event: a person, a moment (front-loaded within its phase) and a uniformly chosen item among
+        # those already visible in that phase; half the events are votes, half views without a vote.
+        events = 2 * n_votes
+        event_phase = rng.integers(0, PHASES, size=events)
+        moment = event_phase * phase_seconds + (rng.beta(1, 3, size=events) * phase_seconds).astype(np.int64)
+        first = np.searchsorted(phase, event_phase, side="left")
+        visible_count = np.searchsorted(posted, moment, side="right") - first
+        keep = visible_count > 0
+        first, visible_count, moment = first[keep], visible_count[keep], moment[keep]
+        item = first + (rng.random(first.size) * visible_count).astype(np.int64)
+        person = rng.integers(0, people, size=item.size)
+        voted = np.zeros(item.size, dtype=bool)
+        voted[: min(n_votes, item.size)] = True
+        rng.shuffle(voted)
+        # Up with probability q and down with 0.3 (1 - q), as in the simulation, given that the person voted.
+        q = appeal[item]
+        value = np.where(rng.random(item.size) < q / (q + 0.3 * (1 - q)), 1, -1)
+        stamps = _times(moment)
+        for i, p, v, t, is_vote in zip(item.tolist(), person.tolist(), value.tolist(), stamps.tolist(),
+                                       voted.tolist(), strict=True):
+            out.write(f'{{"type":"impression","item":"c{i}","viewer":"p{p}","first_seen":"{t}"}}\n')
+            if is_vote:
+                out.write(f'{{"type":"vote","item":"c{i}","voter":"p{p}","value":{v},"at":"{t}"}}\n')
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(path: Path, out_dir: Path) -> dict[str, Any]:
+    """Read, analyse and write one export, timing each stage and noting peak memory as each stage ends."""
+    from analysis.pipeline import STAGES, run_analysis, write_results
+    from analysis.records import read_jsonl
+
+    stage_of = {message: name for name, message, _ in STAGES}
+    peaks: dict[str, float] = {}
+    current: list[str] = []
+
+    def progress(_: float, message: str) -> None:
+        name = stage_of.get(message.split(":", 1)[0])
+        if name and (not current or current[-1] != name):
+            if current:
+                peaks[current[-1]] = _peak_mb()
+            current.append(name)
+
+    began = time.perf_counter()
+    dataset = read_jsonl(path)
+    read_seconds = time.perf_counter() - began
+    peaks["read"] = _peak_mb()
+    result = run_analysis(dataset, progress=progress)
+    if current:
+        peaks[current[-1]] = _peak_mb()
+    written = time.perf_counter()
+    write_results(result, out_dir)
+    timings = {"read": round(read_seconds, 2), **result["meta"]["timings"],
+               "write": round(time.perf_counter() - written, 2)}
+    peaks["write"] = _peak_mb()
+    counts = result["meta"]["counts"]
+    return {
+        "timings": timings,
+        "peaks_mb": {k: round(v) for k, v in peaks.items()},
+        "end_to_end": round(time.perf_counter() - began, 2),
+        "counts": {k: counts[k] for k in ("contributions", "vote_events", "impressions", "voters")},
+        "themes": len(result["themes"]["themes"]),
+        "theme_method": result["themes"]["method"],
+    }
+
+
+def _subprocess(args: list[str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "analysis.bench", *args], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark step {args[0]} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def report(size: Size, figures: dict[str, Any]) -> str:
+    """The printed table for one size."""
+    timings, peaks = figures["timings"], figures["peaks_mb"]
+    stages = ["read", "index", "support", "sentiment", "themes", "groups", "opinion", "saturation", "write"]
+    counts = figures["counts"]
+    lines = [
+        f"{size.name}: {counts['contributions']:,} contributions, {counts['vote_events']:,} votes, "
+        f"{counts['impressions']:,} impressions, {counts['voters']:,} voters; {figures['themes']} themes "
+        f"({figures['theme_method']})",
+        f"  {'stage':<12}{'seconds':>10}{'peak MB so far':>16}",
+    ]
+    lines += [f"  {s:<12}{timings.get(s, 0):>10.2f}{peaks.get(s, 0):>16,}" for s in stages if s in timings]
+    analysis_seconds = timings["total"]
+    peak_gb = max(peaks.values()) / 1024
+    verdict = "within" if analysis_seconds <= size.seconds and peak_gb <= size.gigabytes else "OVER"
+    lines += [
+        f"  {'analysis':<12}{analysis_seconds:>10.2f}   (pipeline stages only)",
+        f"  {'end to end':<12}{figures['end_to_end']:>10.2f}   (read export + analysis + write results)",
+        f"  peak memory {peak_gb:.2f} GB; target {size.seconds:.0f} s / {size.gigabytes:.0f} GB on 2 cores: "
+        f"{verdict} target (analysis {analysis_seconds:.1f} s, end to end {figures['end_to_end']:.1f} s)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark (or, internally, one of its steps in a child process)."""
+    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"one small size ({QUICK.contributions:,} "
+                        f"contributions, {QUICK.votes:,} votes)")
+    parser.add_argument("--generate", nargs=3, metavar=("CONTRIBUTIONS", "VOTES", "PATH"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=2, metavar=("PATH", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.generate:
+        contributions, votes, path = args.generate
+        generate(Size("synthetic", int(contributions), int(votes), 0, 0), Path(path))
+        return 0
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]))))
+        return 0
+    print(f"analysis benchmark on {os.cpu_count()} cores (targets are for 2 cores)")
+    with tempfile.TemporaryDirectory(prefix="analysis-bench-") as tmp:
+        for size in (QUICK,) if args.quick else SIZES:
+            path = Path(tmp) / f"{size.contributions}.jsonl"
+            began = time.perf_counter()
+            _subprocess(["--generate", str(size.contributions), str(size.votes), str(path)])
+            print(f"\ngenerated {size.name} export ({path.stat().st_size / 1e6:,.0f} MB) in "
+                  f"{time.perf_counter() - began:.1f} s", flush=True)
+            figures = json.loads(_subprocess(["--measure", str(path), str(Path(tmp) / "out")]))
+            print(report(size, figures), flush=True)
+            path.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Read a Pol.is open-data export folder (comments.csv, votes.csv, summary.csv) into a Dataset.
+
+The Pol.is open data (github.com/compdemocracy/openData) is CC BY 4.0: keep its attribution with any copy.
+Every comment is a contribution of kind "comment" in phase "1", answering the conversation's topic. Pol.is
+votes are +1 agree, -1 disagree, 0 pass; ``votes.csv`` repeats (comment, voter) rows when people change their
+vote and the analysis keeps the last. Pol.is exports no impressions, so support falls back to exposure.
+Comments that moderators rejected (``moderated`` = -1) are left out, with their votes, because participants
+were not meant to see them; ``meta["rejected_comments"]`` counts them.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+from analysis.records import Contribution, Dataset, InputError, Vote
+
+REQUIRED_COMMENT_COLUMNS = ("timestamp", "comment-id", "author-id", "comment-body")
+REQUIRED_VOTE_COLUMNS = ("timestamp", "comment-id", "voter-id", "vote")
+
+
+def _moment(ms: str) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+def read_summary(path: Path) -> dict[str, str]:
+    """summary.csv (key,value rows with no header) as a dict; empty if the file is absent."""
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row[0]: row[1] for row in csv.reader(handle) if len(row) >= 2}
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise InputError(f"{path.parent}: not a Pol.is export folder (no {path.name})")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}: missing columns {', '.join(missing)}")
+        return list(reader)
+
+
+def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset:
+    """A Pol.is export folder as a Dataset (no impressions; rejected comments left out by default)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    summary = read_summary(folder / "summary.csv")
+    topic = summary.get("topic", folder.name)
+    question = summary.get("conversation-description", "") or topic
+    contributions: list[Contribution] = []
+    rejected = 0
+    try:
+        for row in _rows(folder / "comments.csv", REQUIRED_COMMENT_COLUMNS):
+            if row.get("moderated", "1").strip() == "-1" and not include_rejected:
+                rejected += 1
+                continue
+            contributions.append(
+                Contribution(
+                    id=row["comment-id"], kind="comment", parent=None, text=row["comment-body"], phase="1",
+                    topic=topic, question=question, visible_from=_moment(row["timestamp"]),
+                    author=row["author-id"], author_role="participant", groups={},
+                )
+            )
+        known = {c.id for c in contributions}
+        votes = [
+            Vote(row["comment-id"], row["voter-id"], int(row["vote"]), _moment(row["timestamp"]))
+            for row in _rows(folder / "votes.csv", REQUIRED_VOTE_COLUMNS)
+            if row["comment-id"] in known
+        ]
+    except ValueError as error:
+        raise InputError(f"{folder}: unreadable value ({error})") from None
+    if not contributions:
+        raise InputError(f"{folder}: comments.csv has no comments")
+    contributions.sort(key=lambda c: (c.visible_from, len(c.id), c.id))
+    meta = {
+        "name": folder.name,
+        "source": "Pol.is open data, CC BY 4.0",
+        "url": summary.get("url", ""),
+        "topic": topic,
+        "rejected_comments": rejected,
+    }
+    return Dataset(contributions, votes, [], meta)

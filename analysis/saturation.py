@@ -1,0 +1,81 @@
+"""Saturation: reading contributions in the order they appeared, when did new themes stop turning up?
+
+A theme counts as found once ``MIN_MEMBERS`` of its contributions have been read (one stray contribution is
+not yet a theme). Saturation is reached when no new theme was found in the last ``TAIL`` share of
+contributions. The statement is written for a strategy team: whether and when saturation was reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from analysis.records import Contribution
+
+MIN_MEMBERS = 3
+TAIL = 0.2
+CURVE_POINTS = 200
+
+
+def _curve_points(found: np.ndarray, limit: int) -> list[list[int]]:
+    """(contributions read, themes found) at evenly spaced reads plus every read where a theme was found."""
+    n = found.size
+    steps = np.unique(np.linspace(1, n, num=min(limit, n)).round().astype(np.int64))
+    changes = np.flatnonzero(np.diff(np.concatenate([[0], found]))) + 1
+    reads = np.union1d(steps, changes)
+    return [[int(r), int(found[r - 1])] for r in reads]
+
+
+def saturation_curve(
+    contributions: Sequence[Contribution],
+    primary: Mapping[str, int],
+    *,
+    min_members: int = MIN_MEMBERS,
+    tail: float = TAIL,
+    points: int = CURVE_POINTS,
+) -> dict[str, Any]:
+    """Themes found against contributions read in time order, and a plain statement about saturation."""
+    ordered = sorted(contributions, key=lambda c: (c.visible_from, c.id))
+    seen: dict[int, int] = {}
+    found_after = np.zeros(len(ordered), dtype=np.int64)
+    discovered = 0
+    last_new = 0
+    for position, c in enumerate(ordered, start=1):
+        theme = primary.get(c.id)
+        if theme is not None and theme >= 0:
+            seen[theme] = seen.get(theme, 0) + 1
+            if seen[theme] == min_members:
+                discovered += 1
+                last_new = position
+        found_after[position - 1] = discovered
+    n = len(ordered)
+    result: dict[str, Any] = {
+        "min_members": min_members,
+        "tail": tail,
+        "read": n,
+        "themes_found": discovered,
+        "last_new_theme_at": last_new or None,
+        "saturated": False,
+        "curve": _curve_points(found_after, points) if n else [],
+    }
+    if discovered == 0:
+        result["statement"] = (
+            f"No theme has {min_members} or more contributions yet, so saturation cannot be judged."
+        )
+        return result
+    saturated = last_new <= n * (1 - tail)
+    share = last_new / n
+    if saturated:
+        statement = (
+            f"Saturation reached: the last new theme appeared after {last_new:,} of {n:,} contributions "
+            f"({share:.0%}); the {n - last_new:,} after it ({1 - share:.0%}) brought no new theme."
+        )
+    else:
+        statement = (
+            f"Not saturated: a new theme appeared after {last_new:,} of {n:,} contributions ({share:.0%}), "
+            f"within the last {tail:.0%}; more contributions may still bring new themes."
+        )
+    result.update({"saturated": saturated, "statement": statement})
+    return result
