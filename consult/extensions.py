@@ -96,6 +96,11 @@ class Database:
         finally:
             session.close()
 
+    def remove(self) -> None:
+        """End the current scoped session (as the end of a request does)."""
+        if self._scoped is not None:
+            self._scoped.remove()
+
     def dispose(self) -> None:
         """Close every pooled connection (tests, forked workers)."""
         if self._scoped is not None:

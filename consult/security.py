@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db, login_manager
+from .extensions import db, login_manager, set_write_intent
 from .models import User
 from .services.errors import NotAllowed, ServiceError
 
@@ -95,6 +95,12 @@ def error_response(status: int, message: str, **extra: Any) -> tuple[Any, int]:
                            message=message), status
 
 
+def _abandon_transaction() -> None:
+    """Roll back, and let the error page's own reads begin as readers (never waiting on a write lock)."""
+    db.session.rollback()
+    set_write_intent(False)
+
+
 def init_app(app: Flask) -> None:
     """Configure the login manager, headers and error handlers."""
     login_manager.login_view = "auth.login"
@@ -123,7 +129,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> tuple[Any, int]:
-        db.session.rollback()
+        _abandon_transaction()
         return error_response(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -132,7 +138,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> tuple[Any, int]:
-        db.session.rollback()
+        _abandon_transaction()
         if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
             log.warning("Database busy, answered 503: %s", exc.orig)
             body, status = error_response(503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
@@ -154,6 +160,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Any, int]:
-        db.session.rollback()
+        _abandon_transaction()
         log.exception("Unhandled error", exc_info=exc)
         return error_response(500, "Something went wrong on our side. Nothing was saved. Please try again later.")

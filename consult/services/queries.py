@@ -57,12 +57,15 @@ def paginate(session: Session, stmt: Select[Any], page: int, per_page: int, *, s
     return Page(items=list(rows), page=page, per_page=per_page, total=total)
 
 
-def published_consultations(session: Session, include_unpublished: bool = False) -> list[Consultation]:
-    """Consultations with their phases loaded, newest first."""
-    stmt = select(Consultation).options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
+def published_consultations(session: Session, *, include_unpublished: bool = False, page: int = 1,
+                            per_page: int = 20) -> Page[Consultation]:
+    """A page of consultations with their phases (and audiences) loaded, newest first."""
+    stmt = (select(Consultation)
+            .options(selectinload(Consultation.phases).selectinload(Phase.audience))
+            .order_by(Consultation.created_at.desc(), Consultation.id.desc()))
     if not include_unpublished:
         stmt = stmt.where(Consultation.is_published.is_(True))
-    return list(session.scalars(stmt).all())
+    return paginate(session, stmt, page, per_page)
 
 
 def random_order_key(seed: int) -> Any:

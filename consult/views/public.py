@@ -39,7 +39,9 @@ def order_seed() -> int:
 def home() -> Any:
     """The consultations and the state of their phases."""
     staff = current_user.is_authenticated and current_user.is_staff
-    return render_template("home.html", consultations=queries.published_consultations(db.session, staff))
+    page = queries.published_consultations(db.session, include_unpublished=staff, page=page_arg(),
+                                           per_page=_per_page())
+    return render_template("home.html", page=page)
 
 
 @bp.route("/about")

@@ -200,3 +200,38 @@ def test_random_order_is_stable_for_a_person_while_paging(app, make) -> None:
     assert first == again or titles == [[f"Idea {i:02d}" for i in range(45) if f">Idea {i:02d}<" in p] for p in again]
     newest = client.get(f"{url}?order=newest").get_data(as_text=True)
     assert newest.index(">Idea 44<") < newest.index(">Idea 43<")
+
+
+def test_locked_database_answers_503_with_retry_after_and_saves_nothing(tmp_path, make) -> None:
+    import sqlite3
+
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path, SQLITE_BUSY_TIMEOUT=0.2)
+    with app.app_context():
+        user = make.user()
+        phase = make.phase()
+        client = app.test_client()
+        login(client, user)
+        _post_idea(client, phase.topics[0].id)
+        idea_id = db.session.scalar(select(Idea.id))
+        db.remove()  # requests in a real server never share a session
+        blocker = sqlite3.connect(str(tmp_path / "test.sqlite3"), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            response = _post_idea(client, phase.topics[0].id, title="While locked")
+            db.remove()
+            vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1},
+                               headers={"Accept": "application/json"})
+            db.remove()
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "2"
+        assert "Nothing was saved" in response.get_data(as_text=True)
+        assert vote.status_code == 503 and "busy" in vote.get_json()["error"]
+        assert (_count(Idea), _count(Vote)) == (1, 0)
+        # Once the lock is gone the same request succeeds.
+        assert _post_idea(client, phase.topics[0].id, title="While locked").status_code == 302
+    db.dispose()
