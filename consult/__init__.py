@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from flask_login import current_user
 
 from .config import ROOT, load_config
 from .extensions import csrf, db, login_manager, set_write_intent, write_intent
@@ -67,14 +68,21 @@ def _schedule_ticks(app: Flask) -> None:
         set_write_intent(False)
 
     @app.before_request
-    def _mark_writes_and_tick() -> None:
-        # SQLite: requests that write take the write lock at BEGIN, so they queue instead of failing.
-        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+    def _tick_then_mark_writes() -> None:
+        set_write_intent(False)
         now = time.monotonic()
-        if request.endpoint == "static" or now - state["last"] < app.config["TICK_INTERVAL"]:
-            return
-        state["last"] = now
-        with write_intent(False), db.new_session() as session:
+        if request.endpoint != "static" and now - state["last"] >= app.config["TICK_INTERVAL"]:
+            state["last"] = now
+            _apply_due_changes()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # Load the logged-in user in a short read first, so the write lock below is held only for
+            # the work itself; then (SQLite) writers take the lock at BEGIN and queue instead of failing.
+            current_user._get_current_object()
+            db.session.commit()
+            set_write_intent(True)
+
+    def _apply_due_changes() -> None:
+        with db.new_session() as session:
             if not due_phase_ids(session):
                 return
         with write_intent(), db.new_session() as session:
