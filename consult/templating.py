@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 
-from .models import CATEGORY_LABELS, PROFESSION_LABELS, utcnow
+from .models import CATEGORY_LABELS, CATEGORY_PLURALS, PROFESSION_LABELS, utcnow
 from .services.phases import eligibility, scheduled_state
 
 UK = ZoneInfo("Europe/London")
@@ -38,7 +38,7 @@ def audience_text(phase: Any) -> str:
     categories = phase.audience_categories
     if not categories:
         return "Open to everyone."
-    return "For " + " and ".join(CATEGORY_LABELS[c].lower() for c in categories) + "."
+    return "For " + " and ".join(CATEGORY_PLURALS[c] for c in categories) + "."
 
 
 def page_url(page: int, **changes: Any) -> str:

@@ -22,6 +22,15 @@ CATEGORY_LABELS = {
     "student": "A student",
 }
 
+# The same groups as a phase's audience is described: "This phase is for carers and students."
+CATEGORY_PLURALS = {
+    "service_user": "people who use health or care services",
+    "carer": "carers",
+    "public": "members of the public",
+    "staff": "health and care staff",
+    "student": "students",
+}
+
 # The 14 allied health professions (NHS England), then other staff groups.
 AHP_PROFESSIONS = (
     ("art_therapist", "Art therapist"),

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import CATEGORY_LABELS, Phase, PhaseTransition, User, utcnow
+from ..models import CATEGORY_PLURALS, Phase, PhaseTransition, User, utcnow
 from . import audit
 from .errors import Conflict, Invalid, NotAllowed
 
@@ -112,7 +112,7 @@ def eligibility(phase: Phase, user: User | None, now: datetime | None = None) ->
     if audience and user.role == "participant":
         category = user.profile.category if user.profile else None
         if category not in audience:
-            names = " and ".join(CATEGORY_LABELS[c].lower() for c in audience)
+            names = " and ".join(CATEGORY_PLURALS[c] for c in audience)
             return Eligibility(False, f"This phase is for {names}. You can read it, but not add to it.")
     return Eligibility(True)
 

@@ -121,7 +121,7 @@ def test_dashboard_shows_every_consultation_with_phase_figures_and_registrants(c
 
     page = client.get("/facilitate/").get_data(as_text=True)
     assert hidden.consultation.title in page and "Not published: only staff can see it" in page
-    assert phase.title in page and "For health or care staff." in page
+    assert phase.title in page and "For health and care staff." in page
     assert re.search(r"Ideas </span>1<", page) and re.search(r"Voters </span>1<", page)
     # Participants are counted by declared group; staff accounts are not registrants.
     assert re.search(r"A carer</th>\s*<td[^>]*>2</td>", page)

@@ -122,7 +122,7 @@ def test_participant_outside_the_audience_can_read_but_not_contribute(client, ma
     client.post("/logout")
     login(client, carer)
     topic_page = client.get(f"/topics/{phase.topics[0].id}").get_data(as_text=True)
-    assert "This phase is for health or care staff and a student" in topic_page
+    assert "This phase is for health and care staff and students" in topic_page
     assert "Add an idea" not in topic_page
     response = _post_idea(client, phase.topics[0].id, title="Carers too")
     assert response.status_code == 403
