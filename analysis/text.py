@@ -20,13 +20,9 @@ KEPT_WORDS: frozenset[str] = frozenset(
     {"no", "not", "nothing", "never", "none", "nor", "cannot", "few", "more", "most", "less"}
 )
 STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS - KEPT_WORDS) | frozenset(
-    # Contraction remnants and filler that survive tokenising but say nothing about a theme.
-    {"s", "t", "d", "ll", "m", "ve", "re", "im", "ive", "did", "does", "doing", "got", "just", "really", "lot", "lots"}
+    # Contraction remnants ("don t", "i m") and filler that say nothing about a theme.
+    {"s", "t", "d", "ll", "m", "ve", "re", "did", "does", "doing", "got", "just", "really", "lot", "lots"}
 )
-
-# Words that reverse or deny what follows; kept as their own tokens so "not enough staff" differs from
-# "enough staff" and so answers such as "nothing" cluster together.
-NEGATIONS: frozenset[str] = frozenset({"no", "not", "nothing", "never", "none", "nor", "cannot"})
 
 _TOKENIZER = RegexpTokenizer(r"[a-z]+(?:'[a-z]+)?")
 _STEMMER = SnowballStemmer("english")
@@ -35,24 +31,44 @@ _WHITESPACE = re.compile(r"\s+")
 # Negative contractions, with and without the apostrophe, become "<verb> not" (and "can't" becomes
 # "cannot") so every spelling of a negation lands on the same kept token.
 _IRREGULAR_NEGATIONS: dict[str, tuple[str, ...]] = {
-    "can't": ("cannot",), "cant": ("cannot",), "won't": ("will", "not"), "wont": ("will", "not"),
-    "shan't": ("shall", "not"), "ain't": ("not",),
+    "can't": ("cannot",),
+    "cant": ("cannot",),
+    "won't": ("will", "not"),
+    "wont": ("will", "not"),
+    "shan't": ("shall", "not"),
+    "ain't": ("not",),
 }
 _BARE_NEGATIONS: frozenset[str] = frozenset(
-    {"dont", "didnt", "doesnt", "isnt", "wasnt", "arent", "werent", "couldnt", "wouldnt", "shouldnt",
-     "havent", "hasnt", "hadnt", "mustnt", "neednt"}
+    {
+        "dont",
+        "didnt",
+        "doesnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "couldnt",
+        "wouldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "mustnt",
+        "neednt",
+    }
 )
 
 
 def normalise(text: str) -> str:
     """Lower-case, fold accents and curly quotes, and collapse whitespace."""
+    text = text.translate(_QUOTES)
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _WHITESPACE.sub(" ", text.translate(_QUOTES).lower()).strip()
+    return _WHITESPACE.sub(" ", text.lower()).strip()
 
 
 def tokenize(text: str) -> list[str]:
-    """Split text into lower-case word tokens, with negative contractions expanded to "not"."""
+    """Split text into lower-case word tokens: negative contractions become "not", clitics are dropped."""
     tokens: list[str] = []
     for token in _TOKENIZER.tokenize(normalise(text)):
         if token in _IRREGULAR_NEGATIONS:
@@ -62,7 +78,8 @@ def tokenize(text: str) -> list[str]:
         elif token in _BARE_NEGATIONS:
             tokens.extend((token[:-2], "not"))
         else:
-            tokens.append(token)
+            # Possessives and other clitics ("patient's", "it's", "i'm") keep only their base word.
+            tokens.append(token.split("'", 1)[0])
     return tokens
 
 
@@ -80,7 +97,7 @@ def content_tokens(text: str) -> list[str]:
 def analyse(text: str, extra_stop_words: Iterable[str] = ()) -> list[str]:
     """Stemmed content tokens: the analyser used for theme features (``extra_stop_words`` are unstemmed)."""
     extra = frozenset(extra_stop_words)
-    return [stem(t.replace("'", "")) for t in content_tokens(text) if t not in extra]
+    return [stem(t) for t in content_tokens(text) if t not in extra]
 
 
 def duplicate_key(text: str) -> str:

@@ -71,9 +71,9 @@ def _cluster(name: str, embeddings: np.ndarray, k: int, seed: int) -> np.ndarray
         return KMeans(k, n_init=10, random_state=seed).fit_predict(reduced)
     import hdbscan
 
-    return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean", cluster_selection_method="eom").fit_predict(
-        reduced
-    )
+    return hdbscan.HDBSCAN(
+        min_cluster_size=10, metric="euclidean", cluster_selection_method="eom"
+    ).fit_predict(reduced)
 
 
 def main() -> None:
