@@ -52,8 +52,8 @@ def _vote_matrix(seen: Interactions, n_items: int, min_votes: int) -> tuple[spar
     return matrix, kept
 
 
-def _projection(matrix: sparse.csr_matrix, seed: int) -> tuple[np.ndarray, list[float]]:
-    """Two principal components of the mean-imputed matrix, scaled for people with few votes."""
+def _projection(matrix: sparse.csr_matrix, seed: int) -> tuple[np.ndarray, list[float]] | None:
+    """Two principal components of the mean-imputed matrix, scaled for people with few votes (None: no variation)."""
     voted = matrix.copy()
     voted.data = np.ones_like(voted.data)
     counts = np.asarray(voted.sum(axis=0)).ravel()
@@ -61,6 +61,9 @@ def _projection(matrix: sparse.csr_matrix, seed: int) -> tuple[np.ndarray, list[
                       where=counts > 0)
     coo = matrix.tocoo()
     centred = sparse.csr_matrix((coo.data - means[coo.col], (coo.row, coo.col)), shape=matrix.shape)
+    centred.eliminate_zeros()
+    if centred.nnz == 0:
+        return None
     components = min(2, matrix.shape[1] - 1)
     svd = TruncatedSVD(n_components=components, random_state=seed, algorithm="arpack")
     points = svd.fit_transform(centred)
@@ -159,7 +162,11 @@ def opinion_groups(
     if kept.size < 2 * K_RANGE[0] or len(ids) < 3:
         result["note"] = f"too few people with at least {min_votes} votes, or too few items, to find groups"
         return result
-    points, explained = _projection(matrix, seed)
+    projected = _projection(matrix, seed)
+    if projected is None:
+        result["note"] = "everyone voted the same way on every item, so there are no opinion groups to find"
+        return result
+    points, explained = projected
     labels, k, silhouettes = _cluster(points, seed)
     agree, disagree, voted = _counts_by_group(matrix, labels, k)
     sizes = np.bincount(labels, minlength=k)

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 def run(run_id: int, on_progress: Callable[[float, str], None] | None = None) -> bool:
     """Build the dataset, run the pipeline with progress, store the result; True when it succeeded."""
-    from analysis.pipeline import run_analysis
     from flask import current_app
+
+    from analysis.pipeline import run_analysis
 
     key = current_app.config["PSEUDONYM_KEY"]
     with db.new_session() as session:

@@ -137,6 +137,6 @@ def init_app(app: Flask) -> None:
 
 def _print_logins(logins: list[tuple[str, str, str]], password: str) -> None:
     """Print the demo accounts for the person who ran make run."""
-    click.echo("\nDemo logins (password for all: %s)" % password)
+    click.echo(f"\nDemo logins (password for all: {password})")
     for email, role, what in logins:
         click.echo(f"  {email:<40} {role:<12} {what}")

@@ -64,7 +64,8 @@ def role_required(*roles: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in roles and current_user.role != "admin":
-                raise NotAllowed("You need a different role to use this page. Ask an admin if you think you should have it.")
+                raise NotAllowed("You need a different role to use this page. "
+                                 "Ask an admin if you think you should have it.")
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -134,14 +135,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError) -> tuple[Any, int]:
-        return error_response(400, "The form had expired or was sent from another site. Go back, reload the page and try again. Nothing was saved.")
+        return error_response(400, "The form had expired or was sent from another site. "
+                                   "Go back, reload the page and try again. Nothing was saved.")
 
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> tuple[Any, int]:
         _abandon_transaction()
         if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
             log.warning("Database busy, answered 503: %s", exc.orig)
-            body, status = error_response(503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
+            body, status = error_response(
+                503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
             response = app.make_response((body, status))
             response.headers["Retry-After"] = "2"
             return response, 503

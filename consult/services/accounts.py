@@ -17,6 +17,7 @@ from .errors import Invalid, NotAllowed
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
+ALREADY_REGISTERED = "An account with this email address already exists. Log in instead."
 _hasher = PasswordHasher()
 
 
@@ -69,7 +70,7 @@ def register(session: Session, email: str, password: str, category: str, profess
     if errors:
         raise Invalid("There is a problem", errors)
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise Invalid("There is a problem", {"email": "An account with this email address already exists. Log in instead."})
+        raise Invalid("There is a problem", {"email": ALREADY_REGISTERED})
     user = User(email=email, password_hash=hash_password(password), role="participant")
     user.profile = ParticipantProfile(category=category, profession=profession if category == "staff" else None)
     session.add(user)
@@ -78,7 +79,7 @@ def register(session: Session, email: str, password: str, category: str, profess
     except IntegrityError as exc:
         # Two registrations with the same email at once: the unique constraint decides.
         session.rollback()
-        raise Invalid("There is a problem", {"email": "An account with this email address already exists. Log in instead."}) from exc
+        raise Invalid("There is a problem", {"email": ALREADY_REGISTERED}) from exc
     return user
 
 

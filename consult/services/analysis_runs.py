@@ -21,7 +21,18 @@ from analysis.records import Dataset
 from analysis.records import Impression as RecordImpression
 from analysis.records import Vote as RecordVote
 
-from ..models import AnalysisRun, Comment, Consultation, Idea, Impression, Phase, Topic, User, VoteEvent, utcnow
+from ..models import (
+    AnalysisRun,
+    Comment,
+    Consultation,
+    Idea,
+    Impression,
+    Phase,
+    Topic,
+    User,
+    VoteEvent,
+    utcnow,
+)
 from . import audit
 from .errors import Conflict, Invalid, NotAllowed
 
@@ -123,10 +134,11 @@ def request_run(session: Session, actor: User, consultation: Consultation, phase
     if actor.role not in ("analyst", "admin"):
         raise NotAllowed("Only analysts can run analyses")
     if k is not None and not K_MIN <= k <= K_MAX:
-        raise Invalid("There is a problem", {"k": f"Number of themes must be between {K_MIN} and {K_MAX}, or left blank"})
+        message = f"Number of themes must be between {K_MIN} and {K_MAX}, or left blank"
+        raise Invalid("There is a problem", {"k": message})
+    same_scope = AnalysisRun.phase_id.is_(None) if phase is None else AnalysisRun.phase_id == phase.id
     busy = session.scalar(
-        select(AnalysisRun.id).where(AnalysisRun.consultation_id == consultation.id,
-                                     AnalysisRun.phase_id.is_(None) if phase is None else AnalysisRun.phase_id == phase.id,
+        select(AnalysisRun.id).where(AnalysisRun.consultation_id == consultation.id, same_scope,
                                      AnalysisRun.state.in_(("queued", "running")))
     )
     if busy is not None:

@@ -63,7 +63,8 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
     phase = topic.phase
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
-    for field, label, limit, single in (("title", "a title", TITLE_MAX, True), ("body", "your idea", IDEA_BODY_MAX, False)):
+    fields = (("title", "a title", TITLE_MAX, True), ("body", "your idea", IDEA_BODY_MAX, False))
+    for field, label, limit, single in fields:
         try:
             clean[field] = require_text(title if field == "title" else body, field=field, label=label,
                                         max_length=limit, single_line=single)

@@ -102,7 +102,9 @@ def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: 
     return paginate(session, stmt, page, per_page)
 
 
-def idea_comments(session: Session, idea: Idea, *, page: int, per_page: int) -> tuple[Page[Comment], dict[int, list[Comment]]]:
+def idea_comments(
+    session: Session, idea: Idea, *, page: int, per_page: int
+) -> tuple[Page[Comment], dict[int, list[Comment]]]:
     """A page of top-level comments (oldest first, as a conversation reads) and their replies."""
     stmt = (select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None),
                                   Comment.moderation_state == "published")

@@ -8,6 +8,8 @@ from consult.extensions import db
 from consult.models import Comment, Idea, Impression, Vote, VoteEvent
 from tests.conftest import login
 
+JSON = {"Accept": "application/json"}
+
 
 def _post_idea(client, topic_id: int, title: str = "Evening appointments", body: str = "Open clinics after 6pm."):
     return client.post(f"/topics/{topic_id}/ideas/new", data={"title": title, "body": body})
@@ -28,7 +30,8 @@ def test_participant_posts_comments_replies_and_votes(client, make) -> None:
 
     assert client.post(f"/ideas/{idea.id}/comments", data={"body": "Yes please"}).status_code == 302
     top = db.session.scalars(select(Comment)).one()
-    assert client.post(f"/ideas/{idea.id}/comments", data={f"reply-{top.id}": "Agreed", "parent_id": top.id}).status_code == 302
+    reply_form = {f"reply-{top.id}": "Agreed", "parent_id": top.id}
+    assert client.post(f"/ideas/{idea.id}/comments", data=reply_form).status_code == 302
     reply = db.session.scalars(select(Comment).where(Comment.parent_id == top.id)).one()
     # A reply to a reply joins the same one-level thread.
     client.post(f"/ideas/{idea.id}/comments", data={f"reply-{reply.id}": "Me too", "parent_id": reply.id})
@@ -88,7 +91,7 @@ def test_closed_phase_refuses_ideas_comments_and_votes_whatever_is_sent(client, 
     assert response.status_code == 409
     assert "This phase is closed" in response.get_data(as_text=True)
     assert client.post(f"/ideas/{idea_id}/comments", data={"body": "Late"}).status_code == 409
-    vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1}, headers={"Accept": "application/json"})
+    vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1}, headers=JSON)
     assert vote.status_code == 409 and "closed" in vote.get_json()["error"]
     assert (_count(Idea), _count(Comment), _count(Vote)) == (1, 0, 0)
     # Still readable.
@@ -156,10 +159,10 @@ def test_unknown_ids_are_404_not_500(client, make) -> None:
     assert client.get("/topics/999999").status_code == 404
     assert client.get("/c/no-such-consultation").status_code == 404
     assert client.post("/ideas/999999/comments", data={"body": "hi"}).status_code == 404
-    response = client.post("/vote", data={"kind": "idea", "id": 999999, "value": 1}, headers={"Accept": "application/json"})
+    response = client.post("/vote", data={"kind": "idea", "id": 999999, "value": 1}, headers=JSON)
     assert response.status_code == 404
-    assert client.post("/vote", data={"kind": "user", "id": 1, "value": 1}, headers={"Accept": "application/json"}).status_code == 404
-    assert client.post("/vote", data={"kind": "idea", "id": "x", "value": 7}, headers={"Accept": "application/json"}).status_code == 400
+    assert client.post("/vote", data={"kind": "user", "id": 1, "value": 1}, headers=JSON).status_code == 404
+    assert client.post("/vote", data={"kind": "idea", "id": "x", "value": 7}, headers=JSON).status_code == 400
 
 
 def test_html_in_contributions_is_stripped_and_unicode_kept(client, make) -> None:

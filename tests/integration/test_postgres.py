@@ -13,7 +13,18 @@ from sqlalchemy.orm import Session
 
 from consult import migrate
 from consult.extensions import make_engine
-from consult.models import Base, Consultation, Idea, ParticipantProfile, Phase, Topic, User, Vote, VoteEvent, utcnow
+from consult.models import (
+    Base,
+    Consultation,
+    Idea,
+    ParticipantProfile,
+    Phase,
+    Topic,
+    User,
+    Vote,
+    VoteEvent,
+    utcnow,
+)
 from consult.services import contributions, queries
 from tests.support.postgres import throwaway_cluster
 

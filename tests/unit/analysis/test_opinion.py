@@ -91,3 +91,18 @@ def test_opinion_agrees_with_polis_own_groups_on_a_real_conversation():
     common = sorted(set(ours) & set(theirs))
     assert len(common) >= 0.9 * len(theirs)
     assert adjusted_rand_score([theirs[p] for p in common], [ours[p] for p in common]) >= 0.7
+
+
+def test_opinion_groups_unanimous_votes_give_no_groups_instead_of_failing() -> None:
+    from datetime import UTC, datetime
+
+    from analysis.opinion import opinion_groups
+    from analysis.records import Contribution, Dataset, Vote
+
+    at = datetime(2021, 6, 1, tzinfo=UTC)
+    items = [Contribution(id=f"i{n}", kind="idea", parent=None, text=f"idea {n}", phase="1", topic="t", question="q",
+                          visible_from=at, author="a", author_role="public") for n in range(10)]
+    votes = [Vote(item=f"i{n}", voter=f"p{v}", value=1, at=at) for n in range(10) for v in range(12)]
+    result = opinion_groups(Dataset(contributions=items, votes=votes, impressions=[]))
+    assert result["groups"] == []
+    assert "no opinion groups" in result["note"]

@@ -1,0 +1,100 @@
+"""Shape a stored analysis result for the analysts' pages and downloads (plain dicts in, plain dicts out)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+# Spreadsheet programs run cells that start with these as formulas.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
+STABLE_ENOUGH = 0.7
+
+
+def theme(result: dict[str, Any], theme_id: int) -> dict[str, Any] | None:
+    """One theme of a result, or None."""
+    return next((t for t in result["themes"]["themes"] if t["id"] == theme_id), None)
+
+
+def contributions_by_id(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Contribution rows keyed by id ("i12", "c40")."""
+    return {row["id"]: row for row in result["contributions"]}
+
+
+def chart_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Themes with bar widths (percent of the largest) for the size chart."""
+    themes = result["themes"]["themes"]
+    largest = max((t["size"] for t in themes), default=1) or 1
+    return [{"id": t["id"], "label": t["label"], "size": t["size"], "width": round(100 * t["size"] / largest, 1)}
+            for t in themes]
+
+
+def stability_reading(stability: float | None) -> str:
+    """A plain-English reading of theme stability across seeds and subsamples."""
+    if stability is None:
+        return "Not measured."
+    if stability >= 0.85:
+        return "Stable: rerunning finds much the same themes."
+    if stability >= STABLE_ENOUGH:
+        return "Fairly stable: the main themes hold when rerun, the edges move."
+    return ("Not stable enough to rely on: rerunning gives noticeably different themes. "
+            "Read the quotes before using them.")
+
+
+def percent(value: float | None) -> str:
+    """0.234 -> "23%"."""
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (a leading apostrophe)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def themes_csv(result: dict[str, Any]) -> str:
+    """Themes and their members as CSV (RFC 4180 quoting, formula-safe); no author or account identifiers."""
+    rows = contributions_by_id(result)
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(["theme", "theme_label", "rank", "contribution", "kind", "phase", "topic", "month", "text",
+                     "sentiment", "support", "support_low", "support_high", "up", "down", "impressions"])
+    for t in result["themes"]["themes"]:
+        for rank, item in enumerate(t["contributions"], start=1):
+            row = rows.get(item)
+            if row is None:
+                continue
+            writer.writerow([safe_cell(v) for v in (
+                t["id"], t["label"], rank, row["id"], row["kind"], row["phase"], row["topic"],
+                row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
+                _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
+                row.get("impressions"),
+            )])
+    return out.getvalue()
+
+
+def _round(value: float | None) -> float | None:
+    """Four decimals for CSV."""
+    return None if value is None else round(value, 4)
+
+
+def group_tables(result: dict[str, Any], phase: str | None) -> list[dict[str, Any]]:
+    """The group breakdown tables for one phase (None = the whole scope), with theme labels attached."""
+    labels = {t["id"]: t["label"] for t in result["themes"]["themes"]}
+    tables = []
+    for table in result.get("groups", {}).get("tables", []):
+        if table["phase"] != phase:
+            continue
+        tables.append({**table, "themes": [{**row, "label": labels.get(row["theme"], f"Theme {row['theme']}")}
+                                           for row in table["themes"]]})
+    return tables
+
+
+def phases(result: dict[str, Any]) -> list[str]:
+    """Phase names present in the group breakdowns."""
+    seen: list[str] = []
+    for table in result.get("groups", {}).get("tables", []):
+        if table["phase"] is not None and table["phase"] not in seen:
+            seen.append(table["phase"])
+    return seen

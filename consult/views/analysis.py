@@ -1,0 +1,148 @@
+"""The analysts' pages: start an analysis, watch its progress, read themes, support and group breakdowns."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import AnalysisRun, Comment, Consultation, Phase
+from ..security import role_required
+from ..services import analysis_runs, queries, results
+from ..services.errors import Conflict, Invalid
+from .helpers import get_or_404, page_arg
+
+bp = Blueprint("analyse", __name__, url_prefix="/analyse")
+PER_PAGE = 20
+
+
+@bp.before_request
+@role_required("analyst")
+def _analysts_only() -> None:
+    """Every page here is for analysts and admins (deny by default)."""
+
+
+@bp.route("/")
+def index() -> Any:
+    """Consultations with a form to start an analysis, and the list of runs."""
+    consultations = db.session.scalars(
+        select(Consultation).options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
+    ).all()
+    runs = queries.paginate(db.session, select(AnalysisRun).order_by(AnalysisRun.created_at.desc(),
+                                                                     AnalysisRun.id.desc()), page_arg(), PER_PAGE)
+    names = {c.id: c.title for c in consultations}
+    phase_names = {p.id: f"phase {p.position}: {p.title}" for c in consultations for p in c.phases}
+    return render_template("analysis/index.html", consultations=consultations, runs=runs, names=names,
+                           phase_names=phase_names, errors={}, form={})
+
+
+@bp.route("/start", methods=["POST"])
+def start() -> Any:
+    """Queue an analysis of a consultation or one of its phases."""
+    raw_id = request.form.get("consultation_id", "")
+    consultation = db.session.get(Consultation, int(raw_id)) if raw_id.isdigit() else None
+    if consultation is None:
+        abort(404)
+    scope = request.form.get("scope", "all")
+    phase = None
+    if scope != "all":
+        phase = db.session.get(Phase, int(scope)) if scope.isdigit() else None
+        if phase is None or phase.consultation_id != consultation.id:
+            abort(404)
+    raw_k = request.form.get("k", "").strip()
+    try:
+        if raw_k and not raw_k.isdigit():
+            raise Invalid("There is a problem", {"k": "Number of themes must be a whole number, or left blank"})
+        run = analysis_runs.request_run(db.session, current_user, consultation, phase, int(raw_k) if raw_k else None)
+    except (Conflict, Invalid) as exc:
+        db.session.rollback()
+        message = next(iter(getattr(exc, "field_errors", {}).values()), exc.message)
+        flash(message, "error")
+        return redirect(url_for("analyse.index"))
+    db.session.commit()
+    return redirect(url_for("analyse.run", run_id=run.id))
+
+
+def _run(run_id: int) -> AnalysisRun:
+    """A run, or 404."""
+    return get_or_404(AnalysisRun, run_id)
+
+
+def _done(run_id: int) -> tuple[AnalysisRun, dict[str, Any]]:
+    """A finished run and its result, or 404."""
+    run = _run(run_id)
+    if run.state != "done" or not run.result:
+        abort(404)
+    return run, run.result
+
+
+@bp.route("/runs/<int:run_id>")
+def run(run_id: int) -> Any:
+    """Progress while it runs; the overview and themes table when it is done."""
+    item = _run(run_id)
+    consultation = db.session.get(Consultation, item.consultation_id)
+    phase = db.session.get(Phase, item.phase_id) if item.phase_id else None
+    if item.state != "done":
+        return render_template("analysis/progress.html", run=item, consultation=consultation, phase=phase)
+    result = item.result or {}
+    return render_template("analysis/run.html", run=item, consultation=consultation, phase=phase, result=result,
+                           chart=results.chart_rows(result), percent=results.percent,
+                           stability=results.stability_reading(result["themes"].get("stability")))
+
+
+@bp.route("/runs/<int:run_id>/themes/<int:theme_id>")
+def theme(run_id: int, theme_id: int) -> Any:
+    """A theme's quotes and its contributions ordered by support."""
+    item, result = _done(run_id)
+    found = results.theme(result, theme_id)
+    if found is None:
+        abort(404)
+    rows = results.contributions_by_id(result)
+    ids = found["contributions"]
+    page = queries.Page(items=[], page=1, per_page=PER_PAGE, total=len(ids))
+    page.page = min(max(1, page_arg()), page.pages)
+    page.items = [rows[i] for i in ids[(page.page - 1) * PER_PAGE: page.page * PER_PAGE] if i in rows]
+    comment_ids = [int(r["id"][1:]) for r in page.items if r["kind"] == "comment"]
+    idea_of = dict(db.session.execute(select(Comment.id, Comment.idea_id).where(Comment.id.in_(comment_ids))).all())
+    return render_template("analysis/theme.html", run=item, result=result, theme=found, page=page, rows=rows,
+                           idea_of=idea_of, percent=results.percent)
+
+
+@bp.route("/runs/<int:run_id>/groups")
+def groups(run_id: int) -> Any:
+    """Who said what: themes by declared group, consensus, division and opinion groups."""
+    item, result = _done(run_id)
+    phases = results.phases(result)
+    chosen = request.args.get("phase")
+    phase = chosen if chosen in phases else None
+    return render_template("analysis/groups.html", run=item, result=result, phases=phases, phase=phase,
+                           tables=results.group_tables(result, phase), rows=results.contributions_by_id(result),
+                           percent=results.percent)
+
+
+@bp.route("/runs/<int:run_id>/results.json")
+def download_json(run_id: int) -> Response:
+    """The whole stored result (pseudonymous: contribution ids only, no accounts)."""
+    item, result = _done(run_id)
+    body = json.dumps(result, ensure_ascii=False, indent=1)
+    return _download(body, "application/json", f"analysis-{item.id}.json")
+
+
+@bp.route("/runs/<int:run_id>/themes.csv")
+def download_csv(run_id: int) -> Response:
+    """Themes and their contributions as a spreadsheet-safe CSV."""
+    item, result = _done(run_id)
+    return _download(results.themes_csv(result), "text/csv; charset=utf-8", f"analysis-{item.id}-themes.csv")
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    """A file download that is never cached."""
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

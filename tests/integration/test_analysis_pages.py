@@ -1,0 +1,118 @@
+"""Analysts start an analysis, see its progress, and read themes, support and groups; nobody else can."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from consult import analysis_job
+from consult.extensions import db
+from consult.models import AnalysisRun, AuditEvent, Consultation
+from consult.services import contributions
+from tests.conftest import login
+
+TEXTS = {
+    "waiting": ["Waiting times for physio are far too long", "Six months wait for a hip appointment",
+                "The waiting list for speech therapy is too long", "Long waits for podiatry appointments",
+                "Shorter waiting lists for therapy please", "I waited months for my first appointment"],
+    "digital": ["Video appointments saved me a long drive", "Online booking for physio would help",
+                "Phone calls with the dietitian worked well", "Let me book appointments online",
+                "Video calls are fine for follow ups", "An app to book and change appointments"],
+    "=formula": ["=HYPERLINK(\"http://x\") good idea", "+1 for weekend clinics", "@staff more weekend clinics",
+                 "-weekend clinics would help working people", "Weekend clinics for people who work",
+                 "Saturday clinics please"],
+}
+
+
+def _consultation_with_ideas(make) -> tuple[Consultation, list]:
+    phase = make.phase()
+    authors = [make.user(category=c) for c in ("carer", "public", "service_user", "staff", "student")
+               for _ in range(2)]
+    ideas = []
+    for n, (_, texts) in enumerate(TEXTS.items()):
+        for i, text in enumerate(texts):
+            idea, _ = contributions.post_idea(db.session, authors[(n + i) % len(authors)], phase.topics[0],
+                                              text[:60], text)
+            ideas.append(idea)
+    for voter in authors:
+        for idea in ideas[::2]:
+            contributions.record_impressions(db.session, voter.id, idea_ids=[idea.id])
+            contributions.vote(db.session, voter, "idea", idea.id, 1)
+    db.session.commit()
+    return phase.consultation, authors
+
+
+def _start(client, consultation_id: int, **fields):
+    return client.post("/analyse/start", data={"consultation_id": consultation_id, "scope": "all", **fields})
+
+
+def test_only_analysts_and_admins_reach_the_analysis_pages(client, make) -> None:
+    login(client, make.user())
+    assert client.get("/analyse/").status_code == 403
+    assert client.post("/analyse/start", data={"consultation_id": 1}).status_code == 403
+    client.post("/logout")
+    assert client.get("/analyse/").status_code == 302  # to the log-in page
+
+
+def test_analyst_runs_an_analysis_and_reads_the_results(client, make) -> None:
+    consultation, authors = _consultation_with_ideas(make)
+    analyst = make.user(role="analyst", category="staff")
+    emails = [person.email for person in authors + [analyst]]
+    login(client, analyst)
+    response = _start(client, consultation.id)
+    assert response.status_code == 302
+    run = db.session.scalars(select(AnalysisRun)).one()
+    assert run.state == "queued"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "analysis.request")) == 1
+    waiting = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
+    assert "Waiting to start" in waiting and 'data-refresh-seconds="2"' in waiting
+
+    again = client.post("/analyse/start", data={"consultation_id": consultation.id, "scope": "all"},
+                        follow_redirects=True)
+    assert "already waiting or running" in again.get_data(as_text=True)
+
+    db.session.execute(AnalysisRun.__table__.update().values(state="running"))
+    db.session.commit()
+    assert analysis_job.run(run.id) is True
+    db.remove()
+    page = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
+    assert "Themes, largest first" in page and "Saturation" in page
+    assert client.get(f"/analyse/runs/{run.id}/themes/0").status_code == 200
+    assert client.get(f"/analyse/runs/{run.id}/groups").status_code == 200
+    assert client.get(f"/analyse/runs/{run.id}/themes/999").status_code == 404
+
+    exported = client.get(f"/analyse/runs/{run.id}/themes.csv").get_data(as_text=True)
+    everything = client.get(f"/analyse/runs/{run.id}/results.json").get_data(as_text=True)
+    for email in emails:
+        assert email not in exported and email not in everything
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(exported))]
+    assert any(t.startswith("'=HYPERLINK") for t in texts)
+    assert not any(t.startswith(("=", "+", "-", "@")) for t in texts)
+
+
+def test_a_failed_analysis_says_why_and_unknown_runs_are_404(client, make) -> None:
+    phase = make.phase()
+    login(client, make.user(role="analyst", category="staff"))
+    _start(client, phase.consultation.id)
+    run = db.session.scalars(select(AnalysisRun)).one()
+    assert analysis_job.run(run.id) is False
+    db.remove()
+    page = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
+    assert "The analysis did not finish" in page and "no published contributions" in page
+    assert client.get("/analyse/runs/999").status_code == 404
+    assert client.get(f"/analyse/runs/{run.id}/groups").status_code == 404
+
+
+def test_number_of_themes_is_checked(client, make) -> None:
+    phase = make.phase()
+    login(client, make.user(role="analyst", category="staff"))
+    too_many = client.post("/analyse/start", data={"consultation_id": phase.consultation.id, "scope": "all",
+                                                   "k": "99"}, follow_redirects=True).get_data(as_text=True)
+    assert "between 2 and 40" in too_many
+    followed = client.post("/analyse/start", data={"consultation_id": phase.consultation.id, "scope": "all",
+                                                   "k": "x"}, follow_redirects=True).get_data(as_text=True)
+    assert "whole number" in followed
+    assert db.session.scalar(select(func.count()).select_from(AnalysisRun)) == 0
