@@ -65,6 +65,28 @@ def _spearman(values: np.ndarray, other: np.ndarray) -> float | None:
     return round(float(stats.spearmanr(values, other).statistic), 4)
 
 
+# A comment this short ("Couldn't agree more.") is about its idea: read it with the idea's words.
+BRIEF_COMMENT_WORDS = 12
+
+
+def theme_text(contribution: Any, by_id: Mapping[str, Any]) -> str:
+    """The text a contribution is themed by: brief comments carry their idea's text as context."""
+    parent = by_id.get(contribution.parent) if contribution.parent else None
+    if contribution.kind == "comment" and parent is not None and is_brief(contribution):
+        return f"{contribution.text}\n{parent.text}"
+    return contribution.text
+
+
+def is_brief(contribution: Any) -> bool:
+    """A short reaction rather than a point of its own."""
+    return len(contribution.text.split()) < BRIEF_COMMENT_WORDS
+
+
+def quote_weight(contribution: Any, support: float) -> float:
+    """How strongly to prefer a contribution as a quote: by support, and brief reactions after everything else."""
+    return support - 1.0 if contribution.kind == "comment" and is_brief(contribution) else support
+
+
 def time_bias(dataset: Dataset, scores: Mapping[str, SupportScore]) -> dict[str, Any]:
     """Spearman with posting time of raw up-votes, of people shown, and of time-adjusted support."""
     posted = timestamps(c.visible_from for c in dataset.contributions)
@@ -182,7 +204,8 @@ def run_analysis(
     sentiment, labels = stages.run("sentiment", sentiment_stage)
 
     def theme_stage(report_progress: Progress) -> Any:
-        docs = [engines.make_doc(id=c.id, text=c.text, weight=scores[c.id].support, question=c.question)
+        docs = [engines.make_doc(id=c.id, text=theme_text(c, by_id), weight=quote_weight(c, scores[c.id].support),
+                                 question=c.question)
                 for c in contributions]
         return engines.find_themes(docs, k=k, seed=seed, progress=report_progress)
 

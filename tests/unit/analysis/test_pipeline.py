@@ -128,3 +128,23 @@ def test_pipeline_writes_json_and_csv_files(run, tmp_path):
     with paths[4].open(encoding="utf-8") as handle:
         groups = list(csv.DictReader(handle))
     assert {"dimension", "group", "share", "ratio", "z", "support", "suppressed"} <= set(groups[0])
+
+
+def test_pipeline_brief_comments_are_themed_with_their_idea_and_quoted_last() -> None:
+    from datetime import UTC, datetime
+
+    from analysis.pipeline import quote_weight, theme_text
+    from analysis.records import Contribution
+
+    at = datetime(2021, 6, 1, tzinfo=UTC)
+    idea = Contribution(id="i1", kind="idea", parent=None, text="Shorter waits for physio appointments",
+                        phase="1", topic="t", question="q", visible_from=at, author="a", author_role="public")
+    brief = Contribution(id="c1", kind="comment", parent="i1", text="Couldn't agree more.", phase="1", topic="t",
+                         question="q", visible_from=at, author="b", author_role="carer")
+    full = Contribution(id="c2", kind="comment", parent="i1", phase="1", topic="t", question="q", visible_from=at,
+                        text="My mother waited five months for a physio appointment after her hip operation.",
+                        author="c", author_role="carer")
+    by_id = {c.id: c for c in (idea, brief, full)}
+    assert theme_text(brief, by_id) == "Couldn't agree more.\nShorter waits for physio appointments"
+    assert theme_text(full, by_id) == full.text
+    assert quote_weight(brief, 0.9) < quote_weight(full, 0.1)
