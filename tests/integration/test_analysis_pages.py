@@ -116,3 +116,22 @@ def test_number_of_themes_is_checked(client, make) -> None:
                                                    "k": "x"}, follow_redirects=True).get_data(as_text=True)
     assert "whole number" in followed
     assert db.session.scalar(select(func.count()).select_from(AnalysisRun)) == 0
+
+
+def test_a_run_whose_worker_died_is_queued_again_and_claimed_once(app, make) -> None:
+    from datetime import timedelta
+
+    from consult.models import utcnow
+    from consult.services.analysis_runs import STALE_AFTER, claim_next
+
+    phase = make.phase()
+    run = AnalysisRun(consultation_id=phase.consultation.id, state="running", progress=0.4,
+                      heartbeat_at=utcnow() - STALE_AFTER - timedelta(seconds=1))
+    fresh = AnalysisRun(consultation_id=phase.consultation.id, state="running", progress=0.2, heartbeat_at=utcnow())
+    db.session.add_all([run, fresh])
+    db.session.commit()
+    assert claim_next(db.session) == run.id
+    assert claim_next(db.session) is None  # the live one is left alone, the claimed one is not claimed twice
+    db.session.refresh(run)
+    db.session.refresh(fresh)
+    assert (run.state, fresh.state) == ("running", "running")
