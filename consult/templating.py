@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 
-from .models import CATEGORY_LABELS, CATEGORY_PLURALS, PROFESSION_LABELS, utcnow
+from .models import AHP_PROFESSIONS, CATEGORY_LABELS, CATEGORY_PLURALS, OTHER_PROFESSIONS, PROFESSION_LABELS, utcnow
 from .services.phases import eligibility, scheduled_state
 
 UK = ZoneInfo("Europe/London")
@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["month_year"] = month_year
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
+        AHP_PROFESSIONS=AHP_PROFESSIONS,
+        OTHER_PROFESSIONS=OTHER_PROFESSIONS,
         PROFESSION_LABELS=PROFESSION_LABELS,
         STATE_LABELS=STATE_LABELS,
         STATE_TAGS=STATE_TAGS,

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db
-from ..models import AHP_PROFESSIONS, CATEGORIES, CATEGORY_LABELS, OTHER_PROFESSIONS
+from ..models import CATEGORIES, CATEGORY_LABELS
 from ..security import safe_next
 from ..services import accounts
 from ..services.errors import Invalid
@@ -20,8 +20,6 @@ def _form_context(**extra: Any) -> dict[str, Any]:
     """Choices the registration form needs."""
     return {
         "categories": [(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
-        "ahp_professions": AHP_PROFESSIONS,
-        "other_professions": OTHER_PROFESSIONS,
         **extra,
     }
 

@@ -11,10 +11,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import (
-    AHP_PROFESSIONS,
     CATEGORIES,
     CATEGORY_LABELS,
-    OTHER_PROFESSIONS,
     Consultation,
     Phase,
     PhaseTransition,
@@ -317,8 +315,7 @@ def _on_behalf_form(topic: Topic, form: Any, errors: dict[str, str], status: int
     categories = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES] + [(manage.CATEGORY_UNKNOWN, "Not known")]
     return render_template("facilitate/on_behalf.html", topic=topic, phase=topic.phase, form=form,
                            errors=errors, problem=problem, channels=list(CHANNEL_LABELS.items()),
-                           categories=categories, ahp_professions=AHP_PROFESSIONS,
-                           other_professions=OTHER_PROFESSIONS,
+                           categories=categories,
                            state=phases.scheduled_state(topic.phase, utcnow())), status
 
 

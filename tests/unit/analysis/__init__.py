@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from analysis.records import Contribution, Impression, Vote
+from analysis.themes import Theme, ThemeResult
 
 START = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
 DATA_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -44,35 +44,6 @@ def views_for(item: str, people: int, *, hours: float = 1.0, prefix: str = "v") 
 
 
 @dataclass
-class FakeTheme:
-    """The shape of ``analysis.themes.Theme``."""
-
-    id: int
-    label: str
-    terms: list[str]
-    size: int
-    members: list[str]
-    quotes: list[str]
-
-
-@dataclass
-class FakeThemeResult:
-    """The shape of ``analysis.themes.ThemeResult``."""
-
-    themes: list[FakeTheme]
-    primary: dict[str, int]
-    memberships: dict[str, list[int]]
-    duplicates: list[list[str]] = field(default_factory=list)
-    stability: float = 1.0
-    k: int = 0
-    method: str = "keywords"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data, as the real result offers."""
-        return {"k": self.k, "method": self.method}
-
-
-@dataclass
 class FakeDoc:
     """The shape of ``analysis.themes.ThemeDoc``."""
 
@@ -85,7 +56,7 @@ class FakeDoc:
 def keyword_themes(keywords: list[str]):
     """A theme finder that puts each document in the theme of the first keyword its text contains."""
 
-    def find(docs: list[FakeDoc], *, k: int | None = None, seed: int = 0, progress=None) -> FakeThemeResult:
+    def find(docs: list[FakeDoc], *, k: int | None = None, seed: int = 0, progress=None) -> ThemeResult:
         primary: dict[str, int] = {}
         for doc in docs:
             for t, word in enumerate(keywords):
@@ -98,8 +69,9 @@ def keyword_themes(keywords: list[str]):
         for t, word in enumerate(keywords):
             members = [d for d, theme in primary.items() if theme == t]
             if members:
-                themes.append(FakeTheme(t, word, [word], len(members), members, members[:2]))
-        return FakeThemeResult(themes, primary, {d: [t] for d, t in primary.items()}, k=len(themes))
+                themes.append(Theme(t, word, [word], len(members), members, members[:2]))
+        return ThemeResult(themes, primary, {d: [t] for d, t in primary.items()}, duplicates=[], stability=1.0,
+                           k=len(themes), method="keywords")
 
     return find
 
