@@ -22,7 +22,10 @@ from analysis.records import Dataset, Impression, InputError, read_jsonl, timest
 from analysis.simulate import simulation_figures
 from analysis.support import compute_support
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+_REPO = Path(__file__).resolve().parents[1]
+# The shared evaluation data beside the repository, else the copy kept with the tests.
+DEFAULT_DATA = next((d for d in (_REPO.parent / "shared" / "data", _REPO / "tests" / "data") if d.is_dir()),
+                    _REPO / "tests" / "data")
 SIMULATION_SEEDS = range(5)
 
 

@@ -373,5 +373,6 @@ def format_table(rows: list[dict[str, object]]) -> str:
 
 
 if __name__ == "__main__":
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    print(format_table(evaluate_text(Path(sys.argv[1]) if len(sys.argv) > 1 else default)))
+    from analysis.__main__ import DEFAULT_DATA
+
+    print(format_table(evaluate_text(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DATA)))

@@ -17,7 +17,6 @@ from consult.models import Consultation, ParticipantProfile, Phase, PhaseAudienc
 from consult.services.accounts import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
 

@@ -10,7 +10,8 @@ from analysis.records import Contribution, Impression, Vote
 from analysis.themes import Theme, ThemeResult
 
 START = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
-DATA_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+# The evaluation data kept with the tests (a copy of ../shared/data, with licences).
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 POLIS_DIR = DATA_DIR / "polis"
 
 

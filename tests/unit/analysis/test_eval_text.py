@@ -18,7 +18,9 @@ from analysis.eval_text import (
     without_duplicate_texts,
 )
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+from . import DATA_DIR
+
+DATA = DATA_DIR
 needs_data = pytest.mark.skipif(not (DATA / "pxtext").is_dir(), reason="shared pxtext data not present")
 
 

@@ -1,6 +1,5 @@
 """Question-aware sentiment."""
 
-from pathlib import Path
 
 import pytest
 from sklearn.metrics import f1_score
@@ -8,7 +7,9 @@ from sklearn.metrics import f1_score
 from analysis.eval_text import load_v6_sentiment, sentiment_label_from_human
 from analysis.sentiment import question_kind, score_sentiment, sentiment_label, vader_compound
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+from . import DATA_DIR
+
+DATA = DATA_DIR
 IMPROVE = "What could we improve?"
 GOOD = "What was good?"
 

@@ -14,7 +14,9 @@ from analysis.eval_text import load_phase1
 from analysis.text import duplicate_key
 from analysis.themes import ThemeDoc, find_themes
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+from . import DATA_DIR
+
+DATA = DATA_DIR
 
 PARKING = [
     "There is never enough parking at the hospital",
