@@ -1,12 +1,10 @@
 // Progressive enhancement only: every form on the site works without this file.
 "use strict";
 
-document.documentElement.classList.add("js-enabled");
-document.addEventListener("DOMContentLoaded", function () {
-  document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
-  enhanceVotes();
-  refreshProgress();
-});
+// Deferred, so the body exists; the NHS components (started by init.mjs, which runs next) need these classes.
+document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
+enhanceVotes();
+refreshProgress();
 
 // Voting without a page reload: send the same form in the background and update the counts.
 function enhanceVotes() {

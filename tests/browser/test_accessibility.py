@@ -40,3 +40,26 @@ def test_participant_pages_have_no_wcag_violations(page: Page, demo_server) -> N
     page.goto(base + "/me/contributions")
     found["my contributions"] = violations(page)
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_staff_pages_fit_a_phone_and_raise_no_script_errors(browser, demo_server) -> None:
+    from tests.browser.test_facilitator_journey import log_in
+
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        log_in(page, demo_server.url, "admin@demo.consult.test")
+        widths = {}
+        for path in ("/", "/c/ahp-strategy", "/facilitate/", "/admin/users", "/analyse/"):
+            page.goto(demo_server.url + path)
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        assert {p: w for p, w in widths.items() if w > 375} == {}
+        assert errors == []
+        # The header's "More" menu holds the staff links that do not fit.
+        page.get_by_role("button", name="Browse More").click()
+        page.get_by_role("link", name="Users and roles").click()
+        assert page.url.endswith("/admin/users")
+    finally:
+        context.close()
