@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session, selectinload
+
+from analysis.support import Prior, fit_beta_prior
 
 from ..models import Comment, Consultation, Idea, Impression, Phase, Topic, User, Vote
 
@@ -18,8 +22,9 @@ IDEA_ORDERS = {
     "discussed": "Most discussed",
     "supported": "Most supported",
 }
-# Pseudo-impressions in the prior of the "most supported" order: new ideas start near the average.
-PRIOR_WEIGHT = 10.0
+# The "most supported" order refits its prior this often, per process (a phase's rate moves slowly).
+PRIOR_SECONDS = 60.0
+_PRIORS: dict[int, tuple[float, Prior]] = {}
 
 
 @dataclass
@@ -74,18 +79,29 @@ def random_order_key(seed: int) -> Any:
 
 
 def support_order_key(session: Session, phase_id: int) -> Any:
-    """Time-adjusted support per impression, shrunk towards the phase's overall rate (ANALYSIS.md §1)."""
-    up, seen = session.execute(
-        select(func.coalesce(func.sum(Idea.up_count), 0), func.coalesce(func.sum(Idea.impression_count), 0))
-        .where(Idea.phase_id == phase_id, Idea.moderation_state == "published")
-    ).one()
-    rate = (up / seen) if seen else 0.5
-    rate = min(max(rate, 0.01), 0.99)
-    a, b = PRIOR_WEIGHT * rate, PRIOR_WEIGHT * (1 - rate)
+    """Time-adjusted support per impression (ANALYSIS.md section 1), with the Beta prior fitted over the phase."""
+    prior = _phase_prior(session, phase_id)
     # An item voted on more than it was "seen" (imported data) still counts every vote.
     exposure = case((Idea.impression_count > Idea.up_count + Idea.down_count, Idea.impression_count),
                     else_=Idea.up_count + Idea.down_count)
-    return (Idea.up_count + literal(a)) / (exposure + literal(a + b))
+    return (Idea.up_count + literal(prior.a)) / (exposure + literal(prior.a + prior.b))
+
+
+def _phase_prior(session: Session, phase_id: int) -> Prior:
+    """The phase's fitted prior, refitted at most once a minute (one small query of two counts per idea)."""
+    cached = _PRIORS.get(phase_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < PRIOR_SECONDS:
+        return cached[1]
+    rows = session.execute(
+        select(Idea.up_count, Idea.impression_count, Idea.down_count)
+        .where(Idea.phase_id == phase_id, Idea.moderation_state == "published")
+    ).all()
+    up = np.array([r[0] for r in rows], dtype=np.float64)
+    seen = np.array([max(r[1], r[0] + r[2]) for r in rows], dtype=np.float64)
+    prior = fit_beta_prior(up, seen)
+    _PRIORS[phase_id] = (now, prior)
+    return prior
 
 
 def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: int, per_page: int) -> Page[Idea]:

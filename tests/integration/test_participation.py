@@ -238,3 +238,16 @@ def test_locked_database_answers_503_with_retry_after_and_saves_nothing(tmp_path
         # Once the lock is gone the same request succeeds.
         assert _post_idea(client, phase.topics[0].id, title="While locked").status_code == 302
     db.dispose()
+
+
+def test_most_supported_order_ranks_support_per_impression_not_raw_votes(client, make) -> None:
+    login(client, make.user())
+    phase = make.phase()
+    for title in ("Early idea with many votes", "Later idea most people liked", "Unseen idea"):
+        _post_idea(client, phase.topics[0].id, title=title, body=title)
+    early, later, unseen = db.session.scalars(select(Idea).order_by(Idea.id)).all()
+    early.up_count, early.impression_count = 15, 100
+    later.up_count, later.impression_count = 8, 10
+    db.session.commit()
+    page = client.get(f"/topics/{phase.topics[0].id}?order=supported").get_data(as_text=True)
+    assert page.index("Later idea most people liked") < page.index("Unseen idea") < page.index("Early idea")
