@@ -18,10 +18,11 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from sqlalchemy import func, insert, select
@@ -45,6 +46,7 @@ from .models import (
 )
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+_UK = ZoneInfo("Europe/London")
 DEMO_DOMAIN = "demo.consult.test"
 DEMO_PASSWORD = "ahp-demo-2021"
 
@@ -550,8 +552,10 @@ class _Seeder:
         self.counts: dict[str, int] = {}
 
     def day(self, offset: int, hour: int, minute: int = 0) -> datetime:
-        """A wall-clock time on the day `offset` days from now."""
-        return (self.now + timedelta(days=offset)).replace(hour=hour, minute=minute, second=0)
+        """A UK wall-clock time on the day `offset` days from now, stored as naive UTC like every timestamp."""
+        date = (self.now + timedelta(days=offset)).date()
+        local = datetime(date.year, date.month, date.day, hour, minute, tzinfo=_UK)
+        return local.astimezone(UTC).replace(tzinfo=None)
 
     # -- accounts --
 
