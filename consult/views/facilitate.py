@@ -198,32 +198,27 @@ def edit_phase(phase_id: int) -> Any:
 @bp.route("/phases/<int:phase_id>/open", methods=["POST"])
 def open_phase(phase_id: int) -> Any:
     """Open a phase now."""
+    return _change_state(phase_id, phases.open_phase, "is now open.")
+
+
+@bp.route("/phases/<int:phase_id>/close", methods=["POST"])
+def close_phase(phase_id: int) -> Any:
+    """Close a phase now."""
+    return _change_state(phase_id, phases.close_phase, "is now closed. Everything in it can still be read.")
+
+
+def _change_state(phase_id: int, change: Any, done: str) -> Any:
+    """Apply an open or close by hand, then show the dashboard with what happened."""
     phase = get_or_404(Phase, phase_id)
     try:
-        phases.open_phase(db.session, phase, current_user)
+        change(db.session, phase, current_user)
     except Conflict as exc:
         # Usually a second click, or a colleague got there first: say what happened and show the state now.
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(_dashboard_url(phase))
     db.session.commit()
-    flash(f"Phase {phase.position}, “{phase.title}”, is now open.", "success")
-    return redirect(_dashboard_url(phase))
-
-
-@bp.route("/phases/<int:phase_id>/close", methods=["POST"])
-def close_phase(phase_id: int) -> Any:
-    """Close a phase now."""
-    phase = get_or_404(Phase, phase_id)
-    try:
-        phases.close_phase(db.session, phase, current_user)
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(_dashboard_url(phase))
-    db.session.commit()
-    flash(f"Phase {phase.position}, “{phase.title}”, is now closed. Everything in it can still be read.",
-          "success")
+    flash(f"Phase {phase.position}, “{phase.title}”, {done}", "success")
     return redirect(_dashboard_url(phase))
 
 
