@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 
 from .models import AHP_PROFESSIONS, CATEGORY_LABELS, CATEGORY_PLURALS, OTHER_PROFESSIONS, PROFESSION_LABELS, utcnow
-from .services.phases import eligibility, scheduled_state
+from .services.phases import scheduled_state
 
 UK = ZoneInfo("Europe/London")
 STATE_LABELS = {"draft": "Not open yet", "open": "Open", "closed": "Closed"}
@@ -63,6 +63,5 @@ def init_app(app: Flask) -> None:
         page_url=page_url,
         audience_text=audience_text,
         has_blueprint=lambda name: name in current_app.blueprints,
-        eligibility=eligibility,
         phase_state=lambda phase: scheduled_state(phase, utcnow()),
     )
