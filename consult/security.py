@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -19,10 +17,9 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager, set_write_intent
 from .models import User
-from .services.errors import NotAllowed, ServiceError
+from .services.errors import ServiceError
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -53,24 +50,6 @@ def _load_user(session_id: str) -> User | None:
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     return user
-
-
-def role_required(*roles: str) -> Callable[[F], F]:
-    """Allow the view only to logged-in users with one of these roles (admins may do anything)."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in roles and current_user.role != "admin":
-                raise NotAllowed("You need a different role to use this page. "
-                                 "Ask an admin if you think you should have it.")
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
 
 from consult import create_app, migrate
 from consult.extensions import db
@@ -21,18 +23,56 @@ PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
 
 
+class CsrfClient(FlaskClient):
+    """A test client that sends this session's CSRF token with every form it posts, as a browser's form would.
+
+    CSRF protection stays on in every test. Pass ``csrf_token`` yourself (even "") to test forgeries.
+    """
+
+    def csrf_token(self) -> str:
+        """A valid token for this client's session (made the way a rendered form makes it)."""
+        with self.application.test_request_context():
+            from flask import session
+
+            # The token is cached on g, which tests share across clients while they hold an app context.
+            g.pop("csrf_token", None)
+            with self.session_transaction() as stored:
+                session.update(stored)
+                token = generate_csrf()
+                stored.update(session)
+            g.pop("csrf_token", None)
+        return token
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Add the token to form posts that have none (``csrf=False`` sends none, as a forger would)."""
+        method = str(kwargs.get("method", "GET")).upper()
+        if has_app_context():
+            g.pop("csrf_token", None)  # each client's pages carry its own session's token
+        if kwargs.pop("csrf", True) and method in ("POST", "PUT", "PATCH", "DELETE"):
+            if kwargs.get("json") is not None:
+                headers = dict(kwargs.get("headers") or {})
+                headers.setdefault("X-CSRFToken", self.csrf_token())
+                kwargs["headers"] = headers
+            elif kwargs.get("data") is None or isinstance(kwargs["data"], dict | MultiDict):
+                data = MultiDict(kwargs.get("data") or {})
+                if "csrf_token" not in data:
+                    data["csrf_token"] = self.csrf_token()
+                kwargs["data"] = data
+        return super().open(*args, **kwargs)
+
+
 def make_app(tmp_path: Path, **overrides: Any) -> Flask:
-    """An app on a fresh migrated SQLite file in tmp_path."""
+    """An app on a fresh migrated SQLite file in tmp_path, with CSRF protection on as in production."""
     config = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
         "TICK_INTERVAL": 0.0,
         "SECRET_KEY": "test-secret",
         "ANALYSIS_WORKER": False,
     }
     config.update(overrides)
     app = create_app(config)
+    app.test_client_class = CsrfClient
     assert db.engine is not None
     migrate.upgrade(db.engine)
     return app

@@ -14,7 +14,16 @@ from .accounts import (
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
 from .base import Base, utcnow
-from .consultations import PHASE_STATES, Consultation, Phase, PhaseAudience, PhaseTransition, Topic
+from .consultations import (
+    ASSIGNMENT_ROLES,
+    PHASE_STATES,
+    Consultation,
+    ConsultationAssignment,
+    Phase,
+    PhaseAudience,
+    PhaseTransition,
+    Topic,
+)
 from .contributions import (
     CHANNELS,
     COMMENT_BODY_MAX,
@@ -29,11 +38,12 @@ from .contributions import (
 )
 
 __all__ = [
-    "AHP_PROFESSIONS", "CATEGORIES", "CATEGORY_LABELS", "CATEGORY_PLURALS", "CHANNELS", "COMMENT_BODY_MAX",
+    "AHP_PROFESSIONS", "ASSIGNMENT_ROLES", "CATEGORIES", "CATEGORY_LABELS", "CATEGORY_PLURALS", "CHANNELS",
+    "COMMENT_BODY_MAX",
     "IDEA_BODY_MAX",
     "MODERATION_STATES", "OTHER_PROFESSIONS", "PHASE_STATES", "PROFESSIONS", "PROFESSION_LABELS",
     "RUN_STATES", "STAFF_ROLES", "TITLE_MAX",
-    "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "Idea", "Impression",
+    "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
 ]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, sql_in, utcnow
 
 # Privilege levels. Everyone is a participant; staff roles add powers.
-STAFF_ROLES = ("participant", "facilitator", "analyst", "admin")
+STAFF_ROLES = ("participant", "moderator", "facilitator", "analyst", "admin")
 
 # What a registrant says they are; phases may be limited to some of these.
 CATEGORIES = ("service_user", "carer", "public", "staff", "student")

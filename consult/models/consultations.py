@@ -11,6 +11,8 @@ from .accounts import CATEGORIES
 from .base import Base, sql_in, utcnow
 
 PHASE_STATES = ("draft", "open", "closed")
+# What a person may be assigned to do on one consultation (consult/authz.py reads these).
+ASSIGNMENT_ROLES = ("facilitator", "moderator", "analyst", "safeguarding")
 TRANSITION_REASONS = ("manual", "schedule")
 
 
@@ -115,3 +117,22 @@ class Topic(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
     phase: Mapped[Phase] = relationship(back_populates="topics")
+
+
+class ConsultationAssignment(Base):
+    """A staff member's assignment to one consultation: facilitator, moderator, analyst or safeguarding lead."""
+
+    __tablename__ = "consultation_assignment"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({sql_in(ASSIGNMENT_ROLES)})", name="role"),
+        UniqueConstraint("consultation_id", "user_id", "role"),
+        Index("ix_consultation_assignment_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+    # Who assigned them (an admin, or the facilitator who created the consultation).
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,19 +9,21 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..authz import allow
 from ..extensions import db
 from ..models import STAFF_ROLES, AuditEvent, User
-from ..security import role_required
 from ..services import accounts, queries
 from ..services.errors import Invalid
 from .helpers import get_or_404, page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-ROLE_LABELS = {"participant": "Participant", "facilitator": "Facilitator", "analyst": "Analyst",
-               "admin": "Admin"}
+ROLE_LABELS = {"participant": "Participant", "moderator": "Moderator", "facilitator": "Facilitator",
+               "analyst": "Analyst", "admin": "Admin"}
 ROLE_DESCRIPTIONS = {
     "participant": "Takes part: posts ideas and comments, and votes. No staff pages.",
+    "moderator": "Moderates the consultations they are assigned to: reviews reports and held posts, hides and "
+                 "restores contributions.",
     "facilitator": "Runs consultations: sets up consultations, phases and topics, opens and closes phases, "
                    "and enters ideas gathered offline.",
     "analyst": "Reviews and analyses what people said, and exports it.",
@@ -45,19 +47,15 @@ ACTION_LABELS = {
 RECENT_EVENTS = 10
 
 
-@bp.before_request
-@role_required("admin")
-def _admins_only() -> None:
-    """Every page here is for admins only, so a new route is closed to others by default."""
-
-
 @bp.route("/")
+@allow("admin")
 def index() -> Any:
     """The admin area starts at the list of people."""
     return redirect(url_for("admin.users"))
 
 
 @bp.route("/users")
+@allow("admin")
 def users() -> Any:
     """Everyone with an account, searchable by email and filterable by role."""
     search = request.args.get("q", "").strip()
@@ -72,6 +70,7 @@ def users() -> Any:
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@allow("admin")
 def user(user_id: int) -> Any:
     """One person's account, with the form to change their role."""
     person = get_or_404(User, user_id)
@@ -101,6 +100,7 @@ def user(user_id: int) -> Any:
 
 
 @bp.route("/audit")
+@allow("admin")
 def audit_log() -> Any:
     """Every privileged action, newest first: who did what to which record, and when."""
     action = request.args.get("action", "")

@@ -10,9 +10,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..authz import allow
 from ..extensions import db
 from ..models import AnalysisRun, Comment, Consultation, Phase
-from ..security import role_required
 from ..services import analysis_runs, queries, results
 from ..services.errors import Conflict, Invalid
 from .helpers import get_or_404, page_arg
@@ -21,13 +21,8 @@ bp = Blueprint("analyse", __name__, url_prefix="/analyse")
 PER_PAGE = 20
 
 
-@bp.before_request
-@role_required("analyst")
-def _analysts_only() -> None:
-    """Every page here is for analysts and admins (deny by default)."""
-
-
 @bp.route("/")
+@allow("analyst")
 def index() -> Any:
     """Consultations with a form to start an analysis, and the list of runs."""
     consultations = db.session.scalars(
@@ -42,6 +37,7 @@ def index() -> Any:
 
 
 @bp.route("/start", methods=["POST"])
+@allow("analyst")
 def start() -> Any:
     """Queue an analysis of a consultation or one of its phases."""
     raw_id = request.form.get("consultation_id", "")
@@ -82,6 +78,7 @@ def _done(run_id: int) -> tuple[AnalysisRun, dict[str, Any]]:
 
 
 @bp.route("/runs/<int:run_id>")
+@allow("analyst")
 def run(run_id: int) -> Any:
     """Progress while it runs; the overview and themes table when it is done."""
     item = _run(run_id)
@@ -96,6 +93,7 @@ def run(run_id: int) -> Any:
 
 
 @bp.route("/runs/<int:run_id>/themes/<int:theme_id>")
+@allow("analyst")
 def theme(run_id: int, theme_id: int) -> Any:
     """A theme's quotes and its contributions ordered by support."""
     item, result = _done(run_id)
@@ -114,6 +112,7 @@ def theme(run_id: int, theme_id: int) -> Any:
 
 
 @bp.route("/runs/<int:run_id>/groups")
+@allow("analyst")
 def groups(run_id: int) -> Any:
     """Who said what: themes by declared group, consensus, division and opinion groups."""
     item, result = _done(run_id)
@@ -126,6 +125,7 @@ def groups(run_id: int) -> Any:
 
 
 @bp.route("/runs/<int:run_id>/results.json")
+@allow("analyst")
 def download_json(run_id: int) -> Response:
     """The whole stored result (pseudonymous: contribution ids only, no accounts)."""
     item, result = _done(run_id)
@@ -134,6 +134,7 @@ def download_json(run_id: int) -> Response:
 
 
 @bp.route("/runs/<int:run_id>/themes.csv")
+@allow("analyst")
 def download_csv(run_id: int) -> Response:
     """Themes and their contributions as a spreadsheet-safe CSV."""
     item, result = _done(run_id)

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..authz import allow
 from ..extensions import db
 from ..models import Comment, Consultation, Idea, Phase, Topic, utcnow
 from ..services import queries
@@ -175,6 +176,7 @@ def _published_idea(idea_id: int) -> Idea:
 
 
 @bp.route("/")
+@allow("anyone")
 def index() -> Any:
     """What the API offers, how to page through it, and what it never contains."""
     default, largest = current_app.config["API_PAGE_SIZE"], current_app.config["API_MAX_PAGE_SIZE"]
@@ -207,6 +209,7 @@ def index() -> Any:
 
 
 @bp.route("/consultations")
+@allow("anyone")
 def consultations() -> Any:
     """Published consultations, newest first, with their phases."""
     page, per_page = _paging()
@@ -219,6 +222,7 @@ def consultations() -> Any:
 
 
 @bp.route("/consultations/<slug>")
+@allow("anyone")
 def consultation(slug: str) -> Any:
     """One published consultation with its phases and their topics."""
     item = db.session.scalar(
@@ -232,6 +236,7 @@ def consultation(slug: str) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>")
+@allow("anyone")
 def phase(phase_id: int) -> Any:
     """One phase of a published consultation, with its topics."""
     row = db.session.execute(
@@ -245,6 +250,7 @@ def phase(phase_id: int) -> Any:
 
 
 @bp.route("/topics/<int:topic_id>/ideas")
+@allow("anyone")
 def topic_ideas(topic_id: int) -> Any:
     """A topic's published ideas in the order asked for (newest first unless told otherwise)."""
     topic = _published_topic(topic_id)
@@ -257,12 +263,14 @@ def topic_ideas(topic_id: int) -> Any:
 
 
 @bp.route("/ideas/<int:idea_id>")
+@allow("anyone")
 def idea(idea_id: int) -> Any:
     """One published idea with its vote and comment counts."""
     return jsonify(_idea(_published_idea(idea_id)))
 
 
 @bp.route("/ideas/<int:idea_id>/comments")
+@allow("anyone")
 def idea_comments(idea_id: int) -> Any:
     """A published idea's published comments, oldest first, each with its published replies."""
     item = _published_idea(idea_id)

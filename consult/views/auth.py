@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from ..authz import allow
 from ..extensions import db
 from ..models import CATEGORIES, CATEGORY_LABELS
 from ..security import safe_next
@@ -25,6 +26,7 @@ def _form_context(**extra: Any) -> dict[str, Any]:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@allow("anyone")
 def register() -> Any:
     """Create a participant account."""
     if current_user.is_authenticated:
@@ -45,6 +47,7 @@ def register() -> Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@allow("anyone")
 def login() -> Any:
     """Log in with email and password."""
     next_url = safe_next(request.values.get("next"), url_for("public.home"))
@@ -63,6 +66,7 @@ def login() -> Any:
 
 
 @bp.route("/logout", methods=["POST"])
+@allow("anyone")
 def logout() -> Any:
     """Log out (POST only, so a link elsewhere cannot log someone out)."""
     logout_user()

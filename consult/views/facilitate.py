@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..authz import allow
 from ..extensions import db
 from ..models import (
     CATEGORIES,
@@ -20,7 +21,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..security import role_required, safe_next
+from ..security import safe_next
 from ..services import manage, phases, queries
 from ..services.errors import Conflict, Invalid
 from .helpers import get_or_404, page_arg
@@ -32,12 +33,6 @@ CHANNEL_LABELS = {"workshop": "At a workshop or event", "paper": "On a paper for
 CHANNEL_NAMES = {"workshop": "at a workshop", "paper": "on paper", "phone": "by phone"}
 # Each consultation on the dashboard is a long block of phases and figures, so pages are short.
 CONSULTATIONS_PER_PAGE = 10
-
-
-@bp.before_request
-@role_required("facilitator")
-def _facilitators_only() -> None:
-    """Every page here is for facilitators and admins, so a new route is closed to others by default."""
 
 
 def _per_page() -> int:
@@ -52,6 +47,7 @@ def _dashboard_url(phase: Phase | None = None) -> str:
 
 
 @bp.route("/")
+@allow("facilitator")
 def dashboard() -> Any:
     """Every consultation with its phases, their state, schedule, audience and participation figures."""
     page = manage.consultations_page(db.session, page=page_arg(), per_page=CONSULTATIONS_PER_PAGE)
@@ -72,6 +68,7 @@ def _consultation_fields() -> dict[str, Any]:
 
 
 @bp.route("/consultations/new", methods=["GET", "POST"])
+@allow("facilitator")
 def new_consultation() -> Any:
     """Create a consultation."""
     if request.method == "POST":
@@ -89,6 +86,7 @@ def new_consultation() -> Any:
 
 
 @bp.route("/consultations/<int:consultation_id>/edit", methods=["GET", "POST"])
+@allow("facilitator")
 def edit_consultation(consultation_id: int) -> Any:
     """Change a consultation's title, web address, summary, description or whether it is published."""
     consultation = get_or_404(Consultation, consultation_id)
@@ -159,6 +157,7 @@ def _schedule_note(phase: Phase) -> None:
 
 
 @bp.route("/consultations/<int:consultation_id>/phases/new", methods=["GET", "POST"])
+@allow("facilitator")
 def new_phase(consultation_id: int) -> Any:
     """Add a phase to a consultation."""
     consultation = get_or_404(Consultation, consultation_id)
@@ -176,6 +175,7 @@ def new_phase(consultation_id: int) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>/edit", methods=["GET", "POST"])
+@allow("facilitator")
 def edit_phase(phase_id: int) -> Any:
     """Change a phase's title, question, description, audience or planned times."""
     phase = get_or_404(Phase, phase_id)
@@ -196,12 +196,14 @@ def edit_phase(phase_id: int) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>/open", methods=["POST"])
+@allow("facilitator")
 def open_phase(phase_id: int) -> Any:
     """Open a phase now."""
     return _change_state(phase_id, phases.open_phase, "is now open.")
 
 
 @bp.route("/phases/<int:phase_id>/close", methods=["POST"])
+@allow("facilitator")
 def close_phase(phase_id: int) -> Any:
     """Close a phase now."""
     return _change_state(phase_id, phases.close_phase, "is now closed. Everything in it can still be read.")
@@ -223,6 +225,7 @@ def _change_state(phase_id: int, change: Any, done: str) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>/history")
+@allow("facilitator")
 def phase_history(phase_id: int) -> Any:
     """Every change of the phase's state: when, from, to, and who made it (or the schedule)."""
     phase = get_or_404(Phase, phase_id)
@@ -237,6 +240,7 @@ def phase_history(phase_id: int) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>/topics")
+@allow("facilitator")
 def topics(phase_id: int) -> Any:
     """A phase's topics in order, with their idea counts and the actions on each."""
     phase = get_or_404(Phase, phase_id)
@@ -249,6 +253,7 @@ def topics(phase_id: int) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>/topics/new", methods=["GET", "POST"])
+@allow("facilitator")
 def new_topic(phase_id: int) -> Any:
     """Add a topic to a phase."""
     phase = get_or_404(Phase, phase_id)
@@ -267,6 +272,7 @@ def new_topic(phase_id: int) -> Any:
 
 
 @bp.route("/topics/<int:topic_id>/edit", methods=["GET", "POST"])
+@allow("facilitator")
 def edit_topic(topic_id: int) -> Any:
     """Change a topic's title or description."""
     topic = get_or_404(Topic, topic_id)
@@ -287,6 +293,7 @@ def edit_topic(topic_id: int) -> Any:
 
 
 @bp.route("/topics/<int:topic_id>/move", methods=["POST"])
+@allow("facilitator")
 def move_topic(topic_id: int) -> Any:
     """Move a topic one place up or down in its phase."""
     topic = get_or_404(Topic, topic_id)
@@ -315,6 +322,7 @@ def _on_behalf_form(topic: Topic, form: Any, errors: dict[str, str], status: int
 
 
 @bp.route("/topics/<int:topic_id>/on-behalf", methods=["GET", "POST"])
+@allow("facilitator")
 def on_behalf(topic_id: int) -> Any:
     """Enter an idea someone gave at a workshop, on paper or by phone."""
     topic = get_or_404(Topic, topic_id)

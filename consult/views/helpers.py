@@ -7,6 +7,7 @@ from typing import TypeVar
 from flask import abort, request
 from flask_login import current_user
 
+from ..authz import parse_id
 from ..extensions import db
 from ..models import User
 
@@ -23,8 +24,8 @@ def get_or_404(model: type[T], item_id: int) -> T:
 
 def page_arg() -> int:
     """The ?page= number, 1 when missing or not a number."""
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+    value = parse_id(request.args.get("page"))
+    return value if value is not None and value < 1_000_000 else 1
 
 
 def user_or_none() -> User | None:

@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from .. import authz
+from ..authz import allow
 from ..extensions import db
-from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea, Topic
+from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
 from ..security import safe_next, wants_json
 from ..services import contributions, queries
 from ..services.errors import Invalid, ServiceError
 from ..services.phases import eligibility, require_contribution_allowed
-from .helpers import get_or_404, page_arg
+from .helpers import page_arg
 
 bp = Blueprint("participate", __name__)
 LIMITS = {"title": TITLE_MAX, "idea_body": IDEA_BODY_MAX, "comment_body": COMMENT_BODY_MAX}
 
 
 @bp.route("/topics/<int:topic_id>/ideas/new", methods=["GET", "POST"])
-@login_required
+@allow("participant")
 def new_idea(topic_id: int) -> Any:
     """The form to post an idea under a topic."""
-    topic = get_or_404(Topic, topic_id)
+    topic = authz.get_topic(topic_id)
     phase = topic.phase
     if request.method == "GET":
         require_contribution_allowed(phase, current_user)
@@ -41,12 +43,11 @@ def new_idea(topic_id: int) -> Any:
 
 
 @bp.route("/ideas/<int:idea_id>/comments", methods=["POST"])
-@login_required
+@allow("participant")
 def comment(idea_id: int) -> Any:
     """Post a comment on an idea, or a reply to a comment."""
-    idea = get_or_404(Idea, idea_id)
-    parent = request.form.get("parent_id", "")
-    parent_id = int(parent) if parent.isdigit() else None
+    idea = authz.get_idea(idea_id)
+    parent_id = authz.parse_id(request.form.get("parent_id"))
     # Each reply box has its own field name, so its error and text go back to the right box.
     field = "body" if parent_id is None else f"reply-{parent_id}"
     try:
@@ -76,14 +77,14 @@ def _idea_with_errors(idea: Idea, exc: Invalid, field: str) -> Any:
 
 
 @bp.route("/vote", methods=["POST"])
-@login_required
+@allow("participant")
 def vote() -> Any:
     """Support, oppose or withdraw a vote; JSON for the enhanced buttons, a redirect otherwise."""
     kind = request.form.get("kind", "")
     raw_id, raw_value = request.form.get("id", ""), request.form.get("value", "")
     next_url = safe_next(request.form.get("next"), url_for("public.home"))
     try:
-        if not raw_id.isdigit() or raw_value not in ("1", "-1", "0"):
+        if authz.parse_id(raw_id) is None or raw_value not in ("1", "-1", "0"):
             raise Invalid("That vote was not understood. Go back and try again.")
         result = contributions.vote(db.session, current_user, kind, int(raw_id), int(raw_value))
     except ServiceError as exc:
@@ -101,7 +102,7 @@ def vote() -> Any:
 
 
 @bp.route("/me/contributions")
-@login_required
+@allow("participant")
 def my_contributions() -> Any:
     """Your own ideas and comments, marked as yours only to you."""
     kind = "comments" if request.args.get("kind") == "comments" else "ideas"

@@ -12,20 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
+from .. import authz
+from ..authz import allow
 from ..extensions import db, write_intent
-from ..models import Consultation, Idea, Phase, Topic, utcnow
+from ..models import Consultation, Phase, utcnow
 from ..services import contributions, queries
 from ..services.phases import eligibility, scheduled_state
-from .helpers import get_or_404, page_arg, user_or_none
+from .helpers import page_arg, user_or_none
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
-
-
-def _visible_consultation(consultation: Consultation) -> None:
-    """Unpublished consultations exist only for staff."""
-    if not consultation.is_published and not (current_user.is_authenticated and current_user.is_staff):
-        abort(404)
 
 
 def order_seed() -> int:
@@ -36,6 +32,7 @@ def order_seed() -> int:
 
 
 @bp.route("/")
+@allow("anyone")
 def home() -> Any:
     """The consultations and the state of their phases."""
     staff = current_user.is_authenticated and current_user.is_staff
@@ -45,21 +42,22 @@ def home() -> Any:
 
 
 @bp.route("/about")
+@allow("anyone")
 def about() -> Any:
     """How anonymity works, in plain English."""
     return render_template("about.html")
 
 
 @bp.route("/c/<slug>")
+@allow("anyone")
 def consultation(slug: str) -> Any:
     """A consultation: its phase timeline and the open phase's question and topics."""
     item = db.session.scalar(
         select(Consultation).options(selectinload(Consultation.phases).selectinload(Phase.topics))
         .where(Consultation.slug == slug)
     )
-    if item is None:
+    if item is None or not authz.consultation_visible(item):
         abort(404)
-    _visible_consultation(item)
     now = utcnow()
     current = next((p for p in item.phases if scheduled_state(p, now) == "open"), None)
     counts = queries.topic_counts(db.session, [p.id for p in item.phases])
@@ -68,19 +66,19 @@ def consultation(slug: str) -> Any:
 
 
 @bp.route("/phases/<int:phase_id>")
+@allow("anyone")
 def phase(phase_id: int) -> Any:
     """One phase: its question, description, audience, schedule and topics."""
-    item = get_or_404(Phase, phase_id)
-    _visible_consultation(item.consultation)
+    item = authz.get_phase(phase_id)
     counts = queries.topic_counts(db.session, [item.id])
     return render_template("phase.html", phase=item, counts=counts, can=eligibility(item, user_or_none()))
 
 
 @bp.route("/topics/<int:topic_id>")
+@allow("anyone")
 def topic(topic_id: int) -> Any:
     """A topic's ideas, in random (default), newest, most discussed or most supported order."""
-    item = get_or_404(Topic, topic_id)
-    _visible_consultation(item.phase.consultation)
+    item = authz.get_topic(topic_id)
     order = request.args.get("order", "random")
     if order not in queries.IDEA_ORDERS:
         order = "random"
@@ -96,14 +94,12 @@ def topic(topic_id: int) -> Any:
 
 
 @bp.route("/ideas/<int:idea_id>")
+@allow("anyone")
 def idea(idea_id: int) -> Any:
     """An idea with its comments and replies and the votes on each."""
-    item = get_or_404(Idea, idea_id)
+    item = authz.get_idea(idea_id)
     user = user_or_none()
-    if item.moderation_state != "published" and not (user and (user.id == item.author_id or user.is_staff)):
-        abort(404)
     topic = item.topic
-    _visible_consultation(topic.phase.consultation)
     comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page())
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)

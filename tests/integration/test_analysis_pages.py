@@ -50,8 +50,8 @@ def _start(client, consultation_id: int, **fields):
 
 def test_only_analysts_and_admins_reach_the_analysis_pages(client, make) -> None:
     login(client, make.user())
-    assert client.get("/analyse/").status_code == 403
-    assert client.post("/analyse/start", data={"consultation_id": 1}).status_code == 403
+    assert client.get("/analyse/").status_code == 404
+    assert client.post("/analyse/start", data={"consultation_id": 1}).status_code == 404
     client.post("/logout")
     assert client.get("/analyse/").status_code == 302  # to the log-in page
 

@@ -1,0 +1,259 @@
+"""The one authorisation point: who may use each route, and who may see each object. Deny by default.
+
+Two layers, both here and nowhere else:
+
+1. Routes. Every view declares who may call it with ``@allow(...)``; a view without a declaration answers 404
+   to everyone (and a test fails), so a new route is closed until someone decides who it is for.
+   ``"anyone"`` includes visitors; ``"participant"`` is any logged-in person; a staff role name admits people
+   with that role, and admins are admitted everywhere.
+2. Objects. Views load consultations, phases, topics, ideas and comments only through the loaders below,
+   which answer 404 (never 403, so nothing confirms that a hidden thing exists) for what this person may not
+   see: an unpublished consultation, a phase still in draft, an idea or comment that is held, hidden or
+   withdrawn. Staff powers over a consultation come from an assignment to it (``ConsultationAssignment``);
+   ``require_staff`` checks them and admins pass everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.routing import BaseConverter, ValidationError
+
+from .extensions import db, login_manager
+from .models import Comment, Consultation, ConsultationAssignment, Idea, Phase, Topic, User, utcnow
+from .services.errors import NotFound
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Who a route may be for. Staff roles are the User.role values; "anyone" and "participant" are not roles.
+AUDIENCES = ("anyone", "participant", "moderator", "facilitator", "analyst", "admin")
+
+# What an assignment to a consultation lets a person do there. Facilitators run and moderate their
+# consultations; moderators only moderate; safeguarding leads see the restricted safeguarding queue.
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "facilitate": ("facilitator",),
+    "moderate": ("facilitator", "moderator"),
+    "analyse": ("analyst",),
+    "safeguard": ("safeguarding",),
+    "see": ("facilitator", "moderator", "analyst", "safeguarding"),
+}
+NOT_FOUND = "This page does not exist, or you cannot see it."
+# The largest id a URL may carry: SQLite and PostgreSQL integers are 64-bit; larger numbers are simply absent.
+MAX_ID = 2**63 - 1
+
+
+def allow(*audience: str) -> Callable[[F], F]:
+    """Declare who may call this view: "anyone", "participant" (logged in) or staff roles (admins always)."""
+    unknown = set(audience) - set(AUDIENCES)
+    if not audience or unknown:
+        raise ValueError(f"allow() needs audiences from {AUDIENCES}, not {sorted(unknown) or 'nothing'}")
+
+    def decorator(view: F) -> F:
+        view._consult_audience = frozenset(audience)  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def audience_of(app: Flask, endpoint: str) -> frozenset[str] | None:
+    """The declared audience of an endpoint, or None when it has none (and so is refused)."""
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "_consult_audience", None)
+
+
+def _user() -> User | None:
+    """The logged-in user, or None for visitors."""
+    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+
+
+def route_allowed(audience: frozenset[str], user: User | None) -> bool:
+    """Whether a person (None for a visitor) fits a route's declared audience."""
+    if "anyone" in audience:
+        return True
+    if user is None:
+        return False
+    return "participant" in audience or user.role == "admin" or user.role in audience
+
+
+def _check_route() -> Any:
+    """Before every request: refuse routes with no declared audience, and people outside it."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static":
+        return None
+    from flask import current_app
+
+    audience = audience_of(current_app, endpoint)
+    if audience is None:
+        abort(404)
+    user = _user() if "anyone" not in audience else None
+    # End the read that loaded the user, so the rest of the request (and the schedule tick) starts fresh.
+    db.session.commit()
+    if route_allowed(audience, user):
+        return None
+    if user is None:
+        return login_manager.unauthorized()
+    abort(404)
+
+
+class IdConverter(BaseConverter):
+    """Ids in URLs: ASCII digits only and within 64 bits, so "²", "٣" or a 25-digit id is a plain 404."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        """The id as an int, or no match (404) when it cannot be a stored id."""
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        """An id as it appears in a URL."""
+        return str(int(value))
+
+
+def parse_id(value: Any) -> int | None:
+    """A form or query value as a stored id (ASCII digits, 1..2^63-1), or None."""
+    text = str(value or "").strip()
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+# ---------------------------------------------------------------------------------------------- staff
+
+
+def assignment_roles(session: Session, user: User, consultation_id: int) -> set[str]:
+    """The roles this person has been assigned on one consultation."""
+    return set(session.scalars(select(ConsultationAssignment.role).where(
+        ConsultationAssignment.user_id == user.id, ConsultationAssignment.consultation_id == consultation_id)))
+
+
+def can(user: User | None, consultation_id: int, capability: str, session: Session | None = None) -> bool:
+    """Whether this person may do `capability` on the consultation (admins may do everything)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == "admin":
+        return True
+    if user.role == "participant":
+        return False
+    roles = assignment_roles(session or db.session, user, consultation_id)
+    return bool(roles & set(CAPABILITIES[capability]))
+
+
+def require_staff(consultation_id: int, capability: str, user: User | None = None) -> None:
+    """Raise NotFound unless the current person may do `capability` on this consultation."""
+    if not can(user if user is not None else _user(), consultation_id, capability):
+        raise NotFound(NOT_FOUND)
+
+
+def staff_consultation_ids(session: Session, user: User, capability: str) -> list[int] | None:
+    """Ids of the consultations this person may do `capability` on; None means all of them (admins)."""
+    if user.role == "admin":
+        return None
+    if user.role == "participant":
+        return []
+    return sorted(set(session.scalars(select(ConsultationAssignment.consultation_id).where(
+        ConsultationAssignment.user_id == user.id,
+        ConsultationAssignment.role.in_(CAPABILITIES[capability])))))
+
+
+# -------------------------------------------------------------------------------------------- objects
+
+
+def consultation_visible(consultation: Consultation, user: User | None = None) -> bool:
+    """Published consultations are public; unpublished ones are for their assigned staff only."""
+    return consultation.is_published or can(user if user is not None else _user(), consultation.id, "see")
+
+
+def phase_visible(phase: Phase, user: User | None = None) -> bool:
+    """A phase is public once it has opened (or its planned opening has passed) in a visible consultation."""
+    from .services.phases import scheduled_state
+
+    user = user if user is not None else _user()
+    if not consultation_visible(phase.consultation, user):
+        return False
+    return scheduled_state(phase, utcnow()) != "draft" or can(user, phase.consultation_id, "see")
+
+
+def contribution_visible(item: Idea | Comment, consultation_id: int, user: User | None = None) -> bool:
+    """Published contributions are public; others only to their author and the consultation's moderators."""
+    if item.moderation_state == "published":
+        return True
+    user = user if user is not None else _user()
+    if user is None:
+        return False
+    if item.author_id == user.id and item.moderation_state != "withdrawn":
+        return True
+    return can(user, consultation_id, "moderate")
+
+
+def get_consultation(*, slug: str | None = None, consultation_id: int | None = None) -> Consultation:
+    """A consultation this person may see, by web address or id, or NotFound."""
+    if slug is not None:
+        item = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+    else:
+        item = db.session.get(Consultation, consultation_id) if consultation_id is not None else None
+    if item is None or not consultation_visible(item):
+        raise NotFound(NOT_FOUND)
+    return item
+
+
+def get_phase(phase_id: int | None) -> Phase:
+    """A phase this person may see, or NotFound."""
+    item = db.session.get(Phase, phase_id) if phase_id is not None else None
+    if item is None or not phase_visible(item):
+        raise NotFound(NOT_FOUND)
+    return item
+
+
+def get_topic(topic_id: int | None) -> Topic:
+    """A topic in a phase this person may see, or NotFound."""
+    item = db.session.get(Topic, topic_id) if topic_id is not None else None
+    if item is None or not phase_visible(item.phase):
+        raise NotFound(NOT_FOUND)
+    return item
+
+
+def get_idea(idea_id: int | None) -> Idea:
+    """An idea this person may see (published, their own, or one they moderate), or NotFound."""
+    item = db.session.get(Idea, idea_id) if idea_id is not None else None
+    if item is None or not phase_visible(item.topic.phase):
+        raise NotFound(NOT_FOUND)
+    if not contribution_visible(item, item.topic.phase.consultation_id):
+        raise NotFound(NOT_FOUND)
+    return item
+
+
+def get_comment(comment_id: int | None) -> Comment:
+    """A comment this person may see, on an idea they may see, or NotFound."""
+    item = db.session.get(Comment, comment_id) if comment_id is not None else None
+    if item is None:
+        raise NotFound(NOT_FOUND)
+    idea = get_idea(item.idea_id)
+    if not contribution_visible(item, idea.topic.phase.consultation_id):
+        raise NotFound(NOT_FOUND)
+    return item
+
+
+def get_staff_object(model: type[Any], item_id: int | None, capability: str,
+                     consultation_of: Callable[[Any], int]) -> Any:
+    """A row a staff page works on, if this person has `capability` on its consultation; else NotFound."""
+    item = db.session.get(model, item_id) if item_id is not None else None
+    if item is None:
+        raise NotFound(NOT_FOUND)
+    require_staff(consultation_of(item), capability)
+    return item
+
+
+def init_app(app: Flask) -> None:
+    """Install the route check (first of all before-request hooks) and the safe id converter."""
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["id"] = IdConverter
+    app.before_request_funcs.setdefault(None, []).insert(0, _check_route)
