@@ -15,7 +15,16 @@ from werkzeug.datastructures import MultiDict
 
 from consult import create_app, migrate
 from consult.extensions import db
-from consult.models import Consultation, ParticipantProfile, Phase, PhaseAudience, Topic, User, utcnow
+from consult.models import (
+    Consultation,
+    ConsultationAssignment,
+    ParticipantProfile,
+    Phase,
+    PhaseAudience,
+    Topic,
+    User,
+    utcnow,
+)
 from consult.services.accounts import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +117,12 @@ class Factory:
         db.session.add(user)
         db.session.commit()
         return user
+
+    def assign(self, user: User, consultation: Consultation | int, role: str = "facilitator") -> None:
+        """Assign a staff member to a consultation (as facilitator unless told otherwise), committed."""
+        consultation_id = consultation if isinstance(consultation, int) else consultation.id
+        db.session.add(ConsultationAssignment(consultation_id=consultation_id, user_id=user.id, role=role))
+        db.session.commit()
 
     def phase(self, state: str = "open", audience: tuple[str, ...] = (), topics: int = 1,
               consultation: Consultation | None = None) -> Phase:

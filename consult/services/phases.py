@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..models import CATEGORY_PLURALS, Phase, PhaseTransition, User, utcnow
 from . import audit
-from .errors import Conflict, Invalid, NotAllowed
+from .errors import Conflict, Invalid, NotAllowed, NotFound
 
 
 def scheduled_state(phase: Phase, now: datetime) -> str:
@@ -62,9 +62,9 @@ def tick(session: Session, now: datetime | None = None) -> list[PhaseTransition]
 def open_phase(session: Session, phase: Phase, actor: User, now: datetime | None = None) -> None:
     """Open a draft or closed phase now, by hand."""
     now = now or utcnow()
+    _require_facilitator(session, actor, phase)
     if phase.state == "open":
         raise Conflict(f"“{phase.title}” is already open")
-    _require_facilitator(actor)
     if phase.closes_at is not None and phase.closes_at <= now:
         # Reopening by hand overrides a planned closing time that has passed.
         phase.closes_at = None
@@ -77,18 +77,22 @@ def open_phase(session: Session, phase: Phase, actor: User, now: datetime | None
 def close_phase(session: Session, phase: Phase, actor: User, now: datetime | None = None) -> None:
     """Close an open phase now, by hand."""
     now = now or utcnow()
+    _require_facilitator(session, actor, phase)
     if phase.state != "open":
         raise Conflict(f"“{phase.title}” is not open, so it cannot be closed")
-    _require_facilitator(actor)
     phase.closes_at = now
     _transition(session, phase, "closed", actor, "manual", now)
     audit.record(session, actor, "phase.close", "phase", phase.id)
 
 
-def _require_facilitator(actor: User) -> None:
-    """Raise NotAllowed unless the actor may run consultations."""
+def _require_facilitator(session: Session, actor: User, phase: Phase) -> None:
+    """Raise NotAllowed unless the actor may run consultations, and NotFound unless they run this one."""
+    from .. import authz
+
     if actor.role not in ("facilitator", "admin"):
         raise NotAllowed("Only facilitators can open and close phases")
+    if not authz.can(actor, phase.consultation_id, "facilitate", session):
+        raise NotFound(authz.NOT_FOUND)
 
 
 @dataclass(frozen=True)
