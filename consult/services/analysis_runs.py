@@ -34,7 +34,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .errors import Conflict, Invalid, NotAllowed
+from .errors import Conflict, Invalid, NotAllowed, NotFound
 
 # A running analysis that has not reported for this long is taken to have died with its worker.
 STALE_AFTER = timedelta(minutes=2)
@@ -133,6 +133,10 @@ def request_run(session: Session, actor: User, consultation: Consultation, phase
     """Queue an analysis; refuses a second one of the same scope while one is waiting or running."""
     if actor.role not in ("analyst", "admin"):
         raise NotAllowed("Only analysts can run analyses")
+    from .. import authz
+
+    if not authz.can(actor, consultation.id, "analyse", session):
+        raise NotFound(authz.NOT_FOUND)
     if k is not None and not K_MIN <= k <= K_MAX:
         message = f"Number of themes must be between {K_MIN} and {K_MAX}, or left blank"
         raise Invalid("There is a problem", {"k": message})
