@@ -15,6 +15,7 @@ from ..models import (
     IDEA_BODY_MAX,
     TITLE_MAX,
     Comment,
+    Consultation,
     Idea,
     Impression,
     Phase,
@@ -167,14 +168,22 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound("There is nothing to vote on here")
     # One query for the item and its phase's rules: voting is the hottest path on the site.
     row = session.execute(
-        select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at)
-        .join(Phase, Phase.id == model.phase_id).where(model.id == item_id)
+        select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
+               Phase.consultation_id, Consultation.is_published)
+        .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
+        .where(model.id == item_id)
     ).one_or_none()
     if row is None or row.moderation_state != "published":
         raise NotFound(f"This {kind} is not available")
     audience = session.scalars(select(PhaseAudience.category).where(PhaseAudience.phase_id == row.id)).all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
                        audience_categories=sorted(audience))
+    if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
+        from .. import authz
+
+        # An unpublished consultation or a phase not open yet is invisible to all but its staff: 404, not 409.
+        if not authz.can(user, row.consultation_id, "see", session):
+            raise NotFound(f"This {kind} is not available")
     require_contribution_allowed(rules, user, now)  # type: ignore[arg-type]
 
     target = {"idea_id": item_id} if kind == "idea" else {"comment_id": item_id}

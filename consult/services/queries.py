@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from analysis.support import Prior, fit_beta_prior
@@ -63,12 +63,17 @@ def paginate(session: Session, stmt: Select[Any], page: int, per_page: int, *, s
 
 
 def published_consultations(session: Session, *, include_unpublished: bool = False, page: int = 1,
-                            per_page: int = 20) -> Page[Consultation]:
-    """A page of consultations with their phases (and audiences) loaded, newest first."""
+                            per_page: int = 20, unpublished_ids: list[int] | None = None) -> Page[Consultation]:
+    """A page of consultations with their phases (and audiences) loaded, newest first.
+
+    Published ones always; unpublished ones too when include_unpublished, or only those in unpublished_ids.
+    """
     stmt = (select(Consultation)
             .options(selectinload(Consultation.phases).selectinload(Phase.audience))
             .order_by(Consultation.created_at.desc(), Consultation.id.desc()))
-    if not include_unpublished:
+    if unpublished_ids is not None:
+        stmt = stmt.where(or_(Consultation.is_published.is_(True), Consultation.id.in_(unpublished_ids)))
+    elif not include_unpublished:
         stmt = stmt.where(Consultation.is_published.is_(True))
     return paginate(session, stmt, page, per_page)
 

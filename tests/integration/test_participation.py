@@ -30,11 +30,11 @@ def test_participant_posts_comments_replies_and_votes(client, make) -> None:
 
     assert client.post(f"/ideas/{idea.id}/comments", data={"body": "Yes please"}).status_code == 302
     top = db.session.scalars(select(Comment)).one()
-    reply_form = {f"reply-{top.id}": "Agreed", "parent_id": top.id}
+    reply_form = {"body": "Agreed", "parent_id": top.id}
     assert client.post(f"/ideas/{idea.id}/comments", data=reply_form).status_code == 302
     reply = db.session.scalars(select(Comment).where(Comment.parent_id == top.id)).one()
     # A reply to a reply joins the same one-level thread.
-    client.post(f"/ideas/{idea.id}/comments", data={f"reply-{reply.id}": "Me too", "parent_id": reply.id})
+    client.post(f"/ideas/{idea.id}/comments", data={"body": "Me too", "parent_id": reply.id})
     assert db.session.scalar(select(func.count()).where(Comment.parent_id == top.id)) == 2
 
     page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
