@@ -43,6 +43,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Seconds SQLite waits for a lock before the request is answered with 503.
         "SQLITE_BUSY_TIMEOUT": 5.0,
         "PSEUDONYM_KEY": None,
+        # The site's public host name (CONSULT_SERVER_NAME, e.g. consult.example.nhs.uk): every generated absolute
+        # link uses it, never the Host header a request happened to send.
+        "SERVER_NAME": None,
+        # Host names requests may be addressed to (CONSULT_TRUSTED_HOSTS, comma-separated); others answer 400.
+        # Unset: the server name if there is one, else only this machine's own names.
+        "TRUSTED_HOSTS": None,
         "ANALYSIS_WORKER": True,
     }
     for key, value in os.environ.items():
@@ -57,7 +63,27 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if not config["PSEUDONYM_KEY"]:
         config["PSEUDONYM_KEY"] = config["SECRET_KEY"]
     config["SQLALCHEMY_URL"] = config["DATABASE_URL"]
+    config["TRUSTED_HOSTS"] = trusted_hosts(config["TRUSTED_HOSTS"], config["SERVER_NAME"])
     return config
+
+
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1", "[::1]"]
+
+
+def trusted_hosts(configured: str | list[str] | None, server_name: str | None) -> list[str]:
+    """The host names requests may use: as configured, else the server name, else only local names."""
+    if isinstance(configured, str):
+        configured = [name.strip() for name in configured.split(",") if name.strip()]
+    if configured:
+        hosts = list(configured)
+    elif server_name:
+        hosts = []
+    else:
+        return list(LOCAL_HOSTS)
+    if server_name:
+        # The port is not part of the check (werkzeug compares host names only).
+        hosts.append(server_name.rsplit(":", 1)[0] if not server_name.endswith("]") else server_name)
+    return hosts
 
 
 def _coerce(value: str, default: Any) -> Any:

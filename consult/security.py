@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .extensions import db, login_manager, set_write_intent
 from .models import User
@@ -102,6 +102,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if response.status_code >= 400:
+            # An error (a forged Host header, a missing page) is never worth keeping in a shared cache.
+            response.headers.setdefault("Cache-Control", "no-store")
         if current_user and getattr(current_user, "is_authenticated", False):
             # Pages for a logged-in person must not be kept by shared caches or the back button of a shared device.
             response.headers.setdefault("Cache-Control", "no-store")
@@ -129,6 +132,15 @@ def init_app(app: Flask) -> None:
             return response, 503
         log.exception("Database error")
         return error_response(500, "Something went wrong on our side. Nothing was saved. Please try again later.")
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc: SecurityError) -> Response:
+        # The Host header is not one of ours: answer plainly, without links (no page is built from that host).
+        log.warning("Refused a request for an untrusted host")
+        response = app.response_class("This site is not served at that address.\n", status=400,
+                                      mimetype="text/plain")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Any, int]:
