@@ -184,7 +184,7 @@ def remove_staff(consultation_id: int) -> Any:
     """Take one person off one role on a consultation (audited)."""
     consultation = get_or_404(Consultation, consultation_id)
     form = UnassignForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or form.assignment_id.data is None:
         flash("That assignment does not exist. It may have been removed already.", "error")
         return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))
     role = db.session.scalar(select(ConsultationAssignment.role)
