@@ -449,3 +449,16 @@ def test_the_demo_assigns_its_facilitator_and_analyst_so_their_logins_work(app) 
     for email, url in (("facilitator@demo.consult.test", "/facilitate/"), ("analyst@demo.consult.test", "/analyse/")):
         login(client, db.session.scalar(select(User).where(User.email == email)))
         assert "Allied health professions strategy for England" in client.get(url).get_data(as_text=True)
+
+
+def test_public_api_times_are_months_or_planned_minutes_never_seconds(client, make: Factory) -> None:
+    phase = make.phase()
+    idea = _idea(make, phase, make.user())
+    contributions.post_comment(db.session, make.user(), idea, "A comment")
+    db.session.commit()
+    texts = [client.get(url).get_data(as_text=True) for url in (
+        "/api/v1/consultations", f"/api/v1/consultations/{phase.consultation.slug}", f"/api/v1/phases/{phase.id}",
+        f"/api/v1/topics/{phase.topics[0].id}/ideas", f"/api/v1/ideas/{idea.id}", f"/api/v1/ideas/{idea.id}/comments")]
+    for text in texts:
+        assert not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{6}", text), text[:300]
+    assert re.search(r'"created":\s*"\d{4}-\d{2}"', texts[-2]), "contributions carry their month only"
