@@ -42,6 +42,15 @@ ACTION_LABELS = {
     "idea.enter_on_behalf": "Entered an idea on someone's behalf",
     "user.create": "Created an account",
     "user.set_role": "Changed someone's role",
+    "moderation.auto_hold": "Held a contribution automatically",
+    "moderation.publish": "Approved a held contribution",
+    "moderation.hide": "Hid a contribution",
+    "moderation.restore": "Restored a hidden contribution",
+    "moderation.dismiss": "Dismissed reports of a contribution",
+    "moderation.redact": "Edited personal details out of a contribution",
+    "phase.premoderation": "Changed a phase's pre-moderation",
+    "anomaly.exclude": "Excluded flagged votes from analyses",
+    "anomaly.dismiss": "Dismissed an anomaly flag",
 }
 # How many of a person's own audit events their page shows; the full log has the rest.
 RECENT_EVENTS = 10
