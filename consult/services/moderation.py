@@ -127,15 +127,15 @@ def hold_message(reasons: list[str] | tuple[str, ...]) -> str:
     return "Not published yet: a moderator checks every post in this phase before it is shown."
 
 
-def apply_screening(session: Session, item: Idea | Comment, *, phase: Phase,
-                    now: datetime | None = None) -> screening.Screening:
-    """Screen a new or edited contribution; hold it (with a case) when a check or pre-moderation says so."""
+def apply_screening(session: Session, item: Idea | Comment, *, phase: Phase, now: datetime | None = None,
+                    new: bool = True) -> screening.Screening:
+    """Screen a new (or edited) contribution; hold it (with a case) when a check or pre-moderation says so."""
     now = now or utcnow()
     result = screening.screen(item.title if isinstance(item, Idea) else None, item.body)
     reasons = list(result.reasons) or (["premoderation"] if phase.premoderated else [])
     if not reasons:
         return result
-    if item.moderation_state == "published":
+    if not new and item.moderation_state == "published":
         set_state(session, item, "held", reason=hold_message(reasons), now=now)
     else:
         item.moderation_state, item.moderation_reason = "held", hold_message(reasons)
@@ -357,7 +357,7 @@ def author_edit(session: Session, user: User, item: Idea | Comment, title: str |
         open_case(session, item, reasons, now=now)
         item.moderation_reason = hold_message(reasons if result.held or phase.premoderated else case.reasons)
     elif result.held:
-        apply_screening(session, item, phase=phase, now=now)
+        apply_screening(session, item, phase=phase, now=now, new=False)
     elif item.moderation_state == "held":
         set_state(session, item, "published", now=now)
         if case is not None and case.status == "open":

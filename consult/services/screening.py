@@ -32,13 +32,13 @@ _PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(?0)(?:[\s().
 _TEN_DIGITS = re.compile(r"(?<!\d)(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
 _POSTCODE = re.compile(r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.IGNORECASE)
 _TITLES = r"(?:Dr|Doctor|Nurse|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sister|Matron|Midwife|Consultant)"
-_NAMED = re.compile(rf"\b(?i:{_TITLES})\.?\s+([A-Z][a-z]+(?:[-'\u2019][A-Z]?[a-z]+)?)\b")
+_NAMED = re.compile(rf"\b(?i:{_TITLES})\.?\s+([A-Z][a-z]*(?:[-'\u2019][A-Z]?[a-z]+)?)\b")
 # Capitalised words after a title that are roles or services, not names ("Nurse Practitioner", "Dr Foster" aside).
 _NOT_NAMES = frozenset("""
 practitioner practitioners prescriber prescribers associate associates led leads lead specialist specialists
 consultant consultants appointments appointment services service team teams who and the in at on for with
 training education advice line clinic clinics station stations care practice practices surgery surgeries
-nurse nurses doctor doctors staff degree degrees apprentice apprentices apprenticeship apprenticeships
+i a nurse nurses doctor doctors staff degree degrees apprentice apprentices apprenticeship apprenticeships
 """.split())
 
 # Abuse: offensive words and direct insults, matched as whole words after simple de-obfuscation.

@@ -137,6 +137,10 @@ def edit(kind: str, item_id: int) -> Any:
             except Invalid as exc:
                 db.session.rollback()
                 errors, status = exc.field_errors, 400
+            except ServiceError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                return redirect(url_for("moderation.edit", kind=kind, item_id=item.id))
             else:
                 db.session.commit()
                 if item.moderation_state == "published":
