@@ -12,8 +12,8 @@ from consult.extensions import db
 from consult.models import (
     AuditEvent,
     Comment,
-    ContributionRevision,
     ConsultationAssignment,
+    ContributionRevision,
     Idea,
     ModerationCase,
     NetworkSighting,
@@ -105,7 +105,7 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     page = app.test_client().get(f"/ideas/{idea.id}").get_data(as_text=True)
     assert "This comment was hidden by a moderator: It was a personal attack" in page
     assert "hopeless and lazy" not in page
-    assert "hopeless" not in app.test_client().get(f"/api/ideas/{idea.id}/comments").get_data(as_text=True)
+    assert "hopeless" not in app.test_client().get(f"/api/v1/ideas/{idea.id}/comments").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Idea, idea.id).comment_count == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
