@@ -36,6 +36,17 @@ from .contributions import (
     Vote,
     VoteEvent,
 )
+from .moderation import (
+    ANOMALY_KINDS,
+    CASE_REASONS,
+    REPORT_REASONS,
+    AnomalyFlag,
+    ContributionRevision,
+    ModerationCase,
+    NetworkSighting,
+    Report,
+    VoteExclusion,
+)
 
 __all__ = [
     "AHP_PROFESSIONS", "ASSIGNMENT_ROLES", "CATEGORIES", "CATEGORY_LABELS", "CATEGORY_PLURALS", "CHANNELS",
@@ -46,4 +57,6 @@ __all__ = [
     "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
+    "ANOMALY_KINDS", "CASE_REASONS", "REPORT_REASONS", "AnomalyFlag", "ContributionRevision", "ModerationCase",
+    "NetworkSighting", "Report", "VoteExclusion",
 ]

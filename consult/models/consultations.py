@@ -53,6 +53,8 @@ class Phase(Base):
     state: Mapped[str] = mapped_column(String(10), default="draft")
     opens_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]
+    # Pre-moderated phases hold every new post until a moderator approves it.
+    premoderated: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     consultation: Mapped[Consultation] = relationship(back_populates="phases")
     topics: Mapped[list[Topic]] = relationship(

@@ -33,7 +33,7 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import audit
+from . import anomalies, audit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 
 # A running analysis that has not reported for this long is taken to have died with its worker.
@@ -94,6 +94,9 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             groups=_groups(row.author_category, row.author_profession, row.channel),
         ))
     known = {c.id for c in contributions}
+    # Votes a facilitator excluded after an anomaly flag are left out, and counted in meta.
+    excluded = anomalies.excluded_votes(session)
+    dropped: set[tuple[int, str]] = set()
     votes: list[RecordVote] = []
     voters: dict[str, dict[str, str]] = {}
     for row in session.execute(
@@ -102,6 +105,9 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
     ):
         item = f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}"
         if item not in known or row.voter_id is None:
+            continue
+        if (row.voter_id, item) in excluded:
+            dropped.add((row.voter_id, item))
             continue
         voter = who(row.voter_id, "")
         votes.append(RecordVote(item=item, voter=voter, value=row.value, at=_aware(row.at)))
@@ -115,7 +121,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
     ]
     name = consultation.title + (f" – phase {phase.position}: {phase.title}" if phase else "")
     return Dataset(contributions=contributions, votes=votes, impressions=impressions,
-                   meta={"name": name, "voters": voters})
+                   meta={"name": name, "voters": voters, "excluded_votes": len(dropped)})
 
 
 def _groups(category: str | None, profession: str | None, channel: str | None) -> dict[str, str]:

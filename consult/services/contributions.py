@@ -26,7 +26,7 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import audit
+from . import audit, moderation
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import require_contribution_allowed, scheduled_state
 from .text import require_text
@@ -97,6 +97,7 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
                     author_profession=on_behalf.profession, created_at=now, visible_from=now, **clean)
     session.add(idea)
     session.flush()
+    moderation.apply_screening(session, idea, phase=phase, now=now)
     if on_behalf is not None:
         audit.record(session, user, "idea.enter_on_behalf", "idea", idea.id, channel=on_behalf.channel)
     return idea, True
@@ -138,8 +139,10 @@ def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, 
                       channel="online", author_category=category, author_profession=profession, body=text,
                       created_at=now, visible_from=now)
     session.add(comment)
-    session.execute(update(Idea).where(Idea.id == idea.id).values(comment_count=Idea.comment_count + 1))
     session.flush()
+    moderation.apply_screening(session, comment, phase=phase, now=now)
+    if comment.moderation_state == "published":
+        session.execute(update(Idea).where(Idea.id == idea.id).values(comment_count=Idea.comment_count + 1))
     return comment, True
 
 

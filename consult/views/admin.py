@@ -45,6 +45,15 @@ ACTION_LABELS = {
     "user.set_role": "Changed someone's role",
     "consultation.assign": "Assigned someone to a consultation",
     "consultation.unassign": "Removed someone from a consultation",
+    "moderation.auto_hold": "Held a contribution automatically",
+    "moderation.publish": "Approved a held contribution",
+    "moderation.hide": "Hid a contribution",
+    "moderation.restore": "Restored a hidden contribution",
+    "moderation.dismiss": "Dismissed reports of a contribution",
+    "moderation.redact": "Edited personal details out of a contribution",
+    "phase.premoderation": "Changed a phase's pre-moderation",
+    "anomaly.exclude": "Excluded flagged votes from analyses",
+    "anomaly.dismiss": "Dismissed an anomaly flag",
 }
 ASSIGNMENT_LABELS = {"facilitator": "Facilitator", "moderator": "Moderator", "analyst": "Analyst",
                      "safeguarding": "Safeguarding lead"}

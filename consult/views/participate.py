@@ -40,6 +40,8 @@ def new_idea(topic_id: int) -> Any:
         return render_template("idea_new.html", topic=topic, phase=phase, errors=exc.field_errors,
                                form=form_values(form), limits=LIMITS), 400
     db.session.commit()
+    if idea.moderation_state == "held":
+        return redirect(url_for("moderation.edit", kind="idea", item_id=idea.id))
     flash("Your idea has been posted." if created else "You had already posted this idea; here it is.", "success")
     return redirect(url_for("public.idea", idea_id=idea.id))
 
@@ -67,6 +69,8 @@ def comment(idea_id: int) -> Any:
         db.session.rollback()
         return _idea_with_errors(idea, exc, field, form.body.data or "")
     db.session.commit()
+    if item.moderation_state == "held":
+        return redirect(url_for("moderation.edit", kind="comment", item_id=item.id))
     if created:
         flash("Your reply has been posted." if item.parent_id else "Your comment has been posted.", "success")
     else:
@@ -77,7 +81,7 @@ def comment(idea_id: int) -> Any:
 def _idea_with_errors(idea: Idea, exc: Invalid, field: str, text: str) -> Any:
     """Show the idea page again with the comment form's error and the text kept."""
     topic = idea.topic
-    comments, replies = queries.idea_comments(db.session, idea, page=page_arg(), per_page=20)
+    comments, replies = queries.idea_comments(db.session, idea, page=page_arg(), per_page=20, in_place=True)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, current_user, idea_ids=[idea.id], comment_ids=comment_ids)
     return render_template("idea.html", idea=idea, topic=topic, phase=topic.phase, comments=comments,

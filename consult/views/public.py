@@ -102,7 +102,7 @@ def idea(idea_id: int) -> Any:
     item = authz.get_idea(idea_id)
     user = user_or_none()
     topic = item.topic
-    comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page())
+    comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page(), in_place=True)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)
     if user is not None:
