@@ -78,7 +78,7 @@ def test_seeded_personal_details_are_never_published(app, make, promise) -> None
             client.post(f"/ideas/{seed_idea.id}/comments", data={"body": f"My details are {detail} if needed"})
         else:
             client.post(f"/ideas/{seed_idea.id}/comments",
-                        data={"parent_id": str(parent), f"reply-{parent}": f"Reply {n}: ask for {detail}"})
+                        data={"parent_id": str(parent), "body": f"Reply {n}: ask for {detail}"})
     # Edits are checked again: a clean comment edited to add a detail goes back to being held.
     edited = details[::10]
     for n, detail in enumerate(edited):
