@@ -320,7 +320,7 @@ def test_admin_assigns_and_removes_staff_and_each_change_is_audited(client, make
 
     login(client, admin)
     page = client.get(url).get_data(as_text=True)
-    assert facilitator.email in page and re.search(r'name="assignment_id" value="%d"' % assignment.id, page)
+    assert facilitator.email in page and f'name="assignment_id" value="{assignment.id}"' in page
     for bad in ("9223372036854775808", "²", ""):
         assert client.post(f"{url}/remove", data={"assignment_id": bad}, follow_redirects=True).status_code == 200
     removed = client.post(f"{url}/remove", data={"assignment_id": assignment.id}, follow_redirects=True)
@@ -462,3 +462,22 @@ def test_public_api_times_are_months_or_planned_minutes_never_seconds(client, ma
     for text in texts:
         assert not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{6}", text), text[:300]
     assert re.search(r'"created":\s*"\d{4}-\d{2}"', texts[-2]), "contributions carry their month only"
+
+
+def test_comments_under_a_hidden_idea_or_hidden_comment_cannot_be_voted_on(client, make: Factory) -> None:
+    phase = make.phase()
+    author = make.user()
+    idea = _idea(make, phase, author, "Soon hidden")
+    comment, _ = contributions.post_comment(db.session, author, idea, "Top comment")
+    reply, _ = contributions.post_comment(db.session, author, idea, "A reply", parent_id=comment.id)
+    db.session.commit()
+    login(client, make.user())
+    vote = {"kind": "comment", "id": reply.id, "value": "1"}
+    assert client.post("/vote", data=vote, headers=JSON).status_code == 200
+    comment.moderation_state = "hidden"
+    db.session.commit()
+    assert client.post("/vote", data=vote, headers=JSON).status_code == 404
+    comment.moderation_state, idea.moderation_state = "published", "hidden"
+    db.session.commit()
+    for item in (comment.id, reply.id):
+        assert client.post("/vote", data={**vote, "id": item}, headers=JSON).status_code == 404
