@@ -170,11 +170,11 @@ def consultation_staff(consultation_id: int) -> Any:
         return _staff_page(consultation, form_values(form), exc.field_errors, 400)
     db.session.commit()
     person = db.session.get(User, assignment.user_id)
-    role = ASSIGNMENT_LABELS[assignment.role].lower()
+    role = assignments.with_article(ASSIGNMENT_LABELS[assignment.role].lower())
     if created:
-        flash(f"{person.email} is now a {role} on “{consultation.title}”.", "success")
+        flash(f"{person.email} is now {role} on “{consultation.title}”.", "success")
     else:
-        flash(f"{person.email} was already a {role} on “{consultation.title}”. Nothing was changed.", "info")
+        flash(f"{person.email} was already {role} on “{consultation.title}”. Nothing was changed.", "info")
     return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))
 
 
@@ -191,6 +191,6 @@ def remove_staff(consultation_id: int) -> Any:
                              .where(ConsultationAssignment.id == form.assignment_id.data))
     person = assignments.unassign_staff(db.session, current_user, consultation, form.assignment_id.data)
     db.session.commit()
-    flash(f"{person.email} is no longer a {ASSIGNMENT_LABELS[role].lower()} on “{consultation.title}”.",
-          "success")
+    flash(f"{person.email} is no longer {assignments.with_article(ASSIGNMENT_LABELS[role].lower())} "
+          f"on “{consultation.title}”.", "success")
     return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))
