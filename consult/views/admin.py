@@ -106,7 +106,13 @@ def user(user_id: int) -> Any:
         select(AuditEvent).where(AuditEvent.target_type == "user", AuditEvent.target_id == person.id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(RECENT_EVENTS)
     ).all()
-    return render_template("admin/user.html", person=person, errors=errors, events=events,
+    works_on = db.session.execute(
+        select(Consultation, ConsultationAssignment.role)
+        .join(ConsultationAssignment, ConsultationAssignment.consultation_id == Consultation.id)
+        .where(ConsultationAssignment.user_id == person.id).order_by(Consultation.title, ConsultationAssignment.role)
+    ).all()
+    return render_template("admin/user.html", person=person, errors=errors, events=events, works_on=works_on,
+                           assignment_labels=ASSIGNMENT_LABELS,
                            roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES], descriptions=ROLE_DESCRIPTIONS,
                            actions=ACTION_LABELS), 400 if errors else 200
 

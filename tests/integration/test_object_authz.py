@@ -319,6 +319,8 @@ def test_admin_assigns_and_removes_staff_and_each_change_is_audited(client, make
     assert client.get(f"/facilitate/phases/{phase.id}/edit").status_code == 200
 
     login(client, admin)
+    profile = client.get(f"/admin/users/{facilitator.id}").get_data(as_text=True)
+    assert phase.consultation.title in profile and url in profile
     page = client.get(url).get_data(as_text=True)
     assert facilitator.email in page and f'name="assignment_id" value="{assignment.id}"' in page
     for bad in ("9223372036854775808", "²", ""):
