@@ -483,3 +483,32 @@ def test_comments_under_a_hidden_idea_or_hidden_comment_cannot_be_voted_on(clien
     db.session.commit()
     for item in (comment.id, reply.id):
         assert client.post("/vote", data={**vote, "id": item}, headers=JSON).status_code == 404
+
+
+def test_every_staff_route_about_one_consultation_is_not_found_by_unassigned_staff(app, client, make) -> None:
+    """Routes come from the URL map, so a new facilitator or analysis route is covered or this test fails."""
+    phase = make.phase()
+    run = AnalysisRun(consultation_id=phase.consultation_id, requested_by_id=None, params={}, state="done",
+                      progress=1.0, message="Done", result={"themes": {"themes": []}})
+    db.session.add(run)
+    db.session.commit()
+    objects = {"consultation_id": phase.consultation_id, "phase_id": phase.id, "topic_id": phase.topics[0].id,
+               "run_id": run.id, "theme_id": 0}
+    checked = 0
+    for role in ("facilitator", "analyst"):
+        outsider = make.user(role=role, category="staff")
+        make.assign(outsider, make.phase().consultation, role)  # staff elsewhere, not here
+        login(client, outsider)
+        for rule in app.url_map.iter_rules():
+            if not rule.rule.startswith(("/facilitate/", "/analyse/")) or not rule.arguments:
+                continue
+            unknown = rule.arguments - set(objects)
+            assert not unknown, f"{rule.rule}: teach this test which object {unknown} names"
+            url = rule.rule
+            for name in rule.arguments:
+                url = re.sub(rf"<(?:\w+:)?{name}>", str(objects[name]), url)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"title": "x"} if method == "POST" else None)
+                assert response.status_code == 404, (role, method, url, response.status_code)
+                checked += 1
+    assert checked >= 20
