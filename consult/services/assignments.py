@@ -21,6 +21,11 @@ ROLE_NAMES = {"facilitator": "facilitator", "moderator": "moderator", "analyst":
               "safeguarding": "safeguarding lead"}
 
 
+def with_article(noun: str) -> str:
+    """The noun with "a" or "an" before it: "an analyst", "a facilitator"."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def _require_admin(actor: User) -> None:
     """Only admins assign staff."""
     if actor.role != "admin":
@@ -51,8 +56,8 @@ def assign_staff(session: Session, actor: User, consultation: Consultation, *, e
     if role not in ASSIGNMENT_ROLES:
         errors["role"] = "Choose what they will do on this consultation"
     elif person is not None and person.role not in FITS[role]:
-        errors["role"] = (f"{person.email} is a {person.role}, so they cannot be a {ROLE_NAMES[role]}. "
-                          "Change their role in Users and roles first.")
+        errors["role"] = (f"{person.email} is {with_article(person.role)}, so they cannot be "
+                          f"{with_article(ROLE_NAMES[role])}. Change their role in Users and roles first.")
     if errors:
         raise Invalid("There is a problem", errors)
     assert person is not None and role is not None

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..models import (
     CHANNELS,
@@ -170,13 +170,20 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     else:
         raise NotFound("There is nothing to vote on here")
     # One query for the item and its phase's rules: voting is the hottest path on the site.
-    row = session.execute(
-        select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
-               Phase.consultation_id, Consultation.is_published)
-        .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
-        .where(model.id == item_id)
-    ).one_or_none()
+    stmt = (select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
+                   Phase.consultation_id, Consultation.is_published)
+            .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
+            .where(model.id == item_id))
+    if kind == "comment":
+        # A comment is only as visible as its idea and, for a reply, the comment it replies to.
+        parent = aliased(Comment)
+        stmt = (stmt.add_columns(Idea.moderation_state.label("idea_state"),
+                                 parent.moderation_state.label("parent_state"))
+                .join(Idea, Idea.id == Comment.idea_id).outerjoin(parent, parent.id == Comment.parent_id))
+    row = session.execute(stmt).one_or_none()
     if row is None or row.moderation_state != "published":
+        raise NotFound(f"This {kind} is not available")
+    if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
         raise NotFound(f"This {kind} is not available")
     audience = session.scalars(select(PhaseAudience.category).where(PhaseAudience.phase_id == row.id)).all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,

@@ -232,6 +232,28 @@ def queue(session: Session, consultation_id: int, *, restricted: bool, status: s
     return Page(items=entries, page=result.page, per_page=result.per_page, total=result.total)
 
 
+def adopt_unqueued(session: Session, consultation_id: int, *, now: datetime | None = None) -> int:
+    """Give held and hidden contributions that have no case (older data, imports, the demo) one, so none is lost."""
+    now = now or utcnow()
+    added = 0
+    for model, column in ((Idea, ModerationCase.idea_id), (Comment, ModerationCase.comment_id)):
+        rows = session.execute(
+            select(model.id, model.phase_id, model.moderation_state, model.created_at)
+            .join(Phase, Phase.id == model.phase_id).outerjoin(ModerationCase, column == model.id)
+            .where(Phase.consultation_id == consultation_id, model.moderation_state.in_(("held", "hidden")),
+                   ModerationCase.id.is_(None))).all()
+        for item_id, phase_id, state, created in rows:
+            target = {"idea_id": item_id} if model is Idea else {"comment_id": item_id}
+            session.add(ModerationCase(consultation_id=consultation_id, phase_id=phase_id, reason="other",
+                                       reasons=["other"], report_count=0, restricted=False,
+                                       status="open" if state == "held" else "closed",
+                                       decision=None if state == "held" else "hide", created_at=created,
+                                       updated_at=now, **target))
+            added += 1
+    session.flush()
+    return added
+
+
 def queue_counts(session: Session, consultation_ids: list[int]) -> dict[tuple[int, bool], int]:
     """Open cases per (consultation, restricted)."""
     if not consultation_ids:

@@ -31,14 +31,16 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+\s*(?:@|\(at\)|\[at\])\s*[A-Za-z0-9-]+(?
 _PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(?0)(?:[\s().-]*\d){9,10}(?!\d)")
 _TEN_DIGITS = re.compile(r"(?<!\d)(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
 _POSTCODE = re.compile(r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.IGNORECASE)
-_TITLES = r"(?:Dr|Doctor|Nurse|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sister|Matron|Midwife|Consultant)"
-_NAMED = re.compile(rf"\b(?i:{_TITLES})\.?\s+([A-Z][a-z]*(?:[-'\u2019][A-Z]?[a-z]+)?)\b")
+# Abbreviated titles may end in a full stop ("Dr. Brown"); after a whole word a full stop ends the sentence.
+_TITLES = r"(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof)\.?|Doctor|Nurse|Miss|Professor|Sister|Matron|Midwife|Consultant)"
+_NAMED = re.compile(rf"\b(?i:{_TITLES})\s+([A-Z][a-z]*(?:[-'\u2019][A-Z]?[a-z]+)?)\b")
 # Capitalised words after a title that are roles or services, not names ("Nurse Practitioner", "Dr Foster" aside).
 _NOT_NAMES = frozenset("""
 practitioner practitioners prescriber prescribers associate associates led leads lead specialist specialists
 consultant consultants appointments appointment services service team teams who and the in at on for with
 training education advice line clinic clinics station stations care practice practices surgery surgeries
-i a nurse nurses doctor doctors staff degree degrees apprentice apprentices apprenticeship apprenticeships
+i a however but then so after when this that they he she it we my our there also what still nothing everything
+if nurse nurses doctor doctors staff degree degrees apprentice apprentices apprenticeship apprenticeships
 """.split())
 
 # Abuse: offensive words and direct insults, matched as whole words after simple de-obfuscation.

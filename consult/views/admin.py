@@ -115,7 +115,13 @@ def user(user_id: int) -> Any:
         select(AuditEvent).where(AuditEvent.target_type == "user", AuditEvent.target_id == person.id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(RECENT_EVENTS)
     ).all()
-    return render_template("admin/user.html", person=person, errors=errors, events=events,
+    works_on = db.session.execute(
+        select(Consultation, ConsultationAssignment.role)
+        .join(ConsultationAssignment, ConsultationAssignment.consultation_id == Consultation.id)
+        .where(ConsultationAssignment.user_id == person.id).order_by(Consultation.title, ConsultationAssignment.role)
+    ).all()
+    return render_template("admin/user.html", person=person, errors=errors, events=events, works_on=works_on,
+                           assignment_labels=ASSIGNMENT_LABELS,
                            roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES], descriptions=ROLE_DESCRIPTIONS,
                            actions=ACTION_LABELS), 400 if errors else 200
 
@@ -179,11 +185,11 @@ def consultation_staff(consultation_id: int) -> Any:
         return _staff_page(consultation, form_values(form), exc.field_errors, 400)
     db.session.commit()
     person = db.session.get(User, assignment.user_id)
-    role = ASSIGNMENT_LABELS[assignment.role].lower()
+    role = assignments.with_article(ASSIGNMENT_LABELS[assignment.role].lower())
     if created:
-        flash(f"{person.email} is now a {role} on “{consultation.title}”.", "success")
+        flash(f"{person.email} is now {role} on “{consultation.title}”.", "success")
     else:
-        flash(f"{person.email} was already a {role} on “{consultation.title}”. Nothing was changed.", "info")
+        flash(f"{person.email} was already {role} on “{consultation.title}”. Nothing was changed.", "info")
     return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))
 
 
@@ -200,6 +206,6 @@ def remove_staff(consultation_id: int) -> Any:
                              .where(ConsultationAssignment.id == form.assignment_id.data))
     person = assignments.unassign_staff(db.session, current_user, consultation, form.assignment_id.data)
     db.session.commit()
-    flash(f"{person.email} is no longer a {ASSIGNMENT_LABELS[role].lower()} on “{consultation.title}”.",
-          "success")
+    flash(f"{person.email} is no longer {assignments.with_article(ASSIGNMENT_LABELS[role].lower())} "
+          f"on “{consultation.title}”.", "success")
     return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))

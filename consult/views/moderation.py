@@ -224,6 +224,8 @@ def _queue_page(consultation_id: int, restricted: bool, form: DecisionForm | Non
     if consultation is None:
         raise NotFound(authz.NOT_FOUND)
     authz.require_staff(consultation.id, "safeguard" if restricted else "moderate")
+    if not restricted:
+        _adopt_unqueued(consultation.id)
     args = request.args
     filters = {"status": args.get("status", "open") if args.get("status") in ("open", "closed", "all") else "open",
                "reason": args.get("reason", "") if args.get("reason") in moderation.REASON_LABELS else "",
@@ -237,6 +239,19 @@ def _queue_page(consultation_id: int, restricted: bool, form: DecisionForm | Non
                            filters=filters, reasons=moderation.REASON_LABELS, errors=errors or {},
                            can_facilitate=authz.can(current_user, consultation.id, "facilitate")), \
         400 if errors else 200
+
+
+def _adopt_unqueued(consultation_id: int) -> None:
+    """Queue held posts that have no case yet (data from before moderation, or the demo), in one short write."""
+    db.session.commit()
+    try:
+        with write_intent():
+            if moderation.adopt_unqueued(db.session, consultation_id):
+                db.session.commit()
+            else:
+                db.session.rollback()
+    except OperationalError:
+        db.session.rollback()
 
 
 @bp.route("/moderation/<int:consultation_id>")

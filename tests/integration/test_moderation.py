@@ -265,3 +265,15 @@ def test_public_log_counts_by_reason_without_text(app, make) -> None:
     page = app.test_client().get(f"/c/{phase.consultation.slug}/moderation-log").get_data(as_text=True)
     assert "Email address" in page and "waiting" in page and "someone@example.com" not in page
     assert "Moderation policy" in app.test_client().get("/moderation-policy").get_data(as_text=True)
+
+
+def test_held_posts_from_before_moderation_appear_in_the_queue(app, make) -> None:
+    phase, idea = _idea(make)
+    idea.moderation_state = "held"
+    db.session.commit()
+    moderator = make.user(role="moderator")
+    _assign(moderator, phase.consultation_id, "moderator")
+    staff = app.test_client()
+    login(staff, moderator)
+    assert "More evening clinics" in staff.get(f"/moderation/{phase.consultation_id}").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ModerationCase)) == 1

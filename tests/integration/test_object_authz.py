@@ -319,8 +319,10 @@ def test_admin_assigns_and_removes_staff_and_each_change_is_audited(client, make
     assert client.get(f"/facilitate/phases/{phase.id}/edit").status_code == 200
 
     login(client, admin)
+    profile = client.get(f"/admin/users/{facilitator.id}").get_data(as_text=True)
+    assert phase.consultation.title in profile and url in profile
     page = client.get(url).get_data(as_text=True)
-    assert facilitator.email in page and re.search(r'name="assignment_id" value="%d"' % assignment.id, page)
+    assert facilitator.email in page and f'name="assignment_id" value="{assignment.id}"' in page
     for bad in ("9223372036854775808", "²", ""):
         assert client.post(f"{url}/remove", data={"assignment_id": bad}, follow_redirects=True).status_code == 200
     removed = client.post(f"{url}/remove", data={"assignment_id": assignment.id}, follow_redirects=True)
@@ -462,3 +464,51 @@ def test_public_api_times_are_months_or_planned_minutes_never_seconds(client, ma
     for text in texts:
         assert not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{6}", text), text[:300]
     assert re.search(r'"created":\s*"\d{4}-\d{2}"', texts[-2]), "contributions carry their month only"
+
+
+def test_comments_under_a_hidden_idea_or_hidden_comment_cannot_be_voted_on(client, make: Factory) -> None:
+    phase = make.phase()
+    author = make.user()
+    idea = _idea(make, phase, author, "Soon hidden")
+    comment, _ = contributions.post_comment(db.session, author, idea, "Top comment")
+    reply, _ = contributions.post_comment(db.session, author, idea, "A reply", parent_id=comment.id)
+    db.session.commit()
+    login(client, make.user())
+    vote = {"kind": "comment", "id": reply.id, "value": "1"}
+    assert client.post("/vote", data=vote, headers=JSON).status_code == 200
+    comment.moderation_state = "hidden"
+    db.session.commit()
+    assert client.post("/vote", data=vote, headers=JSON).status_code == 404
+    comment.moderation_state, idea.moderation_state = "published", "hidden"
+    db.session.commit()
+    for item in (comment.id, reply.id):
+        assert client.post("/vote", data={**vote, "id": item}, headers=JSON).status_code == 404
+
+
+def test_every_staff_route_about_one_consultation_is_not_found_by_unassigned_staff(app, client, make) -> None:
+    """Routes come from the URL map, so a new facilitator or analysis route is covered or this test fails."""
+    phase = make.phase()
+    run = AnalysisRun(consultation_id=phase.consultation_id, requested_by_id=None, params={}, state="done",
+                      progress=1.0, message="Done", result={"themes": {"themes": []}})
+    db.session.add(run)
+    db.session.commit()
+    objects = {"consultation_id": phase.consultation_id, "phase_id": phase.id, "topic_id": phase.topics[0].id,
+               "run_id": run.id, "theme_id": 0}
+    checked = 0
+    for role in ("facilitator", "analyst"):
+        outsider = make.user(role=role, category="staff")
+        make.assign(outsider, make.phase().consultation, role)  # staff elsewhere, not here
+        login(client, outsider)
+        for rule in app.url_map.iter_rules():
+            if not rule.rule.startswith(("/facilitate/", "/analyse/")) or not rule.arguments:
+                continue
+            unknown = rule.arguments - set(objects)
+            assert not unknown, f"{rule.rule}: teach this test which object {unknown} names"
+            url = rule.rule
+            for name in rule.arguments:
+                url = re.sub(rf"<(?:\w+:)?{name}>", str(objects[name]), url)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"title": "x"} if method == "POST" else None)
+                assert response.status_code == 404, (role, method, url, response.status_code)
+                checked += 1
+    assert checked >= 20
