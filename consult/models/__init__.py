@@ -47,7 +47,8 @@ __all__ = [
     "IDEA_BODY_MAX",
     "MODERATION_STATES", "OTHER_PROFESSIONS", "PHASE_STATES", "PROFESSIONS", "PROFESSION_LABELS",
     "RUN_STATES", "STAFF_ROLES", "TITLE_MAX", "TOKEN_PURPOSES", "VERIFIED_VIA",
-    "AccountToken", "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
+    "AccountToken", "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment",
+    "Idea", "Impression",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "RateCounter", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
 ]
