@@ -206,3 +206,27 @@ def test_login_back_off_ends_by_itself(app, make) -> None:
         ratelimit.hit(db.session, ratelimit.LOGIN_ACCOUNT, "someone@example.org", now=now)
     assert ratelimit.blocked(db.session, checks, now=now) > 0
     assert ratelimit.blocked(db.session, checks, now=now + timedelta(minutes=6)) == 0
+
+
+def test_a_phase_can_require_verified_staff_and_the_analysis_tells_them_apart(app, make) -> None:
+    from consult.services.analysis_runs import build_dataset
+    from consult.services.phases import eligibility
+
+    phase = make.phase(audience=("staff",))
+    phase.requires_verified_staff = True
+    declared = make.user(category="staff", profession="physiotherapist")
+    checked = make.user(category="staff", profession="dietitian")
+    admin = make.user(role="admin")
+    accounts.verify_claim(db.session, admin, checked)
+    db.session.commit()
+    assert not eligibility(phase, declared).allowed and "verified" in eligibility(phase, declared).reason
+    assert eligibility(phase, checked).allowed
+
+    from consult.services import contributions
+
+    phase.requires_verified_staff = False
+    for author in (declared, checked):
+        contributions.post_idea(db.session, author, phase.topics[0], f"Idea by {author.id}", "Body")
+    db.session.commit()
+    dataset = build_dataset(db.session, phase.consultation, None, "key")
+    assert sorted(c.groups.get("claim") for c in dataset.contributions) == ["self-declared", "verified"]
