@@ -53,3 +53,9 @@ class ChangeEmailForm(Form):
 
 class ButtonForm(Form):
     """A plain POST button: only the CSRF token."""
+
+
+class VerifyClaimForm(Form):
+    """A facilitator names the account whose staff or student claim they have checked."""
+
+    email = StringField()

@@ -122,8 +122,9 @@ def eligibility(phase: Phase, user: User | None, now: datetime | None = None) ->
             names = " and ".join(CATEGORY_PLURALS[c] for c in audience)
             return Eligibility(False, f"This phase is for {names}. You can read it, but not add to it.")
     if getattr(phase, "requires_verified_staff", False) and user.role == "participant":
+        # Only a staff claim needs checking; other groups in the audience take part as usual.
         profile = user.profile
-        if profile is None or profile.category != "staff" or not profile.claim_verified_via:
+        if profile is not None and profile.category == "staff" and not profile.claim_verified_via:
             return Eligibility(False, VERIFIED_STAFF_ONLY)
     return Eligibility(True)
 

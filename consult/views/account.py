@@ -6,14 +6,15 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, logout_user
+from sqlalchemy import select
 
 from ..authz import allow
 from ..extensions import db, reads_first, write_intent
 from ..forms import field_errors
-from ..forms.accounts import ButtonForm, ChangeEmailForm, ChangePasswordForm
-from ..models import CATEGORY_LABELS, PROFESSION_LABELS
+from ..forms.accounts import ButtonForm, ChangeEmailForm, ChangePasswordForm, VerifyClaimForm
+from ..models import CATEGORY_LABELS, PROFESSION_LABELS, User
 from ..services import accounts, mail
-from ..services.errors import Invalid
+from ..services.errors import Invalid, NotFound
 from .auth import start_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -128,3 +129,28 @@ def logout_everywhere() -> Any:
     session.clear()
     flash("You have been logged out on every device.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/verify-claims", methods=["GET", "POST"])
+@allow("facilitator")
+def verify_claims() -> Any:
+    """A facilitator verifies someone's staff or student claim, having checked it themselves (audited)."""
+    form = VerifyClaimForm()
+    if not form.is_submitted():
+        return render_template("account/verify_claims.html", errors={}, form={})
+    email = (form.email.data or "").strip().lower()
+    person = db.session.scalar(select(User).where(User.email == email)) if email else None
+    try:
+        if not form.validate():
+            raise Invalid("There is a problem", field_errors(form))
+        if person is None:
+            raise NotFound("No account uses this email address. Check it with the person.")
+        accounts.verify_claim(db.session, current_user._get_current_object(), person)
+    except (Invalid, NotFound) as exc:
+        db.session.rollback()
+        errors = getattr(exc, "field_errors", None) or {"email": exc.message}
+        return render_template("account/verify_claims.html", errors=errors, form=form.data), 400
+    db.session.commit()
+    label = "staff" if person.profile and person.profile.category == "staff" else "student"
+    flash(f"The {label} claim of {person.email} is now verified.", "success")
+    return redirect(url_for("account.verify_claims"))

@@ -129,6 +129,11 @@ def _phase_fields() -> dict[str, Any]:
             "opens_at": _typed("opens_at"), "closes_at": _typed("closes_at")}
 
 
+def _requires_verified() -> bool:
+    """The phase form's "staff must be verified" box."""
+    return request.form.get("requires_verified_staff") == "1"
+
+
 def _phase_form(consultation: Consultation, phase: Phase | None, *, errors: dict[str, str],
                 status: int = 200) -> Any:
     """Render the phase form, filled from the request after a problem or from the phase otherwise."""
@@ -164,6 +169,7 @@ def new_phase(consultation_id: int) -> Any:
     if request.method == "POST":
         try:
             phase = manage.create_phase(db.session, current_user, consultation, **_phase_fields())
+            manage.set_requires_verified_staff(db.session, current_user, phase, _requires_verified())
         except Invalid as exc:
             db.session.rollback()
             return _phase_form(consultation, None, errors=exc.field_errors, status=400)
@@ -182,6 +188,8 @@ def edit_phase(phase_id: int) -> Any:
     if request.method == "POST":
         try:
             changed = manage.update_phase(db.session, current_user, phase, **_phase_fields())
+            if manage.set_requires_verified_staff(db.session, current_user, phase, _requires_verified()):
+                changed.append("requires_verified_staff")
         except Invalid as exc:
             db.session.rollback()
             return _phase_form(phase.consultation, phase, errors=exc.field_errors, status=400)

@@ -28,7 +28,6 @@ def register(page: Page, server: LiveServer, email: str, category: str = "A memb
 
 
 def test_participant_journey(page: Page, demo_server) -> None:
-    base = demo_server.url
     register(page, demo_server, "journey@example.org")
 
     page.get_by_role("link", name=re.compile("Allied health professions")).first.click()

@@ -230,3 +230,39 @@ def test_a_phase_can_require_verified_staff_and_the_analysis_tells_them_apart(ap
     db.session.commit()
     dataset = build_dataset(db.session, phase.consultation, None, "key")
     assert sorted(c.groups.get("claim") for c in dataset.contributions) == ["self-declared", "verified"]
+
+
+def test_a_facilitator_verifies_a_staff_claim_and_it_is_audited(app, make) -> None:
+    from consult.models import AuditEvent
+
+    facilitator = make.user(role="facilitator")
+    physio = make.user(category="staff", profession="physiotherapist", email="physio@example.org")
+    participant = _fresh(app)
+    login(participant, make.user())
+    assert participant.post("/account/verify-claims", data={"email": physio.email}).status_code == 404
+    client = _fresh(app)
+    login(client, facilitator)
+    missing = client.post("/account/verify-claims", data={"email": "nobody@example.org"})
+    assert missing.status_code == 400 and "No account uses this email address" in missing.get_data(as_text=True)
+    assert client.post("/account/verify-claims", data={"email": physio.email}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, physio.id).profile.claim_verified_via == "facilitator"
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.target_id == physio.id)) == "user.verify_claim"
+
+
+def test_the_phase_form_can_require_verified_staff(app, make) -> None:
+    from consult.models import ConsultationAssignment, Phase
+
+    phase = make.phase(state="draft")
+    facilitator = make.user(role="facilitator")
+    db.session.add(ConsultationAssignment(consultation_id=phase.consultation_id, user_id=facilitator.id,
+                                          role="facilitator"))
+    db.session.commit()
+    client = _fresh(app)
+    login(client, facilitator)
+    form = client.get(f"/facilitate/phases/{phase.id}/edit").get_data(as_text=True)
+    assert "Staff must be verified to take part" in form
+    data = {"title": phase.title, "question": phase.question, "description": "", "requires_verified_staff": "1"}
+    assert client.post(f"/facilitate/phases/{phase.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Phase, phase.id).requires_verified_staff is True

@@ -21,7 +21,7 @@ def messages(folder: Path) -> list[str]:
 
 
 def wait_for_link(folder: Path, to: str, path_prefix: str, timeout: float = 15.0) -> str:
-    """The path of the newest link starting with path_prefix in mail to this address (mail is sent in the background)."""
+    """The path of the newest link starting with path_prefix in mail to this address (sent in the background)."""
     deadline = time.monotonic() + timeout
     while True:
         for message in reversed(messages(folder) if folder.exists() else []):
