@@ -49,6 +49,27 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Host names requests may be addressed to (CONSULT_TRUSTED_HOSTS, comma-separated); others answer 400.
         # Unset: the server name if there is one, else only this machine's own names.
         "TRUSTED_HOSTS": None,
+        # Logged-in sessions end after this long without a request, and this long after logging in at most.
+        "SESSION_IDLE_MINUTES": 120,
+        "SESSION_ABSOLUTE_HOURS": 24,
+        # The site's public address for links in emails (https://consult.example.nhs.uk); else the request's host.
+        "PUBLIC_URL": None,
+        # Email domains whose confirmed addresses verify a staff or student claim, comma-separated ("nhs.net").
+        "VERIFIED_STAFF_DOMAINS": "",
+        "VERIFIED_STUDENT_DOMAINS": "",
+        # Mail (Flask-Mailman): "console" prints messages; "smtp" sends through MAIL_SERVER; "file" writes
+        # them to MAIL_FILE_PATH; "locmem" keeps them for tests.
+        "MAIL_BACKEND": "console",
+        "MAIL_SERVER": "localhost",
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_TIMEOUT": 10,
+        "MAIL_DEFAULT_SENDER": "consult <no-reply@localhost>",
+        "MAIL_FILE_PATH": None,
+        "MAIL_SEND_IN_BACKGROUND": True,
         "ANALYSIS_WORKER": True,
     }
     for key, value in os.environ.items():
@@ -60,6 +81,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         config.update(overrides)
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key(instance_path)
+    # One switch for production: the login cookie is sent over HTTPS only.
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if not config["PSEUDONYM_KEY"]:
         config["PSEUDONYM_KEY"] = config["SECRET_KEY"]
     config["SQLALCHEMY_URL"] = config["DATABASE_URL"]

@@ -596,7 +596,8 @@ class _Seeder:
         """Insert accounts and profiles; every demo account shares one password hash."""
         people = [*self.staff.values(), *self.participants]
         rows = [{"email": p.email, "password_hash": password_hash, "role": p.role, "is_active": True,
-                 "session_version": 1, "created_at": p.created_at, "last_login_at": None} for p in people]
+                 "session_version": 1, "created_at": p.created_at, "last_login_at": None,
+                 "email_confirmed_at": p.created_at} for p in people]
         ids = _insert_returning_ids(self.session, User, rows)
         for person, user_id in zip(people, ids, strict=True):
             person.id = user_id

@@ -34,6 +34,16 @@ def write_intent(value: bool = True) -> Iterator[None]:
         _write_intent.reset(token)
 
 
+def reads_first(view: Any) -> Any:
+    """Mark a POST view that reads (and runs slow work such as password hashing) before it writes.
+
+    Its transactions begin as readers, so no write lock is held while it works; it opens its own short
+    write with ``with write_intent(): ...`` when it has something to save.
+    """
+    view._consult_reads_first = True
+    return view
+
+
 def make_engine(url: str, *, busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
     """Create an engine with the SQLite settings that keep concurrent writers safe."""
     if not url.startswith("sqlite"):

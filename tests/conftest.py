@@ -78,6 +78,9 @@ def make_app(tmp_path: Path, **overrides: Any) -> Flask:
         "TICK_INTERVAL": 0.0,
         "SECRET_KEY": "test-secret",
         "ANALYSIS_WORKER": False,
+        # Sent mail is kept in memory (consult.services.mail.outbox()) for tests to read.
+        "MAIL_BACKEND": "locmem",
+        "MAIL_SEND_IN_BACKGROUND": False,
     }
     config.update(overrides)
     app = create_app(config)
@@ -109,10 +112,11 @@ class Factory:
         self.counter = 0
 
     def user(self, role: str = "participant", category: str = "public", profession: str | None = None,
-             email: str | None = None) -> User:
-        """A committed user whose password is PASSWORD."""
+             email: str | None = None, confirmed: bool = True) -> User:
+        """A committed user whose password is PASSWORD (email confirmed unless confirmed=False)."""
         self.counter += 1
-        user = User(email=email or f"person{self.counter}@example.org", password_hash=_HASH, role=role)
+        user = User(email=email or f"person{self.counter}@example.org", password_hash=_HASH, role=role,
+                    email_confirmed_at=utcnow() if confirmed else None)
         user.profile = ParticipantProfile(category=category, profession=profession)
         db.session.add(user)
         db.session.commit()

@@ -44,6 +44,7 @@ class PhaseForm(Form):
     closes_at_month = StringField()
     closes_at_year = StringField()
     closes_at_time = StringField()
+    requires_verified_staff = StringField()
 
     def typed(self, prefix: str) -> dict[str, str]:
         """The day, month, year and time boxes of one planned time, as typed."""

@@ -27,6 +27,7 @@ from ..models import (
     Consultation,
     Idea,
     Impression,
+    ParticipantProfile,
     Phase,
     Topic,
     User,
@@ -55,6 +56,8 @@ def _aware(moment: datetime) -> datetime:
 def build_dataset(session: Session, consultation: Consultation, phase: Phase | None, key: str) -> Dataset:
     """Published ideas and comments, vote events and impressions of a consultation (or one phase), pseudonymised."""
     phases = {p.id: p for p in consultation.phases if phase is None or p.id == phase.id}
+    verified = set(session.scalars(select(ParticipantProfile.user_id).where(
+        ParticipantProfile.claim_verified_via.is_not(None))))
     topics = {t.id: t.title for t in session.scalars(select(Topic).where(Topic.phase_id.in_(list(phases))))}
 
     def who(user_id: int | None, fallback: str) -> str:
@@ -75,7 +78,8 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             phase=f"Phase {p.position}: {p.title}", topic=topics.get(row.topic_id, ""), question=p.question,
             visible_from=_aware(row.visible_from or row.created_at),
             author=who(row.author_id, f"{row.channel}-i{row.id}"), author_role=row.author_category or "unknown",
-            groups=_groups(row.author_category, row.author_profession, row.channel),
+            groups=_groups(row.author_category, row.author_profession, row.channel,
+                           row.author_id in verified if row.author_id else None),
         ))
     comment_rows = session.execute(
         select(Comment.id, Comment.idea_id, Comment.body, Comment.phase_id, Comment.visible_from, Comment.created_at,
@@ -91,7 +95,8 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             phase=f"Phase {p.position}: {p.title}", topic=topics.get(idea_topic[row.idea_id], ""), question=p.question,
             visible_from=_aware(row.visible_from or row.created_at),
             author=who(row.author_id, f"{row.channel}-c{row.id}"), author_role=row.author_category or "unknown",
-            groups=_groups(row.author_category, row.author_profession, row.channel),
+            groups=_groups(row.author_category, row.author_profession, row.channel,
+                           row.author_id in verified if row.author_id else None),
         ))
     known = {c.id for c in contributions}
     # Votes a facilitator excluded after an anomaly flag are left out, and counted in meta.
@@ -111,7 +116,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             continue
         voter = who(row.voter_id, "")
         votes.append(RecordVote(item=item, voter=voter, value=row.value, at=_aware(row.at)))
-        voters[voter] = _groups(row.voter_category, row.voter_profession, None)
+        voters[voter] = _groups(row.voter_category, row.voter_profession, None, row.voter_id in verified)
     impressions = [
         RecordImpression(item=f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}",
                          viewer=who(row.viewer_id, ""), first_seen=_aware(row.first_seen))
@@ -124,9 +129,13 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
                    meta={"name": name, "voters": voters, "excluded_votes": len(dropped)})
 
 
-def _groups(category: str | None, profession: str | None, channel: str | None) -> dict[str, str]:
+def _groups(category: str | None, profession: str | None, channel: str | None,
+            verified: bool | None = None) -> dict[str, str]:
     """Declared group values of a contribution or vote, without empty ones."""
     groups = {"category": category or "unknown"}
+    if category in ("staff", "student") and verified is not None:
+        # Staff and student claims checked by a work address or a facilitator, apart from self-declared ones.
+        groups["claim"] = "verified" if verified else "self-declared"
     if profession:
         groups["profession"] = profession
     if channel:

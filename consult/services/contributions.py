@@ -26,7 +26,7 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import audit, moderation
+from . import audit, moderation, ratelimit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import require_contribution_allowed, scheduled_state
 from .text import require_text
@@ -81,6 +81,7 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
     if errors:
         raise Invalid("There is a problem", errors)
     if on_behalf is None:
+        ratelimit.throttle(session, ratelimit.IDEA_USER, f"user:{user.id}", "posted ideas", now=now)
         existing = session.scalar(
             select(Idea).where(Idea.author_id == user.id, Idea.topic_id == topic.id, Idea.title == clean["title"],
                                Idea.body == clean["body"], Idea.created_at >= now - DUPLICATE_WINDOW)
@@ -134,6 +135,7 @@ def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, 
     )
     if existing is not None:
         return existing, False
+    ratelimit.throttle(session, ratelimit.COMMENT_USER, f"user:{user.id}", "commented", now=now)
     category, profession = _stamp(user)
     comment = Comment(idea_id=idea.id, parent_id=parent_id, phase_id=idea.phase_id, author_id=user.id,
                       channel="online", author_category=category, author_profession=profession, body=text,
@@ -171,7 +173,7 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound("There is nothing to vote on here")
     # One query for the item and its phase's rules: voting is the hottest path on the site.
     stmt = (select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
-                   Phase.consultation_id, Consultation.is_published)
+                   Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
             .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
             .where(model.id == item_id))
     if kind == "comment":
@@ -187,7 +189,7 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound(f"This {kind} is not available")
     audience = session.scalars(select(PhaseAudience.category).where(PhaseAudience.phase_id == row.id)).all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
-                       audience_categories=sorted(audience))
+                       audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
     if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
         from .. import authz
 
@@ -195,6 +197,7 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         if not authz.can(user, row.consultation_id, "see", session):
             raise NotFound(f"This {kind} is not available")
     require_contribution_allowed(rules, user, now)  # type: ignore[arg-type]
+    ratelimit.throttle(session, ratelimit.VOTE_USER, f"user:{user.id}", "voted", now=now)
 
     target = {"idea_id": item_id} if kind == "idea" else {"comment_id": item_id}
     category, profession = _stamp(user)
@@ -246,6 +249,7 @@ class PhaseRules:
     opens_at: datetime | None
     closes_at: datetime | None
     audience_categories: list[str]
+    requires_verified_staff: bool = False
 
 
 def record_impressions(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]

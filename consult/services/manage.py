@@ -343,6 +343,17 @@ def create_phase(session: Session, actor: User, consultation: Consultation, *, t
     return phase
 
 
+def set_requires_verified_staff(session: Session, actor: User, phase: Phase, value: bool) -> bool:
+    """Say whether staff must have a verified claim to take part in this phase; returns whether it changed."""
+    _require_facilitator(actor)
+    if phase.requires_verified_staff == value:
+        return False
+    phase.requires_verified_staff = value
+    audit.record(session, actor, "phase.update", "phase", phase.id, changed=["requires_verified_staff"],
+                 requires_verified_staff=value)
+    return True
+
+
 def update_phase(session: Session, actor: User, phase: Phase, *, title: str | None, question: str | None,
                  description: str | None, audience: Iterable[str],
                  opens_at: datetime | TypedDateTime | None, closes_at: datetime | TypedDateTime | None,

@@ -12,6 +12,11 @@ from ..models import CATEGORY_PLURALS, Phase, PhaseTransition, User, utcnow
 from . import audit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 
+CONFIRM_FIRST = ("Confirm your email address before you add ideas, comment or vote: follow the link we emailed "
+                 "to you. You can send a new link from your account page.")
+VERIFIED_STAFF_ONLY = ("This phase is for verified health and care staff. Confirm a work email address on your "
+                       "account page, or ask a facilitator to verify you. You can still read it.")
+
 
 def scheduled_state(phase: Phase, now: datetime) -> str:
     """The state the schedule says the phase should be in now, given its current state."""
@@ -112,12 +117,19 @@ def eligibility(phase: Phase, user: User | None, now: datetime | None = None) ->
         return Eligibility(False, "This phase is closed. You can still read everything that was said.")
     if user is None:
         return Eligibility(False, "Log in or create an account to take part.")
+    if getattr(user, "email_confirmed_at", True) is None:
+        return Eligibility(False, CONFIRM_FIRST)
     audience = phase.audience_categories
     if audience and user.role == "participant":
         category = user.profile.category if user.profile else None
         if category not in audience:
             names = " and ".join(CATEGORY_PLURALS[c] for c in audience)
             return Eligibility(False, f"This phase is for {names}. You can read it, but not add to it.")
+    if getattr(phase, "requires_verified_staff", False) and user.role == "participant":
+        # Only a staff claim needs checking; other groups in the audience take part as usual.
+        profile = user.profile
+        if profile is not None and profile.category == "staff" and not profile.claim_verified_via:
+            return Eligibility(False, VERIFIED_STAFF_ONLY)
     return Eligibility(True)
 
 

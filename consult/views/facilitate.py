@@ -142,6 +142,11 @@ def _phase_fields(form: PhaseForm) -> dict[str, Any]:
             "closes_at": manage.TypedDateTime(**form.typed("closes_at"))}
 
 
+def _requires_verified(form: PhaseForm) -> bool:
+    """The phase form's "staff must be verified" box."""
+    return (form.requires_verified_staff.data or "") == "1"
+
+
 def _phase_form(consultation: Consultation, phase: Phase | None, submitted: PhaseForm | None, *,
                 errors: dict[str, str], status: int = 200) -> Any:
     """Render the phase form, filled from what was sent after a problem or from the phase otherwise."""
@@ -179,6 +184,7 @@ def new_phase(consultation_id: int) -> Any:
     if form.is_submitted():
         try:
             phase = manage.create_phase(db.session, current_user, consultation, **_phase_fields(form))
+            manage.set_requires_verified_staff(db.session, current_user, phase, _requires_verified(form))
         except Invalid as exc:
             db.session.rollback()
             return _phase_form(consultation, None, form, errors=exc.field_errors, status=400)
@@ -198,6 +204,8 @@ def edit_phase(phase_id: int) -> Any:
     if form.is_submitted():
         try:
             changed = manage.update_phase(db.session, current_user, phase, **_phase_fields(form))
+            if manage.set_requires_verified_staff(db.session, current_user, phase, _requires_verified(form)):
+                changed.append("requires_verified_staff")
         except Invalid as exc:
             db.session.rollback()
             return _phase_form(phase.consultation, phase, form, errors=exc.field_errors, status=400)

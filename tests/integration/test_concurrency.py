@@ -25,7 +25,7 @@ def _prepare(database: Path) -> tuple[int, str]:
     flask_command(database, "init-db")
     engine = make_engine(f"sqlite:///{database}")
     with Session(engine) as session:
-        voter = User(email="voter@example.org", password_hash=hash_password(PASSWORD))
+        voter = User(email="voter@example.org", password_hash=hash_password(PASSWORD), email_confirmed_at=utcnow())
         voter.profile = ParticipantProfile(category="public")
         consultation = Consultation(slug="race", title="Race")
         phase = Phase(consultation=consultation, position=1, title="Open", question="Q?", state="open",

@@ -52,7 +52,7 @@ def test_migrations_on_postgres_equal_the_models_and_repeat_as_a_no_op(engine: E
 def _setup(session: Session) -> tuple[list[User], Topic]:
     users = []
     for i in range(6):
-        user = User(email=f"pg{i}@example.org", password_hash="x")
+        user = User(email=f"pg{i}@example.org", password_hash="x", email_confirmed_at=utcnow())
         user.profile = ParticipantProfile(category="carer")
         users.append(user)
     consultation = Consultation(slug="pg", title="PG")

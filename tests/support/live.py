@@ -51,6 +51,9 @@ def server_env(database: Path, instance: Path) -> dict[str, str]:
         "CONSULT_INSTANCE_PATH": str(instance),
         "CONSULT_SECRET_KEY": "live-test-secret",
         "CONSULT_TICK_INTERVAL": "0.5",
+        # Mail goes to files that tests read as an inbox (tests/support/mail.py).
+        "CONSULT_MAIL_BACKEND": "file",
+        "CONSULT_MAIL_FILE_PATH": str(instance / "mail"),
     })
     return env
 
