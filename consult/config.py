@@ -70,6 +70,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "MAIL_DEFAULT_SENDER": "consult <no-reply@localhost>",
         "MAIL_FILE_PATH": None,
         "MAIL_SEND_IN_BACKGROUND": True,
+        # Multiplies every rate limit (consult/services/ratelimit.py); load and throughput tests raise it.
+        "RATE_LIMIT_SCALE": 1.0,
         "ANALYSIS_WORKER": True,
     }
     for key, value in os.environ.items():
