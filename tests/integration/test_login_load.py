@@ -116,7 +116,9 @@ def test_rate_limit_is_the_same_with_one_or_five_workers(tmp_path: Path, workers
                     lambda i: _vote(session, server.url, token, idea_id, 1 if i % 2 else -1), range(200)))
             if int(time.time() // 60) == minute:
                 break
-    accepted, throttled = statuses.count(200), statuses.count(429)
+    accepted, throttled, busy = statuses.count(200), statuses.count(429), statuses.count(503)
     promise(f"ratelimit: {workers} worker{'s' if workers > 1 else ''}, 200 votes in a burst, {accepted} accepted "
             f"(limit 120 a minute)")
-    assert (accepted, throttled) == (120, 80), statuses
+    # The limit is the promise here; on an overloaded machine a few refused votes may meet SQLite's busy
+    # timeout first and get the designed 503 + Retry-After instead of 429 (nothing is saved either way).
+    assert accepted == 120 and throttled + busy == 80 and busy <= 10, statuses
