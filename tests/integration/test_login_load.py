@@ -106,13 +106,19 @@ def test_rate_limit_is_the_same_with_one_or_five_workers(tmp_path: Path, workers
     # Five workers boot slowly on a shared 2-core machine: give them time.
     with live_server(database, workers=workers, threads=4, timeout=180) as server:
         session, token = _voter(server.url, 0, idea_id)
-        # The per-minute window is aligned to the clock: start well inside one so the burst stays in it.
-        if time.time() % 60 > 40:
-            time.sleep(61 - time.time() % 60)
-        with ThreadPoolExecutor(max_workers=10) as pool:
-            statuses = list(pool.map(lambda i: _vote(session, server.url, token, idea_id, 1 if i % 2 else -1),
-                                     range(200)))
-    accepted, throttled = statuses.count(200), statuses.count(429)
+        for _attempt in range(3):
+            # The per-minute window is aligned to the clock: start at the top of a minute, so a slow burst on
+            # a busy machine still fits in one window; a burst that spilled over is sent again.
+            time.sleep(60.2 - time.time() % 60)
+            minute = int(time.time() // 60)
+            with ThreadPoolExecutor(max_workers=10) as pool:
+                statuses = list(pool.map(
+                    lambda i: _vote(session, server.url, token, idea_id, 1 if i % 2 else -1), range(200)))
+            if int(time.time() // 60) == minute:
+                break
+    accepted, throttled, busy = statuses.count(200), statuses.count(429), statuses.count(503)
     promise(f"ratelimit: {workers} worker{'s' if workers > 1 else ''}, 200 votes in a burst, {accepted} accepted "
             f"(limit 120 a minute)")
-    assert (accepted, throttled) == (120, 80), statuses
+    # The limit is the promise here; on an overloaded machine a few refused votes may meet SQLite's busy
+    # timeout first and get the designed 503 + Retry-After instead of 429 (nothing is saved either way).
+    assert accepted == 120 and throttled + busy == 80 and busy <= 10, statuses
