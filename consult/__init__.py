@@ -29,9 +29,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import authz, cli, security, templating
+    from . import authz, cli, ops, security, templating
     from .views import register_blueprints
 
+    ops.init_app(app)
     authz.init_app(app)
     security.init_app(app)
     templating.init_app(app)
