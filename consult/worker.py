@@ -49,16 +49,16 @@ class Worker:
 
     def poll_once(self) -> int | None:
         """Claim and run one run if there is one; its id, or None when nothing was waiting."""
-        with self.app.app_context():
-            with db.new_session() as session:
-                if not analysis_runs.has_work(session):
-                    return None  # the common case: a read, no write lock
-            with write_intent(), db.new_session() as session:
-                run_id = analysis_runs.claim_next(session, owner=self.owner, lease=self.lease,
-                                                  max_attempts=self.max_attempts)
-            if run_id is not None:
-                self.run_child(run_id)
-            return run_id
+        # Sessions come straight from the factory: no app context, so a caller's request session is untouched.
+        with db.new_session() as session:
+            if not analysis_runs.has_work(session):
+                return None  # the common case: a read, no write lock
+        with write_intent(), db.new_session() as session:
+            run_id = analysis_runs.claim_next(session, owner=self.owner, lease=self.lease,
+                                              max_attempts=self.max_attempts)
+        if run_id is not None:
+            self.run_child(run_id)
+        return run_id
 
     def loop(self) -> None:
         """Poll every WORKER_POLL_SECONDS until stopped, outliving any one failure."""
@@ -94,7 +94,7 @@ class Worker:
                 code = self.child.wait(timeout=renew_every)
                 break
             except subprocess.TimeoutExpired:
-                with app.app_context(), write_intent(), db.new_session() as session:
+                with write_intent(), db.new_session() as session:
                     if not analysis_runs.renew_lease(session, run_id, self.owner, self.lease):
                         log.warning("Lost the lease on analysis %s; stopping it", run_id)
                         self.child.kill()
@@ -117,7 +117,7 @@ class Worker:
             reason, refund = f"its process was stopped by signal {-code}", False
         else:
             reason, refund = f"its process ended with code {code}", False
-        with self.app.app_context(), write_intent(), db.new_session() as session:
+        with write_intent(), db.new_session() as session:
             state = analysis_runs.interrupted(session, run_id, self.owner, reason, retry=True,
                                               max_attempts=self.max_attempts, refund=refund)
         if state:
