@@ -92,6 +92,13 @@ def test_logs_are_one_json_object_a_line_with_the_request_fields() -> None:
     assert entry["request_id"] == "abc123" and entry["status"] == 200 and entry["time"].endswith("Z")
 
 
+def test_healthz_reads_and_writes(client) -> None:
+    healthy = client.get("/healthz")
+    assert healthy.status_code == 200, healthy.get_data(as_text=True)
+    assert healthy.get_json()["status"] == "ok" and healthy.get_json()["revision"]
+
+
+@pytest.mark.sqlite_only
 def test_healthz_reads_and_writes_and_answers_503_while_the_database_is_locked(tmp_path: Path) -> None:
     app = make_app(tmp_path, SQLITE_BUSY_TIMEOUT=0.2)
     with app.app_context():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sys
 from datetime import timedelta
 
@@ -82,6 +84,7 @@ def test_a_lapsed_lease_is_taken_over_and_the_last_attempt_fails_instead_of_loop
     assert run.state == "failed" and "its worker stopped" in run.error
 
 
+@pytest.mark.sqlite_only
 def test_idle_workers_poll_with_a_read_and_never_take_the_write_lock(app, make, tmp_path) -> None:
     import sqlite3
 
