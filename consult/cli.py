@@ -13,7 +13,6 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from . import migrate
 from .extensions import db, write_intent
 from .models import STAFF_ROLES, Consultation, utcnow
 from .services import accounts, contributions, phases
@@ -26,6 +25,8 @@ def init_app(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create or upgrade the database schema to the newest migration."""
+        from . import migrate  # alembic is slow to import; only this command needs it
+
         assert db.engine is not None
         before = migrate.current_revision(db.engine)
         migrate.upgrade(db.engine)
