@@ -7,13 +7,12 @@ Tests that only make sense on SQLite (they open the file or take its locks) are 
 
 from __future__ import annotations
 
+import atexit
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import atexit
-import os
 
 import pytest
 from flask import Flask, g, has_app_context

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

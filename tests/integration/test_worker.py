@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from consult.extensions import db
