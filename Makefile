@@ -59,7 +59,8 @@ test-postgres: install-test  ## Only the integration tests, on a private throwaw
 test-fast: install-test  ## The suite without the browser and slow tests
 	$(BIN)/pytest -n 2 -q -m "not browser and not slow"
 
-bench: install-test  ## Print speed and memory figures (site and analysis)
+bench: install-test  ## Print speed and memory figures (load on SQLite and PostgreSQL, site pages, analysis)
+	$(BIN)/python -m tests.bench.load
 	$(BIN)/python -m tests.bench.site
 	$(BIN)/python -m analysis.bench
 

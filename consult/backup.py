@@ -46,7 +46,10 @@ def check_sqlite(path: Path) -> str:
     """Run SQLite's integrity check on a file and return its revision; raises when either is wrong."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+        try:
+            verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"{path} is not a SQLite backup ({exc}); nothing was changed.") from exc
         if verdict != "ok":
             raise BackupError(f"{path} failed its integrity check: {verdict}")
         try:
