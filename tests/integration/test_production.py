@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -149,3 +150,38 @@ def test_a_serialisation_failure_in_a_request_answers_503_never_500(client, make
     response = client.get(f"/topics/{phase.topics[0].id}")
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert "Nothing was saved" in response.get_data(as_text=True)
+
+
+@pytest.mark.skipif(not os.environ.get("CONSULT_TEST_DATABASE", "").startswith("postgres"),
+                    reason="PostgreSQL pass only: a real row lock and lock_timeout")
+def test_a_row_lock_past_the_lock_timeout_answers_503_on_postgres_and_saves_nothing(tmp_path: Path, make) -> None:
+    from sqlalchemy import func, select, text
+
+    from consult.models import Idea, Vote
+    from consult.services import contributions
+    from tests.conftest import login
+
+    app = make_app(tmp_path, PG_LOCK_TIMEOUT_MS=300)
+    with app.app_context():
+        phase = make.phase()
+        idea, _ = contributions.post_idea(db.session, make.user(), phase.topics[0], "Locked idea", "Body")
+        db.session.commit()
+        idea_id = idea.id
+        client = app.test_client()
+        login(client, make.user())
+        db.remove()
+        assert db.engine is not None
+        with db.engine.connect() as blocker:
+            blocker.execute(text("SELECT id FROM idea WHERE id = :id FOR UPDATE"), {"id": idea_id})
+            vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1},
+                               headers={"Accept": "application/json"})
+            db.remove()
+            blocker.rollback()
+        assert vote.status_code == 503 and vote.headers["Retry-After"] == "2", vote.get_data(as_text=True)[:300]
+        assert db.session.scalar(select(func.count()).select_from(Vote)) == 0
+        assert db.session.scalar(select(Idea.up_count).where(Idea.id == idea_id)) == 0
+        db.remove()
+        again = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1},
+                            headers={"Accept": "application/json"})
+        assert again.status_code == 200
+    db.dispose()
