@@ -114,8 +114,9 @@ def main() -> None:
                         lines.append(line)
                         print(line, flush=True)
                         slowest = sorted(figures["by_name"].items(), key=lambda kv: -kv[1]["p99"])
-                        print("  by request: " + "; ".join(f"{name} n={s['n']} p50 {s['p50']:.0f} ms p99 {s['p99']:.0f} ms"
-                                                       for name, s in slowest), flush=True)
+                        parts = [f"{name} n={s['n']} p50 {s['p50']:.0f} ms p99 {s['p99']:.0f} ms" for name, s in
+                                 slowest]
+                        print("  by request: " + "; ".join(parts), flush=True)
                         if figures["error_kinds"]:
                             print(f"  errors: {figures['error_kinds']}", flush=True)
                     if kind == args.databases[0]:

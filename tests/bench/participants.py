@@ -18,6 +18,7 @@ import json  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 
 import gevent  # noqa: E402
 from locust import HttpUser, between, events, task  # noqa: E402
@@ -35,15 +36,26 @@ class Participant(HttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self) -> None:
-        """Log in through the real form and keep a CSRF token."""
+        """Log in through the real form (trying again after a 503, as a person would) and keep a CSRF token."""
         self.rng = random.Random(id(self))
-        email = PLAN["accounts"][next(_ACCOUNTS) % len(PLAN["accounts"])]
-        page = self.client.get("/login", name="login")
-        self.client.post("/login", name="login", allow_redirects=False, data={
-            "email": email, "password": PLAN["password"], "csrf_token": TOKEN.search(page.text).group(1)})
-        self.token = TOKEN.search(self.client.get(f"/ideas/{PLAN['open_ideas'][0]}", name="idea").text).group(1)
         self.comments = 0
-        READY["n"] += 1
+        self.token = ""
+        email = PLAN["accounts"][next(_ACCOUNTS) % len(PLAN["accounts"])]
+        try:
+            for attempt in range(20):
+                page = self.client.get("/login", name="login")
+                found = TOKEN.search(page.text)
+                if found:
+                    done = self.client.post("/login", name="login", allow_redirects=False, data={
+                        "email": email, "password": PLAN["password"], "csrf_token": found.group(1)})
+                    if done.status_code == 302:
+                        break
+                gevent.sleep(0.5 + attempt * 0.5)
+            page = self.client.get(f"/ideas/{PLAN['open_ideas'][0]}", name="idea")
+            found = TOKEN.search(page.text)
+            self.token = found.group(1) if found else ""
+        finally:
+            READY["n"] += 1
 
     @task(4)
     def browse_topic(self) -> None:
@@ -95,9 +107,10 @@ def main(path: str) -> None:
     env = Environment(user_classes=[Participant], host=PLAN["url"], events=events)
     runner = env.create_local_runner()
     users = PLAN["users"]
-    runner.start(users, spawn_rate=max(10, users / 5))
+    runner.start(users, spawn_rate=10)  # people arrive over seconds, not all in one instant
     # Measure only once everyone has logged in (logins are a start-up cost, not the steady load).
-    while READY["n"] < users:
+    deadline = time.monotonic() + 300
+    while READY["n"] < users and time.monotonic() < deadline:
         gevent.sleep(0.2)
     gevent.sleep(2)
     env.stats.reset_all()
