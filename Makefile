@@ -28,8 +28,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed  ## Create the virtual environment and install consult
 
 db: install  ## Migrate the database and load the demo data if it is empty
-	$(FLASK) init-db
-	$(FLASK) seed-demo --if-empty
+	$(FLASK) init-db --demo-if-empty
 
 run: db  ## Serve the demo on http://127.0.0.1:5000
 	@echo "Serving consult on http://$(HOST):$(PORT)  (Ctrl+C to stop)"

@@ -23,7 +23,10 @@ def init_app(app: Flask) -> None:
     """Register the commands on the app."""
 
     @app.cli.command("init-db")
-    def init_db() -> None:
+    @click.option("--demo-if-empty", is_flag=True,
+                  help="Then load the demo when the database is empty (make run: one start-up instead of two).")
+    @click.pass_context
+    def init_db(ctx: click.Context, demo_if_empty: bool) -> None:
         """Create or upgrade the database schema to the newest migration."""
         from . import migrate  # alembic is slow to import; only this command needs it
 
@@ -32,6 +35,8 @@ def init_app(app: Flask) -> None:
         migrate.upgrade(db.engine)
         after = migrate.current_revision(db.engine)
         click.echo(f"Database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+        if demo_if_empty:
+            ctx.invoke(seed_demo, if_empty=True, scale=1.0)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")

@@ -185,3 +185,18 @@ def test_a_row_lock_past_the_lock_timeout_answers_503_on_postgres_and_saves_noth
                             headers={"Accept": "application/json"})
         assert again.status_code == 200
     db.dispose()
+
+
+def test_init_db_can_load_the_demo_in_the_same_start_up_and_only_once(app) -> None:
+    from sqlalchemy import func, select
+
+    from consult.models import Consultation
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init-db", "--demo-if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "Database at revision" in first.output and "Demo loaded" in first.output
+    again = runner.invoke(args=["init-db", "--demo-if-empty"])
+    assert again.exit_code == 0 and "demo not loaded" in again.output
+    db.remove()
+    assert db.session.scalar(select(func.count()).select_from(Consultation)) == 2
