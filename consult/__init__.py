@@ -29,10 +29,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import authz, cli, security, templating
+    from . import authz, cli, ops, security, templating
     from .services import mail
     from .views import register_blueprints
 
+    ops.init_app(app)
     authz.init_app(app)
     mail.init_app(app)
     security.init_app(app)

@@ -11,11 +11,12 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from .extensions import db, login_manager, set_write_intent
+from .extensions import db, is_transient, login_manager, set_write_intent
 from .models import User
 from .services.errors import ServiceError
 
@@ -120,11 +121,14 @@ def init_app(app: Flask) -> None:
         return error_response(400, "The form had expired or was sent from another site. "
                                    "Go back, reload the page and try again. Nothing was saved.")
 
-    @app.errorhandler(OperationalError)
-    def _operational(exc: OperationalError) -> tuple[Any, int]:
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(SATimeoutError)
+    def _database_error(exc: Exception) -> tuple[Any, int]:
         _abandon_transaction()
-        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
-            log.warning("Database busy, answered 503: %s", exc.orig)
+        if is_transient(exc):
+            # Lock, serialisation, timeout or capacity failure (SQLite or PostgreSQL): nothing was saved,
+            # and the same request shortly will work.
+            log.warning("Database busy, answered 503: %s", getattr(exc, "orig", exc))
             body, status = error_response(
                 503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
             response = app.make_response((body, status))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from analysis.records import Contribution as RecordContribution
@@ -39,6 +39,10 @@ from .errors import Conflict, Invalid, NotAllowed, NotFound
 
 # A running analysis that has not reported for this long is taken to have died with its worker.
 STALE_AFTER = timedelta(minutes=2)
+# How many times a run may be started before it is failed with the reason.
+MAX_ATTEMPTS = 3
+# Rows fetched at a time when reading a consultation's votes and impressions.
+STREAM_BATCH = 5000
 K_MIN, K_MAX = 2, 40
 
 
@@ -104,10 +108,9 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
     dropped: set[tuple[int, str]] = set()
     votes: list[RecordVote] = []
     voters: dict[str, dict[str, str]] = {}
-    for row in session.execute(
-        select(VoteEvent.voter_id, VoteEvent.idea_id, VoteEvent.comment_id, VoteEvent.value, VoteEvent.at,
-               VoteEvent.voter_category, VoteEvent.voter_profession).order_by(VoteEvent.id)
-    ):
+    vote_columns = (VoteEvent.id, VoteEvent.voter_id, VoteEvent.idea_id, VoteEvent.comment_id, VoteEvent.value,
+                    VoteEvent.at, VoteEvent.voter_category, VoteEvent.voter_profession)
+    for row in _stream(session, _scoped(select(*vote_columns), VoteEvent, list(phases))):
         item = f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}"
         if item not in known or row.voter_id is None:
             continue
@@ -117,16 +120,36 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
         voter = who(row.voter_id, "")
         votes.append(RecordVote(item=item, voter=voter, value=row.value, at=_aware(row.at)))
         voters[voter] = _groups(row.voter_category, row.voter_profession, None, row.voter_id in verified)
+    impression_columns = (Impression.id, Impression.viewer_id, Impression.idea_id, Impression.comment_id,
+                          Impression.first_seen)
     impressions = [
         RecordImpression(item=f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}",
                          viewer=who(row.viewer_id, ""), first_seen=_aware(row.first_seen))
-        for row in session.execute(select(Impression.viewer_id, Impression.idea_id, Impression.comment_id,
-                                          Impression.first_seen))
+        for row in _stream(session, _scoped(select(*impression_columns), Impression, list(phases)))
         if (f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}") in known
     ]
     name = consultation.title + (f" – phase {phase.position}: {phase.title}" if phase else "")
     return Dataset(contributions=contributions, votes=votes, impressions=impressions,
                    meta={"name": name, "voters": voters, "excluded_votes": len(dropped)})
+
+
+def _scoped(query: Select[Any], table: Any, phase_ids: list[int]) -> Select[Any]:
+    """Rows of a vote-event or impression table about this scope's published ideas and comments only.
+
+    Two indexed lookups (through the idea or comment's phase) joined by UNION ALL, so the database reads
+    only this consultation's rows instead of every event it holds.
+    """
+    on_ideas = query.join(Idea, table.idea_id == Idea.id).where(Idea.phase_id.in_(phase_ids),
+                                                                Idea.moderation_state == "published")
+    on_comments = query.join(Comment, table.comment_id == Comment.id).where(Comment.phase_id.in_(phase_ids),
+                                                                            Comment.moderation_state == "published")
+    both = union_all(on_ideas, on_comments).subquery()
+    return select(*both.c).order_by(both.c.id)  # in the order they happened
+
+
+def _stream(session: Session, query: Select[Any]) -> Any:
+    """Iterate over a large result in batches (a server-side cursor on PostgreSQL) instead of loading it all."""
+    return session.execute(query.execution_options(yield_per=STREAM_BATCH))
 
 
 def _groups(category: str | None, profession: str | None, channel: str | None,
@@ -171,12 +194,38 @@ def request_run(session: Session, actor: User, consultation: Consultation, phase
     return run
 
 
-def claim_next(session: Session, now: datetime | None = None) -> int | None:
-    """Take the oldest queued run (or one whose worker died) for this worker; None when there is none."""
+def _lease_lapsed(now: datetime) -> Any:
+    """Running runs whose worker stopped renewing its lease (or, for old rows, stopped its heartbeat)."""
+    return and_(AnalysisRun.state == "running", or_(
+        AnalysisRun.lease_expires_at < now,
+        and_(AnalysisRun.lease_expires_at.is_(None), AnalysisRun.heartbeat_at < now - STALE_AFTER)))
+
+
+def has_work(session: Session, now: datetime | None = None) -> bool:
+    """A cheap read (no write lock): is a run queued, or has a running run's lease lapsed?"""
+    now = now or utcnow()
+    found = session.scalar(select(AnalysisRun.id).where(or_(AnalysisRun.state == "queued", _lease_lapsed(now)))
+                           .limit(1))
+    session.rollback()
+    return found is not None
+
+
+def claim_next(session: Session, now: datetime | None = None, *, owner: str = "worker",
+               lease: timedelta = STALE_AFTER, max_attempts: int = MAX_ATTEMPTS) -> int | None:
+    """Take the oldest queued run for this worker under a lease; None when there is none.
+
+    Runs whose lease lapsed (their worker died) are queued again, or failed with the reason once they have
+    been started max_attempts times, so a run that kills its process every time does not loop forever.
+    """
     now = now or utcnow()
     session.execute(
-        update(AnalysisRun).where(AnalysisRun.state == "running", AnalysisRun.heartbeat_at < now - STALE_AFTER)
-        .values(state="queued", message="Restarting after an interruption")
+        update(AnalysisRun).where(_lease_lapsed(now), AnalysisRun.attempts >= max_attempts)
+        .values(state="failed", finished_at=now, worker=None, lease_expires_at=None, message="Failed",
+                error=gave_up_reason(max_attempts, "its worker stopped while it was running")),
+    )
+    session.execute(
+        update(AnalysisRun).where(_lease_lapsed(now))
+        .values(state="queued", worker=None, lease_expires_at=None, message="Restarting after an interruption")
     )
     candidate = session.scalar(select(AnalysisRun.id).where(AnalysisRun.state == "queued")
                                .order_by(AnalysisRun.created_at, AnalysisRun.id).limit(1))
@@ -185,10 +234,52 @@ def claim_next(session: Session, now: datetime | None = None) -> int | None:
         return None
     claimed = session.execute(
         update(AnalysisRun).where(AnalysisRun.id == candidate, AnalysisRun.state == "queued")
-        .values(state="running", started_at=now, heartbeat_at=now, progress=0.0, message="Starting")
+        .values(state="running", started_at=now, heartbeat_at=now, progress=0.0, message="Starting",
+                worker=owner[:120], lease_expires_at=now + lease, attempts=AnalysisRun.attempts + 1)
     ).rowcount
     session.commit()
     return candidate if claimed == 1 else None
+
+
+def gave_up_reason(attempts: int, what: str) -> str:
+    """The failure message of a run that was interrupted on every attempt."""
+    return (f"The analysis was started {attempts} times and {what} each time, so it was stopped. This usually "
+            "means it needs more memory than the worker allows; ask an administrator, or analyse one phase.")
+
+
+def renew_lease(session: Session, run_id: int, owner: str, lease: timedelta = STALE_AFTER) -> bool:
+    """Extend this worker's lease on a running run; False when the run is no longer this worker's."""
+    now = utcnow()
+    renewed = session.execute(
+        update(AnalysisRun).where(AnalysisRun.id == run_id, AnalysisRun.state == "running",
+                                  AnalysisRun.worker == owner)
+        .values(lease_expires_at=now + lease, heartbeat_at=now)
+    ).rowcount
+    session.commit()
+    return renewed == 1
+
+
+def interrupted(session: Session, run_id: int, owner: str, reason: str, *, retry: bool,
+                max_attempts: int = MAX_ATTEMPTS, refund: bool = False) -> str | None:
+    """A run's process ended without recording a result: queue it again or fail it; the new state, or None.
+
+    refund: the interruption was ours (a worker shutting down), so the attempt does not count.
+    """
+    run = session.scalar(select(AnalysisRun).where(AnalysisRun.id == run_id, AnalysisRun.state == "running",
+                                                   AnalysisRun.worker == owner))
+    if run is None:
+        session.rollback()
+        return None  # finished after all, or another worker holds it now
+    if refund:
+        run.attempts = max(0, run.attempts - 1)
+    if retry and run.attempts < max_attempts:
+        run.state, run.message = "queued", f"Restarting after an interruption ({reason})"[:200]
+    else:
+        run.state, run.message, run.finished_at = "failed", "Failed", utcnow()
+        run.error = gave_up_reason(run.attempts, reason) if retry else reason[:2000]
+    run.worker, run.lease_expires_at = None, None
+    session.commit()
+    return run.state
 
 
 def progress_reporter(session_factory: Callable[[], Any], run_id: int, *, every: float = 0.5
@@ -211,10 +302,13 @@ def progress_reporter(session_factory: Callable[[], Any], run_id: int, *, every:
     return report
 
 
-def finish(session: Session, run_id: int, result: dict[str, Any] | None, error: str | None = None) -> None:
-    """Store the result (or the error) and mark the run done (or failed)."""
-    session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id).values(
+def finish(session: Session, run_id: int, result: dict[str, Any] | None, error: str | None = None,
+           owner: str | None = None) -> None:
+    """Store the result (or the error) and mark the run done (or failed); only the lease holder may, if given."""
+    mine = [AnalysisRun.worker == owner] if owner else []
+    session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id, *mine).values(
         state="failed" if error else "done", result=result, error=error[:2000] if error else None,
         progress=1.0 if not error else AnalysisRun.progress,
-        message="Failed" if error else "Finished", finished_at=utcnow(), heartbeat_at=utcnow()))
+        message="Failed" if error else "Finished", finished_at=utcnow(), heartbeat_at=utcnow(),
+        worker=None, lease_expires_at=None))
     session.commit()

@@ -15,7 +15,7 @@ from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic,
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.sqlite_only]
 PASSWORD = "parallel votes password"
 PARALLEL = 48
 

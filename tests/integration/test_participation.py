@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import g
 from sqlalchemy import func, select
 
@@ -212,6 +213,7 @@ def test_random_order_is_stable_for_a_person_while_paging(app, make) -> None:
     assert newest.index(">Idea 44<") < newest.index(">Idea 43<")
 
 
+@pytest.mark.sqlite_only
 def test_locked_database_answers_503_with_retry_after_and_saves_nothing(tmp_path, make) -> None:
     import sqlite3
 

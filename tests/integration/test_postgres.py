@@ -28,7 +28,8 @@ from consult.models import (
 from consult.services import contributions, queries
 from tests.support.postgres import throwaway_cluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
+# On the PostgreSQL pass every test already runs there; this module (its own cluster) runs in the SQLite pass.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres"), pytest.mark.own_databases]
 
 
 @pytest.fixture(scope="module")
