@@ -14,6 +14,15 @@ from .accounts import (
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
 from .base import Base, utcnow
+from .equality import (
+    PREFER_NOT,
+    EqualityQuestionOff,
+    EqualityResponse,
+    OfflineContribution,
+    OfflineEvent,
+    OfflineSettings,
+    ReferenceShare,
+)
 from .consultations import (
     ASSIGNMENT_ROLES,
     PHASE_STATES,
@@ -46,4 +55,6 @@ __all__ = [
     "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
+    "PREFER_NOT", "EqualityQuestionOff", "EqualityResponse", "OfflineContribution", "OfflineEvent",
+    "OfflineSettings", "ReferenceShare",
 ]
