@@ -14,15 +14,6 @@ from .accounts import (
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
 from .base import Base, utcnow
-from .equality import (
-    PREFER_NOT,
-    EqualityQuestionOff,
-    EqualityResponse,
-    OfflineContribution,
-    OfflineEvent,
-    OfflineSettings,
-    ReferenceShare,
-)
 from .consultations import (
     ASSIGNMENT_ROLES,
     PHASE_STATES,
@@ -44,6 +35,15 @@ from .contributions import (
     Impression,
     Vote,
     VoteEvent,
+)
+from .equality import (
+    PREFER_NOT,
+    EqualityQuestionOff,
+    EqualityResponse,
+    OfflineContribution,
+    OfflineEvent,
+    OfflineSettings,
+    ReferenceShare,
 )
 
 __all__ = [
