@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectMultipleField, StringField
 
 from ..services.equality import QUESTION_KEYS
 from . import Form
@@ -28,3 +29,24 @@ class DeleteAccountForm(Form):
 
     contributions = StringField()
     password = PasswordField()
+
+
+class CsvUploadForm(Form):
+    """A CSV file upload (reference population or offline contributions), with an optional source note."""
+
+    file = FileField()
+    source = StringField()
+
+
+class QuestionsOffForm(Form):
+    """Which equality questions a consultation switches off (unknown names are refused by the service)."""
+
+    questions = SelectMultipleField(choices=[(k, k) for k in QUESTION_KEYS], validate_choice=False)
+
+
+class DeadlineForm(Form):
+    """The last day offline contributions may be entered after a phase closes (blank clears it)."""
+
+    day = StringField()
+    month = StringField()
+    year = StringField()

@@ -209,6 +209,15 @@ def answers_for_people(session: Session, user_ids: Iterable[int], *, secret: str
     return rows
 
 
+def rows_for_keys(session: Session, keys: list[str]) -> list[EqualityResponse]:
+    """Stored answers for these respondent keys (in chunks, for aggregation only)."""
+    rows: list[EqualityResponse] = []
+    for start in range(0, len(keys), 500):
+        rows += session.scalars(select(EqualityResponse).where(
+            EqualityResponse.respondent_key.in_(keys[start:start + 500]))).all()
+    return rows
+
+
 def switched_off(session: Session, consultation_id: int) -> set[str]:
     """The questions a consultation's facilitators have switched off."""
     return set(session.scalars(select(EqualityQuestionOff.question).where(

@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
-    from . import admin, analysis, api, auth, equality, facilitate, participate, public, rights
+    from . import admin, analysis, api, auth, equality, facilitate, inclusion, participate, public, rights
 
-    for module in (public, participate, auth, facilitate, admin, api, analysis, equality, rights):
+    for module in (public, participate, auth, facilitate, admin, api, analysis, equality, rights, inclusion):
         app.register_blueprint(module.bp)
