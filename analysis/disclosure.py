@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 LESS_THAN = "<{n}"
 WITHHELD = "withheld"
@@ -53,6 +54,7 @@ class Policy:
 
 
 DEFAULT = Policy()
+_CACHE: dict[Any, dict[Hashable, Cell]] = {}
 
 
 def round_count(value: int, base: int) -> int:
@@ -98,6 +100,21 @@ class Release:
 
     def protect(self) -> dict[Hashable, Cell]:
         """Decide every figure's label: rounded, "<10" or withheld, with no hidden cell recoverable."""
+        # The answer depends only on the release's content, so a page viewed again with nothing changed
+        # reuses it (the linear programmes are the slow part); any new person or answer changes the key.
+        key = (self.policy, tuple(self.counts.items()), tuple(self.sums), frozenset(self.exact),
+               frozenset(self.forced))
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return {k: Cell(c.value, c.label, c.hidden, c.reason) for k, c in cached.items()}
+        cells = self._protect()
+        if len(_CACHE) >= 64:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = cells
+        return {k: Cell(c.value, c.label, c.hidden, c.reason) for k, c in cells.items()}
+
+    def _protect(self) -> dict[Hashable, Cell]:
+        """protect() without the cache."""
         policy = self.policy
         hidden = {k for k, v in self.counts.items() if k not in self.exact and v < policy.min_count}
         hidden |= self.forced - self.exact
