@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +12,31 @@ from playwright.sync_api import expect
 from tests.browser.conftest import screenshot
 from tests.browser.test_facilitator_journey import log_in
 from tests.browser.test_participant_journey import register
+from tests.support.live import LiveServer, flask_command, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 WORKSHOP = """topic,title,idea,channel,event,date,people,group_profile,category
-1,Buses to the clinic,The bus does not reach the clinic so people miss therapy.,workshop,Day centre forum,2021-06-10,12,"older adults, mostly disabled",service_user
+1,Buses to the clinic,The bus does not reach the clinic so people miss therapy.,workshop,Day centre forum,\
+2021-06-10,12,"older adults, mostly disabled",service_user
 1,Large print letters,Letters should come in large print.,workshop,Day centre forum,2021-06-10,,,service_user
 1,Bad row,This row has a channel nobody uses.,carrier pigeon,Day centre forum,2021-06-10,,,
 1,Call me back,Phone me after the appointment.,phone,Phone line,2021-06-11,,,carer
 """
 
 
-def test_inclusion_journey(browser, demo_server, tmp_path: Path) -> None:
-    base = demo_server.url
+@pytest.fixture(scope="module")
+def busy_demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo served as `make run` serves it, allowing a slow start on a busy shared machine."""
+    database = tmp_path_factory.mktemp("inclusion-demo") / "demo.sqlite3"
+    flask_command(database, "init-db")
+    flask_command(database, "seed-demo")
+    with live_server(database, timeout=180.0) as server:
+        yield server
+
+
+def test_inclusion_journey(browser, busy_demo_server, tmp_path: Path) -> None:
+    base = busy_demo_server.url
     person = browser.new_context(viewport={"width": 390, "height": 844})
     page = person.new_page()
     register(page, base, "about-me@example.org")
