@@ -82,7 +82,7 @@ def test_inclusion_journey(browser, busy_demo_server, tmp_path: Path) -> None:
     report = page.get_by_role("alert")
     expect(report).to_contain_text("3 rows added, 1 not added")
     expect(report).to_contain_text("Row 4")
-    expect(report).to_contain_text("the channel “carrier pigeon” should be workshop, paper or phone")
+    expect(report).to_contain_text("The channel “carrier pigeon” should be workshop, paper or phone")
     expect(page.get_by_role("cell", name="Day centre forum")).to_be_visible()
     screenshot(page, "workshop-upload")
     page.get_by_label("CSV file").set_input_files(str(csv_file))
