@@ -171,19 +171,28 @@ def clean_answers(values: dict[str, Any], *, category: str | None, consent: bool
 
 
 def save_answers(session: Session, *, user_id: int, secret: str, category: str | None, values: dict[str, Any],
-                 consent: bool) -> EqualityResponse:
-    """Create or replace this person's answers (blank answers are stored as not answered)."""
-    clean = clean_answers(values, category=category, consent=consent)
+                 consent: bool, keep: Iterable[str] = ()) -> EqualityResponse:
+    """Create or replace this person's answers (blank answers are stored as not answered).
+
+    ``keep`` names questions that were not on the page (switched off by a consultation): their stored
+    answers stay as they were.
+    """
+    kept = set(keep)
+    clean = clean_answers({k: v for k, v in values.items() if k not in kept}, category=category, consent=consent)
     row = get_answers(session, user_id=user_id, secret=secret)
     if row is None:
         row = EqualityResponse(respondent_key=respondent_key(user_id, secret))
         session.add(row)
     for key in QUESTION_KEYS:
         # Questions not asked of this category (a profession for a carer) are cleared, not kept from before.
-        setattr(row, key, clean.get(key))
-    district = clean.get("postcode_district")
-    row.region = region_of(district) if district and district != PREFER_NOT else None
-    row.consent_special = bool(consent)
+        if key not in kept:
+            setattr(row, key, clean.get(key))
+    if "postcode_district" not in kept:
+        district = clean.get("postcode_district")
+        row.region = region_of(district) if district and district != PREFER_NOT else None
+    # Special-category answers kept from before keep the consent they were given with.
+    kept_special = any(BY_KEY[k].special and getattr(row, k) not in (None, PREFER_NOT) for k in kept if k in BY_KEY)
+    row.consent_special = bool(consent) or (bool(row.consent_special) and kept_special)
     row.updated_on = utcnow().date()
     session.flush()
     return row

@@ -63,7 +63,8 @@ def questions() -> Any:
                            {"consent_special": "The form had expired. Check your answers and save again."}, 400)
         try:
             equality.save_answers(db.session, user_id=current_user.id, secret=_secret(), category=_category(),
-                                  values=request.form.to_dict(), consent=bool(form.consent_special.data))
+                                  values=request.form.to_dict(), consent=bool(form.consent_special.data),
+                                  keep=_switched_off())
         except Invalid as exc:
             db.session.rollback()
             return _render(request.form.to_dict(), exc.field_errors, 400)

@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -126,10 +126,22 @@ def test_inclusion_questions_can_be_switched_off(client, app, make, setup) -> No
     assert 'id="dim-religion"' not in page and 'id="dim-age_band"' in page
     participant = make.user()
     member = app.test_client()
+    g.pop("_login_user", None)  # the test's app context caches the last logged-in user on g
     login(member, participant)
     slug = phase.consultation.slug
     asked = member.get(f"/me/about-you?for={slug}").get_data(as_text=True)
     assert "What is your religion?" not in asked and "What is your age?" in asked
+    # Saving from that page leaves the switched-off answers as they were.
+    secret = app.config["PSEUDONYM_KEY"]
+    equality.save_answers(db.session, user_id=participant.id, secret=secret, category="public",
+                          values={"religion": "hindu", "age_band": "18_24"}, consent=True)
+    db.session.commit()
+    g.pop("_login_user", None)
+    saved = member.post("/me/about-you", data={"for": slug, "age_band": "25_34"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    row = equality.get_answers(db.session, user_id=participant.id, secret=secret)
+    assert row.age_band == "25_34" and row.religion == "hindu" and row.consent_special
 
 
 def test_inclusion_reference_upload_checks_each_row(client, app, make, setup) -> None:
