@@ -50,6 +50,14 @@ from .moderation import (
     NetworkSighting,
     Report,
     VoteExclusion,
+from .equality import (
+    PREFER_NOT,
+    EqualityQuestionOff,
+    EqualityResponse,
+    OfflineContribution,
+    OfflineEvent,
+    OfflineSettings,
+    ReferenceShare,
 )
 
 __all__ = [
@@ -64,4 +72,6 @@ __all__ = [
     "VoteEvent", "utcnow",
     "ANOMALY_KINDS", "CASE_REASONS", "REPORT_REASONS", "AnomalyFlag", "ContributionRevision", "ModerationCase",
     "NetworkSighting", "Report", "VoteExclusion",
+    "PREFER_NOT", "EqualityQuestionOff", "EqualityResponse", "OfflineContribution", "OfflineEvent",
+    "OfflineSettings", "ReferenceShare",
 ]
