@@ -14,6 +14,17 @@ from .accounts import (
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
 from .base import Base, utcnow
+from .codebook import (
+    THEME_STATES,
+    Codebook,
+    CodebookChange,
+    CodebookMember,
+    CodebookReviewed,
+    CodebookTheme,
+    HeardPage,
+    HeardTheme,
+    Statement,
+)
 from .consultations import (
     ASSIGNMENT_ROLES,
     PHASE_STATES,
@@ -46,4 +57,6 @@ __all__ = [
     "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
+    "THEME_STATES", "Codebook", "CodebookChange", "CodebookMember", "CodebookReviewed", "CodebookTheme",
+    "HeardPage", "HeardTheme", "Statement",
 ]
