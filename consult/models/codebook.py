@@ -114,7 +114,7 @@ class CodebookChange(Base):
     description: Mapped[str] = mapped_column(String(500))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The state of the themes this change touched, before it (None for changes that cannot be undone).
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     undone_by_version: Mapped[int | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
