@@ -148,7 +148,8 @@ def rename(session: Session, *, actor: User, theme: CodebookTheme, label: str | 
         what.append(f"{'rewrote' if theme.summary else 'wrote'} the summary of “{new_label}”")
     old_label = theme.label
     theme.label, theme.summary = new_label, new_summary
-    _record(session, theme.codebook, actor, "edit", "; ".join(what).capitalize(), before, theme=theme.id,
+    description = "; ".join(what)
+    _record(session, theme.codebook, actor, "edit", description[0].upper() + description[1:], before, theme=theme.id,
             old_label=old_label, label=new_label)
     return True
 
@@ -275,6 +276,7 @@ def undo(session: Session, *, actor: User, codebook: Codebook, version: int | No
     for theme_id in created:
         session.execute(delete(CodebookMember).where(CodebookMember.theme_id == theme_id))
         session.execute(delete(CodebookTheme).where(CodebookTheme.id == theme_id))
+    session.flush()
     session.expire_all()
     codebook = session.get(Codebook, change.codebook_id)  # type: ignore[assignment]
     made = _record(session, codebook, actor, "undo", f"Undid version {change.version}: {change.description}",

@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
-    from . import admin, analysis, api, auth, facilitate, participate, public
+    from . import admin, analysis, api, auth, facilitate, heard, participate, public, workspace
 
-    for module in (public, participate, auth, facilitate, admin, api, analysis):
+    for module in (public, participate, auth, facilitate, admin, api, analysis, workspace, heard):
         app.register_blueprint(module.bp)

@@ -1,0 +1,122 @@
+"""Forms of the strategy team's workspace, check and challenge, and "What we heard" (field validation only)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+from . import Form, IdField
+
+# Contribution ids as the analysis and the codebook use them.
+CONTRIBUTION_ID = re.compile(r"^[ic][0-9]{1,19}$")
+
+
+def _contribution_id(_form: Form, field: Any) -> None:
+    """A contribution id like "i12" or "c7"."""
+    if field.data and not CONTRIBUTION_ID.match(field.data):
+        raise ValidationError("That was not understood. Go back and try again.")
+
+
+class IdList(SelectMultipleField):
+    """Several contribution ids from checkboxes; anything that is not one is refused."""
+
+    def pre_validate(self, form: Form) -> None:
+        """Check the shape of each id (the service checks that each belongs where it should)."""
+        if any(not CONTRIBUTION_ID.match(value) for value in self.data or []):
+            raise ValidationError("That was not understood. Go back and try again.")
+
+
+class AdoptForm(Form):
+    """Adopt a finished run's themes."""
+
+    run_id = IdField()
+
+
+class ThemeEditForm(Form):
+    """A theme's name and summary (the service trims and checks length)."""
+
+    label = StringField()
+    summary = TextAreaField()
+
+
+class MergeForm(Form):
+    """The theme to merge into this one."""
+
+    other = IdField()
+
+
+class SplitForm(Form):
+    """The members that go to a new theme, and its name."""
+
+    contributions = IdList(choices=[], validate_choice=False)
+    new_label = StringField()
+    new_summary = TextAreaField()
+
+
+class MoveForm(Form):
+    """Move a contribution to another theme, or add it there as well."""
+
+    contribution = StringField(validators=[_contribution_id])
+    target = IdField()
+    keep = BooleanField()
+
+
+class MemberForm(Form):
+    """One contribution of a theme (to take it out)."""
+
+    contribution = StringField(validators=[_contribution_id])
+
+
+class ScopeForm(Form):
+    """Put a theme out of scope, or back."""
+
+    in_scope = BooleanField()
+
+
+class UndoForm(Form):
+    """Undo the newest change (the version the person saw, so a stale page cannot undo something else)."""
+
+    version = IdField()
+
+
+def proposals_form(items: list[str], formdata: Any = None) -> Form:
+    """A form with one choice per proposed contribution (a theme id, "none", or "" to decide later)."""
+    fields = {f"choice_{item}": StringField() for item in items}
+    form_class = type("ProposalsForm", (Form,), fields)
+    return form_class(formdata=formdata) if formdata is not None else form_class()
+
+
+class ExportForm(Form):
+    """Which export (the choice is checked against the known formats in the view)."""
+
+    format = StringField()
+
+
+class PublishForm(Form):
+    """Codebook themes to publish as statements into a phase, under one of its topics."""
+
+    phase_id = IdField()
+    topic_id = IdField()
+    themes = SelectMultipleField(choices=[], validate_choice=False)
+
+    def validate_themes(self, field: Any) -> None:
+        """Theme ids are whole numbers."""
+        if any(not str(v).isdigit() or len(str(v)) > 19 for v in field.data or []):
+            raise ValidationError("That was not understood. Go back and try again.")
+
+
+class HeardForm(Form):
+    """A phase's "What we heard" page: introduction, what was done, the themes shown, published or not."""
+
+    introduction = TextAreaField()
+    outcome = TextAreaField()
+    themes = SelectMultipleField(choices=[], validate_choice=False)
+    publish = BooleanField()
+
+    def validate_themes(self, field: Any) -> None:
+        """Theme ids are whole numbers."""
+        if any(not str(v).isdigit() or len(str(v)) > 19 for v in field.data or []):
+            raise ValidationError("That was not understood. Go back and try again.")
