@@ -139,7 +139,7 @@ def build_context(session: Session, consultation: Consultation, key: str) -> Exp
     phases = {p.id: p for p in session.scalars(select(Phase).where(Phase.consultation_id == consultation.id))}
     topics = dict(session.execute(select(Topic.id, Topic.title).where(Topic.phase_id.in_(list(phases)))).all())
     idea_titles = dict(session.execute(select(Idea.id, Idea.title).where(Idea.phase_id.in_(list(phases)),
-                                                                          Idea.moderation_state == "published")))
+                                                                          Idea.moderation_state == "published")).all())
     book = for_consultation(session, consultation.id)
     themes: list[dict[str, Any]] = []
     labels: dict[str, list[str]] = {}

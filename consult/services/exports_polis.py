@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Comment, Idea, Vote
@@ -109,11 +109,9 @@ def _votes(session: Session, ctx: ExportContext, by_voter: bool = False) -> Iter
     """Current votes on the consultation's ideas and comments, in batches."""
     phase_ids = list(ctx.phases)
     order = (Vote.voter_id, Vote.id) if by_voter else (Vote.id,)
-    on_ideas = select(Vote.id, Vote.voter_id, Vote.idea_id, Vote.comment_id, Vote.value, Vote.updated_at) \
-        .join(Idea, Idea.id == Vote.idea_id).where(Idea.phase_id.in_(phase_ids))
-    on_comments = select(Vote.id, Vote.voter_id, Vote.idea_id, Vote.comment_id, Vote.value, Vote.updated_at) \
-        .join(Comment, Comment.id == Vote.comment_id).where(Comment.phase_id.in_(phase_ids))
-    query = on_ideas.union_all(on_comments).order_by(*[literal_column(c.name) for c in order])
+    query = (select(Vote.id, Vote.voter_id, Vote.idea_id, Vote.comment_id, Vote.value, Vote.updated_at)
+             .outerjoin(Idea, Idea.id == Vote.idea_id).outerjoin(Comment, Comment.id == Vote.comment_id)
+             .where(or_(Idea.phase_id.in_(phase_ids), Comment.phase_id.in_(phase_ids))).order_by(*order))
     yield from session.execute(query.execution_options(yield_per=BATCH))
 
 
