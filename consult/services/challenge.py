@@ -141,8 +141,16 @@ def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str
         session.add(page)
     page.introduction, page.outcome, page.is_published = intro, done, publish
     page.codebook_version, page.updated_by_id, page.updated_at = book.version, actor.id, utcnow()
-    page.themes = [HeardTheme(theme_id=t.id, position=n, action=(actions.get(t.id) or "").strip()[:INTRO_MAX])
-                   for n, t in enumerate(chosen, start=1)]
+    # Keep the rows of themes that stay (a unique key on page and theme), drop the rest, then add new ones.
+    kept = {entry.theme_id: entry for entry in page.themes if entry.theme_id in {t.id for t in chosen}}
+    page.themes = list(kept.values())
+    session.flush()
+    for n, theme in enumerate(chosen, start=1):
+        entry = kept.get(theme.id)
+        if entry is None:
+            entry = HeardTheme(theme_id=theme.id)
+            page.themes.append(entry)
+        entry.position, entry.action = n, (actions.get(theme.id) or "").strip()[:INTRO_MAX]
     session.flush()
     audit.record(session, actor, "heard.publish" if publish else "heard.save", "phase", phase.id,
                  themes=[t.id for t in chosen], codebook_version=book.version)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from .. import authz
 from ..authz import allow
@@ -32,11 +33,13 @@ def _consultation(consultation_id: int) -> Consultation:
 def _render_manage(consultation: Consultation, *, errors: dict[str, str], chosen: list[str], status: int = 200) -> Any:
     """The check-and-challenge page: publish themes, see what people said about them, write the pages."""
     book = cb.for_consultation(db.session, consultation.id)
-    open_topics = [(str(t.id), f"Phase {p.position}: {p.title} – {t.title}") for p in consultation.phases
+    phases = list(db.session.scalars(select(Phase).where(Phase.consultation_id == consultation.id)
+                                     .order_by(Phase.position)))
+    open_topics = [(str(t.id), f"Phase {p.position}: {p.title} – {t.title}") for p in phases
                    if p.state != "closed" for t in p.topics]
     pages = {p.phase_id: p for p, _ in challenge.published_pages(db.session, consultation.id)}
     return render_template("heard/manage.html", consultation=consultation, book=book, topics=open_topics,
-                           results=challenge.statement_results(db.session, consultation.id), pages=pages,
+                           results=challenge.statement_results(db.session, consultation.id), pages=pages, phases=phases,
                            errors=errors, chosen=chosen, topic_id=request.form.get("topic_id", "")), status
 
 
