@@ -14,12 +14,6 @@ from . import Form, IdField
 CONTRIBUTION_ID = re.compile(r"^[ic][0-9]{1,19}$")
 
 
-def _contribution_id(_form: Form, field: Any) -> None:
-    """A contribution id like "i12" or "c7"."""
-    if field.data and not CONTRIBUTION_ID.match(field.data):
-        raise ValidationError("That was not understood. Go back and try again.")
-
-
 class IdList(SelectMultipleField):
     """Several contribution ids from checkboxes; anything that is not one is refused."""
 
@@ -57,17 +51,17 @@ class SplitForm(Form):
 
 
 class MoveForm(Form):
-    """Move a contribution to another theme, or add it there as well."""
+    """Move the ticked contributions to another theme, or add them there as well."""
 
-    contribution = StringField(validators=[_contribution_id])
+    contributions = IdList(choices=[], validate_choice=False)
     target = IdField()
     keep = BooleanField()
 
 
 class MemberForm(Form):
-    """One contribution of a theme (to take it out)."""
+    """The ticked contributions of a theme (to take them out)."""
 
-    contribution = StringField(validators=[_contribution_id])
+    contributions = IdList(choices=[], validate_choice=False)
 
 
 class ScopeForm(Form):

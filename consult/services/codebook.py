@@ -196,35 +196,43 @@ def split(session: Session, *, actor: User, theme: CodebookTheme, contributions:
     return created
 
 
-def move(session: Session, *, actor: User, contribution: str, source: CodebookTheme, target: CodebookTheme,
-         keep: bool) -> None:
-    """Move a contribution from one theme to another, or (keep=True) add it to the other as well."""
+def move(session: Session, *, actor: User, contributions: list[str], source: CodebookTheme,
+         target: CodebookTheme, keep: bool) -> int:
+    """Move contributions from one theme to another, or (keep=True) add them to the other as well."""
     if source.id == target.id:
         raise Invalid("There is a problem", {"target": "Choose a different theme"})
     if target.state != "active":
         raise Conflict("Contributions can only go to themes in use.")
-    if contribution not in {m.contribution for m in source.members}:
-        raise NotFound("That contribution is not in this theme.")
+    members = {m.contribution for m in source.members}
+    chosen = [c for c in dict.fromkeys(contributions) if c in members]
+    if not chosen:
+        raise Invalid("There is a problem", {"contributions": "Tick the contributions to move"})
     before = _snapshot([source, target])
-    if contribution not in {m.contribution for m in target.members}:
-        target.members.append(CodebookMember(contribution=contribution, source="analyst"))
+    have = {m.contribution for m in target.members}
+    target.members.extend(CodebookMember(contribution=c, source="analyst") for c in chosen if c not in have)
     if not keep:
-        _set_members(source, [[m.contribution, m.source] for m in source.members if m.contribution != contribution])
-    verb = "Added" if keep else "Moved"
-    place = f"to “{target.label}” (it stays in “{source.label}”)" if keep else \
+        _set_members(source, [[m.contribution, m.source] for m in source.members if m.contribution not in chosen])
+    named = ", ".join(chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+    place = f"to “{target.label}” (kept in “{source.label}” too)" if keep else \
         f"from “{source.label}” to “{target.label}”"
-    _record(session, source.codebook, actor, "add" if keep else "move", f"{verb} {contribution} {place}", before,
-            contribution=contribution, source=source.id, target=target.id)
+    _record(session, source.codebook, actor, "add" if keep else "move",
+            f"{'Added' if keep else 'Moved'} {named} {place}", before, contributions=chosen, source=source.id,
+            target=target.id)
+    return len(chosen)
 
 
-def remove_member(session: Session, *, actor: User, theme: CodebookTheme, contribution: str) -> None:
-    """Take a contribution out of a theme (it is still in any other theme it belongs to)."""
-    if contribution not in {m.contribution for m in theme.members}:
-        raise NotFound("That contribution is not in this theme.")
+def remove_members(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str]) -> int:
+    """Take contributions out of a theme (they stay in any other theme they belong to)."""
+    members = {m.contribution for m in theme.members}
+    chosen = [c for c in dict.fromkeys(contributions) if c in members]
+    if not chosen:
+        raise Invalid("There is a problem", {"contributions": "Tick the contributions to take out"})
     before = _snapshot([theme])
-    _set_members(theme, [[m.contribution, m.source] for m in theme.members if m.contribution != contribution])
-    _record(session, theme.codebook, actor, "remove", f"Took {contribution} out of “{theme.label}”", before,
-            contribution=contribution, theme=theme.id)
+    _set_members(theme, [[m.contribution, m.source] for m in theme.members if m.contribution not in chosen])
+    named = ", ".join(chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+    _record(session, theme.codebook, actor, "remove", f"Took {named} out of “{theme.label}”", before,
+            contributions=chosen, theme=theme.id)
+    return len(chosen)
 
 
 def set_scope(session: Session, *, actor: User, theme: CodebookTheme, in_scope: bool) -> None:

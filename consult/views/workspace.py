@@ -224,35 +224,39 @@ def split(consultation_id: int, theme_id: int) -> Any:
 @bp.route("/<int:consultation_id>/themes/<int:theme_id>/move", methods=["POST"])
 @allow("analyst")
 def move(consultation_id: int, theme_id: int) -> Any:
-    """Move a contribution to another theme, or add it to a second theme."""
+    """Move the ticked contributions to another theme, or add them to a second theme."""
     consultation, book, item = _theme_action(consultation_id, theme_id)
     form = MoveForm()
     if not form.validate_on_submit() or form.target.data is None:
-        return _invalid(consultation, book, item, Invalid("There is a problem",
-                                                          {"target": "Choose the theme it should go to"}))
+        errors = field_errors(form) or {"target": "Choose the theme they should go to"}
+        return _invalid(consultation, book, item, Invalid("There is a problem", errors))
     target = cb.theme_in(db.session, book, form.target.data)
     try:
-        cb.move(db.session, actor=current_user, contribution=form.contribution.data, source=item, target=target,
-                keep=form.keep.data)
+        moved = cb.move(db.session, actor=current_user, contributions=form.contributions.data or [], source=item,
+                        target=target, keep=form.keep.data)
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
     db.session.commit()
     verb = "added to" if form.keep.data else "moved to"
-    flash(f"{form.contribution.data} has been {verb} “{target.label}” (version {book.version}).", "success")
+    flash(f"{moved} {'contribution has' if moved == 1 else 'contributions have'} been {verb} “{target.label}” "
+          f"(version {book.version}).", "success")
     return _theme_url(consultation, item)
 
 
 @bp.route("/<int:consultation_id>/themes/<int:theme_id>/remove", methods=["POST"])
 @allow("analyst")
 def remove(consultation_id: int, theme_id: int) -> Any:
-    """Take a contribution out of a theme."""
+    """Take the ticked contributions out of a theme."""
     consultation, book, item = _theme_action(consultation_id, theme_id)
     form = MemberForm()
     if not form.validate_on_submit():
-        raise Invalid(NOT_UNDERSTOOD)
-    cb.remove_member(db.session, actor=current_user, theme=item, contribution=form.contribution.data)
+        return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
+    try:
+        taken = cb.remove_members(db.session, actor=current_user, theme=item, contributions=form.contributions.data)
+    except Invalid as exc:
+        return _invalid(consultation, book, item, exc)
     db.session.commit()
-    flash(f"{form.contribution.data} has been taken out of “{item.label}” (version {book.version}).", "success")
+    flash(f"{taken} taken out of “{item.label}” (version {book.version}).", "success")
     return _theme_url(consultation, item)
 
 

@@ -49,7 +49,7 @@ def test_every_change_is_numbered_recorded_and_undone_in_order(adopted) -> None:
     assert _members(new) == set(chosen) and _members(c) == c_members - set(chosen)
     new_id, ids = new.id, (a.id, b.id, c.id)
     moving = sorted(_members(c))[0]
-    cb.move(db.session, actor=analyst, contribution=moving, source=c, target=a, keep=True)
+    cb.move(db.session, actor=analyst, contributions=[moving], source=c, target=a, keep=True)
     assert moving in _members(a) and moving in _members(c)
     cb.set_scope(db.session, actor=analyst, theme=new, in_scope=False)
     db.session.commit()

@@ -40,7 +40,7 @@ def test_analyst_adopts_renames_merges_splits_moves_and_undoes(client, make) -> 
     assert response.status_code == 302
     in_a = {m.contribution for m in db.session.get(CodebookTheme, a).members}
     moving = next(m for m in members[1:] if m not in in_a)
-    client.post(f"/workspace/{cid}/themes/{c}/move", data={"contribution": moving, "target": a})
+    client.post(f"/workspace/{cid}/themes/{c}/move", data={"contributions": [moving], "target": a})
     db.session.expire_all()
     book = db.session.scalar(select(Codebook))
     assert book.version == 5
