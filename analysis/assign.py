@@ -95,3 +95,18 @@ def propose(themes: dict[int, Sequence[str]], items: dict[str, str]) -> list[Pro
         proposals.append(Proposal(item, theme_ids[order[0]], verdict, confidence, round(best, 4),
                                   theme_ids[order[1]] if len(order) > 1 else None, round(second, 4)))
     return proposals
+
+
+def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> float | None:
+    """Cohen's kappa between two coders' labels for the same items (None when it is undefined)."""
+    if len(first) != len(second):
+        raise ValueError("both coders must code the same items")
+    n = len(first)
+    if n == 0:
+        return None
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    labels = set(first) | set(second)
+    expected = sum((list(first).count(label) / n) * (list(second).count(label) / n) for label in labels)
+    if expected >= 1.0:
+        return None  # both coders used one and the same label throughout: agreement beyond chance is undefined
+    return round((observed - expected) / (1 - expected), 4)

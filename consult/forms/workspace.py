@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from . import Form, IdField
 
@@ -114,3 +114,16 @@ class HeardForm(Form):
         """Theme ids are whole numbers."""
         if any(not str(v).isdigit() or len(str(v)) > 19 for v in field.data or []):
             raise ValidationError("That was not understood. Go back and try again.")
+
+
+class BlindStartForm(Form):
+    """How many contributions to sample."""
+
+    size = IntegerField(validators=[Optional(), NumberRange(5, 500, "Choose a sample of 5 to 500 contributions")])
+
+
+class BlindCodeForm(Form):
+    """The second coder's theme for one contribution ("none" when none fits)."""
+
+    contribution = StringField(validators=[Regexp(CONTRIBUTION_ID, message="That was not understood.")])
+    theme = StringField(validators=[Regexp(r"^(none|[0-9]{1,19})$", message="Choose a theme")])

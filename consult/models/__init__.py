@@ -20,6 +20,7 @@ from .codebook import (
     CodebookChange,
     CodebookMember,
     CodebookReviewed,
+    CodebookSample,
     CodebookTheme,
     HeardPage,
     HeardTheme,
@@ -57,6 +58,7 @@ __all__ = [
     "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
-    "THEME_STATES", "Codebook", "CodebookChange", "CodebookMember", "CodebookReviewed", "CodebookTheme",
+    "THEME_STATES", "Codebook", "CodebookChange", "CodebookMember", "CodebookReviewed", "CodebookSample",
+    "CodebookTheme",
     "HeardPage", "HeardTheme", "Statement",
 ]

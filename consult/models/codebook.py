@@ -166,3 +166,20 @@ class HeardTheme(Base):
     action: Mapped[str] = mapped_column(Text, default="")
 
     theme: Mapped[CodebookTheme] = relationship()
+
+
+class CodebookSample(Base):
+    """One contribution of a second analyst's blind sample, and the theme they coded it to (None: none fits)."""
+
+    __tablename__ = "codebook_sample"
+    __table_args__ = (UniqueConstraint("codebook_id", "coder_id", "contribution"),
+                      Index("ix_codebook_sample_coder", "coder_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codebook_id: Mapped[int] = mapped_column(ForeignKey("codebook.id", ondelete="CASCADE"))
+    coder_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    contribution: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int]
+    coded: Mapped[bool] = mapped_column(default=False)
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("codebook_theme.id", ondelete="SET NULL"))
+    coded_at: Mapped[datetime | None]

@@ -355,3 +355,7 @@ def export(consultation_id: int) -> Any:
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(consultation, fmt)}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# The blind coding pages add their routes to this blueprint.
+from . import workspace_blind  # noqa: E402,F401

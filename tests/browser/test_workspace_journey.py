@@ -3,6 +3,7 @@ a facilitator publishes two themes into the open phase, a participant votes on o
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ def analysed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     flask_command(database, "seed-demo")
     flask_command(database, "analyse", "ahp-strategy")
     assign_demo_staff(database)
-    with live_server(database) as server:
+    with live_server(database, timeout=180) as server:
         yield server
 
 
@@ -48,6 +49,8 @@ def _flash(page, text: str) -> None:
 def test_workspace_journey(browser, analysed_demo) -> None:
     base = analysed_demo.url
     staff = browser.new_context(accept_downloads=True)
+    # Theme pages list every contribution of a theme (hundreds in the demo); allow a loaded machine time.
+    staff.set_default_timeout(90_000)
     page = staff.new_page()
     log_in(page, base, "analyst@demo.consult.test")
     page.goto(base + "/workspace/")
@@ -89,19 +92,21 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     page.go_back()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download workbook (xlsx)").click()
-    book = load_workbook(download.value.path(), read_only=True)
+    book = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True)
     assert "Themes" in book.sheetnames and "Vote totals" in book.sheetnames
     labels = [row[1] for row in list(book["Themes"].iter_rows(values_only=True))[1:]]
     assert "Waiting times" in labels and "Waits for children's therapy" in labels
     assert len(list(book["Ideas"].iter_rows(values_only=True))) > 100
     with page.expect_download() as download:
         page.get_by_role("button", name="Download evidence pack (word)").click()
-    text = "\n".join(p.text for p in Document(download.value.path()).paragraphs)
+    text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
     assert "People wait months for therapy" in text and "Anon, " in text
     screenshot(page, "workspace-codebook")
 
     # A facilitator publishes the two themes into the open phase.
-    facilitator = browser.new_context().new_page()
+    others = browser.new_context()
+    others.set_default_timeout(90_000)
+    facilitator = others.new_page()
     log_in(facilitator, base, "facilitator@demo.consult.test")
     facilitator.goto(base + "/facilitate/")
     facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard")).first.click()
@@ -112,7 +117,9 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     _flash(facilitator, "2 statements published")
 
     # A participant votes on one of them, as on any idea.
-    person = browser.new_context().new_page()
+    people = browser.new_context()
+    people.set_default_timeout(90_000)
+    person = people.new_page()
     register(person, base, "checker@example.org")
     facilitator.get_by_role("link", name="Waiting times", exact=True).click()
     statement_url = facilitator.url
@@ -144,4 +151,5 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     expect(main).to_contain_text(re.compile(r"Anon, \w+ \d{4}, "))
     expect(main).to_contain_text("1 support, 0 against")
     screenshot(person, "what-we-heard")
-    staff.close()
+    for ctx in (staff, others, people):
+        ctx.close()

@@ -108,3 +108,33 @@ def test_new_contributions_are_proposed_and_accepted_in_bulk(adopted, make) -> N
     cb.undo(db.session, actor=analyst, codebook=book)
     db.session.commit()
     assert len(cb.proposals(db.session, book, rerun)) == 2
+
+
+def test_a_second_analyst_codes_a_blind_sample_and_sees_kappa_and_disagreements(adopted, client, make) -> None:
+    from consult.models import ConsultationAssignment
+    from tests.conftest import login
+
+    book, cid = adopted["book"], adopted["consultation"].id
+    second = make.user(role="analyst", category="staff", email="second.coder@example.net")
+    db.session.add(ConsultationAssignment(consultation_id=cid, user_id=second.id, role="analyst"))
+    db.session.commit()
+    login(client, second)
+    assert "Start a blind sample" in client.get(f"/workspace/{cid}/blind").get_data(as_text=True)
+    client.post(f"/workspace/{cid}/blind/start", data={"size": "10"})
+    themes = {m.contribution: t.id for t in reversed(book.themes) for m in t.members}
+    disagreed = None
+    for n in range(10):
+        page = client.get(f"/workspace/{cid}/blind").get_data(as_text=True)
+        assert f"Contribution {n + 1} of 10" in page
+        item = page.split('name="contribution" value="')[1].split('"')[0]
+        # Agree on all but the first; on the first say "none of these".
+        choice = "none" if n == 0 else str(themes[item])
+        disagreed = disagreed or item
+        client.post(f"/workspace/{cid}/blind/code", data={"contribution": item, "theme": choice})
+    page = client.get(f"/workspace/{cid}/blind").get_data(as_text=True)
+    assert "Same theme as the codebook</dt><dd class=\"nhsuk-summary-list__value\">9 of 10" in page
+    assert "kappa" in page and disagreed + ": the codebook says" in page
+    # The codebook's own analyst cannot see the second coder's sample: samples are per coder.
+    client.post("/logout")
+    login(client, adopted["analyst"])
+    assert "Start a blind sample" in client.get(f"/workspace/{cid}/blind").get_data(as_text=True)

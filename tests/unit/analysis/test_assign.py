@@ -32,3 +32,14 @@ def test_propose_is_unsure_between_two_close_themes() -> None:
 def test_propose_without_themes_or_items() -> None:
     assert propose(THEMES, {}) == []
     assert [p.verdict for p in propose({1: []}, {"i1": "anything"})] == ["none"]
+
+
+def test_cohen_kappa_matches_the_textbook_example() -> None:
+    from analysis.assign import cohen_kappa
+
+    # 50 items: both say yes 20, both no 15, first yes/second no 5, first no/second yes 10: kappa = 0.4.
+    first = ["y"] * 25 + ["n"] * 25
+    second = ["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15
+    assert cohen_kappa(first, second) == 0.4
+    assert cohen_kappa(["a", "b"], ["a", "b"]) == 1.0
+    assert cohen_kappa([], []) is None and cohen_kappa(["a"], ["a"]) is None
