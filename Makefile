@@ -58,6 +58,7 @@ test-fast: install-test  ## The suite without the browser and slow tests
 bench: install-test  ## Print speed and memory figures (site and analysis)
 	$(BIN)/python -m tests.bench.site
 	$(BIN)/python -m analysis.bench
+	$(BIN)/python -m tests.bench.export
 
 eval: install  ## Print analysis quality figures against human coding
 	$(BIN)/python -m analysis eval
