@@ -48,13 +48,13 @@ from ..models import (
 from . import audit
 
 FORMATS: dict[str, dict[str, str]] = {
-    "xlsx": {"label": "Workbook (XLSX)", "ext": "xlsx",
+    "xlsx": {"label": "the workbook (XLSX)", "ext": "xlsx",
              "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-    "docx": {"label": "Evidence pack (Word)", "ext": "docx",
+    "docx": {"label": "the evidence pack (Word)", "ext": "docx",
              "mimetype": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-    "csv": {"label": "Contributions (CSV)", "ext": "csv", "mimetype": "text/csv; charset=utf-8"},
-    "json": {"label": "Everything (JSON)", "ext": "json", "mimetype": "application/json"},
-    "polis": {"label": "Open data, Pol.is layout (zip)", "ext": "zip", "mimetype": "application/zip"},
+    "csv": {"label": "the contributions (CSV)", "ext": "csv", "mimetype": "text/csv; charset=utf-8"},
+    "json": {"label": "everything (JSON)", "ext": "json", "mimetype": "application/json"},
+    "polis": {"label": "open data in the Pol.is layout (zip)", "ext": "zip", "mimetype": "application/zip"},
 }
 # Spreadsheet programs run cells that start with these as formulas.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")

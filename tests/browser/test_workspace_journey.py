@@ -91,14 +91,14 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     expect(page.locator("main table")).to_contain_text("analyst@demo.consult.test")
     page.go_back()
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download workbook (xlsx)").click()
+        page.get_by_role("button", name="Download the workbook (XLSX)").click()
     book = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True)
     assert "Themes" in book.sheetnames and "Vote totals" in book.sheetnames
     labels = [row[1] for row in list(book["Themes"].iter_rows(values_only=True))[1:]]
     assert "Waiting times" in labels and "Waits for children's therapy" in labels
     assert len(list(book["Ideas"].iter_rows(values_only=True))) > 100
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download evidence pack (word)").click()
+        page.get_by_role("button", name="Download the evidence pack (Word)").click()
     text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
     assert "People wait months for therapy" in text and "Anon, " in text
     screenshot(page, "workspace-codebook")
@@ -109,7 +109,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     facilitator = others.new_page()
     log_in(facilitator, base, "facilitator@demo.consult.test")
     facilitator.goto(base + "/facilitate/")
-    facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard")).first.click()
+    facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
     facilitator.get_by_label("Publish under this topic").select_option(index=1)
     facilitator.get_by_label("Waiting times", exact=True).check()
     facilitator.get_by_label("Waits for children's therapy", exact=True).check()
@@ -130,7 +130,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
 
     # The facilitator writes "What we heard" for the first conversation from the codebook and publishes it.
     facilitator.goto(base + "/facilitate/")
-    facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard")).first.click()
+    facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
     expect(facilitator.locator("main table").first).to_contain_text("Waiting times")
     facilitator.get_by_role("link", name=re.compile("^Write “What we heard” for phase 1")).click()
     facilitator.get_by_label("Introduction").fill("We asked what would make care better. Here is what you said.")
