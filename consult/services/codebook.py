@@ -338,6 +338,12 @@ def latest_run(session: Session, consultation_id: int) -> AnalysisRun | None:
         .order_by(AnalysisRun.finished_at.desc(), AnalysisRun.id.desc()).limit(1))
 
 
+def uncoded_count(session: Session, codebook: Codebook, run: AnalysisRun) -> int:
+    """How many contributions of the run the codebook has not yet coded (without computing proposals)."""
+    known = member_ids(session, codebook)
+    return sum(1 for row in (run.result or {}).get("contributions", []) if row["id"] not in known)
+
+
 def proposals(session: Session, codebook: Codebook, run: AnalysisRun) -> list[Proposal]:
     """Where each contribution of the run that the codebook has not yet coded seems to fit, surest first."""
     known = member_ids(session, codebook)

@@ -85,7 +85,7 @@ def codebook(consultation_id: int) -> Any:
     if book is None:
         return render_template("workspace/adopt.html", consultation=consultation, runs=runs)
     latest = cb.latest_run(db.session, consultation.id)
-    waiting = len(cb.proposals(db.session, book, latest)) if latest is not None else 0
+    waiting = cb.uncoded_count(db.session, book, latest) if latest is not None else 0
     return render_template("workspace/codebook.html", consultation=consultation, book=book, waiting=waiting,
                            latest=latest, undoable=cb.last_undoable(db.session, book),
                            formats=exports.FORMATS, statements=challenge.statement_results(db.session, consultation.id))

@@ -67,3 +67,35 @@ def test_workspace_is_only_for_analysts_assigned_to_the_consultation(client, mak
     assert client.get("/workspace/").status_code == 404
     client.post("/logout")
     assert client.get(f"/workspace/{cid}/").status_code == 302
+
+
+def test_proposals_page_codes_new_contributions_in_bulk(client, make) -> None:
+    from consult.services import codebook as cb
+    from consult.services import contributions
+
+    data = seed(make)
+    cid = data["consultation"].id
+    run = finished_run(cid, data["analyst"])
+    book = cb.adopt(db.session, actor=data["analyst"], consultation=data["consultation"], run=run)
+    db.session.commit()
+    author = data["authors"][0]
+    waiting, _ = contributions.post_idea(db.session, author, data["phase"].topics[0], "Waits for physio",
+                                         "The waiting list for physio appointments is far too long")
+    parking, _ = contributions.post_idea(db.session, author, data["phase"].topics[0], "Parking",
+                                         "Hospital car parking charges are unfair")
+    db.session.commit()
+    finished_run(cid, data["analyst"])
+    login(client, data["analyst"])
+    assert "New contributions to code (2)" in client.get(f"/workspace/{cid}/").get_data(as_text=True)
+    page = client.get(f"/workspace/{cid}/proposals").get_data(as_text=True)
+    assert "None of these" in page and f"choice_i{parking.id}" in page
+    target = book.themes[0].id
+    bad = client.post(f"/workspace/{cid}/proposals", data={f"choice_i{waiting.id}": "999999"},
+                      follow_redirects=True)
+    assert "not in the codebook" in bad.get_data(as_text=True)
+    done = client.post(f"/workspace/{cid}/proposals",
+                       data={f"choice_i{waiting.id}": str(target), f"choice_i{parking.id}": "none"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "2 contributions coded" in done and "Every contribution in the newest analysis" in done
+    db.session.expire_all()
+    assert f"i{waiting.id}" in {m.contribution for m in db.session.get(CodebookTheme, target).members}
