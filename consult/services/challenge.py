@@ -167,8 +167,9 @@ def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:
         ids = [m.contribution for m in theme.members]
         texts = contribution_texts(session, ids)
         support = _supports(session, ids)
+        # Quotes from this page's phase first (it reports that conversation), then from the others.
         ranked = sorted((t for t in texts.values() if t["published"] and len(t["text"]) >= 20),
-                        key=lambda t: (-support.get(t["id"], 0), t["id"]))
+                        key=lambda t: (t["phase_id"] != page.phase_id, -support.get(t["id"], 0), t["id"]))
         quotes = [{"text": _quote(t), "who": f"Anon, {t['at']:%B %Y}, {phases[t['phase_id']].title}"}
                   for t in ranked[:QUOTES_PER_THEME] if t["phase_id"] in phases]
         statements = session.execute(
