@@ -18,6 +18,18 @@ from .accounts import (
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
 from .base import Base, utcnow
+from .codebook import (
+    THEME_STATES,
+    Codebook,
+    CodebookChange,
+    CodebookMember,
+    CodebookReviewed,
+    CodebookSample,
+    CodebookTheme,
+    HeardPage,
+    HeardTheme,
+    Statement,
+)
 from .consultations import (
     ASSIGNMENT_ROLES,
     PHASE_STATES,
@@ -40,6 +52,15 @@ from .contributions import (
     Vote,
     VoteEvent,
 )
+from .equality import (
+    PREFER_NOT,
+    EqualityQuestionOff,
+    EqualityResponse,
+    OfflineContribution,
+    OfflineEvent,
+    OfflineSettings,
+    ReferenceShare,
+)
 from .moderation import (
     ANOMALY_KINDS,
     CASE_REASONS,
@@ -50,14 +71,6 @@ from .moderation import (
     NetworkSighting,
     Report,
     VoteExclusion,
-from .equality import (
-    PREFER_NOT,
-    EqualityQuestionOff,
-    EqualityResponse,
-    OfflineContribution,
-    OfflineEvent,
-    OfflineSettings,
-    ReferenceShare,
 )
 
 __all__ = [
@@ -74,4 +87,7 @@ __all__ = [
     "NetworkSighting", "Report", "VoteExclusion",
     "PREFER_NOT", "EqualityQuestionOff", "EqualityResponse", "OfflineContribution", "OfflineEvent",
     "OfflineSettings", "ReferenceShare",
+    "THEME_STATES", "Codebook", "CodebookChange", "CodebookMember", "CodebookReviewed", "CodebookSample",
+    "CodebookTheme",
+    "HeardPage", "HeardTheme", "Statement",
 ]
