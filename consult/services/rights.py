@@ -96,7 +96,8 @@ def delete_account(session: Session, user: User, *, password: str, contributions
     errors: dict[str, str] = {}
     if contributions not in ("keep", "delete"):
         errors["contributions"] = "Choose what should happen to what you have posted"
-    if authenticate(session, user.email, password or "") is None:
+    confirmed, _rehash = authenticate(session, user.email, password or "")
+    if confirmed is None or confirmed.id != user.id:
         errors["password"] = "Enter your password to confirm"
     if errors:
         raise Invalid("There is a problem", errors)
