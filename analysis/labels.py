@@ -121,12 +121,14 @@ class PhraseIndex:
 
 
 def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
-               taken: set[str] | frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+               taken: set[str] | frozenset[str] = frozenset(),
+               exclude: Sequence[str] = ()) -> tuple[str, list[str]]:
     """A label ("Car park and parking charges") and the theme's top phrases in readable form.
 
-    A label already in ``taken`` (another theme's) gets the theme's next phrase joined to it.
+    A label already in ``taken`` (another theme's) gets the theme's next phrase joined to it; phrases in
+    ``exclude`` (a parent theme's) are not used, so a sub-theme says what sets it apart.
     """
-    keys = index.top(members)
+    keys = [k for k in index.top(members, 5 + len(exclude)) if index.readable(k) not in exclude][:5]
     if not keys:
         return fallback, []
     readable = [index.readable(k) for k in keys]

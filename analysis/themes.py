@@ -55,7 +55,7 @@ SUB_THEMES = range(2, 5)
 MIN_SUB_THEME_SIZE = 5
 # How much sentiment and politeness words count in a text's vector (0 = not at all). They stay out of the
 # TF-IDF terms and labels whatever this says. Chosen by cross-validation across the pxtext files (eval_text).
-TONE_WEIGHT = 0.5
+TONE_WEIGHT = 0.6
 NEIGHBOURS = 20
 SPECTRAL_DIMENSIONS = range(4, 11)
 LSA_DIMENSIONS = 20
@@ -491,7 +491,7 @@ def embed_texts(texts: list[str]) -> np.ndarray:
 
 
 def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, docs: list[ThemeDoc],
-                seed: int) -> list[dict[str, object]]:
+                seed: int, parent: Sequence[str] = ()) -> list[dict[str, object]]:
     """Two to four sub-themes of one theme (k-means, k by silhouette), each labelled by its own phrases."""
     if members.size < 2 * MIN_SUB_THEME_SIZE:
         return []
@@ -510,10 +510,13 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
         return []
     labels = best[1]
     order = [t for t, _ in Counter(labels.tolist()).most_common()]
+    taken: set[str] = set()
     result = []
     for number, t in enumerate(order):
         inside = members[labels == t]
-        label, top = label_from(phrases, inside.tolist(), f"Other points ({number + 1})")
+        label, top = label_from(phrases, inside.tolist(), f"Other points ({number + 1})", taken,
+                                exclude=list(parent[:1]))
+        taken.add(label.lower())
         result.append({"id": number, "label": label, "phrases": top[:4], "size": int(inside.size),
                        "contributions": [docs[i].id for i in inside]})
     return result
@@ -636,7 +639,7 @@ def find_themes(
         fallback = " · ".join(terms[t][:LABEL_TERMS]).capitalize() or f"Theme {t + 1}"
         label, top = label_from(phrases, members.tolist(), fallback, taken)
         taken.add(label.lower())
-        subs = _sub_themes(features.dense, members, phrases, kept, seed)
+        subs = _sub_themes(features.dense, members, phrases, kept, seed, top)
         themes.append(Theme(t, label, terms[t], len(members), [kept[i].id for i in members],
                             [kept[i].id for i in quotes], top, subs))
     primary = {doc.id: int(t) for doc, t in zip(kept, labels.tolist(), strict=True)}
