@@ -412,11 +412,12 @@ def format_table(rows: list[dict[str, object]]) -> str:
     for (data, method), values in table.items():
         if data != current:
             present = [m for m in metrics if any(m in v for (d, _), v in table.items() if d == data)]
-            lines += ["", data, " " * width + "".join(f"{m:>11}" for m in present)]
+            sizes = [max(11, len(m) + 2) for m in present]
+            lines += ["", data, " " * width + "".join(f"{m:>{w}}" for m, w in zip(present, sizes, strict=True))]
             current = data
         lines.append(
             f"{method:<{width}}"
-            + "".join(f"{values[m]:>11.3f}" if m in values else " " * 11 for m in present)
+            + "".join(f"{values[m]:>{w}.3f}" if m in values else " " * w for m, w in zip(present, sizes, strict=True))
         )
     return "\n".join(lines).lstrip("\n")
 

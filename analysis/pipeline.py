@@ -20,6 +20,7 @@ from scipy import stats
 
 from analysis.aside import set_aside_summary
 from analysis.groups import flatten_cells, group_breakdown
+from analysis.labels import flat
 from analysis.opinion import opinion_groups
 from analysis.records import Dataset, InputError, distinct, format_time, index_interactions, timestamps
 from analysis.saturation import saturation_curve
@@ -163,7 +164,7 @@ def _quote(item: str, by_id: Mapping[str, Any]) -> dict[str, Any]:
 def _typical(theme: Any, by_id: Mapping[str, Any]) -> str | None:
     """The text an extractive description quotes: the first quote, else the most supported member."""
     for item in list(theme.quotes) + list(theme.members[:1]):
-        return by_id[item].text
+        return flat(by_id[item].text)
     return None
 
 
@@ -174,7 +175,7 @@ def _examples(members: list[str], labels: Mapping[str, str], quotes: list[str], 
     for item in quotes + ranked:
         label = labels.get(item)
         if label in ("positive", "negative", "neutral") and label not in examples:
-            words = by_id[item].text.split()
+            words = flat(by_id[item].text).split()
             if len(words) >= 4:
                 examples[label] = " ".join(words[:20]) + ("…" if len(words) > 20 else "")
     return examples
@@ -203,7 +204,7 @@ def _theme_summary(theme: Any, by_id: Mapping[str, Any], scores: Mapping[str, Su
         first = next((i for i in ids if len(by_id[i].text.split()) >= 4), ids[0] if ids else None)
         sub_themes.append({"id": int(sub["id"]), "label": sub["label"], "size": len(ids),
                            "description": describe(len(ids), len(members), sub_people, sub_counts,
-                                                   sub.get("phrases", []), by_id[first].text if first else None)
+                                                   sub.get("phrases", []), flat(by_id[first].text) if first else None)
                            .replace(f"({len(ids) / max(len(members), 1):.0%})",
                                     f"({len(ids) / max(len(members), 1):.0%} of the theme)", 1),
                            "contributions": ids})

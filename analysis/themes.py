@@ -67,6 +67,7 @@ MAX_MEMBERSHIPS = 3
 QUOTES = 3
 QUOTE_POOL = 12  # members nearest the centre that compete, by support, to be quoted
 QUOTE_MAX_SIMILARITY = 0.8
+QUOTE_MIN_TOPICAL_WORDS = 3
 LABEL_TERMS = 3
 KEPT_WORD_LABEL_SHARE = 0.5
 TOP_TERMS = 10
@@ -496,6 +497,8 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
     if members.size < 2 * MIN_SUB_THEME_SIZE:
         return []
     points = normalize(dense[members])
+    if np.unique(points.round(4), axis=0).shape[0] < 2 * MIN_SUB_THEME_SIZE:
+        return []  # copies of a few texts: nothing to divide
     best: tuple[float, np.ndarray] | None = None
     for k in SUB_THEMES:
         if members.size < k * MIN_SUB_THEME_SIZE:
@@ -523,9 +526,10 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
 
 
 def _substantive(i: int, docs: list[ThemeDoc], corpus: _Corpus) -> bool:
-    """A text worth quoting on its own: four content words or more of its own."""
+    """A text worth quoting on its own: at least three topical words of its own ("Good point." is not)."""
     own = docs[i].own
-    return len(content_tokens(own)) >= 4 if own is not None else len(corpus.words[i]) >= 4
+    topical = [w for w in content_tokens(own) if not is_tone_word(w)] if own is not None else corpus.words[i]
+    return len(topical) >= QUOTE_MIN_TOPICAL_WORDS
 
 
 def _tiny_statement(clustered: int, distinct: int, aside: int) -> str:
