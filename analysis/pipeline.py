@@ -412,13 +412,14 @@ def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
                 "sentiment_label"])
     themes = result["themes"]["themes"]
     _write_csv(paths[2], [
-        {"theme": t["id"], "label": t["label"], "terms": "; ".join(t["terms"]), "size": t["size"],
+        {"theme": t["id"], "label": t["label"], "description": t.get("description", ""),
+         "terms": "; ".join(t["terms"]), "size": t["size"],
          "participants": t["participants"], "sentiment_mean": t["sentiment"]["mean"],
          "positive": t["sentiment"]["positive"], "neutral": t["sentiment"]["neutral"],
          "negative": t["sentiment"]["negative"], "support_mean": t["support"]["mean"],
          "quotes": " | ".join(q["text"] for q in t["quotes"])}
         for t in themes
-    ], ["theme", "label", "terms", "size", "participants", "sentiment_mean", "positive", "neutral",
+    ], ["theme", "label", "description", "terms", "size", "participants", "sentiment_mean", "positive", "neutral",
         "negative", "support_mean", "quotes"])
     by_id = {row["id"]: row for row in contributions}
     members = [

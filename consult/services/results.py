@@ -71,6 +71,18 @@ def themes_csv(result: dict[str, Any]) -> str:
                 _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
                 row.get("impressions"),
             )])
+    # Answers set aside before theming are listed too, under their bucket, so nothing goes missing.
+    for bucket in result["themes"].get("set_aside") or []:
+        for rank, item in enumerate(bucket["contributions"], start=1):
+            row = rows.get(item)
+            if row is None:
+                continue
+            writer.writerow([safe_cell(v) for v in (
+                "", f"Set aside: {bucket['label']}", rank, row["id"], row["kind"], row["phase"], row["topic"],
+                row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
+                _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
+                row.get("impressions"),
+            )])
     return out.getvalue()
 
 
