@@ -186,9 +186,12 @@ def _eval(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: data folder not found (pass --data DIR)")
     from analysis.eval_text import evaluate_text
+    from analysis.eval_text import format_table as pivot_table
 
-    rows = [*evaluate_text(data_dir), *polis_time_bias_rows(data_dir), *simulation_rows()]
-    print(format_table(rows))
+    # Themes and sentiment pivoted (one line per method, a column per metric), then the support figures.
+    print(pivot_table(evaluate_text(data_dir)))
+    print()
+    print(format_table([*polis_time_bias_rows(data_dir), *simulation_rows()]))
     return 0
 
 
