@@ -148,8 +148,7 @@ def test_a_run_whose_worker_died_is_queued_again_and_claimed_once(app, make) -> 
 
 def test_theme_page_filters_by_group_and_phase_and_ignores_bad_filters(client, make) -> None:
     consultation, _ = _consultation_with_ideas(make)
-    analyst = make.user(role="analyst", category="staff")
-    login(client, analyst)
+    _assigned_analyst(client, make, consultation)
     _start(client, consultation.id, k="3")
     run = db.session.scalars(select(AnalysisRun)).one()
     db.session.execute(AnalysisRun.__table__.update().values(state="running"))
