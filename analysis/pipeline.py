@@ -19,7 +19,8 @@ import numpy as np
 from scipy import stats
 
 from analysis.aside import set_aside_summary
-from analysis.groups import flatten_cells, group_breakdown
+from analysis.group_disclosure import disclosed_group_breakdown
+from analysis.groups import flatten_cells
 from analysis.labels import flat
 from analysis.opinion import opinion_groups
 from analysis.records import Dataset, InputError, distinct, format_time, index_interactions, timestamps
@@ -317,7 +318,9 @@ def run_analysis(
 
     themes = stages.run("themes", theme_stage)
     theme_ids = [int(t.id) for t in themes.themes]
-    groups = stages.run("groups", lambda _: group_breakdown(dataset, themes.primary, theme_ids, seen=seen))
+    # The site-wide disclosure rule (counts under 10, rounding, no small groups, no recovery by subtraction).
+    groups = stages.run("groups", lambda _: disclosed_group_breakdown(dataset, themes.primary, theme_ids,
+                                                                       seen=seen))
     opinion = stages.run("opinion", lambda _: opinion_groups(dataset, seen=seen, seed=seed))
 
     def saturation_stage(_: Progress) -> dict[str, Any]:
@@ -367,6 +370,8 @@ def run_analysis(
                 "impressions": len(dataset.impressions),
                 "authors": len({c.author for c in contributions}),
                 "phases": sorted({c.phase for c in contributions}),
+                # Votes a facilitator excluded after an anomaly flag (left out before the analysis).
+                "excluded_votes": int(dataset.meta.get("excluded_votes") or 0),
             },
             "support": report.to_dict(),
             "timings": timings,
