@@ -16,7 +16,7 @@ function enhanceVotes() {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         var body = new FormData(form);
-        showMine(box, parseInt(body.get("value"), 10));
+        showMine(box, parseInt(body.get("value"), 10), true);
         waiting += 1;
         queue = queue.then(function () { return send(form.action, body); }).then(function (data) {
           // Only the last answer's counts are shown; earlier ones are already out of date.
@@ -50,9 +50,12 @@ function updateVotes(box, data) {
 }
 
 // Show a vote as the participant's own: the words, the pressed button, and what the next click asks for.
-function showMine(box, value) {
+// While saving, the buttons already show the choice (so a next click asks for the right thing) but the
+// words say it is not saved yet, so nobody leaves the page thinking it is.
+function showMine(box, value, saving) {
   var mine = box.querySelector("[data-vote-mine]");
-  mine.textContent = value === 1 ? "(you support this)" : value === -1 ? "(you are against this)" : "(vote withdrawn)";
+  mine.textContent = saving ? "(saving your vote\u2026)" :
+    value === 1 ? "(you support this)" : value === -1 ? "(you are against this)" : "(vote withdrawn)";
   var hint = box.querySelector("[data-vote-hint]");
   if (hint) { hint.hidden = value === 0; }
   box.querySelectorAll("form.consult-votes__form").forEach(function (form) {

@@ -209,9 +209,9 @@ def test_participant_journey_with_the_keyboard_only(browser: Browser, server) ->
         tab_to("^Log in$")
         keys.press("Enter")
         page.wait_for_load_state()
-        page.goto(server.url + page_paths(server.database)["public.phase"])
-        tab_to(r"\w")  # the first topic card's link, after the header
-        page.locator(".consult-card-list a").first.focus()
+        page.goto(server.url + page_paths(server.database)["public.consultation"])
+        # The open phase's first topic: reached with Tab, followed with Enter.
+        tab_to("^" + re.escape(page.locator(".nhsuk-card--feature a").first.inner_text().strip()))
         keys.press("Enter")
         page.wait_for_url(re.compile(r"/topics/\d+"))
         tab_to("^Add an idea$")
