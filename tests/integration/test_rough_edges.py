@@ -164,3 +164,29 @@ def test_phase_pages_show_the_step_and_the_time_left(client, make) -> None:
         state, opens_at, closes_at = "closed", utcnow() - timedelta(days=40), utcnow() - timedelta(days=10)
     assert phase_timing(Ran()).startswith("Closed. It ran from ")
     assert " to " in phase_timing(Ran())
+
+
+def test_comment_counts_agree_between_the_topic_list_and_the_idea_page(client, make) -> None:
+    import re
+
+    from consult.services import moderation
+
+    user = make.user()
+    phase = make.phase()
+    login(client, user)
+    topic_id = phase.topics[0].id
+    client.post(f"/topics/{topic_id}/ideas/new", data={"title": "Counted idea", "body": "Count me."})
+    idea_id = db.session.scalar(select(Idea.id))
+    for text in ("One", "Two", "Three"):
+        client.post(f"/ideas/{idea_id}/comments", data={"body": f"Comment {text}"})
+    first = db.session.scalars(select(Comment).order_by(Comment.id)).first()
+    client.post(f"/ideas/{idea_id}/comments", data={"body": "A reply", "parent_id": first.id})
+    hidden = db.session.scalars(select(Comment).where(Comment.body == "Comment Two")).one()
+    moderation.set_state(db.session, hidden, "hidden", reason="Off topic")
+    db.session.commit()
+
+    topic_page = client.get(f"/topics/{topic_id}").get_data(as_text=True)
+    idea_page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    listed = int(re.search(r"(\d+) comments?</p>", topic_page).group(1))
+    shown = int(re.search(r'id="comments">Comments <span class="consult-muted">\((\d+)\)', idea_page).group(1))
+    assert listed == shown == 3  # two comments and a reply are shown; the hidden one is not counted
