@@ -190,3 +190,18 @@ def test_comment_counts_agree_between_the_topic_list_and_the_idea_page(client, m
     listed = int(re.search(r"(\d+) comments?</p>", topic_page).group(1))
     shown = int(re.search(r'id="comments">Comments <span class="consult-muted">\((\d+)\)', idea_page).group(1))
     assert listed == shown == 3  # two comments and a reply are shown; the hidden one is not counted
+
+
+def test_the_consultation_page_says_when_each_phase_runs(client, make) -> None:
+    from datetime import timedelta
+
+    from consult.models import utcnow
+
+    phase = make.phase()
+    earlier = make.phase(state="closed", consultation=phase.consultation)
+    earlier.opens_at, earlier.closes_at = utcnow() - timedelta(days=30), utcnow() - timedelta(days=2)
+    db.session.commit()
+    db.session.expire_all()
+    page = client.get(f"/c/{phase.consultation.slug}").get_data(as_text=True)
+    assert "Closed. It ran from " in page
+    assert "Open now, with no closing date set." in page and "Phase 1 of 2" in page
