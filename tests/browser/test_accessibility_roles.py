@@ -208,7 +208,7 @@ def test_participant_journey_with_the_keyboard_only(browser: Browser, server) ->
         keys.type(DEMO_PASSWORD)
         tab_to("^Log in$")
         keys.press("Enter")
-        page.wait_for_load_state()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
         page.goto(server.url + page_paths(server.database)["public.consultation"])
         # The open phase's first topic: reached with Tab, followed with Enter.
         tab_to("^" + re.escape(page.locator(".nhsuk-card--feature a").first.inner_text().strip()))
