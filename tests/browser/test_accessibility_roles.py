@@ -233,6 +233,7 @@ def test_participant_journey_with_the_keyboard_only(browser: Browser, server) ->
         votes = page.locator(".consult-votes").first
         tab_to("^Support")
         keys.press("Space")
+        expect(votes.locator("[data-vote-mine]")).not_to_have_text(re.compile("saving"))
         if votes.locator("[data-vote-mine]").inner_text() == "(vote withdrawn)":
             keys.press("Space")  # they had supported it before: support it again
         expect(votes.locator("[data-vote-mine]")).to_have_text("(you support this)")
