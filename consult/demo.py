@@ -379,21 +379,29 @@ class _Writer:
             return rng.choice(openers["student"]).format(course=rng.choice(openers["courses"]))
         return rng.choice(openers[person.category])
 
-    def idea(self, theme: _Theme, person: _Person, phase_index: int,
-             note: str | None = None) -> tuple[str, str]:
-        """A title and body for an idea on this theme by this person (note: how it was gathered offline)."""
-        rng = self.rng
-        text = self.idea_decks[theme.key].deal(person) or _Text(self.rng.choice(theme.ideas).value)
+    def idea(self, theme: _Theme, person: _Person, phase_index: int, note: str | None = None,
+             taken: set[str] | None = None) -> tuple[str, str] | None:
+        """A title and body for an idea on this theme by this person (note: how it was gathered offline).
+
+        None when every idea on the theme this person could write has a title in taken (the topic's titles):
+        real people do not post the same idea twice under one topic.
+        """
+        rng, taken = self.rng, taken if taken is not None else set()
+        text = None
+        for _ in range(len(theme.ideas)):
+            dealt = self.idea_decks[theme.key].deal(person)
+            if dealt is not None and dealt.value[0] not in taken:
+                text = dealt
+                break
+        if text is None:
+            return None
         title, body = text.value
         # Staff introducing themselves in phase 1 would read oddly: it asks people about their own care.
         if note is None and text.category is None and rng.random() < 0.35 and (
             phase_index > 0 or person.category in PEOPLE
         ):
             body = f"{self._opener(person)} {body}"
-        if rng.random() < 0.6:
-            body += ("\n\n" if rng.random() < 0.3 else " ") + rng.choice(theme.details)
-        if rng.random() < 0.12:
-            body += " " + rng.choice(self.corpus["text"]["closers"])
+        # No stock sentences are added: the same pasted line on many ideas reads as fake and skews the analysis.
         if note is not None:
             body = f"{note}\n\n{body}"
         return title, body
@@ -733,6 +741,7 @@ class _Seeder:
         n_offline = min(max(len(self.corpus["offline"]), round(total * 0.03)), total - n_hidden - n_held)
         n_online = total - n_hidden - n_held - n_offline
         self.ideas: list[_IdeaPlan] = []
+        self.titles: dict[int, set[str]] = {}  # titles used so far in each topic
         # The named demo participants each have an idea in phase 1, and staff and student one in phase 2 too.
         named = {0: list(self.demo), 1: [p for p in self.demo if p.category in ("staff", "student")]}
         phase_counts = _split(n_online, [p.raw["share"] for p in self.phases])
@@ -756,7 +765,10 @@ class _Seeder:
                     if author is None:
                         continue
                     created = max(created, author.created_at)
-                    title, body = self.writer.idea(theme, author, plan.index)
+                    written = self._write_idea(topic, theme, author, plan.index)
+                    if written is None:
+                        continue
+                    theme, (title, body) = written
                     self.ideas.append(_IdeaPlan(
                         phase=plan, topic=topic, theme=theme, author=author, category=author.category,
                         profession=author.profession, title=title, body=body, created_at=created,
@@ -764,6 +776,17 @@ class _Seeder:
         self._plan_offline(n_offline)
         self._plan_moderated(moderation, n_hidden, n_held)
         self.ideas.sort(key=lambda idea: idea.created_at)
+
+    def _write_idea(self, topic: _TopicPlan, theme: _Theme, author: _Person, phase_index: int,
+                    note: str | None = None) -> tuple[_Theme, tuple[str, str]] | None:
+        """An idea whose title is new in its topic, from this theme or else another of the topic's themes."""
+        taken = self.titles.setdefault(id(topic), set())
+        for candidate in [theme] + [t for t in topic.themes if t is not theme]:
+            written = self.writer.idea(candidate, author, phase_index, note=note, taken=taken)
+            if written is not None:
+                taken.add(written[0])
+                return candidate, written
+        return None
 
     def _plan_offline(self, count: int) -> None:
         """Ideas a facilitator typed in from workshops and paper forms, during working hours."""
@@ -779,7 +802,10 @@ class _Seeder:
                                                                  seconds=rng.randrange(6 * 3600))
             created = min(max(created, plan.opens_at), plan.last)
             stand_in = _Person("", "participant", group["category"], group.get("profession"), created)
-            title, body = self.writer.idea(theme, stand_in, plan.index, note=group["note"])
+            written = self._write_idea(topic, theme, stand_in, plan.index, note=group["note"])
+            if written is None:
+                continue
+            theme, (title, body) = written
             self.ideas.append(_IdeaPlan(
                 phase=plan, topic=topic, theme=theme, author=None, category=group["category"],
                 profession=group.get("profession"), title=title, body=body, created_at=created,
@@ -804,7 +830,7 @@ class _Seeder:
                 phase=plan, topic=topic, theme=topic.themes[0], author=author, category=author.category,
                 profession=author.profession, title=title, body=body, created_at=created,
                 visible_until=hidden_at, appeal=0.05, state="hidden", reason=reason))
-            self.audit.append({"actor_id": self.staff["facilitator"].id, "action": "idea.moderate",
+            self.audit.append({"actor_id": self.staff["facilitator"].id, "action": "moderation.hide",
                                "target_type": "idea", "target_id": None,
                                "detail": {"to_state": "hidden", "reason": reason}, "at": hidden_at,
                                "_idea": self.ideas[-1]})
@@ -914,7 +940,7 @@ class _Seeder:
             comment.body, comment.state, comment.reason, comment.appeal = body, "hidden", reason, 0.05
             comment.visible_until = min(_floor(comment.created_at + timedelta(hours=rng.uniform(2, 12))),
                                         comment.visible_until)
-            self.audit.append({"actor_id": self.staff["facilitator"].id, "action": "comment.moderate",
+            self.audit.append({"actor_id": self.staff["facilitator"].id, "action": "moderation.hide",
                                "target_type": "comment", "target_id": None, "at": comment.visible_until,
                                "detail": {"to_state": "hidden", "reason": reason}, "_comment": comment})
 

@@ -41,6 +41,49 @@ def audience_text(phase: Any) -> str:
     return "For " + " and ".join(CATEGORY_PLURALS[c] for c in categories) + "."
 
 
+def _day(value: datetime) -> str:
+    """A UK date and time in words, e.g. "30 June at 11:59pm" (the year only when it is not this year)."""
+    local = value.replace(tzinfo=UTC).astimezone(UK)
+    year = "" if local.year == datetime.now(UK).year else f" {local.year}"
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B}{year} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def _span(delta_seconds: float) -> str:
+    """A time left in the largest whole unit that fits: "3 days", "5 hours", "20 minutes"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if delta_seconds >= size:
+            n = int(delta_seconds // size)
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return "less than a minute"
+
+
+def phase_timing(phase: Any, now: datetime | None = None) -> str:
+    """When a phase runs, in words: the time left on an open phase, when a closed one ran."""
+    now = now or utcnow()
+    state = scheduled_state(phase, now)
+    if state == "open":
+        if phase.closes_at is None:
+            return "Open now, with no closing date set."
+        return f"Closes in {_span((phase.closes_at - now).total_seconds())}, on {_day(phase.closes_at)}."
+    if state == "closed":
+        ran_from = f" from {_day(phase.opens_at)}" if phase.opens_at else ""
+        ended = phase.closes_at if phase.closes_at and phase.closes_at <= now else None
+        if ended:
+            return f"Closed. It ran{ran_from} to {_day(ended)}."
+        return f"Closed. It opened on {_day(phase.opens_at)}." if phase.opens_at else "Closed."
+    if phase.opens_at and phase.opens_at > now:
+        return f"Opens in {_span((phase.opens_at - now).total_seconds())}, on {_day(phase.opens_at)}."
+    return "Not open yet."
+
+
+def phase_step(phase: Any) -> str:
+    """Where a phase sits in its consultation, e.g. "Phase 2 of 3" (counting the phases this person sees)."""
+    phases = visible_phases(phase.consultation)
+    number = next((i for i, p in enumerate(phases, 1) if p.id == phase.id), phase.position)
+    return f"Phase {number} of {max(len(phases), number)}"
+
+
 def page_url(page: int, **changes: Any) -> str:
     """The current URL with another page number (and any other query changes)."""
     args = request.args.to_dict()
@@ -65,6 +108,8 @@ def init_app(app: Flask) -> None:
         has_blueprint=lambda name: name in current_app.blueprints,
         phase_state=lambda phase: scheduled_state(phase, utcnow()),
         visible_phases=visible_phases,
+        phase_timing=phase_timing,
+        phase_step=phase_step,
     )
 
 

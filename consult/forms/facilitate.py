@@ -13,6 +13,20 @@ class BackForm(Form):
     next = HiddenField()
 
 
+class PhaseChangeForm(BackForm):
+    """Closing or reopening a phase: the confirmation, and for a reopening its new planned closing time."""
+
+    confirmed = HiddenField()
+    closes_at_day = StringField()
+    closes_at_month = StringField()
+    closes_at_year = StringField()
+    closes_at_time = StringField()
+
+    def typed(self, prefix: str) -> dict[str, str]:
+        """The day, month, year and time boxes of the planned closing time, as typed."""
+        return {part: getattr(self, f"{prefix}_{part}").data or "" for part in ("day", "month", "year", "time")}
+
+
 class ConsultationForm(Form):
     """A consultation's title, web address name, summary, description and whether it is published."""
 

@@ -71,6 +71,8 @@ def register(session: Session, email: str, password: str, category: str, profess
         errors["category"] = "Select which of these best describes you"
     if category == "staff" and profession not in PROFESSION_LABELS:
         errors["profession"] = "Select your profession"
+    if category == "student" and profession and profession not in PROFESSION_LABELS:
+        errors["profession"] = "Select the profession you are studying for, or leave it blank"
     if errors:
         raise Invalid("There is a problem", errors)
     # Hash before the first query, so no database lock is held while argon2 works, and hash even when
@@ -80,7 +82,9 @@ def register(session: Session, email: str, password: str, category: str, profess
     if existing is not None:
         return Registration(existing, False)
     user = User(email=email, password_hash=password_hash, role="participant")
-    user.profile = ParticipantProfile(category=category, profession=profession if category == "staff" else None)
+    # Students may name the profession they are studying for; nobody else has one.
+    kept = profession if category in ("staff", "student") and profession else None
+    user.profile = ParticipantProfile(category=category, profession=kept)
     session.add(user)
     try:
         session.flush()

@@ -64,12 +64,20 @@ def tick(session: Session, now: datetime | None = None) -> list[PhaseTransition]
     return made
 
 
-def open_phase(session: Session, phase: Phase, actor: User, now: datetime | None = None) -> None:
-    """Open a draft or closed phase now, by hand."""
+KEEP = object()  # open_phase(closes_at=KEEP): leave the planned closing time as it is
+
+
+def open_phase(session: Session, phase: Phase, actor: User, now: datetime | None = None, *,
+               closes_at: datetime | None | object = KEEP) -> None:
+    """Open a draft or closed phase now, by hand, optionally with a new planned closing time (None: by hand)."""
     now = now or utcnow()
     _require_facilitator(session, actor, phase)
     if phase.state == "open":
         raise Conflict(f"“{phase.title}” is already open")
+    if closes_at is not KEEP:
+        if isinstance(closes_at, datetime) and closes_at <= now:
+            raise Invalid("There is a problem", {"closes_at": "The closing time must be in the future"})
+        phase.closes_at = closes_at  # type: ignore[assignment]
     if phase.closes_at is not None and phase.closes_at <= now:
         # Reopening by hand overrides a planned closing time that has passed.
         phase.closes_at = None

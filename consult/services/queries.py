@@ -147,6 +147,19 @@ def idea_comments(
     return result, replies
 
 
+def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
+    """The page of its idea's comments that shows this comment (a reply shows on its parent's page)."""
+    top_id = comment.parent_id or comment.id
+    top = session.get(Comment, top_id)
+    assert top is not None
+    before = session.scalar(
+        select(func.count()).where(Comment.idea_id == top.idea_id, Comment.parent_id.is_(None),
+                                   Comment.moderation_state.in_(IN_PLACE_STATES),
+                                   or_(Comment.created_at < top.created_at,
+                                       and_(Comment.created_at == top.created_at, Comment.id < top.id)))) or 0
+    return before // per_page + 1
+
+
 def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  # type: ignore[assignment]
              comment_ids: list[int] = ()) -> dict[tuple[str, int], int]:  # type: ignore[assignment]
     """The user's current votes on these items, keyed by ("idea"|"comment", id)."""

@@ -54,6 +54,11 @@ ACTION_LABELS = {
     "phase.premoderation": "Changed a phase's pre-moderation",
     "anomaly.exclude": "Excluded flagged votes from analyses",
     "anomaly.dismiss": "Dismissed an anomaly flag",
+    "analysis.request": "Asked for an analysis run",
+    "user.reset_password": "Reset their password",
+    "user.change_password": "Changed their password",
+    "user.change_email": "Changed their email address",
+    "user.verify_claim": "Verified someone's staff or student claim",
 }
 ASSIGNMENT_LABELS = {"facilitator": "Facilitator", "moderator": "Moderator", "analyst": "Analyst",
                      "safeguarding": "Safeguarding lead"}

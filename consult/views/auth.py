@@ -160,11 +160,13 @@ def confirm_post(token: str) -> Any:
     except Invalid as exc:
         db.session.rollback()
         return render_template("auth/link_expired.html", message=exc.message), 404
-    db.session.commit()
     if current_user.is_authenticated and current_user.id != user.id:
         logout_user()
     if not current_user.is_authenticated:
+        # Confirming logs the person in, so it counts as their first login.
+        accounts.record_login(db.session, user)
         start_session(user)
+    db.session.commit()
     session.pop("pending_email", None)
     flash("Your email address is confirmed. You can now add ideas, comment and vote.", "success")
     return redirect(after_registration_url())

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from .. import authz
 from ..authz import allow
 from ..extensions import db
-from ..forms.facilitate import BackForm, ConsultationForm, MoveTopicForm, OnBehalfForm, PhaseForm, TopicForm
+from ..forms.facilitate import (
+    BackForm, ConsultationForm, MoveTopicForm, OnBehalfForm, PhaseChangeForm, PhaseForm, TopicForm,
+)
 from ..models import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -219,24 +221,54 @@ def edit_phase(phase_id: int) -> Any:
     return _phase_form(phase.consultation, phase, None, errors={})
 
 
-@bp.route("/phases/<int:phase_id>/open", methods=["POST"])
+@bp.route("/phases/<int:phase_id>/open", methods=["GET", "POST"])
 @allow("facilitator")
 def open_phase(phase_id: int) -> Any:
-    """Open a phase now."""
-    return _change_state(phase_id, phases.open_phase, "is now open.")
+    """Open a phase now; reopening a closed one asks first, and for its new planned closing time."""
+    phase = _phase(phase_id)
+    form = PhaseChangeForm()
+    if phases.scheduled_state(phase, utcnow()) != "closed":
+        if request.method == "GET":
+            return _confirm_change(phase, "open", form)
+        return _change_state(phase, form, phases.open_phase, "is now open.")
+    if request.method == "GET" or form.confirmed.data != "yes":
+        return _confirm_change(phase, "reopen", form)
+    try:
+        closes = manage.to_utc(manage.TypedDateTime(**form.typed("closes_at")), field="closes_at", label="closing")
+        if closes is not None and closes <= utcnow():
+            raise Invalid("There is a problem", {"closes_at": "The closing time must be in the future"})
+    except Invalid as exc:
+        return _confirm_change(phase, "reopen", form, exc.field_errors), 400
+    return _change_state(phase, form, lambda session, item, actor: phases.open_phase(
+        session, item, actor, closes_at=closes), "is open again.")
 
 
-@bp.route("/phases/<int:phase_id>/close", methods=["POST"])
+@bp.route("/phases/<int:phase_id>/close", methods=["GET", "POST"])
 @allow("facilitator")
 def close_phase(phase_id: int) -> Any:
-    """Close a phase now."""
-    return _change_state(phase_id, phases.close_phase, "is now closed. Everything in it can still be read.")
-
-
-def _change_state(phase_id: int, change: Any, done: str) -> Any:
-    """Apply an open or close by hand, then show the dashboard with what happened."""
+    """Close a phase now, after a confirmation page (which works without JavaScript)."""
     phase = _phase(phase_id)
-    form = BackForm()
+    form = PhaseChangeForm()
+    if request.method == "GET" or form.confirmed.data != "yes":
+        return _confirm_change(phase, "close", form)
+    return _change_state(phase, form, phases.close_phase, "is now closed. Everything in it can still be read.")
+
+
+def _confirm_change(phase: Phase, change: str, form: PhaseChangeForm, errors: dict[str, str] | None = None) -> Any:
+    """The page that asks before a phase is closed or reopened."""
+    if form.is_submitted() and errors is not None:
+        closes = manage.TypedDateTime(**form.typed("closes_at"))
+    else:
+        # Keep a planned closing time that is still to come; otherwise ask for one.
+        planned = phase.closes_at if phase.closes_at and phase.closes_at > utcnow() else None
+        closes = manage.TypedDateTime.from_utc(planned)
+    back = safe_next(form.next.data or request.args.get("next"), url_for("facilitate.dashboard"))
+    return render_template("facilitate/phase_confirm.html", phase=phase, change=change, closes=closes,
+                           errors=errors or {}, back=back)
+
+
+def _change_state(phase: Phase, form: BackForm, change: Any, done: str) -> Any:
+    """Apply an open or close by hand, then show the dashboard with what happened."""
     form.validate_on_submit()  # only the CSRF token and a return address, both checked already
     try:
         change(db.session, phase, current_user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import authz
@@ -15,7 +15,7 @@ from ..forms.participate import CommentForm, IdeaForm, VoteForm
 from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
 from ..security import safe_next, wants_json
 from ..services import contributions, queries
-from ..services.errors import Invalid, NotFound, ServiceError
+from ..services.errors import Conflict, Invalid, NotFound, ServiceError
 from ..services.phases import eligibility, require_contribution_allowed
 from .helpers import form_values, page_arg
 
@@ -39,6 +39,11 @@ def new_idea(topic_id: int) -> Any:
         db.session.rollback()
         return render_template("idea_new.html", topic=topic, phase=phase, errors=exc.field_errors,
                                form=form_values(form), limits=LIMITS), 400
+    except Conflict as exc:
+        # The phase closed while they were typing: show the words back so none are lost.
+        db.session.rollback()
+        return render_template("idea_new.html", topic=topic, phase=phase, errors={}, refused=exc.message,
+                               form=form_values(form), limits=LIMITS), 409
     db.session.commit()
     if idea.moderation_state == "held":
         return redirect(url_for("moderation.edit", kind="idea", item_id=idea.id))
@@ -65,7 +70,7 @@ def comment(idea_id: int) -> Any:
     try:
         item, created = contributions.post_comment(db.session, current_user, idea, form.body.data,
                                                    parent_id=parent_id)
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:
         db.session.rollback()
         return _idea_with_errors(idea, exc, field, form.body.data or "")
     db.session.commit()
@@ -75,19 +80,35 @@ def comment(idea_id: int) -> Any:
         flash("Your reply has been posted." if item.parent_id else "Your comment has been posted.", "success")
     else:
         flash("You had already posted this; it was not added twice.", "info")
-    return redirect(url_for("public.idea", idea_id=idea.id, page=page_arg()) + f"#comment-{item.id}")
+    # Take them to the page the comment landed on (new comments go last, often on a later page).
+    page = queries.comment_page(db.session, item, per_page=_per_page())
+    return redirect(url_for("public.idea", idea_id=idea.id, page=page if page > 1 else None)
+                    + f"#comment-{item.id}")
 
 
-def _idea_with_errors(idea: Idea, exc: Invalid, field: str, text: str) -> Any:
+def _per_page() -> int:
+    """Comments per page on the idea page, from configuration."""
+    return int(current_app.config["PAGE_SIZE"])
+
+
+def _idea_with_errors(idea: Idea, exc: Invalid | Conflict, field: str, text: str) -> Any:
     """Show the idea page again with the comment form's error and the text kept."""
     topic = idea.topic
-    comments, replies = queries.idea_comments(db.session, idea, page=page_arg(), per_page=20, in_place=True)
+    comments, replies = queries.idea_comments(db.session, idea, page=page_arg(), per_page=_per_page(),
+                                              in_place=True)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, current_user, idea_ids=[idea.id], comment_ids=comment_ids)
     return render_template("idea.html", idea=idea, topic=topic, phase=topic.phase, comments=comments,
                            replies=replies, votes=votes, can=eligibility(topic.phase, current_user),
-                           errors={field: next(iter(exc.field_errors.values()), exc.message)},
-                           form={field: text}), 400
+                           errors=_field_error(exc, field), form={field: text},
+                           refused=exc.message if isinstance(exc, Conflict) else None), exc.status
+
+
+def _field_error(exc: Invalid | Conflict, field: str) -> dict[str, str]:
+    """The message for the comment box that was refused; a closed phase has no box, so no field error."""
+    if isinstance(exc, Conflict):
+        return {}
+    return {field: next(iter(exc.field_errors.values()), exc.message)}
 
 
 @bp.route("/vote", methods=["POST"])

@@ -6,29 +6,39 @@ document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
 enhanceVotes();
 refreshProgress();
 
-// Voting without a page reload: send the same form in the background and update the counts.
+// Voting without a page reload: send the same form in the background and update the counts. Clicks are
+// queued per item, each asking for the state shown when it was clicked, so rapid clicks end in the last one.
 function enhanceVotes() {
   document.querySelectorAll(".consult-votes").forEach(function (box) {
+    var queue = Promise.resolve();
+    var waiting = 0;
     box.querySelectorAll("form.consult-votes__form").forEach(function (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        var button = form.querySelector("button");
-        button.disabled = true;
-        fetch(form.action, {
-          method: "POST",
-          body: new FormData(form),
-          headers: { "Accept": "application/json" },
-          credentials: "same-origin"
-        }).then(function (response) {
-          return response.json().then(function (data) { return { ok: response.ok, data: data }; });
-        }).then(function (result) {
-          if (!result.ok) { throw new Error(result.data.error || "Your vote was not saved."); }
-          updateVotes(box, result.data);
+        var body = new FormData(form);
+        showMine(box, parseInt(body.get("value"), 10), true);
+        waiting += 1;
+        queue = queue.then(function () { return send(form.action, body); }).then(function (data) {
+          // Only the last answer's counts are shown; earlier ones are already out of date.
+          if (waiting === 1) { updateVotes(box, data); }
         }).catch(function (error) {
-          var mine = box.querySelector("[data-vote-mine]");
-          mine.textContent = error.message;
-        }).finally(function () { button.disabled = false; });
+          box.querySelector("[data-vote-mine]").textContent = error.message;
+        }).then(function () { waiting -= 1; });
       });
+    });
+  });
+}
+
+function send(action, body) {
+  return fetch(action, {
+    method: "POST",
+    body: body,
+    headers: { "Accept": "application/json" },
+    credentials: "same-origin"
+  }).then(function (response) {
+    return response.json().then(function (data) {
+      if (!response.ok) { throw new Error(data.error || "Your vote was not saved."); }
+      return data;
     });
   });
 }
@@ -36,13 +46,23 @@ function enhanceVotes() {
 function updateVotes(box, data) {
   box.querySelector("[data-vote-up]").textContent = data.up;
   box.querySelector("[data-vote-down]").textContent = data.down;
+  showMine(box, data.value);
+}
+
+// Show a vote as the participant's own: the words, the pressed button, and what the next click asks for.
+// While saving, the buttons already show the choice (so a next click asks for the right thing) but the
+// words say it is not saved yet, so nobody leaves the page thinking it is.
+function showMine(box, value, saving) {
   var mine = box.querySelector("[data-vote-mine]");
-  mine.textContent = data.value === 1 ? "(you support this)" : data.value === -1 ? "(you are against this)" : "(vote withdrawn)";
+  mine.textContent = saving ? "(saving your vote\u2026)" :
+    value === 1 ? "(you support this)" : value === -1 ? "(you are against this)" : "(vote withdrawn)";
+  var hint = box.querySelector("[data-vote-hint]");
+  if (hint) { hint.hidden = value === 0; }
   box.querySelectorAll("form.consult-votes__form").forEach(function (form) {
     var input = form.querySelector("[data-vote-value]");
-    var value = parseInt(input.getAttribute("data-vote-value"), 10);
-    var pressed = data.value === value;
-    input.value = pressed ? 0 : value;
+    var own = parseInt(input.getAttribute("data-vote-value"), 10);
+    var pressed = value === own;
+    input.value = pressed ? 0 : own;
     var button = form.querySelector("button");
     button.setAttribute("aria-pressed", pressed ? "true" : "false");
     button.classList.toggle("nhsuk-button--secondary", !pressed);

@@ -61,6 +61,8 @@ def test_facilitator_journey_and_closed_phase(browser, demo_server) -> None:
 
     # ...the facilitator closes it...
     page.get_by_role("button", name=re.compile(r"^Close now\W+phase 4")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Close phase 4")  # it asks first
+    page.get_by_role("button", name="Yes, close it now").click()
     expect(page.get_by_role("button", name=re.compile(r"^Reopen now\W+phase 4"))).to_be_visible()
     page.get_by_role("link", name=re.compile("^History of phase 4")).click()
     expect(page.locator("main")).to_contain_text("facilitator@demo.consult.test")

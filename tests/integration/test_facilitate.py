@@ -273,7 +273,8 @@ def test_open_then_close_records_who_when_from_and_to(client, make) -> None:
     response = client.post(f"/facilitate/phases/{phase.id}/open", data={"next": "/facilitate/?page=1"},
                            follow_redirects=True)
     assert "is now open" in response.get_data(as_text=True)
-    response = client.post(f"/facilitate/phases/{phase.id}/close", follow_redirects=True)
+    response = client.post(f"/facilitate/phases/{phase.id}/close", data={"confirmed": "yes"},
+                           follow_redirects=True)
     assert "is now closed" in response.get_data(as_text=True)
 
     assert _transitions(phase.id) == [("draft", "open", facilitator.id, "manual"),
@@ -288,8 +289,8 @@ def test_open_then_close_records_who_when_from_and_to(client, make) -> None:
 def test_closing_twice_says_it_is_already_closed_and_changes_nothing(client, make) -> None:
     phase = make.phase(state="open")
     _facilitator(client, make)
-    client.post(f"/facilitate/phases/{phase.id}/close")
-    response = client.post(f"/facilitate/phases/{phase.id}/close")
+    client.post(f"/facilitate/phases/{phase.id}/close", data={"confirmed": "yes"})
+    response = client.post(f"/facilitate/phases/{phase.id}/close", data={"confirmed": "yes"})
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"“{phase.title}” is not open, so it cannot be closed" in page

@@ -55,7 +55,8 @@ def _facilitator_urls(phase: Phase) -> tuple[list[str], list[tuple[str, dict]]]:
     posts = [(f"/facilitate/consultations/{c}/edit", {"title": "Taken over", "summary": "x", "is_published": "yes"}),
              (f"/facilitate/consultations/{c}/phases/new", {"title": "Extra", "question": "Why?"}),
              (f"/facilitate/phases/{p}/edit", {"title": "Renamed", "question": "Why?"}),
-             (f"/facilitate/phases/{p}/close", {}), (f"/facilitate/phases/{p}/open", {}),
+             (f"/facilitate/phases/{p}/close", {"confirmed": "yes"}),
+             (f"/facilitate/phases/{p}/open", {"confirmed": "yes"}),
              (f"/facilitate/phases/{p}/topics/new", {"title": "New topic"}),
              (f"/facilitate/topics/{t}/edit", {"title": "Renamed topic"}),
              (f"/facilitate/topics/{t}/move", {"direction": "down"}),
@@ -85,7 +86,7 @@ def test_facilitators_reach_only_the_consultations_they_are_assigned_to(client, 
     mine, _ = _facilitator_urls(theirs)
     for url in mine:
         assert client.get(url).status_code == 200, url
-    assert client.post(f"/facilitate/phases/{theirs.id}/close").status_code == 302
+    assert client.post(f"/facilitate/phases/{theirs.id}/close", data={"confirmed": "yes"}).status_code == 302
 
 
 def test_analysts_and_moderators_are_not_facilitators_of_consultations_they_work_on(client, make) -> None:

@@ -249,3 +249,20 @@ def test_seed_demo_refuses_a_database_with_a_consultation(tmp_path: Path) -> Non
             seed_demo(session, scale=0.1, now=NOW)
         assert session.scalar(select(func.count()).select_from(Idea)) == counts["ideas"]
     engine.dispose()
+
+
+def test_no_topic_repeats_an_idea_title_and_no_stock_sentence_is_pasted_onto_ideas(seeded) -> None:
+    from collections import Counter
+
+    from consult.demo import load_corpus
+
+    engine, _ = seeded
+    with Session(engine) as session:
+        rows = session.execute(select(Idea.topic_id, Idea.title, Idea.body)).all()
+    repeats = [key for key, n in Counter((topic_id, title) for topic_id, title, _ in rows).items() if n > 1]
+    assert repeats == []
+    corpus = load_corpus()
+    stock = [*corpus["text"]["closers"]] + [d for theme in corpus["themes"].values() for d in theme.get("details", [])]
+    assert len(stock) > 50  # the stock lines really were found in the corpus
+    pasted = {line: sum(line in body for _, _, body in rows) for line in stock}
+    assert {line: n for line, n in pasted.items() if n} == {}
