@@ -227,7 +227,7 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             return f"tok{key}"
 
         # C1: published, with an open phase (contributions in every state) and a draft phase.
-        p_open = make.phase(state="open")
+        p_open = make.phase(state="open", topics=2)
         c1 = p_open.consultation
         c1.title, c1.slug = "Published consultation", "published-consultation"
         p_draft = make.phase(state="draft", consultation=c1)

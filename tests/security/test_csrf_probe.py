@@ -1,0 +1,162 @@
+"""Every POST route x five forgeries: none of them changes anything.
+
+For each POST route in the URL map the probe sends, as a person the route is for, the request that works
+(checked: it must change the database or the session, or the forgeries would prove nothing), then five forged
+copies: no token, a made-up token, another session's token, the token in the query string instead of the form,
+and the same request as a GET. A forgery is accepted if it changes any row of any table, or who the session
+belongs to, or (as a POST) is answered with anything but an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.security.world import Route, World, build_url, routes
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("security-csrf")]
+
+Data = dict[str, Any] | Callable[[World], dict[str, Any]]
+
+
+def _id(param: str, label: str) -> Callable[[World], Any]:
+    """The URL value of a world object, found by parameter name and label."""
+    return lambda world: next(o.value for o in world.objects[param] if o.label == label)
+
+
+# The working request for each POST route: (persona, {URL parameter: object label}, form data).
+VALID: dict[str, tuple[str, dict[str, str], Data]] = {
+    "auth.register": ("anonymous", {}, {"email": "new-person@example.org", "password": "a long enough password",
+                                        "category": "public"}),
+    "auth.login": ("anonymous", {}, {"email": "a@example.org", "password": PASSWORD}),
+    "auth.logout": ("participant_a", {}, {}),
+    "participate.new_idea": ("participant_a", {"topic_id": "open"}, {"title": "A new idea", "body": "Its body"}),
+    "participate.comment": ("participant_a", {"idea_id": "published"}, {"body": "A new comment"}),
+    "participate.vote": ("participant_a", {}, lambda w: {"kind": "idea", "id": _id("idea_id", "published")(w),
+                                                         "value": "1"}),
+    "facilitate.new_consultation": ("facilitator_assigned", {}, {"title": "A new consultation",
+                                                                 "summary": "Its summary", "is_published": "no"}),
+    "facilitate.edit_consultation": ("facilitator_assigned", {"consultation_id": "published"},
+                                     {"title": "Renamed consultation", "slug": "published-consultation",
+                                      "summary": "A new summary", "description": "", "is_published": "yes"}),
+    "facilitate.new_phase": ("facilitator_assigned", {"consultation_id": "published"},
+                             {"title": "A new phase", "question": "What next?"}),
+    "facilitate.edit_phase": ("facilitator_assigned", {"phase_id": "draft"},
+                              {"title": "Renamed phase", "question": "A new question?"}),
+    "facilitate.open_phase": ("facilitator_assigned", {"phase_id": "draft"}, {}),
+    "facilitate.close_phase": ("facilitator_assigned", {"phase_id": "open"}, {}),
+    "facilitate.new_topic": ("facilitator_assigned", {"phase_id": "open"}, {"title": "A new topic"}),
+    "facilitate.edit_topic": ("facilitator_assigned", {"topic_id": "open"}, {"title": "Renamed topic"}),
+    "facilitate.move_topic": ("facilitator_assigned", {"topic_id": "open"}, {"direction": "down"}),
+    "facilitate.on_behalf": ("facilitator_assigned", {"topic_id": "open"},
+                             {"title": "From a workshop", "body": "Said at the workshop", "channel": "workshop",
+                              "category": "public"}),
+    "admin.user": ("admin", {"user_id": "participant_a"}, {"role": "moderator"}),
+    "analyse.start": ("analyst", {}, lambda w: {"consultation_id": _id("consultation_id", "published")(w),
+                                                "scope": "all"}),
+}
+FORGERIES = ("no token", "made-up token", "another session's token", "token in the query string", "GET")
+# Known bugs, each a strict xfail below until fixed: (endpoint, forgery, reason).
+KNOWN: list[tuple[str, str, str]] = []
+
+
+def _session_owner(client: Any) -> str | None:
+    """Who the client's session belongs to ("id:version"), or None."""
+    with client.session_transaction() as session:
+        return session.get("_user_id")
+
+
+def probe_route(world: World, route: Route) -> tuple[bool, dict[str, str]]:
+    """Send the working request and its forgeries; returns (the working one changed state, {forgery: problem})."""
+    persona, labels, data = VALID[route.endpoint]
+    combo = {name: next(o for o in world.objects[name] if o.label == label) for name, label in labels.items()}
+    url = build_url(world.app, route, combo)
+    form = data(world) if callable(data) else dict(data)
+    other = "participant_b" if persona != "participant_b" else "participant_a"
+    pristine = world.fingerprint()
+    problems: dict[str, str] = {}
+
+    def attempt(name: str, send: Callable[[Any], Any]) -> None:
+        client = world.client(persona)
+        before = _session_owner(client)
+        response = send(client)
+        changed = world.fingerprint() != pristine
+        owner_changed = _session_owner(client) != before
+        if changed or owner_changed or (name != "GET" and response.status_code < 400):
+            problems[name] = (f"{response.status_code}, database {'changed' if changed else 'unchanged'}, "
+                              f"session {'changed hands' if owner_changed else 'unchanged'}")
+        if changed:
+            world.restore()
+
+    own = world.tokens_for_csrf.get(persona) or world.client(persona).csrf_token()
+    attempt("no token", lambda c: c.post(url, data=form, csrf=False))
+    attempt("made-up token", lambda c: c.post(url, data={**form, "csrf_token": "IjEyMzQ1Ig.forged.token"},
+                                              csrf=False))
+    attempt("another session's token",
+            lambda c: c.post(url, data={**form, "csrf_token": world.tokens_for_csrf[other]}, csrf=False))
+    attempt("token in the query string",
+            lambda c: c.post(url, query_string={"csrf_token": own}, data=form, csrf=False))
+    attempt("GET", lambda c: c.get(url, query_string={**form, "csrf_token": own}))
+
+    client = world.client(persona)
+    before = _session_owner(client)
+    response = client.post(url, data=form)
+    worked = world.fingerprint() != pristine or _session_owner(client) != before
+    assert response.status_code < 500
+    world.restore()
+    return worked, problems
+
+
+def post_routes(world: World) -> list[Route]:
+    """Every POST route of the URL map."""
+    return [r for r in routes(world.app, methods=("POST",))]
+
+
+@pytest.fixture(scope="module")
+def results(world: World) -> tuple[list[Route], dict[str, dict[str, str]], list[str], list[str]]:
+    """Every POST route probed once: (routes, problems by endpoint, routes without a working request, gaps)."""
+    found = post_routes(world)
+    gaps = [f"POST {r.rule} ({r.endpoint}): the CSRF probe needs the request that works; add it to VALID in "
+            "tests/security/test_csrf_probe.py" for r in found if r.endpoint not in VALID]
+    problems: dict[str, dict[str, str]] = {}
+    inert: list[str] = []
+    for route in found:
+        if route.endpoint not in VALID:
+            continue
+        worked, found_problems = probe_route(world, route)
+        if not worked:
+            inert.append(f"POST {route.rule} ({route.endpoint}) with its token changed nothing: fix its entry in "
+                         "VALID so the forgeries are tested against a request that works")
+        if found_problems:
+            problems[route.endpoint] = found_problems
+    return found, problems, inert, gaps
+
+
+def _known(endpoint: str, forgery: str) -> str | None:
+    """The reason, if this forgery on this route is a known bug."""
+    return next((reason for e, f, reason in KNOWN if e == endpoint and f in ("*", forgery)), None)
+
+
+def test_csrf_no_forged_request_changes_anything(results, promise) -> None:
+    found, problems, inert, gaps = results
+    assert not gaps, "\n".join(gaps)
+    accepted = [f"{endpoint} / {forgery}: {detail}" for endpoint, by in problems.items()
+                for forgery, detail in by.items() if _known(endpoint, forgery) is None]
+    known = sum(1 for endpoint, by in problems.items() for forgery in by if _known(endpoint, forgery))
+    note = f" ({known} known, xfailed below)" if known else ""
+    promise(f"csrf: {len(found)} routes x {len(FORGERIES)}, {len(accepted)} accepted{note}")
+    assert not inert, "\n".join(inert)
+    assert not accepted, "forgeries accepted:\n" + "\n".join(accepted)
+
+
+if KNOWN:  # a parametrised test with no cases would only show as skipped
+    @pytest.mark.parametrize("endpoint,forgery,reason", [
+        pytest.param(*k, marks=pytest.mark.xfail(strict=True, reason=k[2]), id=f"{k[0]}-{k[1]}") for k in KNOWN
+    ])
+    def test_csrf_known_bug(results, endpoint: str, forgery: str, reason: str) -> None:
+        _, problems, _, _ = results
+        bad = {f: d for f, d in problems.get(endpoint, {}).items() if forgery in ("*", f)}
+        assert not bad, f"{reason}: {bad}"
