@@ -280,10 +280,10 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             under.body = "Published comment on a hidden idea " + token("COMMENTONHIDDEN", "comment", under.id)
         db.session.commit()
         # Contributions inside the draft phase and the unpublished consultation (added, then the phase set back).
-        draft_idea = _idea_in(p_draft, author, "Idea in a draft phase " + token("DRAFTIDEA", "idea", 0))
-        tokens["tokDRAFTIDEA"] = ("idea", draft_idea.id)
-        unpub_idea = _idea_in(p_unpub, author, "Idea in an unpublished consultation " + token("C2IDEA", "idea", 0))
-        tokens["tokC2IDEA"] = ("idea", unpub_idea.id)
+        draft_idea = _idea_in(p_draft, author, "Idea in a draft phase tokDRAFTIDEA")
+        token("DRAFTIDEA", "idea", draft_idea.id)
+        unpub_idea = _idea_in(p_unpub, author, "Idea in an unpublished consultation tokC2IDEA")
+        token("C2IDEA", "idea", unpub_idea.id)
         other_idea = _idea_in(p_other, author, "Idea in another consultation")
         db.session.commit()
 
