@@ -10,7 +10,7 @@ NHSUK_VERSION := 10.6.1
 # apt-get needs root; use sudo when we are not root and sudo exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo)
 
-.PHONY: install install-test db run test test-fast bench eval lint vendor chromium postgres clean
+.PHONY: install install-test db run test test-postgres test-fast bench eval lint vendor chromium postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,12 +28,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed  ## Create the virtual environment and install consult
 
 db: install  ## Migrate the database and load the demo data if it is empty
-	$(FLASK) init-db
-	$(FLASK) seed-demo --if-empty
+	$(FLASK) init-db --demo-if-empty
 
 run: db  ## Serve the demo on http://127.0.0.1:5000
 	@echo "Serving consult on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --preload --access-logfile - wsgi:app
 
 chromium:  ## Install Debian's Chromium for the browser tests if it is missing
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -49,13 +48,18 @@ postgres:  ## Install PostgreSQL binaries for the PostgreSQL tests if they are m
 
 install-test: $(VENV)/.installed-test chromium postgres
 
-test: install-test  ## Run the whole test suite
+test: install-test  ## Run the whole test suite, then the integration tests again on a throwaway PostgreSQL
 	$(BIN)/pytest -n 2 --dist loadgroup -q
+	CONSULT_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadgroup -q tests/integration
+
+test-postgres: install-test  ## Only the integration tests, on a private throwaway PostgreSQL cluster
+	CONSULT_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadgroup -q tests/integration
 
 test-fast: install-test  ## The suite without the browser and slow tests
 	$(BIN)/pytest -n 2 -q -m "not browser and not slow"
 
-bench: install-test  ## Print speed and memory figures (site and analysis)
+bench: install-test  ## Print speed and memory figures (load on SQLite and PostgreSQL, site pages, analysis)
+	$(BIN)/python -m tests.bench.load
 	$(BIN)/python -m tests.bench.site
 	$(BIN)/python -m analysis.bench
 

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from analysis.records import Dataset, Interactions, distinct, index_interactions, timestamps
 
@@ -153,6 +152,7 @@ def fit_gamma_prior(counts: np.ndarray, exposure: np.ndarray) -> Prior:
 
 def beta_posterior(successes: np.ndarray, trials: np.ndarray, prior: Prior) -> tuple[np.ndarray, ...]:
     """Posterior mean and central 80% interval of each rate under a Beta prior."""
+    from scipy import stats  # imported here: page queries use this module, and scipy is slow to load
     a = prior.a + np.asarray(successes, dtype=np.float64)
     b = prior.b + np.asarray(trials, dtype=np.float64) - np.asarray(successes, dtype=np.float64)
     tail = (1 - INTERVAL) / 2
@@ -161,6 +161,7 @@ def beta_posterior(successes: np.ndarray, trials: np.ndarray, prior: Prior) -> t
 
 def gamma_posterior(counts: np.ndarray, exposure: np.ndarray, prior: Prior) -> tuple[np.ndarray, ...]:
     """Posterior mean and central 80% interval of each rate under a Gamma prior."""
+    from scipy import stats  # imported here: page queries use this module, and scipy is slow to load
     shape = prior.a + np.asarray(counts, dtype=np.float64)
     rate = prior.b + np.asarray(exposure, dtype=np.float64)
     tail = (1 - INTERVAL) / 2

@@ -29,10 +29,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import authz, cli, security, templating
+    from . import authz, cli, ops, security, templating
+    from .services import mail
     from .views import register_blueprints
 
+    ops.init_app(app)
     authz.init_app(app)
+    mail.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     register_blueprints(app)
@@ -75,7 +78,8 @@ def _schedule_ticks(app: Flask) -> None:
         if request.endpoint != "static" and now - state["last"] >= app.config["TICK_INTERVAL"]:
             state["last"] = now
             _apply_due_changes()
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(view, "_consult_reads_first", False):
             # Load the logged-in user in a short read first, so the write lock below is held only for
             # the work itself; then (SQLite) writers take the lock at BEGIN and queue instead of failing.
             current_user._get_current_object()

@@ -17,7 +17,7 @@ from .services import analysis_runs
 log = logging.getLogger(__name__)
 
 
-def run(run_id: int, on_progress: Callable[[float, str], None] | None = None) -> bool:
+def run(run_id: int, on_progress: Callable[[float, str], None] | None = None, owner: str | None = None) -> bool:
     """Build the dataset, run the pipeline with progress, store the result; True when it succeeded."""
     from flask import current_app
 
@@ -46,13 +46,21 @@ def run(run_id: int, on_progress: Callable[[float, str], None] | None = None) ->
             if not dataset.contributions:
                 raise ValueError("There are no published contributions to analyse yet.")
             result = run_analysis(dataset, k=k, progress=lambda f, m: report(0.05 + 0.93 * f, m))
+        except MemoryError:
+            dataset = result = None  # let go of what we can before writing the reason
+            log.error("Analysis %s ran out of memory", run_id)
+            with _writer_session() as writer:
+                analysis_runs.finish(writer, run_id, None, owner=owner, error=(
+                    "The analysis needed more memory than the worker allows. Analyse one phase at a time, "
+                    "or ask an administrator to raise CONSULT_WORKER_MEMORY_MB."))
+            return False
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run for the analyst
             log.error("Analysis %s failed: %s", run_id, traceback.format_exc())
             with _writer_session() as writer:
-                analysis_runs.finish(writer, run_id, None, error=str(exc) or exc.__class__.__name__)
+                analysis_runs.finish(writer, run_id, None, error=str(exc) or exc.__class__.__name__, owner=owner)
             return False
     with _writer_session() as writer:
-        analysis_runs.finish(writer, run_id, result)
+        analysis_runs.finish(writer, run_id, result, owner=owner)
     return True
 
 
@@ -67,10 +75,10 @@ def main(argv: list[str]) -> int:
     """Entry point for the worker subprocess."""
     from . import create_app
 
-    logging.basicConfig(level=logging.INFO)
     app = create_app({"ANALYSIS_WORKER": False})
     with app.app_context():
-        return 0 if run(int(argv[1])) else 1
+        # A failure is recorded on the run itself, so the worker treats any exit code 0 or 1 as recorded.
+        return 0 if run(int(argv[1]), owner=argv[2] if len(argv) > 2 else None) else 1
 
 
 if __name__ == "__main__":

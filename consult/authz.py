@@ -191,7 +191,18 @@ def contribution_visible(item: Idea | Comment, consultation_id: int, user: User 
         return False
     if item.author_id == user.id and item.moderation_state != "withdrawn":
         return True
+    if _restricted(item):
+        # A possible safeguarding disclosure is for the consultation's safeguarding leads only.
+        return can(user, consultation_id, "safeguard")
     return can(user, consultation_id, "moderate")
+
+
+def _restricted(item: Idea | Comment) -> bool:
+    """Whether the contribution is held as a safeguarding case."""
+    from .models import ModerationCase
+
+    column = ModerationCase.idea_id if isinstance(item, Idea) else ModerationCase.comment_id
+    return bool(db.session.scalar(select(ModerationCase.restricted).where(column == item.id)))
 
 
 def get_consultation(*, slug: str | None = None, consultation_id: int | None = None) -> Consultation:

@@ -1,15 +1,18 @@
-"""Operator commands: flask --app wsgi init-db | seed-demo | create-user | tick | recount."""
+"""Operator commands: flask --app wsgi init-db | seed-demo | create-user | tick | recount | analyse | worker |
+backup | restore."""
 
 from __future__ import annotations
 
 import getpass
+import signal
 import sys
+from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from . import migrate
 from .extensions import db, write_intent
 from .models import STAFF_ROLES, Consultation, utcnow
 from .services import accounts, contributions, phases
@@ -20,13 +23,20 @@ def init_app(app: Flask) -> None:
     """Register the commands on the app."""
 
     @app.cli.command("init-db")
-    def init_db() -> None:
+    @click.option("--demo-if-empty", is_flag=True,
+                  help="Then load the demo when the database is empty (make run: one start-up instead of two).")
+    @click.pass_context
+    def init_db(ctx: click.Context, demo_if_empty: bool) -> None:
         """Create or upgrade the database schema to the newest migration."""
+        from . import migrate  # alembic is slow to import; only this command needs it
+
         assert db.engine is not None
         before = migrate.current_revision(db.engine)
         migrate.upgrade(db.engine)
         after = migrate.current_revision(db.engine)
         click.echo(f"Database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+        if demo_if_empty:
+            ctx.invoke(seed_demo, if_empty=True, scale=1.0)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
@@ -108,8 +118,10 @@ def init_app(app: Flask) -> None:
                 phase = next((p for p in item.phases if p.position == phase_position), None)
                 if phase is None:
                     raise click.ClickException(f"{item.title} has no phase {phase_position}")
+            # Leased to this command for a long time, so no worker takes it over while it computes.
             run = AnalysisRun(consultation_id=item.id, phase_id=phase.id if phase else None, params={"k": k},
-                              state="running", started_at=utcnow(), heartbeat_at=utcnow(), message="Starting")
+                              state="running", started_at=utcnow(), heartbeat_at=utcnow(), message="Starting",
+                              worker="command line", attempts=1, lease_expires_at=utcnow() + timedelta(hours=12))
             session.add(run)
             session.flush()
             audit.record(session, None, "analysis.request", "analysis_run", run.id, via="command line", k=k)
@@ -133,6 +145,49 @@ def init_app(app: Flask) -> None:
             themes = (stored.result or {}).get("themes", {})
             click.echo(f"Analysis {run_id} finished: {len(themes.get('themes', []))} themes. "
                        f"See it at /analyse/runs/{run_id}")
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Run the analyses waiting now, then exit.")
+    def worker_command(once: bool) -> None:
+        """Run queued analyses (start one or more beside web servers started with CONSULT_ANALYSIS_WORKER=false)."""
+        from .worker import Worker
+
+        worker = Worker(app)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: worker.terminate())
+        click.echo(f"Analysis worker {worker.owner} started")
+        if once:
+            while not worker.stop.is_set() and worker.poll_once() is not None:
+                pass
+        else:
+            worker.loop()
+        click.echo("Analysis worker stopped")
+
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(target: Path) -> None:
+        """Back up the database to a new file while the site keeps running."""
+        from .backup import BackupError, backup
+
+        try:
+            click.echo(backup(app.config["DATABASE_URL"], target))
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore_command(source: Path, yes: bool) -> None:
+        """Replace everything in the database with a backup made by `backup`."""
+        from .backup import BackupError, restore
+
+        if not yes:
+            click.confirm(f"Replace everything in the database with {source}?", abort=True)
+        db.dispose()  # no pooled connection of ours holds a lock during the restore
+        try:
+            click.echo(restore(app.config["DATABASE_URL"], source))
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 def _print_logins(logins: list[tuple[str, str, str]], password: str) -> None:

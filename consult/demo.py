@@ -32,6 +32,7 @@ from .models import (
     AuditEvent,
     Comment,
     Consultation,
+    ConsultationAssignment,
     Idea,
     Impression,
     ParticipantProfile,
@@ -595,7 +596,8 @@ class _Seeder:
         """Insert accounts and profiles; every demo account shares one password hash."""
         people = [*self.staff.values(), *self.participants]
         rows = [{"email": p.email, "password_hash": password_hash, "role": p.role, "is_active": True,
-                 "session_version": 1, "created_at": p.created_at, "last_login_at": None} for p in people]
+                 "session_version": 1, "created_at": p.created_at, "last_login_at": None,
+                 "email_confirmed_at": p.created_at} for p in people]
         ids = _insert_returning_ids(self.session, User, rows)
         for person, user_id in zip(people, ids, strict=True):
             person.id = user_id
@@ -687,6 +689,19 @@ class _Seeder:
             plan.id = phase.id
             for topic_plan, topic in zip(plan.topics, phase.topics, strict=True):
                 topic_plan.id = topic.id
+        # The demo's staff logins work on what they run: the facilitator runs both consultations (and created
+        # the draft), the analyst analyses the published one.
+        admin, analyst = self.staff["admin"], self.staff["analyst"]
+        assignments = [(consultation, facilitator, "facilitator", admin, consultation.created_at),
+                       (other, facilitator, "facilitator", facilitator, other.created_at),
+                       (consultation, analyst, "analyst", admin, consultation.created_at)]
+        for target, person, role, by, at in assignments:
+            session.add(ConsultationAssignment(consultation_id=target.id, user_id=person.id, role=role,
+                                               assigned_by_id=by.id, created_at=at))
+            if by is admin:
+                self.audit.append({"actor_id": admin.id, "action": "consultation.assign",
+                                   "target_type": "consultation", "target_id": target.id,
+                                   "detail": {"user_id": person.id, "role": role}, "at": at})
         phase_two = self.phases[1]
         self.audit.append({"actor_id": facilitator.id, "action": "phase.open", "target_type": "phase",
                            "target_id": phase_two.id, "detail": {}, "at": phase_two.opens_at})

@@ -12,6 +12,8 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 # Set for requests that write, so SQLite takes its write lock at BEGIN and never has to
@@ -34,10 +36,48 @@ def write_intent(value: bool = True) -> Iterator[None]:
         _write_intent.reset(token)
 
 
-def make_engine(url: str, *, busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
-    """Create an engine with the SQLite settings that keep concurrent writers safe."""
+def reads_first(view: Any) -> Any:
+    """Mark a POST view that reads (and runs slow work such as password hashing) before it writes.
+
+    Its transactions begin as readers, so no write lock is held while it works; it opens its own short
+    write with ``with write_intent(): ...`` when it has something to save.
+    """
+    view._consult_reads_first = True
+    return view
+
+
+# PostgreSQL error codes that mean "try again shortly": serialisation failure, deadlock, lock not available,
+# statement or lock timeout (query cancelled), too many connections, and the server shutting down or starting.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014", "53300", "57P01", "57P03"})
+TRANSIENT_MESSAGES = ("database is locked", "database table is locked", "database is busy", "could not obtain lock",
+                      "deadlock detected", "could not serialize access", "canceling statement due to",
+                      "too many clients", "the database system is starting up", "the database system is shutting down")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for lock, serialisation, timeout and capacity failures on SQLite or PostgreSQL (answer 503, retry)."""
+    if isinstance(exc, SATimeoutError):
+        return True  # every pooled connection is busy
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    text = str(orig).lower()
+    return any(message in text for message in TRANSIENT_MESSAGES)
+
+
+def make_engine(url: str, *, busy_timeout: float = 5.0, statement_timeout_ms: int = 0, lock_timeout_ms: int = 0,
+                **kwargs: Any) -> Engine:
+    """Create an engine: SQLite settings that keep concurrent writers safe, or PostgreSQL with timeouts."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        options = []
+        if statement_timeout_ms:
+            options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
+        if lock_timeout_ms:
+            options.append(f"-c lock_timeout={int(lock_timeout_ms)}")
+        connect_args = {"options": " ".join(options)} if options else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -70,7 +110,12 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Create the engine from the app's DATABASE_URL and remove the session after each request."""
-        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"])
+        url = app.config["DATABASE_URL"]
+        pool = {} if url.startswith("sqlite") else {
+            "pool_size": app.config["DB_POOL_SIZE"], "max_overflow": app.config["DB_MAX_OVERFLOW"], "pool_timeout": 10}
+        self.engine = make_engine(url, busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+                                  statement_timeout_ms=app.config["PG_STATEMENT_TIMEOUT_MS"],
+                                  lock_timeout_ms=app.config["PG_LOCK_TIMEOUT_MS"], **pool)
         self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._scoped = scoped_session(self._factory)
         app.extensions["consult_db"] = self

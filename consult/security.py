@@ -11,11 +11,12 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import joinedload
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
-from .extensions import db, login_manager, set_write_intent
+from .extensions import db, is_transient, login_manager, set_write_intent
 from .models import User
 from .services.errors import ServiceError
 
@@ -102,6 +103,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if response.status_code >= 400:
+            # An error (a forged Host header, a missing page) is never worth keeping in a shared cache.
+            response.headers.setdefault("Cache-Control", "no-store")
         if current_user and getattr(current_user, "is_authenticated", False):
             # Pages for a logged-in person must not be kept by shared caches or the back button of a shared device.
             response.headers.setdefault("Cache-Control", "no-store")
@@ -117,11 +121,14 @@ def init_app(app: Flask) -> None:
         return error_response(400, "The form had expired or was sent from another site. "
                                    "Go back, reload the page and try again. Nothing was saved.")
 
-    @app.errorhandler(OperationalError)
-    def _operational(exc: OperationalError) -> tuple[Any, int]:
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(SATimeoutError)
+    def _database_error(exc: Exception) -> tuple[Any, int]:
         _abandon_transaction()
-        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
-            log.warning("Database busy, answered 503: %s", exc.orig)
+        if is_transient(exc):
+            # Lock, serialisation, timeout or capacity failure (SQLite or PostgreSQL): nothing was saved,
+            # and the same request shortly will work.
+            log.warning("Database busy, answered 503: %s", getattr(exc, "orig", exc))
             body, status = error_response(
                 503, "The service is busy. Nothing was saved. Please try again in a few seconds.")
             response = app.make_response((body, status))
@@ -129,6 +136,15 @@ def init_app(app: Flask) -> None:
             return response, 503
         log.exception("Database error")
         return error_response(500, "Something went wrong on our side. Nothing was saved. Please try again later.")
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc: SecurityError) -> Response:
+        # The Host header is not one of ours: answer plainly, without links (no page is built from that host).
+        log.warning("Refused a request for an untrusted host")
+        response = app.response_class("This site is not served at that address.\n", status=400,
+                                      mimetype="text/plain")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Any, int]:

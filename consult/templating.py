@@ -64,4 +64,12 @@ def init_app(app: Flask) -> None:
         audience_text=audience_text,
         has_blueprint=lambda name: name in current_app.blueprints,
         phase_state=lambda phase: scheduled_state(phase, utcnow()),
+        visible_phases=visible_phases,
     )
+
+
+def visible_phases(consultation: Any) -> list[Any]:
+    """The consultation's phases this person may see (drafts only for its staff)."""
+    from . import authz
+
+    return [phase for phase in consultation.phases if authz.phase_visible(phase)]

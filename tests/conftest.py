@@ -1,7 +1,14 @@
-"""Shared fixtures: an app on a throwaway SQLite database, a client, and factories."""
+"""Shared fixtures: an app on a throwaway database, a client, and factories.
+
+The database is a fresh SQLite file per test, or with CONSULT_TEST_DATABASE=postgresql a fresh database in a
+private throwaway PostgreSQL cluster (one per test process); `make test` runs tests/integration both ways.
+Tests that only make sense on SQLite (they open the file or take its locks) are marked ``sqlite_only``.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +22,16 @@ from werkzeug.datastructures import MultiDict
 
 from consult import create_app, migrate
 from consult.extensions import db
-from consult.models import Consultation, ParticipantProfile, Phase, PhaseAudience, Topic, User, utcnow
+from consult.models import (
+    Consultation,
+    ConsultationAssignment,
+    ParticipantProfile,
+    Phase,
+    PhaseAudience,
+    Topic,
+    User,
+    utcnow,
+)
 from consult.services.accounts import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,14 +77,61 @@ class CsrfClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+ON_POSTGRES = os.environ.get("CONSULT_TEST_DATABASE", "sqlite").lower().startswith("postgres")
+_pg: Any = None
+
+
+def _postgres_databases() -> Any:
+    """This test process's private PostgreSQL cluster, started on first use and deleted at exit."""
+    global _pg
+    if _pg is None:
+        from tests.support.postgres import TestDatabases
+
+        _pg = TestDatabases()
+        atexit.register(_pg.close)
+    return _pg
+
+
+def fresh_database_url(tmp_path: Path) -> str:
+    """A fresh, empty database for one test: a SQLite file in tmp_path, or a new PostgreSQL database."""
+    if ON_POSTGRES:
+        return _postgres_databases().fresh()
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, skip the tests that exercise SQLite itself."""
+    if not ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="SQLite-only (opens the SQLite file or takes its locks); PostgreSQL run")
+    once = pytest.mark.skip(reason="starts its own SQLite and PostgreSQL databases; ran in the SQLite pass")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+        elif "own_databases" in item.keywords:
+            item.add_marker(once)
+
+
+@pytest.fixture(autouse=True)
+def _drop_postgres_databases() -> Iterator[None]:
+    """After each test on PostgreSQL, drop the databases it made (disk stays small); module fixtures' stay."""
+    bookmark = _pg.mark() if ON_POSTGRES and _pg is not None else 0
+    yield
+    if ON_POSTGRES and _pg is not None:
+        _pg.drop_since(bookmark)
+
+
 def make_app(tmp_path: Path, **overrides: Any) -> Flask:
-    """An app on a fresh migrated SQLite file in tmp_path, with CSRF protection on as in production."""
+    """An app on a fresh migrated database (SQLite file or PostgreSQL), with CSRF protection on as in production."""
     config = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "DATABASE_URL": overrides.get("DATABASE_URL") or fresh_database_url(tmp_path),
         "TESTING": True,
         "TICK_INTERVAL": 0.0,
         "SECRET_KEY": "test-secret",
         "ANALYSIS_WORKER": False,
+        # Sent mail is kept in memory (consult.services.mail.outbox()) for tests to read.
+        "MAIL_BACKEND": "locmem",
+        "MAIL_SEND_IN_BACKGROUND": False,
     }
     config.update(overrides)
     app = create_app(config)
@@ -100,14 +163,21 @@ class Factory:
         self.counter = 0
 
     def user(self, role: str = "participant", category: str = "public", profession: str | None = None,
-             email: str | None = None) -> User:
-        """A committed user whose password is PASSWORD."""
+             email: str | None = None, confirmed: bool = True) -> User:
+        """A committed user whose password is PASSWORD (email confirmed unless confirmed=False)."""
         self.counter += 1
-        user = User(email=email or f"person{self.counter}@example.org", password_hash=_HASH, role=role)
+        user = User(email=email or f"person{self.counter}@example.org", password_hash=_HASH, role=role,
+                    email_confirmed_at=utcnow() if confirmed else None)
         user.profile = ParticipantProfile(category=category, profession=profession)
         db.session.add(user)
         db.session.commit()
         return user
+
+    def assign(self, user: User, consultation: Consultation | int, role: str = "facilitator") -> None:
+        """Assign a staff member to a consultation (as facilitator unless told otherwise), committed."""
+        consultation_id = consultation if isinstance(consultation, int) else consultation.id
+        db.session.add(ConsultationAssignment(consultation_id=consultation_id, user_id=user.id, role=role))
+        db.session.commit()
 
     def phase(self, state: str = "open", audience: tuple[str, ...] = (), topics: int = 1,
               consultation: Consultation | None = None) -> Phase:

@@ -9,7 +9,11 @@ from .accounts import (
     PROFESSION_LABELS,
     PROFESSIONS,
     STAFF_ROLES,
+    TOKEN_PURPOSES,
+    VERIFIED_VIA,
+    AccountToken,
     ParticipantProfile,
+    RateCounter,
     User,
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
@@ -36,14 +40,28 @@ from .contributions import (
     Vote,
     VoteEvent,
 )
+from .moderation import (
+    ANOMALY_KINDS,
+    CASE_REASONS,
+    REPORT_REASONS,
+    AnomalyFlag,
+    ContributionRevision,
+    ModerationCase,
+    NetworkSighting,
+    Report,
+    VoteExclusion,
+)
 
 __all__ = [
     "AHP_PROFESSIONS", "ASSIGNMENT_ROLES", "CATEGORIES", "CATEGORY_LABELS", "CATEGORY_PLURALS", "CHANNELS",
     "COMMENT_BODY_MAX",
     "IDEA_BODY_MAX",
     "MODERATION_STATES", "OTHER_PROFESSIONS", "PHASE_STATES", "PROFESSIONS", "PROFESSION_LABELS",
-    "RUN_STATES", "STAFF_ROLES", "TITLE_MAX",
-    "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment", "Idea", "Impression",
-    "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "Topic", "User", "Vote",
+    "RUN_STATES", "STAFF_ROLES", "TITLE_MAX", "TOKEN_PURPOSES", "VERIFIED_VIA",
+    "AccountToken", "AnalysisRun", "AuditEvent", "Base", "Comment", "Consultation", "ConsultationAssignment",
+    "Idea", "Impression",
+    "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "RateCounter", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
+    "ANOMALY_KINDS", "CASE_REASONS", "REPORT_REASONS", "AnomalyFlag", "ContributionRevision", "ModerationCase",
+    "NetworkSighting", "Report", "VoteExclusion",
 ]

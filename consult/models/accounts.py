@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, sql_in, utcnow
@@ -61,6 +61,11 @@ OTHER_PROFESSIONS = (
 PROFESSIONS = AHP_PROFESSIONS + OTHER_PROFESSIONS
 PROFESSION_LABELS = dict(PROFESSIONS)
 
+# How a staff or student claim was verified.
+VERIFIED_VIA = ("email_domain", "facilitator")
+# What an emailed link is for.
+TOKEN_PURPOSES = ("confirm", "reset", "change_email")
+
 
 class User(Base):
     """A login: email, password hash and staff role. Never shown beside a contribution."""
@@ -77,6 +82,8 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Set when the person follows the link emailed to them; nobody contributes before it.
+    email_confirmed_at: Mapped[datetime | None]
 
     profile: Mapped[ParticipantProfile | None] = relationship(back_populates="user", uselist=False)
 
@@ -105,12 +112,46 @@ class ParticipantProfile(Base):
     """What a registrant declared about themselves: category and, for staff, profession."""
 
     __tablename__ = "participant_profile"
-    __table_args__ = (CheckConstraint(f"category IN ({sql_in(CATEGORIES)})", name="category"),)
+    __table_args__ = (
+        CheckConstraint(f"category IN ({sql_in(CATEGORIES)})", name="category"),
+        CheckConstraint(f"claim_verified_via IN ({sql_in(VERIFIED_VIA)})", name="claim_verified_via"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
     category: Mapped[str] = mapped_column(String(20))
     profession: Mapped[str | None] = mapped_column(String(40))
+    # A staff or student claim someone checked: by a confirmed email at a known domain, or by a facilitator.
+    claim_verified_via: Mapped[str | None] = mapped_column(String(20))
+    claim_verified_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="profile")
+
+
+class AccountToken(Base):
+    """A single-use, expiring emailed link; only a hash of its secret is stored."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (CheckConstraint(f"purpose IN ({sql_in(TOKEN_PURPOSES)})", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # For a change of email: the new address, which becomes the login once its link is followed.
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class RateCounter(Base):
+    """One counter per (limit, subject, time window), shared by every worker and app server."""
+
+    __tablename__ = "rate_counter"
+    __table_args__ = (Index("ix_rate_counter_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime]

@@ -35,6 +35,8 @@ class AnalysisRun(Base):
     __table_args__ = (
         CheckConstraint(f"state IN ({sql_in(RUN_STATES)})", name="state"),
         Index("ix_analysis_run_consultation", "consultation_id", "created_at"),
+        # The workers' poll: "is anything queued, or is a lease out of date?" reads only this index.
+        Index("ix_analysis_run_state", "state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,3 +54,8 @@ class AnalysisRun(Base):
     finished_at: Mapped[datetime | None]
     # Refreshed while running; a stale heartbeat means the worker died and the run can be retried.
     heartbeat_at: Mapped[datetime | None]
+    # The lease: which worker ("host:pid:random") holds the run, until when unless it renews, and how many
+    # times it has been started (a run that keeps killing its process fails instead of retrying forever).
+    worker: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import CATEGORIES
@@ -53,6 +53,10 @@ class Phase(Base):
     state: Mapped[str] = mapped_column(String(10), default="draft")
     opens_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]
+    # Pre-moderated phases hold every new post until a moderator approves it.
+    premoderated: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Staff-only phases can insist the staff claim was verified (work email or a facilitator), not just declared.
+    requires_verified_staff: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     consultation: Mapped[Consultation] = relationship(back_populates="phases")
     topics: Mapped[list[Topic]] = relationship(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, sql_in, utcnow
 
-MODERATION_STATES = ("published", "held", "hidden")
+MODERATION_STATES = ("published", "held", "hidden", "withdrawn")
 CHANNELS = ("online", "workshop", "paper", "phone")
 TITLE_MAX = 150
 IDEA_BODY_MAX = 5000

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..models import (
     CHANNELS,
@@ -15,6 +15,7 @@ from ..models import (
     IDEA_BODY_MAX,
     TITLE_MAX,
     Comment,
+    Consultation,
     Idea,
     Impression,
     Phase,
@@ -25,7 +26,7 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import audit
+from . import audit, moderation, ratelimit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import require_contribution_allowed, scheduled_state
 from .text import require_text
@@ -80,6 +81,7 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
     if errors:
         raise Invalid("There is a problem", errors)
     if on_behalf is None:
+        ratelimit.throttle(session, ratelimit.IDEA_USER, f"user:{user.id}", "posted ideas", now=now)
         existing = session.scalar(
             select(Idea).where(Idea.author_id == user.id, Idea.topic_id == topic.id, Idea.title == clean["title"],
                                Idea.body == clean["body"], Idea.created_at >= now - DUPLICATE_WINDOW)
@@ -96,6 +98,7 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
                     author_profession=on_behalf.profession, created_at=now, visible_from=now, **clean)
     session.add(idea)
     session.flush()
+    moderation.apply_screening(session, idea, phase=phase, now=now)
     if on_behalf is not None:
         audit.record(session, user, "idea.enter_on_behalf", "idea", idea.id, channel=on_behalf.channel)
     return idea, True
@@ -132,13 +135,16 @@ def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, 
     )
     if existing is not None:
         return existing, False
+    ratelimit.throttle(session, ratelimit.COMMENT_USER, f"user:{user.id}", "commented", now=now)
     category, profession = _stamp(user)
     comment = Comment(idea_id=idea.id, parent_id=parent_id, phase_id=idea.phase_id, author_id=user.id,
                       channel="online", author_category=category, author_profession=profession, body=text,
                       created_at=now, visible_from=now)
     session.add(comment)
-    session.execute(update(Idea).where(Idea.id == idea.id).values(comment_count=Idea.comment_count + 1))
     session.flush()
+    moderation.apply_screening(session, comment, phase=phase, now=now)
+    if comment.moderation_state == "published":
+        session.execute(update(Idea).where(Idea.id == idea.id).values(comment_count=Idea.comment_count + 1))
     return comment, True
 
 
@@ -166,16 +172,32 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     else:
         raise NotFound("There is nothing to vote on here")
     # One query for the item and its phase's rules: voting is the hottest path on the site.
-    row = session.execute(
-        select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at)
-        .join(Phase, Phase.id == model.phase_id).where(model.id == item_id)
-    ).one_or_none()
+    stmt = (select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
+                   Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
+            .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
+            .where(model.id == item_id))
+    if kind == "comment":
+        # A comment is only as visible as its idea and, for a reply, the comment it replies to.
+        parent = aliased(Comment)
+        stmt = (stmt.add_columns(Idea.moderation_state.label("idea_state"),
+                                 parent.moderation_state.label("parent_state"))
+                .join(Idea, Idea.id == Comment.idea_id).outerjoin(parent, parent.id == Comment.parent_id))
+    row = session.execute(stmt).one_or_none()
     if row is None or row.moderation_state != "published":
+        raise NotFound(f"This {kind} is not available")
+    if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
         raise NotFound(f"This {kind} is not available")
     audience = session.scalars(select(PhaseAudience.category).where(PhaseAudience.phase_id == row.id)).all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
-                       audience_categories=sorted(audience))
+                       audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
+    if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
+        from .. import authz
+
+        # An unpublished consultation or a phase not open yet is invisible to all but its staff: 404, not 409.
+        if not authz.can(user, row.consultation_id, "see", session):
+            raise NotFound(f"This {kind} is not available")
     require_contribution_allowed(rules, user, now)  # type: ignore[arg-type]
+    ratelimit.throttle(session, ratelimit.VOTE_USER, f"user:{user.id}", "voted", now=now)
 
     target = {"idea_id": item_id} if kind == "idea" else {"comment_id": item_id}
     category, profession = _stamp(user)
@@ -227,6 +249,7 @@ class PhaseRules:
     opens_at: datetime | None
     closes_at: datetime | None
     audience_categories: list[str]
+    requires_verified_staff: bool = False
 
 
 def record_impressions(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import authz
 from ..models import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -22,6 +23,7 @@ from ..models import (
     PROFESSION_LABELS,
     TITLE_MAX,
     Consultation,
+    ConsultationAssignment,
     Idea,
     ParticipantProfile,
     Phase,
@@ -32,7 +34,7 @@ from ..models import (
 )
 from . import audit
 from .contributions import DUPLICATE_WINDOW, OnBehalf, post_idea
-from .errors import Conflict, Invalid, NotAllowed
+from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import scheduled_state
 from .queries import Page, paginate
 from .text import require_text
@@ -52,14 +54,17 @@ TOPIC_DESCRIPTION_MAX = 2_000
 OFFLINE_CHANNELS = tuple(c for c in CHANNELS if c != "online")
 # The on-behalf form's answer for "we do not know which group they belong to".
 CATEGORY_UNKNOWN = "unknown"
-_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?m\.?)?")
+_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?m\.?)?", re.ASCII)
 _TIME_WORDS = {"midday": (12, 0), "noon": (12, 0), "12 noon": (12, 0), "midnight": (0, 0)}
 
 
-def _require_facilitator(actor: User) -> None:
-    """Raise NotAllowed unless the actor may run consultations."""
+def _require_facilitator(actor: User, consultation_id: int | None = None, session: Session | None = None) -> None:
+    """Raise NotAllowed unless the actor may run consultations, and NotFound unless they run this one."""
     if actor.role not in ("facilitator", "admin"):
         raise NotAllowed("Only facilitators can set up consultations")
+    if consultation_id is not None and not authz.can(actor, consultation_id, "facilitate", session):
+        # Someone else's consultation is as good as absent: nothing confirms that it exists.
+        raise NotFound(authz.NOT_FOUND)
 
 
 def _text(value: str | None, errors: dict[str, str], *, field: str, label: str, max_length: int,
@@ -160,6 +165,9 @@ def create_consultation(session: Session, actor: User, *, title: str | None, slu
     consultation = Consultation(is_published=is_published, created_at=utcnow(), **values)
     session.add(consultation)
     session.flush()
+    # Whoever creates a consultation runs it, until an admin assigns others.
+    session.add(ConsultationAssignment(consultation_id=consultation.id, user_id=actor.id, role="facilitator",
+                                       assigned_by_id=actor.id, created_at=utcnow()))
     audit.record(session, actor, "consultation.create", "consultation", consultation.id,
                  slug=consultation.slug, published=is_published)
     return consultation
@@ -169,7 +177,7 @@ def update_consultation(session: Session, actor: User, consultation: Consultatio
                         slug: str | None, summary: str | None, description: str | None,
                         is_published: bool) -> list[str]:
     """Change a consultation's details; return the names of the fields that changed."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, consultation.id, session)
     values = _clean_consultation(session, title=title, slug=slug, summary=summary, description=description,
                                  exclude_id=consultation.id)
     values["is_published"] = is_published
@@ -244,14 +252,16 @@ def to_utc(typed: TypedDateTime, *, field: str, label: str) -> datetime | None:
         message = f"The {label} date must include a {' and a '.join(missing)}"
         raise Invalid(message, {field: message})
     not_real = f"The {label} date must be a real date, like 3 6 2021"
-    if not all(value.isdigit() for value in parts.values()) or len(parts["year"]) != 4:
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and no more digits than a date has.
+    if (not all(value.isascii() and value.isdigit() for value in parts.values()) or len(parts["year"]) != 4
+            or len(parts["day"]) > 2 or len(parts["month"]) > 2):
         raise Invalid(not_real, {field: not_real})
     if not 2000 <= int(parts["year"]) < 2100:
         message = f"The {label} date must be in a year from 2000 to 2099"
         raise Invalid(message, {field: message})
     try:
         local_date = datetime(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise Invalid(not_real, {field: not_real}) from exc
     time_field = f"{field}_time"
     if not typed.time.strip():
@@ -318,7 +328,7 @@ def create_phase(session: Session, actor: User, consultation: Consultation, *, t
                  opens_at: datetime | TypedDateTime | None = None,
                  closes_at: datetime | TypedDateTime | None = None, now: datetime | None = None) -> Phase:
     """Add a phase (not open yet) after the consultation's last one; no audience means everyone."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, consultation.id, session)
     values = _clean_phase(title=title, question=question, description=description, audience=audience,
                           opens_at=opens_at, closes_at=closes_at, state="draft", now=now or utcnow())
     categories = values.pop("audience")
@@ -333,12 +343,23 @@ def create_phase(session: Session, actor: User, consultation: Consultation, *, t
     return phase
 
 
+def set_requires_verified_staff(session: Session, actor: User, phase: Phase, value: bool) -> bool:
+    """Say whether staff must have a verified claim to take part in this phase; returns whether it changed."""
+    _require_facilitator(actor)
+    if phase.requires_verified_staff == value:
+        return False
+    phase.requires_verified_staff = value
+    audit.record(session, actor, "phase.update", "phase", phase.id, changed=["requires_verified_staff"],
+                 requires_verified_staff=value)
+    return True
+
+
 def update_phase(session: Session, actor: User, phase: Phase, *, title: str | None, question: str | None,
                  description: str | None, audience: Iterable[str],
                  opens_at: datetime | TypedDateTime | None, closes_at: datetime | TypedDateTime | None,
                  now: datetime | None = None) -> list[str]:
     """Change a phase's wording, audience or schedule; a planned time in the past applies at the next tick."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, phase.consultation_id, session)
     now = now or utcnow()
     values = _clean_phase(title=title, question=question, description=description, audience=audience,
                           opens_at=opens_at, closes_at=closes_at, state=scheduled_state(phase, now), now=now)
@@ -379,7 +400,7 @@ def _clean_topic(title: str | None, description: str | None) -> dict[str, str]:
 def create_topic(session: Session, actor: User, phase: Phase, *, title: str | None,
                  description: str | None = None) -> Topic:
     """Add a topic at the end of a phase's topics."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, phase.consultation_id, session)
     values = _clean_topic(title, description)
     last = session.scalar(select(func.max(Topic.position)).where(Topic.phase_id == phase.id))
     topic = Topic(phase_id=phase.id, position=(last or 0) + 1, **values)
@@ -392,7 +413,7 @@ def create_topic(session: Session, actor: User, phase: Phase, *, title: str | No
 def update_topic(session: Session, actor: User, topic: Topic, *, title: str | None,
                  description: str | None) -> list[str]:
     """Change a topic's title or description; return the names of the fields that changed."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, topic.phase.consultation_id, session)
     changed = _changes(topic, _clean_topic(title, description))
     if changed:
         audit.record(session, actor, "topic.update", "topic", topic.id, changed=changed)
@@ -401,7 +422,7 @@ def update_topic(session: Session, actor: User, topic: Topic, *, title: str | No
 
 def move_topic(session: Session, actor: User, topic: Topic, direction: str) -> bool:
     """Swap a topic with its neighbour ("up" or "down"); False when it is already first or last."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, topic.phase.consultation_id, session)
     if direction not in ("up", "down"):
         raise Invalid("Choose to move the topic up or down")
     position = Topic.position < topic.position if direction == "up" else Topic.position > topic.position
@@ -429,7 +450,7 @@ def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str |
                     channel: str | None, category: str | None, profession: str | None = None,
                     now: datetime | None = None) -> tuple[Idea, bool]:
     """Enter an idea gathered at a workshop, on paper or by phone; returns (idea, created) like post_idea."""
-    _require_facilitator(actor)
+    _require_facilitator(actor, topic.phase.consultation_id, session)
     now = now or utcnow()
     errors: dict[str, str] = {}
     if channel not in OFFLINE_CHANNELS:
@@ -487,9 +508,12 @@ def registrant_counts(session: Session) -> Registrants:
     return Registrants(total=sum(counts.values()), by_category=counts)
 
 
-def consultations_page(session: Session, *, page: int, per_page: int) -> Page[Consultation]:
-    """Every consultation (published or not), newest first, with phases, audiences and topics loaded."""
+def consultations_page(session: Session, *, page: int, per_page: int,
+                       consultation_ids: list[int] | None = None) -> Page[Consultation]:
+    """Consultations (published or not; only these ids unless None), newest first, with phases and topics."""
     stmt = (select(Consultation)
             .options(selectinload(Consultation.phases).selectinload(Phase.topics))
             .order_by(Consultation.created_at.desc(), Consultation.id.desc()))
+    if consultation_ids is not None:
+        stmt = stmt.where(Consultation.id.in_(consultation_ids))
     return paginate(session, stmt, page, per_page)

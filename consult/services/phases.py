@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from ..models import CATEGORY_PLURALS, Phase, PhaseTransition, User, utcnow
 from . import audit
-from .errors import Conflict, Invalid, NotAllowed
+from .errors import Conflict, Invalid, NotAllowed, NotFound
+
+CONFIRM_FIRST = ("Confirm your email address before you add ideas, comment or vote: follow the link we emailed "
+                 "to you. You can send a new link from your account page.")
+VERIFIED_STAFF_ONLY = ("This phase is for verified health and care staff. Confirm a work email address on your "
+                       "account page, or ask a facilitator to verify you. You can still read it.")
 
 
 def scheduled_state(phase: Phase, now: datetime) -> str:
@@ -62,9 +67,9 @@ def tick(session: Session, now: datetime | None = None) -> list[PhaseTransition]
 def open_phase(session: Session, phase: Phase, actor: User, now: datetime | None = None) -> None:
     """Open a draft or closed phase now, by hand."""
     now = now or utcnow()
+    _require_facilitator(session, actor, phase)
     if phase.state == "open":
         raise Conflict(f"“{phase.title}” is already open")
-    _require_facilitator(actor)
     if phase.closes_at is not None and phase.closes_at <= now:
         # Reopening by hand overrides a planned closing time that has passed.
         phase.closes_at = None
@@ -77,18 +82,22 @@ def open_phase(session: Session, phase: Phase, actor: User, now: datetime | None
 def close_phase(session: Session, phase: Phase, actor: User, now: datetime | None = None) -> None:
     """Close an open phase now, by hand."""
     now = now or utcnow()
+    _require_facilitator(session, actor, phase)
     if phase.state != "open":
         raise Conflict(f"“{phase.title}” is not open, so it cannot be closed")
-    _require_facilitator(actor)
     phase.closes_at = now
     _transition(session, phase, "closed", actor, "manual", now)
     audit.record(session, actor, "phase.close", "phase", phase.id)
 
 
-def _require_facilitator(actor: User) -> None:
-    """Raise NotAllowed unless the actor may run consultations."""
+def _require_facilitator(session: Session, actor: User, phase: Phase) -> None:
+    """Raise NotAllowed unless the actor may run consultations, and NotFound unless they run this one."""
+    from .. import authz
+
     if actor.role not in ("facilitator", "admin"):
         raise NotAllowed("Only facilitators can open and close phases")
+    if not authz.can(actor, phase.consultation_id, "facilitate", session):
+        raise NotFound(authz.NOT_FOUND)
 
 
 @dataclass(frozen=True)
@@ -108,12 +117,19 @@ def eligibility(phase: Phase, user: User | None, now: datetime | None = None) ->
         return Eligibility(False, "This phase is closed. You can still read everything that was said.")
     if user is None:
         return Eligibility(False, "Log in or create an account to take part.")
+    if getattr(user, "email_confirmed_at", True) is None:
+        return Eligibility(False, CONFIRM_FIRST)
     audience = phase.audience_categories
     if audience and user.role == "participant":
         category = user.profile.category if user.profile else None
         if category not in audience:
             names = " and ".join(CATEGORY_PLURALS[c] for c in audience)
             return Eligibility(False, f"This phase is for {names}. You can read it, but not add to it.")
+    if getattr(phase, "requires_verified_staff", False) and user.role == "participant":
+        # Only a staff claim needs checking; other groups in the audience take part as usual.
+        profile = user.profile
+        if profile is not None and profile.category == "staff" and not profile.claim_verified_via:
+            return Eligibility(False, VERIFIED_STAFF_ONLY)
     return Eligibility(True)
 
 

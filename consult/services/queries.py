@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from analysis.support import Prior, fit_beta_prior
@@ -25,6 +25,8 @@ IDEA_ORDERS = {
 # The "most supported" order refits its prior this often, per process (a phase's rate moves slowly).
 PRIOR_SECONDS = 60.0
 _PRIORS: dict[int, tuple[float, Prior]] = {}
+# Comment states shown in a thread: published ones, and hidden ones as "hidden by a moderator: <reason>".
+IN_PLACE_STATES = ("published", "hidden")
 
 
 @dataclass
@@ -63,12 +65,17 @@ def paginate(session: Session, stmt: Select[Any], page: int, per_page: int, *, s
 
 
 def published_consultations(session: Session, *, include_unpublished: bool = False, page: int = 1,
-                            per_page: int = 20) -> Page[Consultation]:
-    """A page of consultations with their phases (and audiences) loaded, newest first."""
+                            per_page: int = 20, unpublished_ids: list[int] | None = None) -> Page[Consultation]:
+    """A page of consultations with their phases (and audiences) loaded, newest first.
+
+    Published ones always; unpublished ones too when include_unpublished, or only those in unpublished_ids.
+    """
     stmt = (select(Consultation)
             .options(selectinload(Consultation.phases).selectinload(Phase.audience))
             .order_by(Consultation.created_at.desc(), Consultation.id.desc()))
-    if not include_unpublished:
+    if unpublished_ids is not None:
+        stmt = stmt.where(or_(Consultation.is_published.is_(True), Consultation.id.in_(unpublished_ids)))
+    elif not include_unpublished:
         stmt = stmt.where(Consultation.is_published.is_(True))
     return paginate(session, stmt, page, per_page)
 
@@ -119,17 +126,21 @@ def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: 
 
 
 def idea_comments(
-    session: Session, idea: Idea, *, page: int, per_page: int
+    session: Session, idea: Idea, *, page: int, per_page: int, in_place: bool = False
 ) -> tuple[Page[Comment], dict[int, list[Comment]]]:
-    """A page of top-level comments (oldest first, as a conversation reads) and their replies."""
+    """A page of top-level comments (oldest first, as a conversation reads) and their replies.
+
+    ``in_place`` adds hidden comments, for the idea page to show the moderator's reason where they were.
+    """
+    states = IN_PLACE_STATES if in_place else ("published",)
     stmt = (select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None),
-                                  Comment.moderation_state == "published")
+                                  Comment.moderation_state.in_(states))
             .order_by(Comment.created_at, Comment.id))
     result = paginate(session, stmt, page, per_page)
     replies: dict[int, list[Comment]] = {c.id: [] for c in result.items}
     if replies:
         for reply in session.scalars(
-            select(Comment).where(Comment.parent_id.in_(list(replies)), Comment.moderation_state == "published")
+            select(Comment).where(Comment.parent_id.in_(list(replies)), Comment.moderation_state.in_(states))
             .order_by(Comment.created_at, Comment.id)
         ):
             replies[reply.parent_id].append(reply)  # type: ignore[index]
@@ -183,11 +194,11 @@ def phase_stats(session: Session, phase_ids: list[int]) -> dict[int, PhaseStats]
     stats = {pid: PhaseStats() for pid in phase_ids}
     if not phase_ids:
         return stats
-    for pid, n in session.execute(select(Idea.phase_id, func.count()).where(Idea.phase_id.in_(phase_ids))
-                                  .group_by(Idea.phase_id)):
+    for pid, n in session.execute(select(Idea.phase_id, func.count()).where(
+            Idea.phase_id.in_(phase_ids), Idea.moderation_state == "published").group_by(Idea.phase_id)):
         stats[pid].ideas = n
-    for pid, n in session.execute(select(Comment.phase_id, func.count()).where(Comment.phase_id.in_(phase_ids))
-                                  .group_by(Comment.phase_id)):
+    for pid, n in session.execute(select(Comment.phase_id, func.count()).where(
+            Comment.phase_id.in_(phase_ids), Comment.moderation_state == "published").group_by(Comment.phase_id)):
         stats[pid].comments = n
     idea_votes = (select(Idea.phase_id.label("phase_id"), Vote.voter_id.label("voter_id"))
                   .join(Idea, Vote.idea_id == Idea.id).where(Idea.phase_id.in_(phase_ids)))

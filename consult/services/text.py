@@ -13,6 +13,32 @@ from .errors import Invalid
 # Control characters other than tab and newline never belong in a contribution.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
+# Entity-encoded markup inside entity-encoded markup needs one round per layer; real text settles in one or two.
+_MAX_ROUNDS = 10
+# Characters that draw nothing although Unicode does not class them as spaces or format characters.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+
+
+def _strip_markup(text: str) -> str:
+    """Decode entities, strip tags and decode again until nothing changes, so encoded markup cannot survive."""
+    for _ in range(_MAX_ROUNDS):
+        before = text
+        # Decoding first means "&lt;img onerror=...&gt;" is seen, and stripped, as the tag it would become.
+        text = html.unescape(text)
+        # bleach strips tags and escapes the rest; we store plain text and escape on output instead.
+        text = html.unescape(bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))
+        if text == before:
+            return text
+    # Still changing after many rounds: nothing legitimate nests this deep, so keep no angle brackets at all.
+    return text.replace("<", "").replace(">", "")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether the text has at least one character that shows (not only spaces, zero-width or format marks)."""
+    return any(
+        not (unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me") or ch in _BLANK_LOOKING)
+        for ch in text
+    )
 
 
 def clean_text(value: str | None, *, single_line: bool = False) -> str:
@@ -20,15 +46,16 @@ def clean_text(value: str | None, *, single_line: bool = False) -> str:
     if not value:
         return ""
     text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    # bleach strips tags and escapes the rest; we store plain text and escape on output instead.
-    text = html.unescape(bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))
+    text = _CONTROL.sub("", _strip_markup(text))
     text = unicodedata.normalize("NFC", text)
     if single_line:
         text = " ".join(text.split())
     else:
         text = "\n".join(line.rstrip() for line in text.split("\n"))
         text = _MANY_BLANK_LINES.sub("\n\n", text)
-    return text.strip()
+    text = text.strip()
+    # Text made only of invisible characters (zero-width spaces and the like) is no text at all.
+    return text if has_visible_text(text) else ""
 
 
 def require_text(value: str | None, *, field: str, label: str, max_length: int, single_line: bool = False) -> str:

@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
-    from . import admin, analysis, api, auth, facilitate, participate, public
+    from . import account, admin, analysis, api, auth, facilitate, moderation, participate, public
 
-    for module in (public, participate, auth, facilitate, admin, api, analysis):
+    for module in (public, participate, auth, account, facilitate, admin, api, analysis, moderation):
         app.register_blueprint(module.bp)

@@ -1,4 +1,4 @@
-"""Admins: people's accounts and staff roles, and the audit log of privileged actions."""
+"""Admins: people's accounts and staff roles, staff assignments to consultations, and the audit log."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..authz import allow
 from ..extensions import db
-from ..models import STAFF_ROLES, AuditEvent, User
-from ..services import accounts, queries
+from ..forms.admin import AssignmentForm, RoleForm, UnassignForm
+from ..models import ASSIGNMENT_ROLES, STAFF_ROLES, AuditEvent, Consultation, ConsultationAssignment, User
+from ..services import accounts, assignments, queries
 from ..services.errors import Invalid
-from .helpers import get_or_404, page_arg
+from .helpers import form_values, get_or_404, page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,6 +43,25 @@ ACTION_LABELS = {
     "idea.enter_on_behalf": "Entered an idea on someone's behalf",
     "user.create": "Created an account",
     "user.set_role": "Changed someone's role",
+    "consultation.assign": "Assigned someone to a consultation",
+    "consultation.unassign": "Removed someone from a consultation",
+    "moderation.auto_hold": "Held a contribution automatically",
+    "moderation.publish": "Approved a held contribution",
+    "moderation.hide": "Hid a contribution",
+    "moderation.restore": "Restored a hidden contribution",
+    "moderation.dismiss": "Dismissed reports of a contribution",
+    "moderation.redact": "Edited personal details out of a contribution",
+    "phase.premoderation": "Changed a phase's pre-moderation",
+    "anomaly.exclude": "Excluded flagged votes from analyses",
+    "anomaly.dismiss": "Dismissed an anomaly flag",
+}
+ASSIGNMENT_LABELS = {"facilitator": "Facilitator", "moderator": "Moderator", "analyst": "Analyst",
+                     "safeguarding": "Safeguarding lead"}
+ASSIGNMENT_DESCRIPTIONS = {
+    "facilitator": "Runs this consultation: its phases, topics and ideas gathered offline. Also moderates it.",
+    "moderator": "Moderates this consultation: reports, held posts, hiding and restoring.",
+    "analyst": "Analyses this consultation and exports the results.",
+    "safeguarding": "Sees this consultation's restricted safeguarding queue.",
 }
 # How many of a person's own audit events their page shows; the full log has the rest.
 RECENT_EVENTS = 10
@@ -75,10 +95,11 @@ def user(user_id: int) -> Any:
     """One person's account, with the form to change their role."""
     person = get_or_404(User, user_id)
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    form = RoleForm()
+    if form.is_submitted():
         before = person.role
         try:
-            accounts.set_role(db.session, current_user, person, request.form.get("role", ""))
+            accounts.set_role(db.session, current_user, person, form.role.data or "")
         except Invalid as exc:
             db.session.rollback()
             errors = exc.field_errors or {"role": exc.message}
@@ -94,7 +115,13 @@ def user(user_id: int) -> Any:
         select(AuditEvent).where(AuditEvent.target_type == "user", AuditEvent.target_id == person.id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(RECENT_EVENTS)
     ).all()
-    return render_template("admin/user.html", person=person, errors=errors, events=events,
+    works_on = db.session.execute(
+        select(Consultation, ConsultationAssignment.role)
+        .join(ConsultationAssignment, ConsultationAssignment.consultation_id == Consultation.id)
+        .where(ConsultationAssignment.user_id == person.id).order_by(Consultation.title, ConsultationAssignment.role)
+    ).all()
+    return render_template("admin/user.html", person=person, errors=errors, events=events, works_on=works_on,
+                           assignment_labels=ASSIGNMENT_LABELS,
                            roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES], descriptions=ROLE_DESCRIPTIONS,
                            actions=ACTION_LABELS), 400 if errors else 200
 
@@ -112,3 +139,73 @@ def audit_log() -> Any:
     recorded = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return render_template("admin/audit.html", page=page, action=action, actions=ACTION_LABELS,
                            recorded=recorded)
+
+
+# ------------------------------------------------------------------------------------- assignments
+
+
+@bp.route("/consultations")
+@allow("admin")
+def consultations() -> Any:
+    """Every consultation with how many people are assigned to it in each role."""
+    stmt = select(Consultation).order_by(Consultation.created_at.desc(), Consultation.id.desc())
+    page = queries.paginate(db.session, stmt, page_arg(), int(current_app.config["PAGE_SIZE"]))
+    counts: dict[int, dict[str, int]] = {c.id: {} for c in page.items}
+    if counts:
+        for consultation_id, role, n in db.session.execute(
+            select(ConsultationAssignment.consultation_id, ConsultationAssignment.role, func.count())
+            .where(ConsultationAssignment.consultation_id.in_(list(counts)))
+            .group_by(ConsultationAssignment.consultation_id, ConsultationAssignment.role)
+        ):
+            counts[consultation_id][role] = n
+    return render_template("admin/consultations.html", page=page, counts=counts, labels=ASSIGNMENT_LABELS)
+
+
+def _staff_page(consultation: Consultation, form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    """The consultation's staff and the form to assign someone."""
+    return render_template("admin/consultation_staff.html", consultation=consultation, form=form, errors=errors,
+                           assigned=assignments.assignments_of(db.session, consultation),
+                           roles=[(r, ASSIGNMENT_LABELS[r]) for r in ASSIGNMENT_ROLES],
+                           descriptions=ASSIGNMENT_DESCRIPTIONS, labels=ASSIGNMENT_LABELS), status
+
+
+@bp.route("/consultations/<int:consultation_id>/staff", methods=["GET", "POST"])
+@allow("admin")
+def consultation_staff(consultation_id: int) -> Any:
+    """Who works on a consultation, and assigning someone to it (audited)."""
+    consultation = get_or_404(Consultation, consultation_id)
+    form = AssignmentForm()
+    if not form.is_submitted():
+        return _staff_page(consultation, {"email": request.args.get("email", "")}, {})
+    try:
+        assignment, created = assignments.assign_staff(db.session, current_user, consultation,
+                                                       email=form.email.data, role=form.role.data)
+    except Invalid as exc:
+        db.session.rollback()
+        return _staff_page(consultation, form_values(form), exc.field_errors, 400)
+    db.session.commit()
+    person = db.session.get(User, assignment.user_id)
+    role = assignments.with_article(ASSIGNMENT_LABELS[assignment.role].lower())
+    if created:
+        flash(f"{person.email} is now {role} on “{consultation.title}”.", "success")
+    else:
+        flash(f"{person.email} was already {role} on “{consultation.title}”. Nothing was changed.", "info")
+    return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))
+
+
+@bp.route("/consultations/<int:consultation_id>/staff/remove", methods=["POST"])
+@allow("admin")
+def remove_staff(consultation_id: int) -> Any:
+    """Take one person off one role on a consultation (audited)."""
+    consultation = get_or_404(Consultation, consultation_id)
+    form = UnassignForm()
+    if not form.validate_on_submit() or form.assignment_id.data is None:
+        flash("That assignment does not exist. It may have been removed already.", "error")
+        return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))
+    role = db.session.scalar(select(ConsultationAssignment.role)
+                             .where(ConsultationAssignment.id == form.assignment_id.data))
+    person = assignments.unassign_staff(db.session, current_user, consultation, form.assignment_id.data)
+    db.session.commit()
+    flash(f"{person.email} is no longer {assignments.with_article(ASSIGNMENT_LABELS[role].lower())} "
+          f"on “{consultation.title}”.", "success")
+    return redirect(url_for("admin.consultation_staff", consultation_id=consultation.id))

@@ -10,12 +10,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import authz
 from ..authz import allow
 from ..extensions import db
+from ..forms.analysis import StartAnalysisForm
 from ..models import AnalysisRun, Comment, Consultation, Phase
 from ..services import analysis_runs, queries, results
 from ..services.errors import Conflict, Invalid
-from .helpers import get_or_404, page_arg
+from .helpers import page_arg
 
 bp = Blueprint("analyse", __name__, url_prefix="/analyse")
 PER_PAGE = 20
@@ -24,12 +26,15 @@ PER_PAGE = 20
 @bp.route("/")
 @allow("analyst")
 def index() -> Any:
-    """Consultations with a form to start an analysis, and the list of runs."""
-    consultations = db.session.scalars(
-        select(Consultation).options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
-    ).all()
-    runs = queries.paginate(db.session, select(AnalysisRun).order_by(AnalysisRun.created_at.desc(),
-                                                                     AnalysisRun.id.desc()), page_arg(), PER_PAGE)
+    """The consultations this analyst is assigned to, with a form to start an analysis, and their runs."""
+    mine = authz.staff_consultation_ids(db.session, current_user, "analyse")
+    listed = select(Consultation).options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
+    run_list = select(AnalysisRun).order_by(AnalysisRun.created_at.desc(), AnalysisRun.id.desc())
+    if mine is not None:
+        listed = listed.where(Consultation.id.in_(mine))
+        run_list = run_list.where(AnalysisRun.consultation_id.in_(mine))
+    consultations = db.session.scalars(listed).all()
+    runs = queries.paginate(db.session, run_list, page_arg(), PER_PAGE)
     names = {c.id: c.title for c in consultations}
     phase_names = {p.id: f"phase {p.position}: {p.title}" for c in consultations for p in c.phases}
     return render_template("analysis/index.html", consultations=consultations, runs=runs, names=names,
@@ -40,21 +45,22 @@ def index() -> Any:
 @allow("analyst")
 def start() -> Any:
     """Queue an analysis of a consultation or one of its phases."""
-    raw_id = request.form.get("consultation_id", "")
-    consultation = db.session.get(Consultation, int(raw_id)) if raw_id.isdigit() else None
-    if consultation is None:
-        abort(404)
-    scope = request.form.get("scope", "all")
+    form = StartAnalysisForm()
+    form.validate_on_submit()
+    consultation = authz.get_staff_object(Consultation, form.consultation_id.data, "analyse", lambda c: c.id)
+    scope = (form.scope.data or "all").strip()
     phase = None
     if scope != "all":
-        phase = db.session.get(Phase, int(scope)) if scope.isdigit() else None
+        phase_id = authz.parse_id(scope)
+        phase = db.session.get(Phase, phase_id) if phase_id is not None else None
         if phase is None or phase.consultation_id != consultation.id:
             abort(404)
-    raw_k = request.form.get("k", "").strip()
+    raw_k = (form.k.data or "").strip()
+    themes = authz.parse_id(raw_k)
     try:
-        if raw_k and not raw_k.isdigit():
+        if raw_k and themes is None:
             raise Invalid("There is a problem", {"k": "Number of themes must be a whole number, or left blank"})
-        run = analysis_runs.request_run(db.session, current_user, consultation, phase, int(raw_k) if raw_k else None)
+        run = analysis_runs.request_run(db.session, current_user, consultation, phase, themes)
     except (Conflict, Invalid) as exc:
         db.session.rollback()
         message = next(iter(getattr(exc, "field_errors", {}).values()), exc.message)
@@ -65,8 +71,8 @@ def start() -> Any:
 
 
 def _run(run_id: int) -> AnalysisRun:
-    """A run, or 404."""
-    return get_or_404(AnalysisRun, run_id)
+    """A run of a consultation this analyst is assigned to, or 404."""
+    return authz.get_staff_object(AnalysisRun, run_id, "analyse", lambda r: r.consultation_id)
 
 
 def _done(run_id: int) -> tuple[AnalysisRun, dict[str, Any]]:

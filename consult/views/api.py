@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..authz import allow
+from ..authz import allow, parse_id
 from ..extensions import db
 from ..models import Comment, Consultation, Idea, Phase, Topic, utcnow
 from ..services import queries
@@ -44,9 +44,10 @@ def _whole_number(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    number = parse_id(raw)
+    if number is None:
         raise Invalid(f"{name} must be a whole number of 1 or more")
-    return int(raw)
+    return number
 
 
 def _paging() -> tuple[int, int]:
@@ -116,7 +117,7 @@ def _consultation(item: Consultation, now: datetime, counts: dict[int, int] | No
     data: dict[str, Any] = {
         "slug": item.slug, "title": item.title, "summary": item.summary,
         "url": url_for("api.consultation", slug=item.slug, _external=True),
-        "phases": [_phase(p, item.slug, now, counts) for p in item.phases],
+        "phases": [_phase(p, item.slug, now, counts) for p in item.phases if _phase_public(p, now)],
     }
     if counts is not None:
         data["description"] = item.description
@@ -150,11 +151,21 @@ def _comment(comment: Comment, replies: list[Comment] | None = None) -> dict[str
 # ------------------------------------------------------------------------------------------ lookups
 
 
+def _phase_public(phase: Phase, now: datetime) -> bool:
+    """A phase is public once it has opened (by hand or by its planned time); drafts do not exist here."""
+    return scheduled_state(phase, now) != "draft"
+
+
+def _phase_has_opened(now: datetime) -> Any:
+    """SQL for _phase_public: not a draft whose planned opening is missing or still to come."""
+    return not_(and_(Phase.state == "draft", or_(Phase.opens_at.is_(None), Phase.opens_at > now)))
+
+
 def _published_topic(topic_id: int) -> Topic:
     """A topic of a published consultation, or 404."""
     topic = db.session.scalar(
         select(Topic).join(Phase, Topic.phase_id == Phase.id).join(Consultation)
-        .where(Topic.id == topic_id, Consultation.is_published.is_(True))
+        .where(Topic.id == topic_id, Consultation.is_published.is_(True), _phase_has_opened(utcnow()))
     )
     if topic is None:
         raise NotFound("There is no published topic with this id")
@@ -165,7 +176,8 @@ def _published_idea(idea_id: int) -> Idea:
     """A published idea of a published consultation, or 404 (held and hidden ideas do not exist here)."""
     idea = db.session.scalar(
         select(Idea).join(Phase, Idea.phase_id == Phase.id).join(Consultation)
-        .where(Idea.id == idea_id, Idea.moderation_state == "published", Consultation.is_published.is_(True))
+        .where(Idea.id == idea_id, Idea.moderation_state == "published", Consultation.is_published.is_(True),
+               _phase_has_opened(utcnow()))
     )
     if idea is None:
         raise NotFound("There is no published idea with this id")
@@ -241,7 +253,7 @@ def phase(phase_id: int) -> Any:
     """One phase of a published consultation, with its topics."""
     row = db.session.execute(
         select(Phase, Consultation.slug).join(Consultation).options(selectinload(Phase.topics))
-        .where(Phase.id == phase_id, Consultation.is_published.is_(True))
+        .where(Phase.id == phase_id, Consultation.is_published.is_(True), _phase_has_opened(utcnow()))
     ).first()
     if row is None:
         raise NotFound("There is no published phase with this id")

@@ -1,74 +1,302 @@
-"""Register, log in, log out."""
+"""Register, confirm an email address, log in and out, and reset a forgotten password.
+
+Registration, login and reset answer the same, in about the same time, whether or not an account exists.
+Login, registration and the reset request read first (``reads_first``): argon2 runs with no write lock
+held, and what they save goes in a short write of its own.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from ..authz import allow
-from ..extensions import db
-from ..models import CATEGORIES, CATEGORY_LABELS
+from ..extensions import db, reads_first, write_intent
+from ..forms import field_errors
+from ..forms.accounts import ButtonForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from ..models import CATEGORIES, CATEGORY_LABELS, User
 from ..security import safe_next
-from ..services import accounts
+from ..services import accounts, mail, ratelimit
 from ..services.errors import Invalid
+from ..services.passwords import check_password, hash_password
 
 bp = Blueprint("auth", __name__)
+LOGIN_FAILED = "Enter a correct email address and password"
 
 
-def _form_context(**extra: Any) -> dict[str, Any]:
-    """Choices the registration form needs."""
-    return {
-        "categories": [(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
-        **extra,
-    }
+def _address() -> str:
+    """The client's network address, for per-address limits."""
+    return request.remote_addr or "unknown"
+
+
+def _domains() -> dict[str, str]:
+    """The configured email domains that verify staff and student claims."""
+    return {"staff_domains": current_app.config["VERIFIED_STAFF_DOMAINS"],
+            "student_domains": current_app.config["VERIFIED_STUDENT_DOMAINS"]}
+
+
+def _too_many(template: str, wait: int, status: int = 429, **context: Any) -> Any:
+    """Show a form again with a plain message saying how long to wait."""
+    response = current_app.make_response((render_template(
+        template, errors={"email": f"Too many attempts. Wait {ratelimit.minutes(wait)} and try again, "
+                                   "or reset your password."}, **context), status))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def start_session(user: User) -> None:
+    """Log this person in on this browser, starting the idle and absolute timeouts."""
+    login_user(user)
+    now = int(time.time())
+    session["auth_at"] = session["seen_at"] = now
+
+
+def after_registration_url() -> str:
+    """Where a newly confirmed person goes: the equality questions if they are installed, else home."""
+    if "equality.questions" in current_app.view_functions:
+        return url_for("equality.questions")
+    return url_for("public.home")
+
+
+@bp.before_app_request
+def _expire_sessions() -> Any:
+    """End a logged-in session after the idle or absolute timeout (the person logs in again)."""
+    if not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    config = current_app.config
+    if "auth_at" not in session:
+        # A session from before the timeouts existed (or restored by Flask-Login): its clocks start now.
+        session["auth_at"] = session["seen_at"] = now
+    auth_at, seen_at = session["auth_at"], session["seen_at"]
+    if (now - auth_at > config["SESSION_ABSOLUTE_HOURS"] * 3600
+            or now - seen_at > config["SESSION_IDLE_MINUTES"] * 60):
+        logout_user()
+        session.pop("auth_at", None)
+        session.pop("seen_at", None)
+        flash("You were logged out because you had not used the service for a while. Log in again.", "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    if now - seen_at >= 60:
+        # Once a minute is enough for the idle clock, and keeps the cookie from changing on every request.
+        session["seen_at"] = now
+    return None
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @allow("anyone")
+@reads_first
 def register() -> Any:
-    """Create a participant account."""
+    """Create a participant account; the answer is the same whether or not the address has one."""
     if current_user.is_authenticated:
         return redirect(url_for("public.home"))
-    form = request.form
-    if request.method == "POST":
-        try:
-            user = accounts.register(db.session, form.get("email", ""), form.get("password", ""),
-                                     form.get("category", ""), form.get("profession") or None)
-        except Invalid as exc:
-            db.session.rollback()
-            return render_template("auth/register.html", errors=exc.field_errors, form=form, **_form_context()), 400
+    form = RegisterForm()
+    context = {"categories": [(c, CATEGORY_LABELS[c]) for c in CATEGORIES], "form": form.data}
+    if not form.is_submitted():
+        return render_template("auth/register.html", errors={}, **context)
+    if not form.validate():
+        return render_template("auth/register.html", errors=field_errors(form), **context), 400
+    with write_intent():
+        wait = ratelimit.hit(db.session, ratelimit.REGISTER_ADDRESS, _address())
         db.session.commit()
-        login_user(user)
-        flash("Your account has been created. What you post is anonymous: others never see your email.", "success")
-        return redirect(safe_next(form.get("next"), url_for("public.home")))
-    return render_template("auth/register.html", errors={}, form=form, **_form_context())
+    if wait:
+        return _too_many("auth/register.html", wait, **context)
+    try:
+        with write_intent():
+            # The service validates and hashes before its first query, so the write lock is held only briefly.
+            outcome = accounts.register(db.session, form.email.data or "", form.password.data or "",
+                                        form.category.data or "", form.profession.data or None)
+            secret = accounts.issue_token(db.session, outcome.user, "confirm") if outcome.created else None
+            db.session.commit()
+    except Invalid as exc:
+        db.session.rollback()
+        return render_template("auth/register.html", errors=exc.field_errors, **context), 400
+    if secret:
+        mail.send(outcome.user.email, "Confirm your email address for consult", "confirm",
+                  link=mail.link("auth.confirm", token=secret))
+    else:
+        # Tell the owner, not the person at the keyboard, that the address already has an account.
+        mail.send(outcome.user.email, "Someone tried to create a consult account with your email", "already",
+                  login=mail.link("auth.login"), reset=mail.link("auth.forgot_password"))
+    session["pending_email"] = outcome.user.email
+    return redirect(url_for("auth.check_email"))
+
+
+@bp.get("/register/check-email")
+@allow("anyone")
+def check_email() -> Any:
+    """After registering: look for the confirmation email."""
+    return render_template("auth/check_email.html", email=session.get("pending_email"))
+
+
+@bp.get("/confirm/<token>")
+@allow("anyone")
+def confirm(token: str) -> Any:
+    """The page behind a confirmation link: one button confirms (so mail scanners cannot spend the link)."""
+    try:
+        accounts.find_token(db.session, token, "confirm")
+    except Invalid as exc:
+        return render_template("auth/link_expired.html", message=exc.message), 404
+    return render_template("auth/confirm.html", form=ButtonForm(), token=token)
+
+
+@bp.post("/confirm/<token>")
+@allow("anyone")
+def confirm_post(token: str) -> Any:
+    """Confirm the email address, log the person in and take them on."""
+    try:
+        user = accounts.confirm_email(db.session, token, **_domains())
+    except Invalid as exc:
+        db.session.rollback()
+        return render_template("auth/link_expired.html", message=exc.message), 404
+    db.session.commit()
+    if current_user.is_authenticated and current_user.id != user.id:
+        logout_user()
+    if not current_user.is_authenticated:
+        start_session(user)
+    session.pop("pending_email", None)
+    flash("Your email address is confirmed. You can now add ideas, comment and vote.", "success")
+    return redirect(after_registration_url())
+
+
+@bp.post("/confirm/resend")
+@allow("participant")
+def resend_confirmation() -> Any:
+    """Send a new confirmation link to the logged-in person's address."""
+    user = current_user._get_current_object()
+    if user.email_confirmed_at is not None:
+        flash("Your email address is already confirmed.", "info")
+        return redirect(url_for("account.index"))
+    ratelimit.throttle(db.session, ratelimit.RESEND_ACCOUNT, str(user.id), "asked for a confirmation email")
+    secret = accounts.issue_token(db.session, user, "confirm")
+    db.session.commit()
+    mail.send(user.email, "Confirm your email address for consult", "confirm",
+              link=mail.link("auth.confirm", token=secret))
+    flash(f"We have sent a new confirmation link to {user.email}. It works for 7 days.", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("account.index")))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow("anyone")
+@reads_first
 def login() -> Any:
-    """Log in with email and password."""
-    next_url = safe_next(request.values.get("next"), url_for("public.home"))
+    """Log in with email and password, with back-off per account and per address."""
+    form = LoginForm()
+    next_url = safe_next(form.next.data or request.args.get("next"), url_for("public.home"))
     if current_user.is_authenticated:
         return redirect(next_url)
-    if request.method == "POST":
-        user = accounts.authenticate(db.session, request.form.get("email", ""), request.form.get("password", ""))
+    if not form.is_submitted():
+        return render_template("auth/login.html", errors={}, form={}, next=next_url)
+    email = (form.email.data or "").strip().lower()
+    checks = [(ratelimit.LOGIN_ACCOUNT, email), (ratelimit.LOGIN_ADDRESS, _address())]
+    wait = ratelimit.blocked(db.session, checks)
+    if wait or not form.validate():
+        db.session.rollback()
+        if wait:
+            return _too_many("auth/login.html", wait, form=form.data, next=next_url)
+        return render_template("auth/login.html", errors=field_errors(form), form=form.data, next=next_url), 400
+    user, new_hash = accounts.authenticate(db.session, email, form.password.data or "")
+    db.session.commit()  # end the read before writing anything
+    with write_intent():
         if user is None:
-            db.session.rollback()
-            errors = {"email": "Enter a correct email address and password"}
-            return render_template("auth/login.html", errors=errors, form=request.form, next=next_url), 400
+            for limits, subject in checks:
+                ratelimit.hit(db.session, limits, subject)
+        else:
+            accounts.record_login(db.session, user, new_hash)
         db.session.commit()
-        login_user(user)
-        return redirect(next_url)
-    return render_template("auth/login.html", errors={}, form={}, next=next_url)
+    if user is None:
+        return render_template("auth/login.html", errors={"email": LOGIN_FAILED}, form=form.data, next=next_url), 400
+    start_session(user)
+    return redirect(next_url)
 
 
 @bp.route("/logout", methods=["POST"])
 @allow("anyone")
 def logout() -> Any:
-    """Log out (POST only, so a link elsewhere cannot log someone out)."""
+    """Log out (POST only); the session ends on the server too, so a saved cookie stops working."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(db.session, current_user._get_current_object())
+        db.session.commit()
     logout_user()
+    session.clear()
     flash("You have logged out.", "info")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@allow("anyone")
+@reads_first
+def forgot_password() -> Any:
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if not form.is_submitted():
+        return render_template("auth/forgot.html", errors={}, form={})
+    email = (form.email.data or "").strip().lower()
+    if not form.validate() or "@" not in email:
+        return render_template("auth/forgot.html", errors={"email": accounts.FORMAT_MESSAGE}, form=form.data), 400
+    with write_intent():
+        wait = max(ratelimit.hit(db.session, ratelimit.RESET_ADDRESS, _address()),
+                   ratelimit.hit(db.session, ratelimit.RESET_ACCOUNT, email))
+        found = None if wait else accounts.request_reset(db.session, email)
+        db.session.commit()
+    if wait:
+        return _too_many("auth/forgot.html", wait, form=form.data)
+    if found is not None:
+        user, secret = found
+        mail.send(user.email, "Reset your consult password", "reset",
+                  link=mail.link("auth.reset_password", token=secret))
+    session["pending_email"] = email
+    return redirect(url_for("auth.reset_sent"))
+
+
+@bp.get("/forgot-password/sent")
+@allow("anyone")
+def reset_sent() -> Any:
+    """After asking for a reset: look for the email."""
+    return render_template("auth/reset_sent.html", email=session.get("pending_email"))
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@allow("anyone")
+@reads_first
+def reset_password(token: str) -> Any:
+    """Choose a new password behind a single-use reset link; every old session ends."""
+    try:
+        user = db.session.get(User, accounts.find_token(db.session, token, "reset").user_id)
+    except Invalid as exc:
+        return render_template("auth/link_expired.html", message=exc.message), 404
+    form = ResetPasswordForm()
+    if not form.is_submitted():
+        return render_template("auth/reset.html", errors={}, token=token)
+    try:
+        if not form.validate():
+            raise Invalid("There is a problem", field_errors(form))
+        check_password(form.password.data or "", email=user.email if user else None)
+    except Invalid as exc:
+        return render_template("auth/reset.html", errors=exc.field_errors, token=token), 400
+    password_hash = hash_password(form.password.data or "")
+    db.session.commit()  # end the read; the hash is made, now a short write
+    try:
+        with write_intent():
+            user = accounts.reset_password(db.session, token, password_hash)
+            db.session.commit()
+    except Invalid as exc:
+        db.session.rollback()
+        return render_template("auth/link_expired.html", message=exc.message), 404
+    logout_user()
+    session.clear()
+    start_session(user)
+    flash("Your password has been changed, and you are logged in. Any other devices have been logged out.",
+          "success")
     return redirect(url_for("public.home"))

@@ -9,8 +9,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import authz
 from ..authz import allow
 from ..extensions import db
+from ..forms.facilitate import BackForm, ConsultationForm, MoveTopicForm, OnBehalfForm, PhaseForm, TopicForm
 from ..models import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -24,7 +26,7 @@ from ..models import (
 from ..security import safe_next
 from ..services import manage, phases, queries
 from ..services.errors import Conflict, Invalid
-from .helpers import get_or_404, page_arg
+from .helpers import form_values, page_arg
 
 bp = Blueprint("facilitate", __name__, url_prefix="/facilitate")
 
@@ -40,17 +42,34 @@ def _per_page() -> int:
     return int(current_app.config["PAGE_SIZE"])
 
 
-def _dashboard_url(phase: Phase | None = None) -> str:
+def _dashboard_url(form: BackForm, phase: Phase | None = None) -> str:
     """Where to go back to: the dashboard page the form came from, at the phase's entry."""
-    target = safe_next(request.form.get("next"), url_for("facilitate.dashboard"))
+    target = safe_next(form.next.data, url_for("facilitate.dashboard"))
     return target + (f"#phase-{phase.id}" if phase else "")
+
+
+def _consultation(consultation_id: int) -> Consultation:
+    """A consultation this person runs (assigned as facilitator, or an admin), or 404."""
+    return authz.get_staff_object(Consultation, consultation_id, "facilitate", lambda c: c.id)
+
+
+def _phase(phase_id: int) -> Phase:
+    """A phase of a consultation this person runs, or 404."""
+    return authz.get_staff_object(Phase, phase_id, "facilitate", lambda p: p.consultation_id)
+
+
+def _topic(topic_id: int) -> Topic:
+    """A topic of a consultation this person runs, or 404."""
+    return authz.get_staff_object(Topic, topic_id, "facilitate", lambda t: t.phase.consultation_id)
 
 
 @bp.route("/")
 @allow("facilitator")
 def dashboard() -> Any:
-    """Every consultation with its phases, their state, schedule, audience and participation figures."""
-    page = manage.consultations_page(db.session, page=page_arg(), per_page=CONSULTATIONS_PER_PAGE)
+    """The consultations this person runs, with their phases, state, schedule, audience and figures."""
+    mine = authz.staff_consultation_ids(db.session, current_user, "facilitate")
+    page = manage.consultations_page(db.session, page=page_arg(), per_page=CONSULTATIONS_PER_PAGE,
+                                     consultation_ids=mine)
     phase_ids = [p.id for c in page.items for p in c.phases]
     return render_template("facilitate/dashboard.html", page=page,
                            stats=queries.phase_stats(db.session, phase_ids),
@@ -60,24 +79,24 @@ def dashboard() -> Any:
 # ---------------------------------------------------------------------------------------- consultations
 
 
-def _consultation_fields() -> dict[str, Any]:
+def _consultation_fields(form: ConsultationForm) -> dict[str, Any]:
     """The consultation form's fields as the service takes them."""
-    form = request.form
-    return {"title": form.get("title"), "slug": form.get("slug"), "summary": form.get("summary"),
-            "description": form.get("description"), "is_published": form.get("is_published") == "yes"}
+    return {"title": form.title.data, "slug": form.slug.data, "summary": form.summary.data,
+            "description": form.description.data, "is_published": form.published}
 
 
 @bp.route("/consultations/new", methods=["GET", "POST"])
 @allow("facilitator")
 def new_consultation() -> Any:
-    """Create a consultation."""
-    if request.method == "POST":
+    """Create a consultation; its creator is assigned to run it."""
+    form = ConsultationForm()
+    if form.is_submitted():
         try:
-            consultation = manage.create_consultation(db.session, current_user, **_consultation_fields())
+            consultation = manage.create_consultation(db.session, current_user, **_consultation_fields(form))
         except Invalid as exc:
             db.session.rollback()
-            return render_template("facilitate/consultation_form.html", consultation=None, form=request.form,
-                                   errors=exc.field_errors), 400
+            return render_template("facilitate/consultation_form.html", consultation=None,
+                                   form=form_values(form), errors=exc.field_errors), 400
         db.session.commit()
         flash(f"“{consultation.title}” has been created. Now add its first phase.", "success")
         return redirect(url_for("facilitate.new_phase", consultation_id=consultation.id))
@@ -89,15 +108,16 @@ def new_consultation() -> Any:
 @allow("facilitator")
 def edit_consultation(consultation_id: int) -> Any:
     """Change a consultation's title, web address, summary, description or whether it is published."""
-    consultation = get_or_404(Consultation, consultation_id)
-    if request.method == "POST":
+    consultation = _consultation(consultation_id)
+    form = ConsultationForm()
+    if form.is_submitted():
         try:
             changed = manage.update_consultation(db.session, current_user, consultation,
-                                                 **_consultation_fields())
+                                                 **_consultation_fields(form))
         except Invalid as exc:
             db.session.rollback()
             return render_template("facilitate/consultation_form.html", consultation=consultation,
-                                   form=request.form, errors=exc.field_errors), 400
+                                   form=form_values(form), errors=exc.field_errors), 400
         db.session.commit()
         if changed:
             flash(f"Your changes to “{consultation.title}” have been saved.", "success")
@@ -114,27 +134,26 @@ def edit_consultation(consultation_id: int) -> Any:
 # ----------------------------------------------------------------------------------------------- phases
 
 
-def _typed(prefix: str) -> manage.TypedDateTime:
-    """A date and time from the form's day, month, year and time boxes."""
-    form = request.form
-    return manage.TypedDateTime(day=form.get(f"{prefix}_day", ""), month=form.get(f"{prefix}_month", ""),
-                                year=form.get(f"{prefix}_year", ""), time=form.get(f"{prefix}_time", ""))
-
-
-def _phase_fields() -> dict[str, Any]:
+def _phase_fields(form: PhaseForm) -> dict[str, Any]:
     """The phase form's fields as the service takes them."""
-    form = request.form
-    return {"title": form.get("title"), "question": form.get("question"),
-            "description": form.get("description"), "audience": form.getlist("audience"),
-            "opens_at": _typed("opens_at"), "closes_at": _typed("closes_at")}
+    return {"title": form.title.data, "question": form.question.data,
+            "description": form.description.data, "audience": list(form.audience.data or []),
+            "opens_at": manage.TypedDateTime(**form.typed("opens_at")),
+            "closes_at": manage.TypedDateTime(**form.typed("closes_at"))}
 
 
-def _phase_form(consultation: Consultation, phase: Phase | None, *, errors: dict[str, str],
-                status: int = 200) -> Any:
-    """Render the phase form, filled from the request after a problem or from the phase otherwise."""
-    if request.method == "POST":
-        fields = _phase_fields()
-        form, audience = request.form, fields["audience"]
+def _requires_verified(form: PhaseForm) -> bool:
+    """The phase form's "staff must be verified" box."""
+    return (form.requires_verified_staff.data or "") == "1"
+
+
+def _phase_form(consultation: Consultation, phase: Phase | None, submitted: PhaseForm | None, *,
+                errors: dict[str, str], status: int = 200) -> Any:
+    """Render the phase form, filled from what was sent after a problem or from the phase otherwise."""
+    form: dict[str, Any]
+    if submitted is not None:
+        fields = _phase_fields(submitted)
+        form, audience = form_values(submitted), fields["audience"]
         opens, closes = fields["opens_at"], fields["closes_at"]
     elif phase is not None:
         form = {"title": phase.title, "question": phase.question, "description": phase.description}
@@ -160,31 +179,36 @@ def _schedule_note(phase: Phase) -> None:
 @allow("facilitator")
 def new_phase(consultation_id: int) -> Any:
     """Add a phase to a consultation."""
-    consultation = get_or_404(Consultation, consultation_id)
-    if request.method == "POST":
+    consultation = _consultation(consultation_id)
+    form = PhaseForm()
+    if form.is_submitted():
         try:
-            phase = manage.create_phase(db.session, current_user, consultation, **_phase_fields())
+            phase = manage.create_phase(db.session, current_user, consultation, **_phase_fields(form))
+            manage.set_requires_verified_staff(db.session, current_user, phase, _requires_verified(form))
         except Invalid as exc:
             db.session.rollback()
-            return _phase_form(consultation, None, errors=exc.field_errors, status=400)
+            return _phase_form(consultation, None, form, errors=exc.field_errors, status=400)
         db.session.commit()
         flash(f"Phase {phase.position}, “{phase.title}”, has been added. Now add its topics.", "success")
         _schedule_note(phase)
         return redirect(url_for("facilitate.topics", phase_id=phase.id))
-    return _phase_form(consultation, None, errors={})
+    return _phase_form(consultation, None, None, errors={})
 
 
 @bp.route("/phases/<int:phase_id>/edit", methods=["GET", "POST"])
 @allow("facilitator")
 def edit_phase(phase_id: int) -> Any:
     """Change a phase's title, question, description, audience or planned times."""
-    phase = get_or_404(Phase, phase_id)
-    if request.method == "POST":
+    phase = _phase(phase_id)
+    form = PhaseForm()
+    if form.is_submitted():
         try:
-            changed = manage.update_phase(db.session, current_user, phase, **_phase_fields())
+            changed = manage.update_phase(db.session, current_user, phase, **_phase_fields(form))
+            if manage.set_requires_verified_staff(db.session, current_user, phase, _requires_verified(form)):
+                changed.append("requires_verified_staff")
         except Invalid as exc:
             db.session.rollback()
-            return _phase_form(phase.consultation, phase, errors=exc.field_errors, status=400)
+            return _phase_form(phase.consultation, phase, form, errors=exc.field_errors, status=400)
         db.session.commit()
         if changed:
             flash(f"Your changes to phase {phase.position}, “{phase.title}”, have been saved.", "success")
@@ -192,7 +216,7 @@ def edit_phase(phase_id: int) -> Any:
         else:
             flash("Nothing was changed.", "info")
         return redirect(url_for("facilitate.dashboard") + f"#phase-{phase.id}")
-    return _phase_form(phase.consultation, phase, errors={})
+    return _phase_form(phase.consultation, phase, None, errors={})
 
 
 @bp.route("/phases/<int:phase_id>/open", methods=["POST"])
@@ -211,24 +235,26 @@ def close_phase(phase_id: int) -> Any:
 
 def _change_state(phase_id: int, change: Any, done: str) -> Any:
     """Apply an open or close by hand, then show the dashboard with what happened."""
-    phase = get_or_404(Phase, phase_id)
+    phase = _phase(phase_id)
+    form = BackForm()
+    form.validate_on_submit()  # only the CSRF token and a return address, both checked already
     try:
         change(db.session, phase, current_user)
     except Conflict as exc:
         # Usually a second click, or a colleague got there first: say what happened and show the state now.
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(_dashboard_url(phase))
+        return redirect(_dashboard_url(form, phase))
     db.session.commit()
     flash(f"Phase {phase.position}, “{phase.title}”, {done}", "success")
-    return redirect(_dashboard_url(phase))
+    return redirect(_dashboard_url(form, phase))
 
 
 @bp.route("/phases/<int:phase_id>/history")
 @allow("facilitator")
 def phase_history(phase_id: int) -> Any:
     """Every change of the phase's state: when, from, to, and who made it (or the schedule)."""
-    phase = get_or_404(Phase, phase_id)
+    phase = _phase(phase_id)
     stmt = (select(PhaseTransition, User.email).outerjoin(User, PhaseTransition.actor_id == User.id)
             .where(PhaseTransition.phase_id == phase.id)
             .order_by(PhaseTransition.at.desc(), PhaseTransition.id.desc()))
@@ -243,7 +269,7 @@ def phase_history(phase_id: int) -> Any:
 @allow("facilitator")
 def topics(phase_id: int) -> Any:
     """A phase's topics in order, with their idea counts and the actions on each."""
-    phase = get_or_404(Phase, phase_id)
+    phase = _phase(phase_id)
     stmt = select(Topic).where(Topic.phase_id == phase.id).order_by(Topic.position)
     page = queries.paginate(db.session, stmt, page_arg(), _per_page())
     last = db.session.scalar(select(Topic.position).where(Topic.phase_id == phase.id)
@@ -256,15 +282,16 @@ def topics(phase_id: int) -> Any:
 @allow("facilitator")
 def new_topic(phase_id: int) -> Any:
     """Add a topic to a phase."""
-    phase = get_or_404(Phase, phase_id)
-    if request.method == "POST":
+    phase = _phase(phase_id)
+    form = TopicForm()
+    if form.is_submitted():
         try:
-            topic = manage.create_topic(db.session, current_user, phase, title=request.form.get("title"),
-                                        description=request.form.get("description"))
+            topic = manage.create_topic(db.session, current_user, phase, title=form.title.data,
+                                        description=form.description.data)
         except Invalid as exc:
             db.session.rollback()
-            return render_template("facilitate/topic_form.html", phase=phase, topic=None, form=request.form,
-                                   errors=exc.field_errors), 400
+            return render_template("facilitate/topic_form.html", phase=phase, topic=None,
+                                   form=form_values(form), errors=exc.field_errors), 400
         db.session.commit()
         flash(f"The topic “{topic.title}” has been added.", "success")
         return redirect(url_for("facilitate.topics", phase_id=phase.id))
@@ -275,15 +302,16 @@ def new_topic(phase_id: int) -> Any:
 @allow("facilitator")
 def edit_topic(topic_id: int) -> Any:
     """Change a topic's title or description."""
-    topic = get_or_404(Topic, topic_id)
-    if request.method == "POST":
+    topic = _topic(topic_id)
+    form = TopicForm()
+    if form.is_submitted():
         try:
-            changed = manage.update_topic(db.session, current_user, topic, title=request.form.get("title"),
-                                          description=request.form.get("description"))
+            changed = manage.update_topic(db.session, current_user, topic, title=form.title.data,
+                                          description=form.description.data)
         except Invalid as exc:
             db.session.rollback()
             return render_template("facilitate/topic_form.html", phase=topic.phase, topic=topic,
-                                   form=request.form, errors=exc.field_errors), 400
+                                   form=form_values(form), errors=exc.field_errors), 400
         db.session.commit()
         flash(f"Your changes to “{topic.title}” have been saved." if changed else "Nothing was changed.",
               "success" if changed else "info")
@@ -296,15 +324,17 @@ def edit_topic(topic_id: int) -> Any:
 @allow("facilitator")
 def move_topic(topic_id: int) -> Any:
     """Move a topic one place up or down in its phase."""
-    topic = get_or_404(Topic, topic_id)
-    direction = request.form.get("direction", "")
+    topic = _topic(topic_id)
+    form = MoveTopicForm()
+    form.validate_on_submit()  # the service checks the direction and says what is wrong
+    direction = form.direction.data or ""
     moved = manage.move_topic(db.session, current_user, topic, direction)
     db.session.commit()
     if moved:
         flash(f"“{topic.title}” has moved {direction}.", "success")
     else:
         flash(f"“{topic.title}” is already {'first' if direction == 'up' else 'last'}.", "info")
-    target = safe_next(request.form.get("next"), url_for("facilitate.topics", phase_id=topic.phase_id))
+    target = safe_next(form.next.data, url_for("facilitate.topics", phase_id=topic.phase_id))
     return redirect(target + f"#topic-{topic.id}")
 
 
@@ -325,28 +355,31 @@ def _on_behalf_form(topic: Topic, form: Any, errors: dict[str, str], status: int
 @allow("facilitator")
 def on_behalf(topic_id: int) -> Any:
     """Enter an idea someone gave at a workshop, on paper or by phone."""
-    topic = get_or_404(Topic, topic_id)
+    topic = _topic(topic_id)
     if request.method == "GET":
         # The channel and group are kept between entries, so a pile of forms from one event is quick to type.
-        return _on_behalf_form(topic, request.args, {})
-    form = request.form
+        keep = {name: request.args.get(name, "") for name in ("channel", "category", "profession")}
+        return _on_behalf_form(topic, keep, {})
+    form = OnBehalfForm()
+    form.validate_on_submit()  # text fields only; the service checks every value and says what is wrong
+    values = form_values(form)
     try:
         idea, created = manage.enter_on_behalf(
-            db.session, current_user, topic, title=form.get("title"), body=form.get("body"),
-            channel=form.get("channel"), category=form.get("category"),
-            profession=form.get("profession") or None)
+            db.session, current_user, topic, title=form.title.data, body=form.body.data,
+            channel=form.channel.data, category=form.category.data,
+            profession=form.profession.data or None)
     except Invalid as exc:
         db.session.rollback()
-        return _on_behalf_form(topic, form, exc.field_errors, 400)
+        return _on_behalf_form(topic, values, exc.field_errors, 400)
     except Conflict as exc:
         # The phase closed while the form was being typed: keep the text so nothing typed is lost.
         db.session.rollback()
-        return _on_behalf_form(topic, form, {}, exc.status, problem=exc.message)
+        return _on_behalf_form(topic, values, {}, exc.status, problem=exc.message)
     db.session.commit()
     if created:
         flash(f"“{idea.title}” has been added as gathered {CHANNEL_NAMES[idea.channel]}. "
               "You can enter the next one below.", "success")
     else:
         flash(f"“{idea.title}” had already been entered; it was not added twice.", "info")
-    keep = {name: form[name] for name in ("channel", "category", "profession") if form.get(name)}
+    keep = {name: values[name] for name in ("channel", "category", "profession") if values.get(name)}
     return redirect(url_for("facilitate.on_behalf", topic_id=topic.id, **keep))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, request
 from flask_login import current_user
@@ -31,3 +31,8 @@ def page_arg() -> int:
 def user_or_none() -> User | None:
     """The logged-in user, or None for visitors."""
     return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+
+
+def form_values(form: Any) -> dict[str, Any]:
+    """What was sent in a form, as templates show it back (never None, never the CSRF token)."""
+    return {name: ("" if value is None else value) for name, value in form.data.items() if name != "csrf_token"}

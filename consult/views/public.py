@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, session
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
@@ -34,10 +33,12 @@ def order_seed() -> int:
 @bp.route("/")
 @allow("anyone")
 def home() -> Any:
-    """The consultations and the state of their phases."""
-    staff = current_user.is_authenticated and current_user.is_staff
-    page = queries.published_consultations(db.session, include_unpublished=staff, page=page_arg(),
-                                           per_page=_per_page())
+    """The published consultations (and unpublished ones this person works on) and the state of their phases."""
+    user = user_or_none()
+    # Staff see the unpublished consultations they are assigned to (admins: all of them) while they are set up.
+    mine = authz.staff_consultation_ids(db.session, user, "see") if user is not None else []
+    page = queries.published_consultations(db.session, include_unpublished=mine is None,
+                                           unpublished_ids=mine, page=page_arg(), per_page=_per_page())
     return render_template("home.html", page=page)
 
 
@@ -62,6 +63,7 @@ def consultation(slug: str) -> Any:
     current = next((p for p in item.phases if scheduled_state(p, now) == "open"), None)
     counts = queries.topic_counts(db.session, [p.id for p in item.phases])
     return render_template("consultation.html", consultation=item, current=current, counts=counts,
+                           phases=[p for p in item.phases if authz.phase_visible(p)],
                            can=eligibility(current, user_or_none(), now) if current else None)
 
 
@@ -100,7 +102,7 @@ def idea(idea_id: int) -> Any:
     item = authz.get_idea(idea_id)
     user = user_or_none()
     topic = item.topic
-    comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page())
+    comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page(), in_place=True)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)
     if user is not None:

@@ -48,7 +48,7 @@ def test_facilitator_journey_and_closed_phase(browser, demo_server) -> None:
     # A participant takes part while it is open...
     person = browser.new_context()
     participant = person.new_page()
-    register(participant, base, "after-close@example.org", category="A person who uses health or care services")
+    register(participant, demo_server, "after-close@example.org", category="A person who uses health or care services")
     participant.goto(base + "/c/ahp-strategy")
     participant.get_by_role("link", name=re.compile("Phase 4: Workshop follow-up")).click()
     participant.get_by_role("link", name="Home visits").click()

@@ -8,23 +8,27 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
+from tests.support.live import LiveServer
+from tests.support.mail import mail_dir, wait_for_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def register(page: Page, base: str, email: str, category: str = "A member of the public") -> None:
-    """Create an account through the form."""
-    page.goto(base + "/register")
+def register(page: Page, server: LiveServer, email: str, category: str = "A member of the public") -> None:
+    """Create an account through the form and confirm it with the link emailed to the address."""
+    page.goto(server.url + "/register")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Create a password").fill("a long enough password")
     page.get_by_label(category).check()
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("Your account has been created")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(server.url + wait_for_link(mail_dir(server.database), email, "/confirm/"))
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page.get_by_text("Your email address is confirmed")).to_be_visible()
 
 
 def test_participant_journey(page: Page, demo_server) -> None:
-    base = demo_server.url
-    register(page, base, "journey@example.org")
+    register(page, demo_server, "journey@example.org")
 
     page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
     expect(page.get_by_role("heading", level=2, name=re.compile("Open now"))).to_be_visible()
@@ -70,7 +74,7 @@ def test_voting_works_without_javascript(browser, demo_server) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        register(page, demo_server.url, "nojs@example.org", category="A carer")
+        register(page, demo_server, "nojs@example.org", category="A carer")
         page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
         page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
         first = page.locator(".consult-card-list > li").first

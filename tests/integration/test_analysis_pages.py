@@ -44,6 +44,14 @@ def _consultation_with_ideas(make) -> tuple[Consultation, list]:
     return phase.consultation, authors
 
 
+def _assigned_analyst(client, make, consultation: Consultation):
+    """Log in an analyst assigned to analyse this consultation."""
+    analyst = make.user(role="analyst", category="staff")
+    make.assign(analyst, consultation, "analyst")
+    login(client, analyst)
+    return analyst
+
+
 def _start(client, consultation_id: int, **fields):
     return client.post("/analyse/start", data={"consultation_id": consultation_id, "scope": "all", **fields})
 
@@ -59,6 +67,7 @@ def test_only_analysts_and_admins_reach_the_analysis_pages(client, make) -> None
 def test_analyst_runs_an_analysis_and_reads_the_results(client, make) -> None:
     consultation, authors = _consultation_with_ideas(make)
     analyst = make.user(role="analyst", category="staff")
+    make.assign(analyst, consultation, "analyst")
     emails = [person.email for person in authors + [analyst]]
     login(client, analyst)
     response = _start(client, consultation.id)
@@ -95,7 +104,7 @@ def test_analyst_runs_an_analysis_and_reads_the_results(client, make) -> None:
 
 def test_a_failed_analysis_says_why_and_unknown_runs_are_404(client, make) -> None:
     phase = make.phase()
-    login(client, make.user(role="analyst", category="staff"))
+    _assigned_analyst(client, make, phase.consultation)
     _start(client, phase.consultation.id)
     run = db.session.scalars(select(AnalysisRun)).one()
     assert analysis_job.run(run.id) is False
@@ -108,7 +117,7 @@ def test_a_failed_analysis_says_why_and_unknown_runs_are_404(client, make) -> No
 
 def test_number_of_themes_is_checked(client, make) -> None:
     phase = make.phase()
-    login(client, make.user(role="analyst", category="staff"))
+    _assigned_analyst(client, make, phase.consultation)
     too_many = client.post("/analyse/start", data={"consultation_id": phase.consultation.id, "scope": "all",
                                                    "k": "99"}, follow_redirects=True).get_data(as_text=True)
     assert "between 2 and 40" in too_many

@@ -15,9 +15,13 @@ from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic,
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.sqlite_only]
 PASSWORD = "parallel votes password"
 PARALLEL = 48
+
+
+# These tests race one person's votes as fast as possible; the per-person vote throttle has its own tests.
+UNTHROTTLED = {"CONSULT_RATE_LIMIT_SCALE": "1000"}
 
 
 def _prepare(database: Path) -> tuple[int, str]:
@@ -25,7 +29,7 @@ def _prepare(database: Path) -> tuple[int, str]:
     flask_command(database, "init-db")
     engine = make_engine(f"sqlite:///{database}")
     with Session(engine) as session:
-        voter = User(email="voter@example.org", password_hash=hash_password(PASSWORD))
+        voter = User(email="voter@example.org", password_hash=hash_password(PASSWORD), email_confirmed_at=utcnow())
         voter.profile = ParticipantProfile(category="public")
         consultation = Consultation(slug="race", title="Race")
         phase = Phase(consultation=consultation, position=1, title="Open", question="Q?", state="open",
@@ -58,7 +62,7 @@ def _fire(server_url: str, cookies: requests.cookies.RequestsCookieJar, token: s
 def test_parallel_duplicate_votes_make_one_row(tmp_path: Path) -> None:
     database = tmp_path / "race.sqlite3"
     idea_id, email = _prepare(database)
-    with live_server(database) as server:
+    with live_server(database, extra_env=UNTHROTTLED) as server:
         session = logged_in_session(server.url, email, PASSWORD)
         token = csrf_token(session, server.url + f"/ideas/{idea_id}")
         statuses = _fire(server.url, session.cookies, token, idea_id, [1] * PARALLEL)
@@ -76,7 +80,7 @@ def test_parallel_duplicate_votes_make_one_row(tmp_path: Path) -> None:
 def test_parallel_conflicting_votes_leave_counts_that_match_the_row(tmp_path: Path) -> None:
     database = tmp_path / "race.sqlite3"
     idea_id, email = _prepare(database)
-    with live_server(database) as server:
+    with live_server(database, extra_env=UNTHROTTLED) as server:
         session = logged_in_session(server.url, email, PASSWORD)
         token = csrf_token(session, server.url + f"/ideas/{idea_id}")
         statuses = _fire(server.url, session.cookies, token, idea_id, [1, -1, 0] * (PARALLEL // 3))

@@ -28,7 +28,8 @@ from consult.models import (
 from consult.services import contributions, queries
 from tests.support.postgres import throwaway_cluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
+# On the PostgreSQL pass every test already runs there; this module (its own cluster) runs in the SQLite pass.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres"), pytest.mark.own_databases]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_migrations_on_postgres_equal_the_models_and_repeat_as_a_no_op(engine: E
 def _setup(session: Session) -> tuple[list[User], Topic]:
     users = []
     for i in range(6):
-        user = User(email=f"pg{i}@example.org", password_hash="x")
+        user = User(email=f"pg{i}@example.org", password_hash="x", email_confirmed_at=utcnow())
         user.profile = ParticipantProfile(category="carer")
         users.append(user)
     consultation = Consultation(slug="pg", title="PG")

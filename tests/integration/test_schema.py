@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -12,6 +13,7 @@ from consult.extensions import make_engine
 from consult.models import Base
 
 
+@pytest.mark.sqlite_only
 def test_schema_from_migrations_equals_models(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
     migrate.upgrade(engine)
@@ -21,6 +23,7 @@ def test_schema_from_migrations_equals_models(tmp_path: Path) -> None:
     assert differences == [], f"models and migrations differ: {differences}"
 
 
+@pytest.mark.sqlite_only
 def test_second_upgrade_is_a_no_op(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
     migrate.upgrade(engine)
@@ -33,6 +36,7 @@ def test_second_upgrade_is_a_no_op(tmp_path: Path) -> None:
     assert before == after
 
 
+@pytest.mark.sqlite_only
 def test_init_db_command_upgrades_an_empty_database(tmp_path: Path, monkeypatch) -> None:
     from consult import create_app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -43,24 +44,30 @@ def flask_command(database: Path, *args: str, instance: Path | None = None) -> s
                           capture_output=True, text=True)
 
 
-def server_env(database: Path, instance: Path) -> dict[str, str]:
-    """Environment for a server or command on this database."""
+def server_env(database: Path, instance: Path, url: str | None = None) -> dict[str, str]:
+    """Environment for a server or command on this database (a SQLite file, or the given URL)."""
     env = dict(os.environ)
     env.update({
-        "CONSULT_DATABASE_URL": f"sqlite:///{database}",
+        "CONSULT_DATABASE_URL": url or f"sqlite:///{database}",
         "CONSULT_INSTANCE_PATH": str(instance),
         "CONSULT_SECRET_KEY": "live-test-secret",
         "CONSULT_TICK_INTERVAL": "0.5",
+        # Mail goes to files that tests read as an inbox (tests/support/mail.py).
+        "CONSULT_MAIL_BACKEND": "file",
+        "CONSULT_MAIL_FILE_PATH": str(instance / "mail"),
     })
     return env
 
 
 @contextmanager
 def live_server(database: Path, *, workers: int = 2, threads: int = 4, extra_env: dict[str, str] | None = None,
-                app: str = "wsgi:app", timeout: float = 30.0) -> Iterator[LiveServer]:
-    """Serve the app with gunicorn until the block ends; the database must already be migrated."""
+                app: str = "wsgi:app", timeout: float = 120.0, url: str | None = None) -> Iterator[LiveServer]:
+    """Serve the app with gunicorn until the block ends; the database must already be migrated.
+
+    database is a SQLite file, or (with url, a PostgreSQL URL) a path whose folder holds the logs.
+    """
     port = free_port()
-    env = server_env(database, database.parent)
+    env = server_env(database, database.parent, url)
     env.update(extra_env or {})
     log = open(database.parent / f"gunicorn-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
@@ -87,7 +94,8 @@ def live_server(database: Path, *, workers: int = 2, threads: int = 4, extra_env
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 

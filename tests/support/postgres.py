@@ -47,3 +47,80 @@ def throwaway_cluster() -> Iterator[str]:
         subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, cwd=root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def database_url(cluster_url: str, name: str) -> str:
+    """The URL of another database in the same cluster."""
+    return cluster_url.rsplit("/", 1)[0] + "/" + name
+
+
+def admin(cluster_url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE/DROP DATABASE) on the cluster's maintenance database."""
+    import psycopg
+
+    with psycopg.connect(cluster_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+class TestDatabases:
+    """One private cluster per test process; a migrated template database copied afresh for each test.
+
+    Copies are made ahead in a background thread (CREATE DATABASE takes most of a second), so a test
+    normally finds its fresh database waiting.
+    """
+
+    TEMPLATE = "consult_template"
+    AHEAD = 2
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._cluster = throwaway_cluster()
+        self.url = self._cluster.__enter__()
+        self.created: list[str] = []
+        from consult import migrate
+        from consult.extensions import make_engine
+
+        admin(self.url, f"CREATE DATABASE {self.TEMPLATE}")
+        engine = make_engine(database_url(self.url, self.TEMPLATE))
+        migrate.upgrade(engine)
+        engine.dispose()
+        self._ready: queue.Queue[str] = queue.Queue(maxsize=self.AHEAD)
+        self._stop = threading.Event()
+        self._maker = threading.Thread(target=self._make_ahead, daemon=True, name="pg-test-databases")
+        self._maker.start()
+
+    def _make_ahead(self) -> None:
+        """Keep AHEAD fresh copies of the template waiting."""
+        counter = 0
+        while not self._stop.is_set():
+            counter += 1
+            name = f"test_{os.getpid()}_{counter}"
+            try:
+                admin(self.url, f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}")
+            except Exception:  # noqa: BLE001 - the cluster is going away
+                return
+            self._ready.put(name)
+
+    def fresh(self) -> str:
+        """The URL of a new, migrated, empty database."""
+        name = self._ready.get(timeout=120)
+        self.created.append(name)
+        return database_url(self.url, name)
+
+    def mark(self) -> int:
+        """A bookmark: databases handed out after it are dropped by drop_since()."""
+        return len(self.created)
+
+    def drop_since(self, bookmark: int) -> None:
+        """Drop the databases handed out since the bookmark (their connections are ended first)."""
+        names, self.created = self.created[bookmark:], self.created[:bookmark]
+        if names:
+            admin(self.url, *(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in names))
+
+    def close(self) -> None:
+        """Stop and delete the cluster."""
+        self._stop.set()
+        self._cluster.__exit__(None, None, None)

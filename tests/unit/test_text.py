@@ -40,3 +40,43 @@ def test_require_text_refuses_text_over_the_limit_with_the_numbers() -> None:
 
 def test_require_text_accepts_text_exactly_at_the_limit() -> None:
     assert require_text("é" * 150, field="title", label="a title", max_length=150) == "é" * 150
+
+
+@pytest.mark.parametrize("value", [
+    "&lt;img src=x onerror=alert(1)&gt;Title",
+    "&#60;img src=x onerror=alert(1)&#62;Title",
+    "&#x3c;img src=x onerror=alert(1)&#x3e;Title",
+    "&amp;lt;img src=x onerror=alert(1)&amp;gt;Title",
+    "&amp;amp;lt;script&amp;amp;gt;alert(1)&amp;amp;lt;/script&amp;amp;gt;Title",
+    "<<script>script>alert(1)<</script>/script>Title",
+    "&lt;<b>img src=x onerror=alert(1)</b>&gt;Title",
+])
+def test_clean_text_decodes_entities_before_stripping_so_encoded_markup_is_not_stored(value: str) -> None:
+    cleaned = clean_text(value, single_line=True)
+    assert "<" not in cleaned and ">" not in cleaned, cleaned
+    assert cleaned.endswith("Title")
+
+
+def test_clean_text_is_stable_when_cleaned_again() -> None:
+    for value in ("a < b and c > d", "Fish &amp; chips", "&lt;3 the staff", "<i>x</i> &lt;b&gt;y&lt;/b&gt;"):
+        once = clean_text(value)
+        assert clean_text(once) == once, value
+
+
+def test_clean_text_keeps_plain_less_than_and_ampersands() -> None:
+    assert clean_text("Fish &amp; chips, x < 3") == "Fish & chips, x < 3"
+
+
+@pytest.mark.parametrize("value", [
+    "\u200b", "\u200b\u200c\u200d", "\ufeff \u2060", "\u00ad\u00ad", "\u3164", "\u2800\u2800", "\u200e\u202e",
+    " \u200b\n\u200b ", "<b>\u200b</b>", "&#8203;&#x200b;",
+])
+def test_require_text_refuses_text_made_only_of_invisible_characters(value: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        require_text(value, field="title", label="a title", max_length=150)
+    assert raised.value.field_errors == {"title": "Enter a title"}
+
+
+def test_invisible_joiners_inside_real_text_are_kept() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert require_text(f"Support for {family}", field="body", label="x", max_length=100) == f"Support for {family}"

@@ -1,0 +1,259 @@
+"""Anomalies flagged to facilitators: bursts of votes or posts from new accounts or one network, and
+near-identical texts from many accounts. Nothing is deleted: a facilitator decides, with a recorded reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import AnomalyFlag, Comment, Idea, NetworkSighting, Phase, User, VoteEvent, VoteExclusion, utcnow
+from . import audit
+from .errors import Conflict, Invalid
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a pattern is worth a facilitator's look."""
+
+    window: timedelta = timedelta(minutes=10)
+    new_account: timedelta = timedelta(hours=24)
+    votes: int = 10  # votes on one item inside the window from new accounts, or from one network
+    posts: int = 5  # posts in one phase inside the window from new accounts, or from one network
+    duplicate_accounts: int = 3  # distinct accounts posting near-identical text
+    similarity: float = 0.8
+
+
+@dataclass(frozen=True)
+class _Event:
+    """One vote or post: who, when, from which networks, and whether the account was new then."""
+
+    user_id: int
+    at: datetime
+    new: bool
+    networks: frozenset[str]
+
+
+def _bursts(events: list[_Event], t: Thresholds, minimum: int) -> list[tuple[str, list[_Event]]]:
+    """Runs of events inside the window with at least `minimum` new accounts, or accounts from one network."""
+    events = sorted(events, key=lambda e: e.at)
+    found: list[tuple[str, list[_Event]]] = []
+    start = 0
+    i = 0
+    while i < len(events):
+        while events[i].at - events[start].at > t.window:
+            start += 1
+        window = events[start:i + 1]
+        why = _why(window, minimum)
+        if why:
+            # Extend to the end of the burst, then look for the next one after it.
+            end = i + 1
+            while end < len(events) and events[end].at - events[end - 1].at <= t.window:
+                end += 1
+            found.append((why, events[start:end]))
+            start = i = end
+            continue
+        i += 1
+    return found
+
+
+def _why(window: list[_Event], minimum: int) -> str:
+    """ "new_accounts" or "one_network" when this window is a burst, else ""."""
+    if len({e.user_id for e in window if e.new}) >= minimum:
+        return "new_accounts"
+    per_network: dict[str, set[int]] = defaultdict(set)
+    for e in window:
+        for key in e.networks:
+            per_network[key].add(e.user_id)
+    if any(len(users) >= minimum for users in per_network.values()):
+        return "one_network"
+    return ""
+
+
+def _summary(why: str, events: list[_Event]) -> dict[str, Any]:
+    """Counts for the page and the internal ids for a decision."""
+    users = sorted({e.user_id for e in events})
+    per_network: dict[str, set[int]] = defaultdict(set)
+    for e in events:
+        for key in e.networks:
+            per_network[key].add(e.user_id)
+    return {"why": why, "events": len(events), "accounts": len(users),
+            "new_accounts": len({e.user_id for e in events if e.new}),
+            "one_network": max((len(u) for u in per_network.values()), default=0), "user_ids": users}
+
+
+def _flag(session: Session, consultation_id: int, kind: str, signature: str, *, phase_id: int | None,
+          first: datetime, last: datetime, detail: dict[str, Any], **target: int) -> bool:
+    """Store a flag unless the same pattern was flagged before; True when it is new."""
+    digest = hashlib.sha256(signature.encode()).hexdigest()[:64]
+    exists = session.scalar(select(AnomalyFlag.id).where(AnomalyFlag.consultation_id == consultation_id,
+                                                         AnomalyFlag.signature == digest))
+    if exists is not None:
+        return False
+    session.add(AnomalyFlag(consultation_id=consultation_id, phase_id=phase_id, kind=kind, signature=digest,
+                            detail=detail, first_at=first, last_at=last, status="open", **target))
+    return True
+
+
+def scan(session: Session, consultation_id: int, *, thresholds: Thresholds | None = None) -> int:
+    """Look for bursts and near-identical texts in one consultation; returns how many new flags were raised."""
+    t = thresholds or Thresholds()
+    phase_ids = list(session.scalars(select(Phase.id).where(Phase.consultation_id == consultation_id)))
+    if not phase_ids:
+        return 0
+    joined = dict(session.execute(select(User.id, User.created_at)).all())
+    networks: dict[int, set[str]] = defaultdict(set)
+    for user_id, key in session.execute(select(NetworkSighting.user_id, NetworkSighting.network_key)):
+        networks[user_id].add(key)
+
+    def event(user_id: int, at: datetime) -> _Event:
+        created = joined.get(user_id)
+        return _Event(user_id, at, created is not None and at - created <= t.new_account,
+                      frozenset(networks.get(user_id, ())))
+
+    new = 0
+    # Votes, per item: the first vote of each person (later changes are not a burst of new support).
+    per_item: dict[tuple[str, int], dict[int, _Event]] = defaultdict(dict)
+    item_phase: dict[tuple[str, int], int] = {}
+    for model, column, kind in ((Idea, VoteEvent.idea_id, "idea"), (Comment, VoteEvent.comment_id, "comment")):
+        for voter_id, item_id, at, phase_id in session.execute(
+            select(VoteEvent.voter_id, column, VoteEvent.at, model.phase_id).join(model, model.id == column)
+            .where(model.phase_id.in_(phase_ids), VoteEvent.value != 0, VoteEvent.voter_id.is_not(None))
+            .order_by(VoteEvent.id)
+        ):
+            per_item[(kind, item_id)].setdefault(voter_id, event(voter_id, at))
+            item_phase[(kind, item_id)] = phase_id
+    for (kind, item_id), voters in per_item.items():
+        for why, burst in _bursts(list(voters.values()), t, t.votes):
+            new += _flag(session, consultation_id, "vote_burst", f"v:{kind}:{item_id}:{burst[0].at.isoformat()}",
+                         phase_id=item_phase[(kind, item_id)], first=burst[0].at, last=burst[-1].at,
+                         detail=_summary(why, burst), **{f"{kind}_id": item_id})
+    # Posts, per phase.
+    posts: dict[int, list[_Event]] = defaultdict(list)
+    texts: list[tuple[str, int, int, int, str, datetime]] = []
+    for model, kind in ((Idea, "idea"), (Comment, "comment")):
+        text_column = (Idea.title + " " + Idea.body) if model is Idea else Comment.body
+        for item_id, author_id, phase_id, at, text in session.execute(
+            select(model.id, model.author_id, model.phase_id, model.created_at, text_column)
+            .where(model.phase_id.in_(phase_ids), model.author_id.is_not(None),
+                   model.moderation_state.in_(("published", "held")))
+        ):
+            posts[phase_id].append(event(author_id, at))
+            texts.append((kind, item_id, author_id, phase_id, text, at))
+    for phase_id, events in posts.items():
+        for why, burst in _bursts(events, t, t.posts):
+            new += _flag(session, consultation_id, "post_burst", f"p:{phase_id}:{burst[0].at.isoformat()}",
+                         phase_id=phase_id, first=burst[0].at, last=burst[-1].at, detail=_summary(why, burst))
+    for group in near_duplicates([x[4] for x in texts], t.similarity):
+        members = [texts[i] for i in group]
+        authors = sorted({m[2] for m in members})
+        if len(authors) < t.duplicate_accounts:
+            continue
+        items = sorted(f"{m[0]}:{m[1]}" for m in members)
+        times = sorted(m[5] for m in members)
+        new += _flag(session, consultation_id, "duplicate_text", "d:" + ",".join(items), phase_id=members[0][3],
+                     first=times[0], last=times[-1],
+                     detail={"why": "same_text", "events": len(members), "accounts": len(authors),
+                             "items": items, "user_ids": authors})
+    session.flush()
+    return new
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _shingles(text: str) -> set[str]:
+    """Word 3-shingles of the lower-cased text (single words for very short texts)."""
+    words = _WORD.findall(text.lower())
+    if len(words) < 3:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def near_duplicates(texts: list[str], similarity: float = 0.8, bands: int = 10, rows: int = 2) -> list[list[int]]:
+    """Groups (of two or more) of texts whose word-shingle Jaccard similarity is at least `similarity`.
+
+    MinHash with banding finds candidate pairs without comparing every pair; each pair is then checked exactly.
+    """
+    sets = [_shingles(t) for t in texts]
+    seeds = [hashlib.blake2b(str(i).encode(), digest_size=8).digest() for i in range(bands * rows)]
+    buckets: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
+    for index, shingles in enumerate(sets):
+        if not shingles:
+            continue
+        signature = [min(int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8, key=seed).digest(), "big")
+                         for s in shingles) for seed in seeds]
+        for band in range(bands):
+            buckets[(band, tuple(signature[band * rows:(band + 1) * rows]))].append(index)
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for members in buckets.values():
+        first = members[0]
+        for other in members[1:]:
+            a, b = sets[first], sets[other]
+            if root(first) != root(other) and len(a & b) / len(a | b) >= similarity:
+                parent[root(other)] = root(first)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(texts)):
+        groups[root(i)].append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def open_flags(session: Session, consultation_id: int, *, status: str = "open") -> list[AnomalyFlag]:
+    """A consultation's flags with this status, newest first."""
+    return list(session.scalars(select(AnomalyFlag).where(AnomalyFlag.consultation_id == consultation_id,
+                                                          AnomalyFlag.status == status)
+                                .order_by(AnomalyFlag.last_at.desc(), AnomalyFlag.id.desc())))
+
+
+def decide(session: Session, actor: User, flag: AnomalyFlag, action: str, reason: str | None,
+           *, now: datetime | None = None) -> int:
+    """Exclude a flagged burst's votes from the analysis, or dismiss the flag; returns votes excluded."""
+    now = now or utcnow()
+    text = " ".join((reason or "").split())
+    if not text:
+        raise Invalid("There is a problem", {"reason": "Enter the reason for your decision"})
+    if action not in ("exclude", "dismiss"):
+        raise Invalid("There is a problem", {"action": "Choose what to do"})
+    if flag.status != "open":
+        raise Conflict("This flag has already been decided.")
+    excluded = 0
+    if action == "exclude":
+        if flag.kind != "vote_burst":
+            raise Conflict("Only flagged votes can be excluded; send posts to the moderation queue instead.")
+        target = {"idea_id": flag.idea_id} if flag.idea_id else {"comment_id": flag.comment_id}
+        column = VoteExclusion.idea_id if flag.idea_id else VoteExclusion.comment_id
+        item_id = flag.idea_id or flag.comment_id
+        already = set(session.scalars(select(VoteExclusion.voter_id).where(column == item_id)))
+        for voter_id in flag.detail.get("user_ids", []):
+            if voter_id not in already:
+                session.add(VoteExclusion(flag_id=flag.id, voter_id=voter_id, created_at=now, **target))
+                excluded += 1
+        flag.status = "excluded"
+    else:
+        flag.status = "dismissed"
+    flag.decision_reason, flag.decided_by_id, flag.decided_at = text, actor.id, now
+    audit.record(session, actor, f"anomaly.{action}", "anomaly_flag", flag.id, kind=flag.kind, reason=text,
+                 votes_excluded=excluded)
+    session.flush()
+    return excluded
+
+
+def excluded_votes(session: Session) -> set[tuple[int, str]]:
+    """(voter id, "i<id>" or "c<id>") pairs left out of analyses."""
+    return {(voter_id, f"i{idea_id}" if idea_id is not None else f"c{comment_id}")
+            for voter_id, idea_id, comment_id in session.execute(
+                select(VoteExclusion.voter_id, VoteExclusion.idea_id, VoteExclusion.comment_id))}

@@ -1,0 +1,144 @@
+"""Load benchmark: simulated participants against gunicorn on SQLite and PostgreSQL, and vote throughput.
+
+`make bench` runs it (or `python -m tests.bench.load [--users 50 200] [--seconds S]`). For each database it
+seeds the demo at the requested size, serves it with gunicorn on 127.0.0.1 as the README recommends
+(2 processes x 8 threads), runs locust's simulated participants (tests/bench/participants.py: log in, then
+browse topics, open ideas, vote, comment and post, pausing 0.5-2 s between actions) and prints
+
+    load: 200 concurrent, N req/s, p50 X ms, p99 Y ms, E errors (sqlite)
+
+then votes per second from 8 tight-loop voters beside the same clients against a bare Flask endpoint:
+
+    votes: N/s beside a bare endpoint's M/s, ratio R
+
+Prints figures; asserts nothing; stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consult import migrate
+from consult.demo import DEMO_PASSWORD, seed_demo
+from consult.extensions import make_engine
+from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User
+from consult.services.contributions import recount
+from tests.bench.site import hammer
+from tests.support.live import ROOT, csrf_token, live_server, logged_in_session
+
+WORKERS, THREADS = 2, 8
+
+
+@contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    """An empty database URL of this kind (PostgreSQL: a private throwaway cluster)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'load.sqlite3'}"
+        return
+    from tests.support.postgres import throwaway_cluster
+
+    with throwaway_cluster() as url:
+        yield url
+
+
+def seed(url: str, ideas: int, votes: int) -> dict[str, object]:
+    """Migrate, load the demo at this size, and return the plan's ids and accounts."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        counts = seed_demo(session, ideas=ideas, votes=votes, scale=max(1.0, ideas / 300))
+        recount(session)
+        session.commit()
+        open_phase = session.scalar(select(Phase.id).where(Phase.state == "open").order_by(Phase.position))
+        topics = session.scalars(select(Topic.id).join(Phase).join(Consultation)
+                                 .where(Consultation.is_published.is_(True))).all()
+        open_topics = session.scalars(select(Topic.id).where(Topic.phase_id == open_phase)).all()
+        published = Idea.moderation_state == "published"
+        open_ideas = session.scalars(select(Idea.id).where(Idea.phase_id == open_phase, published)).all()
+        all_ideas = session.scalars(select(Idea.id).where(published, Idea.topic_id.in_(topics))).all()
+        accounts = session.scalars(select(User.email).join(ParticipantProfile).where(User.role == "participant")
+                                   .order_by(User.id).limit(400)).all()
+    engine.dispose()
+    return {"counts": counts, "topics": list(topics), "open_topics": list(open_topics), "ideas": list(all_ideas),
+            "open_ideas": list(open_ideas), "accounts": list(accounts), "password": DEMO_PASSWORD}
+
+
+def participants(url: str, plan: dict[str, object], users: int, seconds: float, folder: Path) -> dict:
+    """Run locust's simulated participants in their own process; its figures."""
+    path = folder / f"plan-{users}.json"
+    path.write_text(json.dumps({**plan, "url": url, "users": users, "seconds": seconds}))
+    done = subprocess.run([sys.executable, "-m", "tests.bench.participants", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=seconds + 600)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Seed, serve, load, print."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ideas", type=int, default=3000)
+    parser.add_argument("--votes", type=int, default=30000)
+    parser.add_argument("--users", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--seconds", type=float, default=30.0, help="measuring time of each load")
+    parser.add_argument("--vote-seconds", type=float, default=10.0)
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="consult-load-") as tmp:
+        folder = Path(tmp)
+        for kind in args.databases:
+            with database(kind, folder) as url:
+                began = time.perf_counter()
+                plan = seed(url, args.ideas, args.votes)
+                counts = plan.pop("counts")
+                print(f"{kind}: seeded in {time.perf_counter() - began:.0f} s: "
+                      + ", ".join(f"{v:,} {k}" for k, v in counts.items()), flush=True)
+                with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS) as server:
+                    for users in args.users:
+                        figures = participants(server.url, plan, users, args.seconds, folder)
+                        line = (f"load: {users} concurrent, {figures['rps']:.0f} req/s, p50 {figures['p50']:.0f} ms, "
+                                f"p99 {figures['p99']:.0f} ms, {figures['errors']} errors ({kind})")
+                        lines.append(line)
+                        print(line, flush=True)
+                        slowest = sorted(figures["by_name"].items(), key=lambda kv: -kv[1]["p99"])
+                        parts = [f"{name} n={s['n']} p50 {s['p50']:.0f} ms p99 {s['p99']:.0f} ms" for name, s in
+                                 slowest]
+                        print("  by request: " + "; ".join(parts), flush=True)
+                        if figures["error_kinds"]:
+                            print(f"  errors: {figures['error_kinds']}", flush=True)
+                    if kind == args.databases[0]:
+                        voters = plan["accounts"][:8]
+                        sessions = [logged_in_session(server.url, email, DEMO_PASSWORD) for email in voters]
+                        tokens = [csrf_token(s, server.url + f"/ideas/{plan['open_ideas'][0]}") for s in sessions]
+                        ok, bad = hammer(server.url, sessions, tokens, plan["open_ideas"], args.vote_seconds)
+                if kind == args.databases[0]:
+                    with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS,
+                                     app="tests.bench.bare_app:app") as bare:
+                        plain = [requests.Session() for _ in voters]
+                        bare_ok, bare_bad = hammer(bare.url, plain, ["-"] * len(plain), plan["open_ideas"],
+                                                   args.vote_seconds)
+                    line = (f"votes: {ok / args.vote_seconds:.0f}/s beside a bare endpoint's "
+                            f"{bare_ok / args.vote_seconds:.0f}/s, ratio {ok / max(bare_ok, 1):.2f} "
+                            f"({len(voters)} voters, {bad} + {bare_bad} errors, {kind})")
+                    lines.append(line)
+                    print(line, flush=True)
+    print(f"\nSummary (gunicorn {WORKERS} processes x {THREADS} threads, 127.0.0.1, demo at {args.ideas:,} ideas):")
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
