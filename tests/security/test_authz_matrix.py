@@ -19,6 +19,8 @@ import pytest
 
 from consult import authz
 from tests.security.world import (
+    ENDPOINT_RULES,
+    LINK_ENDPOINTS,
     PERSONAS,
     PUBLIC_BLUEPRINTS,
     STAFF_BLUEPRINTS,
@@ -31,7 +33,7 @@ from tests.security.world import (
     unknown_parameters,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("security-authz")]
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("security-authz")]
 
 # Known bugs, each a strict xfail below until fixed: (endpoint, persona or "*", object label or "*", reason).
 _ANY_FACILITATOR = ("any facilitator works on any consultation: consult/views/facilitate.py loads consultations, "
@@ -101,24 +103,39 @@ def expected_outcome(world: World, route: Route, persona: str, combo: dict[str, 
         allowed = authz.route_allowed(route.audience, world.user(persona))
     if not allowed:
         return "login" if persona == "anonymous" else "hidden"
-    if route.blueprint in STAFF_BLUEPRINTS:
-        capability = STAFF_BLUEPRINTS[route.blueprint]
+    for obj in combo.values():
+        if obj.kind == "link" and LINK_ENDPOINTS.get(route.endpoint) != obj.label:
+            return "hidden"  # a link for another purpose, or on a route that takes none
+    if route.endpoint in ENDPOINT_RULES:
+        rule = ENDPOINT_RULES[route.endpoint]
+        mode, capability = (rule, None) if rule in ("viewer", "author") else ("staff", rule)
+    elif route.blueprint in STAFF_BLUEPRINTS:
+        mode, capability = "staff", STAFF_BLUEPRINTS[route.blueprint]
+    elif route.blueprint in PUBLIC_BLUEPRINTS:
+        mode, capability = PUBLIC_BLUEPRINTS[route.blueprint], None
+    else:
+        raise ProbeGap(f"{route.endpoint}: the authz probe does not know blueprint {route.blueprint!r}; add it to "
+                       "STAFF_BLUEPRINTS (with the capability its routes need) or PUBLIC_BLUEPRINTS in "
+                       "tests/security/world.py (or the endpoint to ENDPOINT_RULES)")
+    if mode == "staff":
         for obj in combo.values():
             if obj.kind == "slug-missing":
                 return "hidden"
-            if capability is not None and obj.kind != "user" \
-                    and not world.staff_allowed(persona, capability, obj.consultation_id):
+            # A case's own kind decides: safeguarding cases need the safeguarding assignment.
+            needed = "safeguard" if obj.kind == "case-restricted" else capability
+            if needed is not None and obj.kind not in ("user", "kind", "link") \
+                    and not world.staff_allowed(persona, needed, obj.consultation_id):
                 return "hidden"
         return "ok"
-    if route.blueprint in PUBLIC_BLUEPRINTS:
-        viewer = persona if PUBLIC_BLUEPRINTS[route.blueprint] == "viewer" else "anonymous"
-        for obj in combo.values():
-            if not world.visible(viewer, obj.kind, obj.row_id):
-                return "hidden"
-        return "ok"
-    raise ProbeGap(f"{route.endpoint}: the authz probe does not know blueprint {route.blueprint!r}; add it to "
-                   "STAFF_BLUEPRINTS (with the capability its routes need) or PUBLIC_BLUEPRINTS in "
-                   "tests/security/world.py")
+    viewer = "anonymous" if mode == "visitor" else persona
+    for obj in combo.values():
+        if not world.visible(viewer, obj.kind, obj.row_id):
+            return "hidden"
+    if mode == "author":
+        item = combo["item_id"]
+        if world.author_of(item.kind, item.row_id) != world.users.get(persona):
+            return "hidden"
+    return "ok"
 
 
 def observed_outcome(status: int, location: str | None) -> str:

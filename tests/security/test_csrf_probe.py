@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.security.world import Route, World, build_url, routes
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("security-csrf")]
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("security-csrf")]
 
 Data = dict[str, Any] | Callable[[World], dict[str, Any]]
 

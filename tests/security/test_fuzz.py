@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 from tests.security.test_csrf_probe import VALID
 from tests.security.world import Route, World, build_url, instances, routes
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("security-fuzz")]
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("security-fuzz")]
 
 BAD_PATH = ["9223372036854775808", "99999999999999999999999", "-1", "1.5", "\u00b2", "\u0663", "%00", "a" * 300,
             "%ED%A0%80"]

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from consult.extensions import make_engine
 from consult.models import Comment, Consultation, Idea, ParticipantProfile, Phase, Topic, User, Vote, VoteEvent, utcnow
 from consult.services.accounts import hash_password
+from tests.security.world import LIVE_ENV
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("live")]
 PASSWORD = "parallel votes password"
 VOTES = 2000
 CONNECTIONS = 48
@@ -60,7 +61,7 @@ def test_votes_2000_parallel_submissions_leave_no_duplicates(tmp_path: Path, pro
     emails, items = _prepare(database)
     rng = random.Random(11)
     plan = [(rng.randrange(PEOPLE), rng.choice(items), rng.choice((1, -1, 0, 1))) for _ in range(VOTES)]
-    with live_server(database) as server:
+    with live_server(database, extra_env=LIVE_ENV) as server:
         people = []
         for email in emails:
             session = logged_in_session(server.url, email, PASSWORD)

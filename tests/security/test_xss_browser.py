@@ -38,10 +38,12 @@ from consult.models import Comment, Consultation, Idea, ParticipantProfile, Phas
 from consult.services.text import clean_text
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import _HASH, PASSWORD
+from tests.security.world import LIVE_ENV, RATE_LIMIT_SCALE
 from tests.security.xss_corpus import Payload, corpus
 from tests.support.live import LiveServer, flask_command, live_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.xdist_group("browser")]
 
 # Payloads per stored field (the end marker shows when markup swallowed the rest) and per query parameter
 # (a URL of about 6 KB: the server is started with gunicorn's longest request line).
@@ -196,6 +198,7 @@ class _Recording(ImmutableMultiDict):
 def discover_query_parameters(database: Path, pages: list[tuple[str, set[str]]]) -> list[tuple[str, str]]:
     """The (page, query parameter) pairs the views read, found by loading each page type in-process."""
     app = create_app({"DATABASE_URL": f"sqlite:///{database}", "TESTING": True, "SECRET_KEY": "x",
+                      "RATE_LIMIT_SCALE": RATE_LIMIT_SCALE,
                       "ANALYSIS_WORKER": False, "TICK_INTERVAL": 0.0})
     base = app.request_class
     app.request_class = type("RecordingRequest", (base,), {"parameter_storage_class": _Recording})
@@ -237,7 +240,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XssSite]:
     payloads = corpus()
     batches, pages, api_topic = _seed(database, payloads)
     reflected = discover_query_parameters(database, pages)
-    env = {"CONSULT_PAGE_SIZE": "200", "GUNICORN_CMD_ARGS": "--limit-request-line 8190"}
+    env = {**LIVE_ENV, "CONSULT_PAGE_SIZE": "200", "GUNICORN_CMD_ARGS": "--limit-request-line 8190"}
     with live_server(database, extra_env=env) as server:
         yield XssSite(server, payloads, batches, pages, reflected, api_topic)
 

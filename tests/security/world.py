@@ -28,17 +28,19 @@ from consult import analysis_job, authz
 from consult.extensions import db
 from consult.models import (
     AnalysisRun,
+    AnomalyFlag,
     Comment,
     Consultation,
     ConsultationAssignment,
     Idea,
+    ModerationCase,
     Phase,
     Topic,
     User,
     utcnow,
 )
 from consult.models.contributions import MODERATION_STATES
-from consult.services import contributions
+from consult.services import accounts, contributions
 from tests.conftest import PASSWORD, Factory, make_app
 
 PERSONAS = ("anonymous", "participant_a", "participant_b", "moderator", "facilitator_assigned",
@@ -54,7 +56,22 @@ STAFF_BLUEPRINTS: dict[str, str | None] = {"facilitate": "facilitate", "analyse"
 # Blueprints whose objects follow the public visibility rules for the person asking ("api": for a visitor,
 # since the open data API is the same for everyone).
 PUBLIC_BLUEPRINTS = {"public": "viewer", "participate": "viewer", "auth": "viewer", "api": "visitor",
-                     "account": "viewer"}
+                     "account": "viewer", "ops": "viewer"}
+# Endpoints whose rule differs from their blueprint's: a capability (staff), "viewer" (the public visibility
+# rules) or "author" (the visibility rules, and only the contribution's author).
+ENDPOINT_RULES: dict[str, str | None] = {
+    "moderation.report": "viewer", "moderation.edit": "author", "moderation.withdraw": "author",
+    "moderation.policy": "viewer", "moderation.log": "viewer", "moderation.index": None,
+    "moderation.safeguarding": "safeguard", "moderation.premoderation": "facilitate",
+    "moderation.anomaly_list": "facilitate", "moderation.anomaly_decide": "facilitate",
+}
+# Single-use links: the purpose each link route accepts (a link for another purpose is a 404 there).
+LINK_ENDPOINTS = {"auth.confirm": "confirm", "auth.confirm_post": "confirm", "auth.reset_password": "reset",
+                  "account.confirm_email": "change_email", "account.confirm_email_post": "change_email"}
+
+# How far the probes raise every rate limit (CONSULT_RATE_LIMIT_SCALE) in their apps and live servers.
+RATE_LIMIT_SCALE = 1000.0
+LIVE_ENV = {"CONSULT_RATE_LIMIT_SCALE": str(RATE_LIMIT_SCALE)}
 
 ANALYSIS_TEXTS = [
     "Waiting times for physio are far too long", "Six months wait for a hip appointment",
@@ -126,6 +143,12 @@ class World:
             connection.close()
         return digest.hexdigest()
 
+    def author_of(self, kind: str, row_id: int) -> int | None:
+        """The author's user id of an idea or comment."""
+        with self.app.test_request_context():
+            item = db.session.get(Idea if kind == "idea" else Comment, row_id)
+            return item.author_id if item is not None else None
+
     def user(self, persona: str) -> User | None:
         """The persona's user row (None for a visitor)."""
         return None if persona == "anonymous" else db.session.get(User, self.users[persona])
@@ -154,6 +177,15 @@ class World:
                 return authz.can(user, run.consultation_id, "analyse") if user else False
             if kind == "user":
                 return user is not None and user.role == "admin"
+            if kind in ("case", "case-restricted"):
+                case = db.session.get(ModerationCase, row_id)
+                capability = "safeguard" if case.restricted else "moderate"
+                return authz.can(user, case.consultation_id, capability) if user else False
+            if kind == "flag":
+                flag = db.session.get(AnomalyFlag, row_id)
+                return authz.can(user, flag.consultation_id, "facilitate") if user else False
+            if kind in ("kind", "link"):
+                return True
             if kind == "slug-missing":
                 return False
         raise AssertionError(f"the probes have no visibility rule for objects of kind {kind!r}")
@@ -201,6 +233,8 @@ def _idea_visible(idea: Idea, user: User | None) -> bool:
 
 def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
     """Create the app on a fresh database in folder, fill it, log every persona in, and keep a pristine copy."""
+    # The probes send hundreds of requests as one person; the throttles have tests of their own.
+    config.setdefault("RATE_LIMIT_SCALE", RATE_LIMIT_SCALE)
     app = make_app(folder, **config)
     make = Factory()
     with app.app_context():
@@ -214,6 +248,10 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             "analyst": make.user(role="analyst", category="staff", email="analyst@example.org").id,
             "admin": make.user(role="admin", category="staff", email="admin@example.org").id,
         }
+        # Not personas of the matrix: an account waiting for its confirmation link (logged in, for the CSRF
+        # probe's resend), and a staff claim a facilitator can verify.
+        extra = {"unconfirmed": make.user(email="unconfirmed@example.org", confirmed=False).id,
+                 "claimant": make.user(category="staff", email="claim@example.org").id}
         author = db.session.get(User, users["participant_b"])
         objects: dict[str, list[Obj]] = {}
         tokens: dict[str, tuple[str, int]] = {}
@@ -286,6 +324,35 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
         token("C2IDEA", "idea", unpub_idea.id)
         other_idea = _idea_in(p_other, author, "Idea in another consultation")
         db.session.commit()
+        # Moderation cases: a held idea (moderators), a possible disclosure (safeguarding leads only) and a
+        # reported idea in the other consultation; anomaly flags in both consultations.
+        safeguarding, _ = contributions.post_idea(db.session, author, topic, "Idea safeguarding", "Body")
+        safeguarding.moderation_state = "held"
+        safeguarding.title = "Idea safeguarding " + token("IDEASAFEGUARDING", "idea", safeguarding.id)
+        ideas_extra = {"safeguarding": safeguarding}
+        db.session.flush()
+        cases: dict[str, ModerationCase] = {}
+        for label, idea, reason, restricted in (("held", ideas.get("held"), "personal", False),
+                                                ("restricted", safeguarding, "safeguarding", True),
+                                                ("other", other_idea, "spam", False)):
+            if idea is None:
+                continue
+            phase = idea.topic.phase
+            cases[label] = ModerationCase(consultation_id=phase.consultation_id, phase_id=phase.id, idea_id=idea.id,
+                                          reason=reason, reasons=[reason], restricted=restricted, report_count=1)
+            db.session.add(cases[label])
+        flags: dict[str, AnomalyFlag] = {}
+        for label, consultation in (("assigned", c1), ("other", c3)):
+            flags[label] = AnomalyFlag(consultation_id=consultation.id, kind="vote_burst",
+                                       signature=f"probe-{label}", detail={"votes": 0, "accounts": 0},
+                                       first_at=utcnow(), last_at=utcnow())
+            db.session.add(flags[label])
+        # Single-use links, one per purpose (the confirmation one for the account still waiting for it).
+        links = {"confirm": accounts.issue_token(db.session, db.session.get(User, extra["unconfirmed"]), "confirm"),
+                 "reset": accounts.issue_token(db.session, db.session.get(User, users["participant_a"]), "reset"),
+                 "change_email": accounts.issue_token(db.session, db.session.get(User, users["participant_a"]),
+                                                      "change_email", new_email="a-new@example.org")}
+        db.session.commit()
 
         for c, label in ((c1, "published"), (c2, "unpublished"), (c3, "other")):
             add("slug", Obj(label, c.slug, "consultation", c.id, c.id))
@@ -304,6 +371,21 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             add("comment_id", Obj(state, comment.id, "comment", comment.id, c1.id))
         for persona in ("participant_a", "admin"):
             add("user_id", Obj(persona, users[persona], "user", users[persona], None))
+        for label, idea in ideas_extra.items():
+            add("idea_id", Obj(label, idea.id, "idea", idea.id, c1.id))
+        for obj in objects["idea_id"] + objects["comment_id"]:
+            add("item_id", obj)
+        for name in ("idea", "comment"):
+            add("kind", Obj(name, name, "kind", 0, None))
+        add("kind", Obj("bogus", "bogus", "slug-missing", 0, None))
+        for label, case in cases.items():
+            add("case_id", Obj(label, case.id, "case-restricted" if case.restricted else "case", case.id,
+                               case.consultation_id))
+        for label, flag in flags.items():
+            add("flag_id", Obj(label, flag.id, "flag", flag.id, flag.consultation_id))
+        for purpose, secret in links.items():
+            add("token", Obj(purpose, secret, "link", 0, None))
+        add("token", Obj("bogus", "not-a-real-link", "slug-missing", 0, None))
 
         runs = _analysis_runs(users["analyst"], [c1, c3]) if analysis else {}
         for label, run_id, consultation_id in runs.values():
@@ -312,12 +394,12 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             _, run_id, consultation_id = runs["assigned"]
             add("theme_id", Obj("first", 0, "theme", run_id, consultation_id))
 
-        emails = {persona: db.session.get(User, user_id).email for persona, user_id in users.items()}
+        emails = {persona: db.session.get(User, user_id).email for persona, user_id in (users | extra).items()}
     database = folder / "test.sqlite3"
-    world = World(app=app, database=database, pristine=folder / "pristine.sqlite3", users=users,
+    world = World(app=app, database=database, pristine=folder / "pristine.sqlite3", users=users | extra,
                   objects=objects, tokens=tokens)
     # Outside any app context: requests that share one would share flask.g, and so the logged-in user.
-    for persona in PERSONAS[1:]:
+    for persona in (*PERSONAS[1:], "unconfirmed"):
         client = app.test_client()
         response = client.post("/login", data={"email": emails[persona], "password": PASSWORD})
         assert response.status_code == 302, f"{persona} could not log in"
@@ -417,6 +499,11 @@ def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str
     combos: list[dict[str, Obj]] = [{}]
     for name in route.arguments:
         combos = [dict(c, **{name: o}) for c in combos for o in objects[name]]
+    if "kind" in route.arguments and "item_id" in route.arguments:
+        # An item id means the idea or comment its kind names; an unknown kind is tried with one id only.
+        first = objects["item_id"][0]
+        combos = [c for c in combos if c["item_id"].kind == c["kind"].value
+                  or (c["kind"].kind == "slug-missing" and c["item_id"] is first)]
     for combo in combos:
         yield ",".join(f"{k}={v.label}" for k, v in combo.items()), combo
 
