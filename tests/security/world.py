@@ -308,11 +308,16 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
         for state in CONTRIBUTION_STATES:
             idea, comment = ideas[state], comments[state]
             idea.moderation_state = comment.moderation_state = state
+            # A hidden post's reason is shown in its place to everyone (the moderation policy), so only the
+            # reasons of held and withdrawn posts are secrets.
+            reason_secret = state not in ("published", "hidden")
             if state != "published":
                 idea.title = f"Idea {state} " + token(f"IDEA{state.upper()}", "idea", idea.id)
-                idea.moderation_reason = "Reason " + token(f"REASON{state.upper()}", "idea", idea.id)
+                idea.moderation_reason = "Reason " + (token(f"REASON{state.upper()}", "idea", idea.id)
+                                                      if reason_secret else state)
                 comment.body = f"Comment {state} " + token(f"COMMENT{state.upper()}", "comment", comment.id)
-                comment.moderation_reason = "Reason " + token(f"CREASON{state.upper()}", "comment", comment.id)
+                comment.moderation_reason = "Reason " + (token(f"CREASON{state.upper()}", "comment", comment.id)
+                                                         if reason_secret else state)
         if "on-hidden" in comments:
             under = comments["on-hidden"]
             under.body = "Published comment on a hidden idea " + token("COMMENTONHIDDEN", "comment", under.id)
@@ -343,9 +348,10 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             db.session.add(cases[label])
         flags: dict[str, AnomalyFlag] = {}
         for label, consultation in (("assigned", c1), ("other", c3)):
-            flags[label] = AnomalyFlag(consultation_id=consultation.id, kind="vote_burst",
-                                       signature=f"probe-{label}", detail={"votes": 0, "accounts": 0},
-                                       first_at=utcnow(), last_at=utcnow())
+            detail = {"why": "burst", "events": 40, "accounts": 12, "new_accounts": 0, "one_network": 0,
+                      "user_ids": []}
+            flags[label] = AnomalyFlag(consultation_id=consultation.id, kind="vote_burst", signature=f"probe-{label}",
+                                       detail=detail, first_at=utcnow(), last_at=utcnow())
             db.session.add(flags[label])
         # Single-use links, one per purpose (the confirmation one for the account still waiting for it).
         links = {"confirm": accounts.issue_token(db.session, db.session.get(User, extra["unconfirmed"]), "confirm"),
