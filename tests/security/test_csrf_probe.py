@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from consult.extensions import db
+from consult.models import ConsultationAssignment
 from tests.conftest import PASSWORD
 from tests.security.world import Route, World, build_url, routes
 
@@ -25,6 +28,16 @@ Data = dict[str, Any] | Callable[[World], dict[str, Any]]
 def _id(param: str, label: str) -> Callable[[World], Any]:
     """The URL value of a world object, found by parameter name and label."""
     return lambda world: next(o.value for o in world.objects[param] if o.label == label)
+
+
+def _assignment(world: World) -> int:
+    """The id of one staff assignment on the published consultation."""
+    consultation_id = _id("consultation_id", "published")(world)
+    with world.app.app_context():
+        found = db.session.scalar(select(ConsultationAssignment.id).where(
+            ConsultationAssignment.consultation_id == consultation_id).order_by(ConsultationAssignment.id))
+        db.remove()
+    return int(found)
 
 
 # The working request for each POST route: (persona, {URL parameter: object label}, form data).
@@ -57,6 +70,31 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "admin.user": ("admin", {"user_id": "participant_a"}, {"role": "moderator"}),
     "analyse.start": ("analyst", {}, lambda w: {"consultation_id": _id("consultation_id", "published")(w),
                                                 "scope": "all"}),
+    "admin.consultation_staff": ("admin", {"consultation_id": "other"},
+                                 {"email": "analyst@example.org", "role": "analyst"}),
+    "admin.remove_staff": ("admin", {"consultation_id": "published"}, lambda w: {"assignment_id": _assignment(w)}),
+    "auth.confirm_post": ("anonymous", {"token": "confirm"}, {}),
+    "auth.forgot_password": ("anonymous", {}, {"email": "a@example.org"}),
+    "auth.resend_confirmation": ("unconfirmed", {}, {}),
+    "auth.reset_password": ("anonymous", {"token": "reset"}, {"password": "a brand new password 42"}),
+    "account.change_email": ("participant_a", {}, {"email": "a-changed@example.org", "password": PASSWORD}),
+    "account.change_password": ("participant_a", {}, {"current_password": PASSWORD,
+                                                      "new_password": "another long password 42"}),
+    "account.confirm_email_post": ("participant_a", {"token": "change_email"}, {}),
+    "account.logout_everywhere": ("participant_a", {}, {}),
+    "account.verify_claims": ("facilitator_assigned", {}, {"email": "claim@example.org"}),
+    "moderation.report": ("participant_a", {"kind": "idea", "item_id": "published"},
+                          {"reason": "spam", "note": "Looks like an advert"}),
+    "moderation.edit": ("participant_b", {"kind": "idea", "item_id": "held"},
+                        {"title": "Idea held, edited", "body": "Its body, edited"}),
+    "moderation.withdraw": ("participant_b", {"kind": "idea", "item_id": "published"}, {}),
+    "moderation.bulk": ("moderator", {"consultation_id": "published"},
+                        lambda w: {"case_id": _id("case_id", "held")(w), "action": "publish", "reason": ""}),
+    "moderation.case": ("moderator", {"case_id": "held"}, {"action": "publish", "reason": ""}),
+    "moderation.redact": ("moderator", {"case_id": "held"}, {"title": "Idea held", "body": "Details removed"}),
+    "moderation.premoderation": ("facilitator_assigned", {"phase_id": "open"}, {"premoderated": "on"}),
+    "moderation.anomaly_decide": ("facilitator_assigned", {"flag_id": "assigned"},
+                                  {"action": "dismiss", "reason": "A workshop voting together"}),
 }
 FORGERIES = ("no token", "made-up token", "another session's token", "token in the query string", "GET")
 # Known bugs, each a strict xfail below until fixed: (endpoint, forgery, reason).
