@@ -62,6 +62,7 @@ bench: install-test  ## Print speed and memory figures (load on SQLite and Postg
 	$(BIN)/python -m tests.bench.load
 	$(BIN)/python -m tests.bench.site
 	$(BIN)/python -m analysis.bench
+	$(BIN)/python -m tests.bench.export
 
 eval: install  ## Print analysis quality figures against human coding
 	$(BIN)/python -m analysis eval

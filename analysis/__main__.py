@@ -68,9 +68,15 @@ def _run(args: argparse.Namespace) -> int:
     from analysis.pipeline import run_analysis, write_results
 
     dataset = load_input(Path(args.input))
+    codes = None
+    if args.codes:
+        from analysis.quality import read_codes
+
+        codes = read_codes(args.codes)
     bar = ProgressBar()
     try:
-        result = run_analysis(dataset, k=args.k, seed=args.seed, progress=bar, scope=args.phase or None)
+        result = run_analysis(dataset, k=args.k, seed=args.seed, progress=bar, scope=args.phase or None,
+                              codes=codes)
     finally:
         bar.close()
     paths = write_results(result, Path(args.out))
@@ -79,9 +85,34 @@ def _run(args: argparse.Namespace) -> int:
           f"votes: {len(themes['themes'])} themes ({themes['method']}), support by "
           f"{meta['support']['method']}, in {meta['timings']['total']:.1f} s.")
     print(result["saturation"]["all"]["statement"])
+    for line in quality_lines(result["themes"]):
+        print(line)
     for path in paths:
         print(f"  wrote {path}")
     return 0
+
+
+def quality_lines(themes: dict[str, Any]) -> list[str]:
+    """The quality report in plain lines for the terminal."""
+    q = themes["quality"]
+    lines = [themes.get("statement") or ""]
+    if q["stability"] is not None and q["stability_pairs"]:
+        lines.append(f"Run-to-run agreement (ARI between seeds at k = {q['k']}): {q['stability']:.2f} "
+                     f"(pairs {', '.join(f'{v:.2f}' for v in q['stability_pairs'])}).")
+    if q["k_by_seed"]:
+        lines.append("Themes by seed: " + ", ".join(f"seed {s}: {k}" for s, k in q["k_by_seed"].items())
+                     + " (the choice of k does not depend on the seed).")
+    lines.append(f"Not clustered: {q['not_clustered']:,} ({q['share_not_clustered']:.0%}); theme sizes: "
+                 + ", ".join(str(n) for n in q["sizes"]) + ".")
+    for bucket in themes["set_aside"]:
+        lines.append(f"  set aside: {bucket['label']}: {bucket['count']:,}")
+    agreement = q.get("agreement")
+    if agreement and agreement.get("nmi") is not None:
+        lines.append(f"Agreement with the human codes ({agreement['matched']:,} coded): NMI {agreement['nmi']:.3f}, "
+                     f"ARI {agreement['ari']:.3f}, Cohen's kappa {agreement['kappa']:.3f} after matching.")
+    elif agreement:
+        lines.append(agreement["note"])
+    return [line for line in lines if line]
 
 
 def polis_time_bias_rows(data_dir: Path) -> list[dict[str, Any]]:
@@ -155,9 +186,12 @@ def _eval(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: data folder not found (pass --data DIR)")
     from analysis.eval_text import evaluate_text
+    from analysis.eval_text import format_table as pivot_table
 
-    rows = [*evaluate_text(data_dir), *polis_time_bias_rows(data_dir), *simulation_rows()]
-    print(format_table(rows))
+    # Themes and sentiment pivoted (one line per method, a column per metric), then the support figures.
+    print(pivot_table(evaluate_text(data_dir)))
+    print()
+    print(format_table([*polis_time_bias_rows(data_dir), *simulation_rows()]))
     return 0
 
 
@@ -171,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--k", type=int, default=None, help="number of themes (default: chosen automatically)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--phase", action="append", help="analyse only this phase (repeatable)")
+    run.add_argument("--codes", default=None,
+                     help="CSV of human codes (columns id, code): adds agreement to the quality report")
     run.set_defaults(handler=_run)
     evaluate = commands.add_parser("eval", help="print the quality table on the shared data")
     evaluate.add_argument("--data", default=str(DEFAULT_DATA), help=f"data folder (default {DEFAULT_DATA})")

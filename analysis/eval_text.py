@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF, LatentDirichletAllocation, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score, v_measure_score
+from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 
 from analysis.sentiment import score_sentiment, sentiment_label, vader_compound
@@ -34,6 +34,7 @@ from analysis.themes import ThemeDoc, ThemeResult, find_themes
 PHASE1_FILE = "phase1_text_data.shared30.csv"
 V6_FILE = "v6framework_230831.shared30.csv"
 REFERENCE_FILE = Path(__file__).parent / "reference" / "embedding_reference.json"
+MINILM_FILE = Path(__file__).parent / "reference" / "minilm_pxtext.npz"
 
 # pandas' default missing-value strings: the ANALYSIS.md baselines dropped rows whose text is one of them.
 _PANDAS_MISSING = frozenset(
@@ -239,63 +240,109 @@ def _row(data: str, method: str, metric: str, value: float) -> dict[str, object]
     return {"data": data, "method": method, "metric": metric, "value": round(float(value), 4)}
 
 
-def _run_ours(data: LabelledTexts, k: int | None, seed: int) -> tuple[ThemeResult, list[int], float]:
+SET_ASIDE_LABEL = -1
+
+
+def _run_ours(data: LabelledTexts, themes: int | None, seed: int) -> tuple[ThemeResult, list[int], float]:
+    """Our themes for ``data``; answers set aside count as one more cluster (label -1) in the scores."""
     docs = [
         ThemeDoc(str(i), t, 0.0, q) for i, (t, q) in enumerate(zip(data.texts, data.questions, strict=True))
     ]
     started = time.perf_counter()
-    result = find_themes(docs, k=k, seed=seed)
+    result = find_themes(docs, k=themes, seed=seed)
     seconds = time.perf_counter() - started
-    return result, [result.primary[d.id] for d in docs], seconds
+    return result, [result.primary.get(d.id, SET_ASIDE_LABEL) for d in docs], seconds
+
+
+def _clusters(labels: list[int]) -> int:
+    return len(set(labels))
+
+
+def _minilm(data: LabelledTexts, name: str) -> dict[str, object] | None:
+    """Stored MiniLM embeddings and UMAP reductions of ``data``'s texts (None when absent or mismatched)."""
+    if not MINILM_FILE.exists():
+        return None
+    import hashlib
+
+    key = "phase1" if name.startswith("pxtext phase-1") else "v6"
+    with np.load(MINILM_FILE) as stored:
+        keys = [str(k) for k in stored[f"{key}_keys"]]
+        wanted = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in data.texts]
+        if keys != wanted:
+            return None
+        meta = json.loads(str(stored["meta"]))["files"][key]
+        return {"embeddings": stored[f"{key}_embeddings"].astype(np.float32),
+                "umap": [stored[f"{key}_umap{s}"] for s in SEEDS], **meta}
+
+
+def _spread(values: list[float]) -> float:
+    return float(max(values) - min(values)) if values else 0.0
+
+
+def _score_rows(data: str, method: str, runs: list[tuple[list[int], float]], labels: list[str],
+                extra: dict[str, float] | None = None) -> list[dict[str, object]]:
+    """NMI, ARI (means over seeds, with their spread), clusters and fastest seconds of one method."""
+    nmi = [normalized_mutual_info_score(labels, c) for c, _ in runs]
+    ari = [adjusted_rand_score(labels, c) for c, _ in runs]
+    rows = [_row(data, method, "k", float(np.mean([_clusters(c) for c, _ in runs]))),
+            _row(data, method, "nmi", float(np.mean(nmi))), _row(data, method, "nmi±", _spread(nmi) / 2),
+            _row(data, method, "ari", float(np.mean(ari))), _row(data, method, "ari±", _spread(ari) / 2)]
+    pairs = [adjusted_rand_score(a, b) for (a, _), (b, _) in itertools.combinations(runs, 2)]
+    rows.append(_row(data, method, "stability", float(np.mean(pairs)) if pairs else 1.0))
+    for metric, value in (extra or {}).items():
+        rows.append(_row(data, method, metric, value))
+    rows.append(_row(data, method, "seconds", min(s for _, s in runs)))
+    return rows
+
+
+def _kmeans(points: np.ndarray, k: int, seed: int) -> np.ndarray:
+    return KMeans(k, n_init=10, random_state=seed).fit_predict(points)
+
+
+def _timed(run: Callable[[], np.ndarray]) -> tuple[list[int], float]:
+    started = time.perf_counter()
+    clusters = run()
+    return [int(c) for c in clusters], time.perf_counter() - started
+
+
+def _compare_at(data: LabelledTexts, title: str, clusters: int, ours: list[tuple[list[int], float]],
+                minilm: dict[str, object] | None) -> list[dict[str, object]]:
+    """Ours beside every TF-IDF baseline and both MiniLM references, all at ``clusters`` clusters."""
+    rows = _score_rows(title, "consult (set-aside answers = 1 cluster)", ours, data.labels)
+    for method, run in BASELINES.items():
+        runs = [_timed(lambda s=seed, r=run: r(data.texts, clusters, s)) for seed in SEEDS]
+        rows += _score_rows(title, method, runs, data.labels)
+    if minilm is not None:
+        embeddings = normalize(minilm["embeddings"])  # type: ignore[arg-type]
+        encode = float(minilm["encode_seconds"])  # type: ignore[arg-type]
+        runs = []
+        for seed in SEEDS:
+            labels, seconds = _timed(lambda s=seed: _kmeans(embeddings, clusters, s))
+            runs.append((labels, seconds + encode))
+        rows += _score_rows(title, "MiniLM + k-means (same run)", runs, data.labels)
+        runs = []
+        for seed in SEEDS:
+            reduced = minilm["umap"][seed]  # type: ignore[index]
+            labels, seconds = _timed(lambda s=seed, x=reduced: _kmeans(x, clusters, s))
+            runs.append((labels, seconds + encode + float(minilm["umap_seconds"])))  # type: ignore[arg-type]
+        rows += _score_rows(title, "MiniLM BERTopic-style: UMAP + k-means (same run)", runs, data.labels)
+    return rows
 
 
 def _evaluate_themes(data: LabelledTexts) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for method, published in PUBLISHED_BASELINES.get(data.name, {}).items():
-        rows.append(_row(data.name, method + " (ANALYSIS.md)", "nmi", published[0]))
-        rows.append(_row(data.name, method + " (ANALYSIS.md)", "ari", published[1]))
-    for method, run in BASELINES.items():
-        scores = []
-        for seed in SEEDS:
-            started = time.perf_counter()
-            clusters = run(data.texts, data.k, seed)
-            seconds = time.perf_counter() - started
-            scores.append(
-                (
-                    normalized_mutual_info_score(data.labels, clusters),
-                    adjusted_rand_score(data.labels, clusters),
-                    seconds,
-                )
-            )
-        nmi, ari, _ = np.mean(scores, axis=0)
-        rows += [_row(data.name, method, "nmi", nmi), _row(data.name, method, "ari", ari)]
-        rows.append(_row(data.name, method, "seconds", min(s[2] for s in scores)))
-    measured: dict[str, list[float]] = {
-        m: [] for m in ("nmi", "ari", "v_measure", "stability", "npmi", "diversity")
-    }
-    measured["seconds"] = []
-    for seed in SEEDS:
-        result, clusters, seconds = _run_ours(data, data.k, seed)
-        measured["nmi"].append(normalized_mutual_info_score(data.labels, clusters))
-        measured["ari"].append(adjusted_rand_score(data.labels, clusters))
-        measured["v_measure"].append(v_measure_score(data.labels, clusters))
-        measured["stability"].append(result.stability)
-        measured["npmi"].append(npmi_coherence(data.texts, [t.terms for t in result.themes]))
-        measured["diversity"].append(topic_diversity([t.terms for t in result.themes]))
-        measured["seconds"].append(seconds)
-    # Quality is the mean over seeds; time is the fastest run, the usual benchmark figure on a shared machine.
-    rows += [
-        _row(data.name, OURS, metric, float(min(values) if metric == "seconds" else np.mean(values)))
-        for metric, values in measured.items()
-    ]
-    result, clusters, seconds = _run_ours(data, None, SEEDS[0])
-    rows += [
-        _row(data.name, OURS_AUTO, "nmi", normalized_mutual_info_score(data.labels, clusters)),
-        _row(data.name, OURS_AUTO, "ari", adjusted_rand_score(data.labels, clusters)),
-        _row(data.name, OURS_AUTO, "k", result.k),
-        _row(data.name, OURS_AUTO, "stability", result.stability),
-        _row(data.name, OURS_AUTO, "seconds", seconds),
-    ]
+    """The issue-9 table for one file: automatic k and k = number of codes, ours beside every reference."""
+    minilm = _minilm(data, data.name)
+    automatic = [_run_ours(data, None, seed) for seed in SEEDS]
+    k_by_seed = [r.k for r, _, _ in automatic]
+    clusters = _clusters(automatic[0][1])
+    title = f"{data.name}, automatic k (themes by seed {'/'.join(map(str, k_by_seed))}; {clusters} clusters)"
+    rows = _compare_at(data, title, clusters, [(c, s) for _, c, s in automatic], minilm)
+    rows.append(_row(title, "consult (set-aside answers = 1 cluster)", "set_aside_share",
+                     float(np.mean([c.count(SET_ASIDE_LABEL) / len(c) for _, c, _ in automatic]))))
+    # At k = number of codes the set-aside answers are one of the k clusters, so we ask for k - 1 themes.
+    at_codes = [_run_ours(data, data.k - 1, seed) for seed in SEEDS]
+    title = f"{data.name}, k = number of codes ({data.k})"
+    rows += _compare_at(data, title, data.k, [(c, s) for _, c, s in at_codes], minilm)
     return rows
 
 
@@ -319,13 +366,17 @@ def _evaluate_sentiment(data_dir: Path) -> list[dict[str, object]]:
     gold = [sentiment_label_from_human(h) for h in human]
     name = f"pxtext v6 sentiment (n={len(texts)})"
     rows = []
+    ours = score_sentiment(texts, questions)
     for method, scores in (
         ("VADER compound", vader_compound(texts)),
-        ("ours (question-aware VADER)", score_sentiment(texts, questions)),
+        # Texts marked "not scored" (not English) count as neutral here, so n stays the same.
+        ("ours (question-aware VADER)", [0.0 if s is None else s for s in ours]),
     ):
         rows.append(_row(name, method, "spearman", spearmanr(scores, human).statistic))
         predicted = [sentiment_label(s) for s in scores]
         rows.append(_row(name, method, "macro_f1", f1_score(gold, predicted, average="macro")))
+        rows.append(_row(name, method, "neutral_f1", f1_score(gold, predicted, labels=["neutral"], average="macro")))
+    rows.append(_row(name, "ours (question-aware VADER)", "not_scored", sum(s is None for s in ours)))
     return rows
 
 
@@ -339,11 +390,9 @@ def evaluate_text(data_dir: Path) -> list[dict[str, object]]:
     data_dir = Path(data_dir)
     if (data_dir / "pxtext").is_dir():
         data_dir = data_dir / "pxtext"
-    reference = reference_rows()
     rows: list[dict[str, object]] = []
-    for data in theme_datasets(data_dir):
+    for data in (load_phase1(data_dir), load_v6_single_label(data_dir)):
         rows += _evaluate_themes(data)
-        rows += [r for r in reference if r["data"] == data.name]
     rows += _evaluate_sentiment(data_dir)
     return rows
 
@@ -363,11 +412,12 @@ def format_table(rows: list[dict[str, object]]) -> str:
     for (data, method), values in table.items():
         if data != current:
             present = [m for m in metrics if any(m in v for (d, _), v in table.items() if d == data)]
-            lines += ["", data, " " * width + "".join(f"{m:>11}" for m in present)]
+            sizes = [max(11, len(m) + 2) for m in present]
+            lines += ["", data, " " * width + "".join(f"{m:>{w}}" for m, w in zip(present, sizes, strict=True))]
             current = data
         lines.append(
             f"{method:<{width}}"
-            + "".join(f"{values[m]:>11.3f}" if m in values else " " * 11 for m in present)
+            + "".join(f"{values[m]:>{w}.3f}" if m in values else " " * w for m, w in zip(present, sizes, strict=True))
         )
     return "\n".join(lines).lstrip("\n")
 

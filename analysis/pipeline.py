@@ -18,10 +18,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from analysis.aside import set_aside_summary
 from analysis.groups import flatten_cells, group_breakdown
+from analysis.labels import flat
 from analysis.opinion import opinion_groups
 from analysis.records import Dataset, InputError, distinct, format_time, index_interactions, timestamps
 from analysis.saturation import saturation_curve
+from analysis.stance import describe, is_check_question, phase_comparison, phase_shares, response_kind, stance, wilson
 from analysis.support import SupportReport, SupportScore, support_report
 
 Progress = Callable[[float, str], None]
@@ -144,31 +147,125 @@ class _Stages:
         return value
 
 
+def attribution(contribution: Any) -> str:
+    """ "Anon, June 2021, <phase>": how the strategy credits a quote."""
+    month = contribution.visible_from.strftime("%B %Y")
+    return f"Anon, {month}, {contribution.phase}" if contribution.phase else f"Anon, {month}"
+
+
+def _quote(item: str, by_id: Mapping[str, Any]) -> dict[str, Any]:
+    """A quote with its attribution and, for a comment, the idea it answers."""
+    c = by_id[item]
+    parent = by_id.get(c.parent) if c.parent else None
+    return {"id": item, "text": c.text, "kind": c.kind, "attribution": attribution(c),
+            "context": {"id": parent.id, "text": parent.text} if parent is not None else None}
+
+
+def _typical(theme: Any, by_id: Mapping[str, Any]) -> str | None:
+    """The text an extractive description quotes: the first quote, else the most supported member."""
+    for item in list(theme.quotes) + list(theme.members[:1]):
+        return flat(by_id[item].text)
+    return None
+
+
+def _examples(members: list[str], labels: Mapping[str, str], quotes: list[str], by_id: Mapping[str, Any],
+              ranked: list[str]) -> dict[str, str]:
+    """One short example text per sentiment, preferring quotes, then the best supported."""
+    examples: dict[str, str] = {}
+    for item in quotes + ranked:
+        label = labels.get(item)
+        if label in ("positive", "negative", "neutral") and label not in examples:
+            words = flat(by_id[item].text).split()
+            if len(words) >= 4:
+                examples[label] = " ".join(words[:20]) + ("…" if len(words) > 20 else "")
+    return examples
+
+
 def _theme_summary(theme: Any, by_id: Mapping[str, Any], scores: Mapping[str, SupportScore],
-                   sentiment: Mapping[str, float], labels: Mapping[str, str]) -> dict[str, Any]:
-    """One theme: label, size, participants, sentiment, support, quotes, members by support."""
+                   sentiment: Mapping[str, float | None], labels: Mapping[str, str], context: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+    """One theme: label, description, size with interval, sentiment, support, stance, phases, quotes."""
     members = list(theme.members)
-    ranked = sorted(members, key=lambda i: (-scores[i].support, i))
-    compounds = [sentiment[i] for i in members]
-    counts = {name: 0 for name in ("positive", "neutral", "negative")}
+    ranked = sorted(members, key=lambda i: (-scores[i].support if scores[i].voters else 1.0, i))
+    compounds = [sentiment[i] for i in members if sentiment[i] is not None]
+    counts = {name: 0 for name in ("positive", "neutral", "negative", "not scored")}
     for i in members:
         counts[labels[i]] = counts.get(labels[i], 0) + 1
-    member_support = [scores[i].support for i in members]
+    voted = [i for i in members if scores[i].voters]
+    member_support = [scores[i].support for i in voted]
+    people = len({by_id[i].author for i in members})
+    total = context["total"]
+    low, high = wilson(len(members), total)
+    sub_themes = []
+    for sub in getattr(theme, "sub_themes", []) or []:
+        ids = list(sub["contributions"])
+        sub_people = len({by_id[i].author for i in ids})
+        sub_counts = {name: sum(labels[i] == name for i in ids) for name in ("positive", "neutral", "negative")}
+        first = next((i for i in ids if len(by_id[i].text.split()) >= 4), ids[0] if ids else None)
+        sub_themes.append({"id": int(sub["id"]), "label": sub["label"], "size": len(ids),
+                           "description": describe(len(ids), len(members), sub_people, sub_counts,
+                                                   sub.get("phrases", []), flat(by_id[first].text) if first else None)
+                           .replace(f"({len(ids) / max(len(members), 1):.0%})",
+                                    f"({len(ids) / max(len(members), 1):.0%} of the theme)", 1),
+                           "contributions": ids})
+    responses = {kind: 0 for kind in ("endorses", "challenges", "adds")}
+    for i in members:
+        kind = context["responses"].get(i)
+        if kind:
+            responses[kind] += 1
+    quotes = list(theme.quotes)
     return {
         "id": int(theme.id),
         "label": theme.label,
         "terms": list(theme.terms),
+        "phrases": list(getattr(theme, "phrases", []) or []),
+        "description": describe(len(members), total, people, counts, getattr(theme, "phrases", []) or [],
+                                _typical(theme, by_id)),
         "size": int(theme.size),
-        "participants": len({by_id[i].author for i in members}),
+        "share": round(len(members) / total, 4) if total else 0.0,
+        "share_low": low,
+        "share_high": high,
+        "participants": people,
         "sentiment": {"mean": round(float(np.mean(compounds)), 4) if compounds else None, **counts},
         "support": {
             "mean": round(float(np.mean(member_support)), 4) if member_support else None,
+            "voted": len(voted),
             "up": int(sum(scores[i].up for i in members)),
             "down": int(sum(scores[i].down for i in members)),
+            "note": None if member_support else "no votes yet",
         },
-        "quotes": [{"id": q, "text": by_id[q].text} for q in theme.quotes],
+        "stance": stance(counts, [(scores[i].approval, scores[i].voters) for i in voted],
+                         _examples(members, labels, quotes, by_id, ranked), responses),
+        "phase_shares": phase_shares(members, context["phase_of"], context["phase_totals"],
+                                     {i: (scores[i].support if scores[i].voters else None) for i in members}),
+        "sub_themes": sub_themes,
+        "quotes": [_quote(q, by_id) for q in quotes],
         "contributions": ranked,
     }
+
+
+def _quality(themes: Any, total: int, codes: Mapping[str, str] | None) -> dict[str, Any]:
+    """The quality report: stability, share not clustered, k by seed, sizes, agreement with human codes."""
+    clustered = sum(len(t.members) for t in themes.themes)
+    report: dict[str, Any] = {
+        "stability": None if themes.stability is None else round(float(themes.stability), 4),
+        "stability_pairs": list(getattr(themes, "stability_pairs", []) or []),
+        "stability_note": "Mean adjusted Rand index between runs with three seeds at the chosen number of "
+                          "themes (1 = identical themes every run).",
+        "k": int(themes.k),
+        "k_by_seed": {str(s): v for s, v in (getattr(themes, "k_by_seed", {}) or {}).items()},
+        "k_scores": {str(key): v for key, v in themes.k_scores.items()},
+        "clustered": clustered,
+        "not_clustered": total - clustered,
+        "share_not_clustered": round((total - clustered) / total, 4) if total else 0.0,
+        "sizes": [int(t.size) for t in themes.themes],
+        "agreement": None,
+    }
+    if codes:
+        from analysis.quality import agreement
+
+        report["agreement"] = agreement(themes, codes)
+    return report
 
 
 def run_analysis(
@@ -179,8 +276,13 @@ def run_analysis(
     progress: Progress | None = None,
     scope: str | Sequence[str] | None = None,
     engines: TextEngines | None = None,
+    codes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Analyse a consultation (or the phases in ``scope``) and return one JSON-serialisable result."""
+    """Analyse a consultation (or the phases in ``scope``) and return one JSON-serialisable result.
+
+    ``codes`` (contribution id -> human code), when given, adds agreement with that coding to the quality
+    report.
+    """
     began = time.perf_counter()
     if scope is not None:
         dataset = select_phases(dataset, [scope] if isinstance(scope, str) else scope)
@@ -195,18 +297,22 @@ def run_analysis(
     report: SupportReport = stages.run("support", lambda _: support_report(dataset, seen))
     scores = report.scores
 
-    def sentiment_stage(_: Progress) -> tuple[dict[str, float], dict[str, str]]:
+    def sentiment_stage(_: Progress) -> tuple[dict[str, float | None], dict[str, str]]:
         texts, questions = [c.text for c in contributions], [c.question for c in contributions]
         compounds = engines.score_sentiment(texts, questions)
-        values = {c.id: float(v) for c, v in zip(contributions, compounds, strict=True)}
-        return values, {i: engines.sentiment_label(v) for i, v in values.items()}
+        # None: not scored (text not in English).
+        values = {c.id: None if v is None else float(v) for c, v in zip(contributions, compounds, strict=True)}
+        return values, {i: "not scored" if v is None else engines.sentiment_label(v) for i, v in values.items()}
 
     sentiment, labels = stages.run("sentiment", sentiment_stage)
 
     def theme_stage(report_progress: Progress) -> Any:
-        docs = [engines.make_doc(id=c.id, text=theme_text(c, by_id), weight=quote_weight(c, scores[c.id].support),
-                                 question=c.question)
-                for c in contributions]
+        docs = []
+        for c in contributions:
+            text = theme_text(c, by_id)
+            extra = {"own": c.text} if text != c.text else {}
+            docs.append(engines.make_doc(id=c.id, text=text, weight=quote_weight(c, scores[c.id].support),
+                                         question=c.question, **extra))
         return engines.find_themes(docs, k=k, seed=seed, progress=report_progress)
 
     themes = stages.run("themes", theme_stage)
@@ -224,6 +330,13 @@ def run_analysis(
     bias = time_bias(dataset, scores)
     stages.report(1.0, "Done")
 
+    responses = {c.id: response_kind(c.text) for c in contributions if is_check_question(c.question)}
+    phase_order = sorted({c.phase for c in contributions})
+    phase_totals = {p: sum(c.phase == p for c in contributions) for p in phase_order}
+    context = {"total": len(contributions), "responses": responses, "phase_of": {c.id: c.phase for c in contributions},
+               "phase_totals": phase_totals}
+    theme_rows = [_theme_summary(t, by_id, scores, sentiment, labels, context) for t in themes.themes]
+    set_aside_of = {i: name for name, ids in (getattr(themes, "set_aside", {}) or {}).items() for i in ids}
     rows = []
     for c in contributions:
         score = scores[c.id]
@@ -231,8 +344,10 @@ def run_analysis(
             "id": c.id, "kind": c.kind, "parent": c.parent, "phase": c.phase, "topic": c.topic,
             "visible_from": format_time(c.visible_from), "text": c.text,
             "theme": themes.primary.get(c.id), "themes": list(themes.memberships.get(c.id, [])),
-            "sentiment": round(sentiment[c.id], 4), "sentiment_label": labels[c.id],
+            "sentiment": None if sentiment[c.id] is None else round(sentiment[c.id], 4),
+            "sentiment_label": labels[c.id], "set_aside": set_aside_of.get(c.id), "response": responses.get(c.id),
             **{name: getattr(score, name) for name in SCORE_FIELDS},
+            "support_note": None if score.voters else "no votes yet",
         })
     timings = {**stages.timings, "total": round(time.perf_counter() - began, 3)}
     return {
@@ -262,7 +377,11 @@ def run_analysis(
             "k": int(themes.k),
             "stability": None if themes.stability is None else round(float(themes.stability), 4),
             "duplicates": [list(group) for group in themes.duplicates],
-            "themes": [_theme_summary(t, by_id, scores, sentiment, labels) for t in themes.themes],
+            "themes": theme_rows,
+            "statement": getattr(themes, "statement", ""),
+            "set_aside": set_aside_summary(getattr(themes, "set_aside", {}) or {}, len(contributions)),
+            "quality": _quality(themes, len(contributions), codes),
+            "phases": phase_comparison(theme_rows, phase_order) if len(phase_order) > 1 else [],
         },
         "groups": groups,
         "opinion": opinion,
@@ -293,13 +412,14 @@ def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
                 "sentiment_label"])
     themes = result["themes"]["themes"]
     _write_csv(paths[2], [
-        {"theme": t["id"], "label": t["label"], "terms": "; ".join(t["terms"]), "size": t["size"],
+        {"theme": t["id"], "label": t["label"], "description": t.get("description", ""),
+         "terms": "; ".join(t["terms"]), "size": t["size"],
          "participants": t["participants"], "sentiment_mean": t["sentiment"]["mean"],
          "positive": t["sentiment"]["positive"], "neutral": t["sentiment"]["neutral"],
          "negative": t["sentiment"]["negative"], "support_mean": t["support"]["mean"],
          "quotes": " | ".join(q["text"] for q in t["quotes"])}
         for t in themes
-    ], ["theme", "label", "terms", "size", "participants", "sentiment_mean", "positive", "neutral",
+    ], ["theme", "label", "description", "terms", "size", "participants", "sentiment_mean", "positive", "neutral",
         "negative", "support_mean", "quotes"])
     by_id = {row["id"]: row for row in contributions}
     members = [

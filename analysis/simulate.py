@@ -112,6 +112,9 @@ def score_simulation(sim: Simulation) -> dict[str, dict[str, float]]:
         "Wilson 80% lower bound": wilson_lower(up, down),
         "up-votes per impression": np.divide(up, shown, out=np.zeros(up.shape), where=shown > 0),
         "support (impressions)": np.array([scores[i].support for i in ids]),
+        # The best any per-impression score can do here: the posterior mean under the true prior Beta(2, 8).
+        # Down-votes cannot add to it, since P(down | not up) = DOWN_FACTOR whatever q is (see ``simulate``).
+        "ceiling: posterior with the true prior": (up + 2) / (shown + 10),
         "support (exposure fallback)": np.array([fallback[i].support for i in ids]),
     }
     figures = {

@@ -153,22 +153,29 @@ def fit_gamma_prior(counts: np.ndarray, exposure: np.ndarray) -> Prior:
 def beta_posterior(successes: np.ndarray, trials: np.ndarray, prior: Prior) -> tuple[np.ndarray, ...]:
     """Posterior mean and central 80% interval of each rate under a Beta prior."""
     from scipy import stats  # imported here: page queries use this module, and scipy is slow to load
-    a = prior.a + np.asarray(successes, dtype=np.float64)
-    b = prior.b + np.asarray(trials, dtype=np.float64) - np.asarray(successes, dtype=np.float64)
+    successes = np.asarray(successes, dtype=np.float64)
+    # More supporters than people recorded as shown (impressions lost or logged late) counts as all shown.
+    trials = np.maximum(np.asarray(trials, dtype=np.float64), successes)
+    a = prior.a + successes
+    b = prior.b + trials - successes
     tail = (1 - INTERVAL) / 2
     return a / (a + b), stats.beta.ppf(tail, a, b), stats.beta.ppf(1 - tail, a, b)
 
 
 def gamma_posterior(counts: np.ndarray, exposure: np.ndarray, prior: Prior) -> tuple[np.ndarray, ...]:
-    """Posterior mean and central 80% interval of each rate under a Gamma prior."""
+    """Posterior mean and central 80% interval of each rate under a Gamma prior, capped at 100%.
+
+    Support is a share of the people shown, so it cannot pass 1 even when the exposure estimate falls short
+    of the votes (a theme page once showed "149%").
+    """
     from scipy import stats  # imported here: page queries use this module, and scipy is slow to load
     shape = prior.a + np.asarray(counts, dtype=np.float64)
     rate = prior.b + np.asarray(exposure, dtype=np.float64)
     tail = (1 - INTERVAL) / 2
     return (
-        shape / rate,
-        stats.gamma.ppf(tail, shape, scale=1 / rate),
-        stats.gamma.ppf(1 - tail, shape, scale=1 / rate),
+        np.minimum(shape / rate, 1.0),
+        np.minimum(stats.gamma.ppf(tail, shape, scale=1 / rate), 1.0),
+        np.minimum(stats.gamma.ppf(1 - tail, shape, scale=1 / rate), 1.0),
     )
 
 

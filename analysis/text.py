@@ -69,6 +69,13 @@ def normalise(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Split text into lower-case word tokens: negative contractions become "not", clitics are dropped."""
+    return list(_tokens(text))
+
+
+# Themes read each text four or five times (set-aside check, features, phrases): remember recent ones.
+@lru_cache(maxsize=65_536)
+def _tokens(text: str) -> tuple[str, ...]:
+    """``tokenize``'s work, cached."""
     tokens: list[str] = []
     for token in _TOKENIZER.tokenize(normalise(text)):
         if token in _IRREGULAR_NEGATIONS:
@@ -80,7 +87,7 @@ def tokenize(text: str) -> list[str]:
         else:
             # Possessives and other clitics ("patient's", "it's", "i'm") keep only their base word.
             tokens.append(token.split("'", 1)[0])
-    return tokens
+    return tuple(tokens)
 
 
 @lru_cache(maxsize=200_000)

@@ -188,6 +188,38 @@ def init_app(app: Flask) -> None:
             click.echo(restore(app.config["DATABASE_URL"], source))
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
+    _register_export(app)
+
+
+def _register_export(app: Flask) -> None:
+    """The export command (the strategy team's exports, from the command line)."""
+    from pathlib import Path
+
+    from .services import exports
+
+    @app.cli.command("export")
+    @click.argument("consultation")
+    @click.option("--format", "fmt", type=click.Choice(list(exports.FORMATS)), required=True)
+    @click.option("--out", "out", type=click.Path(dir_okay=True, path_type=Path), required=True,
+                  help="The file to write (for polis: a folder, or a file ending .zip).")
+    def export(consultation: str, fmt: str, out: Path) -> None:
+        """Export a consultation (by slug) as xlsx, docx, csv, json or Pol.is open data, with a progress bar."""
+        with db.new_session() as session:
+            item = session.scalar(select(Consultation).where(Consultation.slug == consultation))
+            if item is None:
+                raise click.ClickException(f"No consultation with the slug {consultation!r}")
+            slug, title = item.slug, item.title
+        with write_intent(), db.new_session() as session:
+            item = session.scalar(select(Consultation).where(Consultation.slug == slug))
+            exports.record(session, actor=None, consultation=item, fmt=fmt, via="command line")
+            session.commit()
+        with db.new_session() as session:
+            item = session.scalar(select(Consultation).where(Consultation.slug == slug))
+            ctx = exports.build_context(session, item, app.config["PSEUDONYM_KEY"])
+            with click.progressbar(length=max(ctx.total, 1), label=f"Exporting {title}", show_pos=True) as bar:
+                exports.write(session, consultation=item, fmt=fmt, key=app.config["PSEUDONYM_KEY"], out=out,
+                              progress=bar.update, ctx=ctx)
+        click.echo(f"Wrote {ctx.total:,} contributions to {out}")
 
 
 def _print_logins(logins: list[tuple[str, str, str]], password: str) -> None:

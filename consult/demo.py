@@ -1088,7 +1088,7 @@ class _Seeder:
 
 def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: datetime | None = None,
               ideas: int | None = None, comments: int | None = None, votes: int | None = None,
-              progress: Callable[[str], None] | None = None) -> dict[str, int]:
+              progress: Callable[[str], None] | None = None, secret: str | None = None) -> dict[str, int]:
     """Fill an empty database with the demo consultation; return the number of rows of each kind.
 
     `scale` multiplies participants, ideas, comments and votes (1.0: about 600 participants,
@@ -1113,4 +1113,23 @@ def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: da
         progress=progress or (lambda _message: None),
     )
     # Hashing is deliberately slow, so every demo account shares one hash of the demo password.
-    return seeder.run(PasswordHasher().hash(DEMO_PASSWORD))
+    counts = seeder.run(PasswordHasher().hash(DEMO_PASSWORD))
+    extra = _seed_inclusion(session, seed=seed, secret=secret)
+    counts["ideas"] += extra["offline_ideas"]
+    counts.update(extra)
+    return counts
+
+
+def _seed_inclusion(session: Session, *, seed: int, secret: str | None) -> dict[str, int]:
+    """Equality answers and offline workshops (consult/demo_equality.py), under the app's pseudonym key."""
+    from flask import current_app, has_app_context
+
+    from .demo_equality import seed_equality, seed_workshops
+
+    if secret is None:
+        secret = str(current_app.config["PSEUDONYM_KEY"]) if has_app_context() else "demo-pseudonym-key"
+    counts = seed_equality(session, secret=secret, seed=seed)
+    offline = seed_workshops(session)
+    session.commit()
+    counts.update(offline)
+    return counts

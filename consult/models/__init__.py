@@ -18,6 +18,18 @@ from .accounts import (
 )
 from .audit import RUN_STATES, AnalysisRun, AuditEvent
 from .base import Base, utcnow
+from .codebook import (
+    THEME_STATES,
+    Codebook,
+    CodebookChange,
+    CodebookMember,
+    CodebookReviewed,
+    CodebookSample,
+    CodebookTheme,
+    HeardPage,
+    HeardTheme,
+    Statement,
+)
 from .consultations import (
     ASSIGNMENT_ROLES,
     PHASE_STATES,
@@ -39,6 +51,15 @@ from .contributions import (
     Impression,
     Vote,
     VoteEvent,
+)
+from .equality import (
+    PREFER_NOT,
+    EqualityQuestionOff,
+    EqualityResponse,
+    OfflineContribution,
+    OfflineEvent,
+    OfflineSettings,
+    ReferenceShare,
 )
 from .moderation import (
     ANOMALY_KINDS,
@@ -64,4 +85,9 @@ __all__ = [
     "VoteEvent", "utcnow",
     "ANOMALY_KINDS", "CASE_REASONS", "REPORT_REASONS", "AnomalyFlag", "ContributionRevision", "ModerationCase",
     "NetworkSighting", "Report", "VoteExclusion",
+    "PREFER_NOT", "EqualityQuestionOff", "EqualityResponse", "OfflineContribution", "OfflineEvent",
+    "OfflineSettings", "ReferenceShare",
+    "THEME_STATES", "Codebook", "CodebookChange", "CodebookMember", "CodebookReviewed", "CodebookSample",
+    "CodebookTheme",
+    "HeardPage", "HeardTheme", "Statement",
 ]

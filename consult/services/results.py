@@ -71,6 +71,18 @@ def themes_csv(result: dict[str, Any]) -> str:
                 _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
                 row.get("impressions"),
             )])
+    # Answers set aside before theming are listed too, under their bucket, so nothing goes missing.
+    for bucket in result["themes"].get("set_aside") or []:
+        for rank, item in enumerate(bucket["contributions"], start=1):
+            row = rows.get(item)
+            if row is None:
+                continue
+            writer.writerow([safe_cell(v) for v in (
+                "", f"Set aside: {bucket['label']}", rank, row["id"], row["kind"], row["phase"], row["topic"],
+                row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
+                _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
+                row.get("impressions"),
+            )])
     return out.getvalue()
 
 
@@ -98,3 +110,69 @@ def phases(result: dict[str, Any]) -> list[str]:
         if table["phase"] is not None and table["phase"] not in seen:
             seen.append(table["phase"])
     return seen
+
+
+def support_text(row: dict[str, Any]) -> str:
+    """A contribution's support as shown: "no votes yet" rather than the prior's 50%."""
+    if not row.get("voters"):
+        return "no votes yet"
+    return f"{percent(row.get('support'))} ({percent(row.get('low'))}–{percent(row.get('high'))})"
+
+
+def contribution_groups(session: Any, ids: list[str]) -> dict[str, str]:
+    """The declared category of each contribution's author, as stamped when it was written."""
+    from sqlalchemy import select
+
+    from ..models import Comment, Idea
+
+    ideas = [int(i[1:]) for i in ids if i.startswith("i") and i[1:].isdigit()]
+    comments = [int(i[1:]) for i in ids if i.startswith("c") and i[1:].isdigit()]
+    found: dict[str, str] = {}
+    if ideas:
+        for key, category in session.execute(select(Idea.id, Idea.author_category).where(Idea.id.in_(ideas))):
+            found[f"i{key}"] = category or "unknown"
+    if comments:
+        for key, category in session.execute(select(Comment.id, Comment.author_category)
+                                             .where(Comment.id.in_(comments))):
+            found[f"c{key}"] = category or "unknown"
+    return found
+
+
+def theme_filters(result: dict[str, Any], found: dict[str, Any], categories: dict[str, str],
+                  min_cell: int = 5) -> dict[str, list[str]]:
+    """Phases and groups a theme's contributions can be filtered by (groups with fewer than ``min_cell`` left out)."""
+    rows = contributions_by_id(result)
+    phase_counts: dict[str, int] = {}
+    group_counts: dict[str, int] = {}
+    for item in found["contributions"]:
+        if item in rows:
+            phase_counts[rows[item]["phase"]] = phase_counts.get(rows[item]["phase"], 0) + 1
+        group = categories.get(item)
+        if group:
+            group_counts[group] = group_counts.get(group, 0) + 1
+    return {"phases": sorted(phase_counts),
+            "groups": sorted(g for g, n in group_counts.items() if n >= min_cell and g != "unknown")}
+
+
+def filter_contributions(result: dict[str, Any], found: dict[str, Any], categories: dict[str, str],
+                         phase: str | None, group: str | None) -> list[str]:
+    """A theme's contribution ids (most supported first) in ``phase`` and by ``group`` when given."""
+    rows = contributions_by_id(result)
+    return [i for i in found["contributions"] if i in rows
+            and (phase is None or rows[i]["phase"] == phase)
+            and (group is None or categories.get(i) == group)]
+
+
+def set_aside(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers set aside before theming (older results have none)."""
+    return list(result["themes"].get("set_aside") or [])
+
+
+def quality(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The quality report of a result (None for results made before it existed)."""
+    return result["themes"].get("quality")
+
+
+def phase_comparison(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each theme's share per phase (rows) for the comparison table, with new and faded themes by phase."""
+    return list(result["themes"].get("phases") or [])

@@ -95,7 +95,9 @@ def run(run_id: int) -> Any:
     result = item.result or {}
     return render_template("analysis/run.html", run=item, consultation=consultation, phase=phase, result=result,
                            chart=results.chart_rows(result), percent=results.percent,
-                           stability=results.stability_reading(result["themes"].get("stability")))
+                           stability=results.stability_reading(result["themes"].get("stability")),
+                           set_aside=results.set_aside(result), quality=results.quality(result),
+                           comparison=results.phase_comparison(result))
 
 
 @bp.route("/runs/<int:run_id>/themes/<int:theme_id>")
@@ -107,14 +109,19 @@ def theme(run_id: int, theme_id: int) -> Any:
     if found is None:
         abort(404)
     rows = results.contributions_by_id(result)
-    ids = found["contributions"]
+    categories = results.contribution_groups(db.session, found["contributions"])
+    filters = results.theme_filters(result, found, categories, result.get("groups", {}).get("min_cell", 5))
+    phase = request.args.get("phase") if request.args.get("phase") in filters["phases"] else None
+    group = request.args.get("group") if request.args.get("group") in filters["groups"] else None
+    ids = results.filter_contributions(result, found, categories, phase, group)
     page = queries.Page(items=[], page=1, per_page=PER_PAGE, total=len(ids))
     page.page = min(max(1, page_arg()), page.pages)
     page.items = [rows[i] for i in ids[(page.page - 1) * PER_PAGE: page.page * PER_PAGE] if i in rows]
     comment_ids = [int(r["id"][1:]) for r in page.items if r["kind"] == "comment"]
     idea_of = dict(db.session.execute(select(Comment.id, Comment.idea_id).where(Comment.id.in_(comment_ids))).all())
     return render_template("analysis/theme.html", run=item, result=result, theme=found, page=page, rows=rows,
-                           idea_of=idea_of, percent=results.percent)
+                           idea_of=idea_of, percent=results.percent, support_text=results.support_text,
+                           filters=filters, phase=phase, group=group)
 
 
 @bp.route("/runs/<int:run_id>/groups")

@@ -144,3 +144,26 @@ def test_a_run_whose_worker_died_is_queued_again_and_claimed_once(app, make) -> 
     db.session.refresh(run)
     db.session.refresh(fresh)
     assert (run.state, fresh.state) == ("running", "running")
+
+
+def test_theme_page_filters_by_group_and_phase_and_ignores_bad_filters(client, make) -> None:
+    consultation, _ = _consultation_with_ideas(make)
+    analyst = make.user(role="analyst", category="staff")
+    login(client, analyst)
+    _start(client, consultation.id, k="3")
+    run = db.session.scalars(select(AnalysisRun)).one()
+    db.session.execute(AnalysisRun.__table__.update().values(state="running"))
+    db.session.commit()
+    assert analysis_job.run(run.id) is True
+    db.remove()
+    result = db.session.get(AnalysisRun, run.id).result
+    theme = max(result["themes"]["themes"], key=lambda t: t["size"])
+    base = f"/analyse/runs/{run.id}/themes/{theme['id']}"
+    page = client.get(base).get_data(as_text=True)
+    assert theme["description"].split(",")[0] in page and "Where people agree and divide" in page
+    phase = result["contributions"][0]["phase"]
+    assert f"{theme['size']} contribution" in page
+    # An unknown phase or group is ignored (never a 500), and a known phase narrows nothing here (one phase).
+    for query in ("?phase=nonsense", "?group=nonsense", f"?phase={phase}", "?page=999"):
+        response = client.get(base + query)
+        assert response.status_code == 200

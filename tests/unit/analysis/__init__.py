@@ -52,6 +52,7 @@ class FakeDoc:
     text: str
     weight: float
     question: str
+    own: str | None = None
 
 
 def keyword_themes(keywords: list[str]):

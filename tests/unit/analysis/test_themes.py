@@ -64,9 +64,11 @@ def test_find_themes_labels_carry_the_distinguishing_words() -> None:
     result = find_themes(_docs(PARKING + FOOD), k=2, seed=0)
     by_topic = {result.primary["d0"]: "park", result.primary[f"d{len(PARKING)}"]: "food"}
     for theme in result.themes:
-        assert by_topic[theme.id] in theme.label
-        assert " · " in theme.label
-        assert theme.label.split(" · ") == theme.terms[:3]
+        # Issue 9: a short noun phrase drawn from the texts, not a list of stems joined by dots.
+        assert by_topic[theme.id] in theme.label.lower()
+        assert " · " not in theme.label and len(theme.label.split()) <= 7
+        assert theme.label[0].isupper()
+        assert by_topic[theme.id] in " ".join(theme.terms)
 
 
 def test_find_themes_quotes_are_members_weighted_and_not_near_duplicates() -> None:
@@ -89,11 +91,13 @@ def test_find_themes_quotes_are_members_weighted_and_not_near_duplicates() -> No
 
 
 def test_find_themes_groups_near_duplicate_contributions() -> None:
-    texts = PARKING + FOOD + ["Nothing.", "nothing", "NOTHING!", "Nothing at all"]
-    result = find_themes(_docs(texts), k=3, seed=0)
-    nothing = [f"d{i}" for i in range(20, 24)]
-    assert nothing in result.duplicates
-    assert all(len(group) > 1 for group in result.duplicates)
+    copies = ["Parking costs too much.", "parking costs too much", "PARKING COSTS TOO MUCH!", "Parking, costs too much"]
+    texts = PARKING + FOOD + copies
+    result = find_themes(_docs(texts), k=2, seed=0)
+    group = [f"d{i}" for i in range(20, 24)]
+    assert group in result.duplicates
+    assert all(len(g) > 1 for g in result.duplicates)
+    assert len({result.primary[i] for i in group}) == 1
 
 
 def test_find_themes_memberships_start_with_the_primary_theme() -> None:
@@ -128,8 +132,11 @@ def test_find_themes_reports_progress_and_handles_tiny_inputs() -> None:
     assert seen[0][0] == 0.0 and seen[-1][0] == 1.0
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     assert find_themes([]).themes == []
-    single = find_themes(_docs(["Only one comment"]))
+    # Issue 9: one contribution is one theme of one; a handful of different ones is a plain statement.
+    single = find_themes(_docs(["Only one comment about the parking"]))
     assert single.k == 1 and single.primary == {"d0": 0}
+    few = find_themes(_docs(PARKING[:4]))
+    assert few.themes == [] and "Too few" in few.statement
 
 
 def test_find_themes_works_without_the_word_vectors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -144,8 +151,9 @@ def test_find_themes_beats_tfidf_kmeans_on_human_coded_feedback() -> None:
     data = load_phase1(DATA / "pxtext")
     texts, labels = data.texts[:1000], data.labels[:1000]
     k = len(set(labels))
-    result = find_themes(_docs(texts), k=k, seed=0)
-    ours = [result.primary[f"d{i}"] for i in range(len(texts))]
+    # Answers set aside count as one more cluster, so the engine is asked for k - 1 themes (k clusters in all).
+    result = find_themes(_docs(texts), k=k - 1, seed=0)
+    ours = [result.primary.get(f"d{i}", -1) for i in range(len(texts))]
     baseline = KMeans(k, n_init=10, random_state=0).fit_predict(
         TfidfVectorizer(stop_words="english").fit_transform(texts)
     )

@@ -1,0 +1,220 @@
+"""Check and challenge, and "What we heard": codebook themes go back to participants.
+
+A published statement is an ordinary idea (so its page, votes and comments work unchanged) under a topic of a
+later phase, linked to the codebook theme, the codebook version and the contributions it stands for. Per
+statement, people *endorse* it (support votes), *challenge* it (votes against) or *add to* it (comments and
+replies). "What we heard" pages are written by facilitators per phase, from the codebook's themes, with
+anonymous quotes chosen from each theme's best-supported published contributions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Codebook,
+    CodebookTheme,
+    Comment,
+    HeardPage,
+    HeardTheme,
+    Idea,
+    Phase,
+    Statement,
+    Topic,
+    User,
+    utcnow,
+)
+from . import audit
+from .codebook import contribution_texts, for_consultation
+from .errors import Conflict, Invalid, NotFound
+
+INTRO_MAX = 5000
+QUOTES_PER_THEME = 3
+INVITATION = ("This is one of the themes from what people said earlier in this consultation. Do you agree? "
+              "Support it, vote against it, or comment to challenge it or add what is missing.")
+
+
+def _themes(session: Session, book: Codebook, theme_ids: list[int]) -> list[CodebookTheme]:
+    """The chosen themes of this codebook that are in use, in codebook order; NotFound for any other."""
+    themes = {t.id: t for t in book.themes}
+    if any(t not in themes for t in theme_ids):
+        raise NotFound("One of the chosen themes is not in this codebook.")
+    chosen = [themes[t] for t in dict.fromkeys(theme_ids)]
+    for theme in chosen:
+        if theme.state != "active":
+            raise Conflict(f"“{theme.label}” is {theme.state.replace('_', ' ')}, so it cannot be published.")
+    return sorted(chosen, key=lambda t: t.position)
+
+
+def publish_statements(session: Session, *, actor: User, topic: Topic, theme_ids: list[int]) -> list[Idea]:
+    """Publish chosen themes (label and summary) as statements under a topic of an open or coming phase."""
+    phase = topic.phase
+    book = for_consultation(session, phase.consultation_id)
+    if book is None:
+        raise Conflict("This consultation has no codebook yet, so there are no themes to publish.")
+    if phase.state == "closed":
+        raise Conflict("That phase is closed: publish statements into an open or coming phase.")
+    if not theme_ids:
+        raise Invalid("There is a problem", {"themes": "Choose at least one theme to publish"})
+    chosen = _themes(session, book, theme_ids)
+    for theme in chosen:
+        if not theme.summary.strip():
+            raise Invalid("There is a problem", {"themes": f"Write a summary for “{theme.label}” before publishing it"})
+    already = set(session.scalars(select(Statement.theme_id).join(Idea, Idea.id == Statement.idea_id)
+                                  .where(Idea.phase_id == phase.id)))
+    repeated = [t.label for t in chosen if t.id in already]
+    if repeated:
+        raise Conflict(f"“{repeated[0]}” is already a statement in this phase.")
+    now = utcnow()
+    ideas = []
+    for theme in chosen:
+        idea = Idea(topic_id=topic.id, phase_id=phase.id, title=theme.label[:150],
+                    body=f"{theme.summary}\n\n{INVITATION}", author_id=None, entered_by_id=actor.id,
+                    channel="online", author_category=None, created_at=now, visible_from=now,
+                    moderation_state="published")
+        session.add(idea)
+        session.flush()
+        session.add(Statement(idea_id=idea.id, theme_id=theme.id, codebook_version=book.version,
+                              contributions=[m.contribution for m in theme.members], published_by_id=actor.id))
+        audit.record(session, actor, "statement.publish", "idea", idea.id, theme_id=theme.id,
+                     codebook_version=book.version, phase_id=phase.id)
+        ideas.append(idea)
+    return ideas
+
+
+def statement_results(session: Session, consultation_id: int) -> list[dict[str, Any]]:
+    """Per statement: how many endorse (support), challenge (vote against) and add to it (comments)."""
+    rows = session.execute(
+        select(Statement, Idea, CodebookTheme.label, Phase.position, Phase.title)
+        .join(Idea, Idea.id == Statement.idea_id).join(CodebookTheme, CodebookTheme.id == Statement.theme_id)
+        .join(Phase, Phase.id == Idea.phase_id).where(Phase.consultation_id == consultation_id)
+        .order_by(Phase.position, Idea.id)).all()
+    ideas = [idea.id for _, idea, *_ in rows]
+    comments = Counter(dict(session.execute(
+        select(Comment.idea_id, func.count()).where(Comment.idea_id.in_(ideas), Comment.moderation_state == "published")
+        .group_by(Comment.idea_id)).all())) if ideas else Counter()
+    people = dict(session.execute(
+        select(Comment.idea_id, func.count(func.distinct(Comment.author_id)))
+        .where(Comment.idea_id.in_(ideas), Comment.moderation_state == "published").group_by(Comment.idea_id)
+    ).all()) if ideas else {}
+    return [{"statement": statement, "idea": idea, "label": label, "phase": f"Phase {position}: {title}",
+             "endorse": idea.up_count, "challenge": idea.down_count, "add": comments.get(idea.id, 0),
+             "add_people": people.get(idea.id, 0), "seen": idea.impression_count}
+            for statement, idea, label, position, title in rows]
+
+
+# ------------------------------------------------------------------------------------------ what we heard
+
+
+def heard_page(session: Session, phase: Phase) -> HeardPage | None:
+    """A phase's "What we heard" page, published or not."""
+    return session.scalar(select(HeardPage).where(HeardPage.phase_id == phase.id))
+
+
+def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str | None, outcome: str | None,
+               theme_ids: list[int], actions: dict[int, str], publish: bool) -> HeardPage:
+    """Write (or rewrite) a phase's "What we heard" page from the codebook."""
+    book = for_consultation(session, phase.consultation_id)
+    if book is None:
+        raise Conflict("This consultation has no codebook yet, so there are no themes to report.")
+    intro = (introduction or "").strip()
+    done = (outcome or "").strip()
+    errors = {}
+    if len(intro) > INTRO_MAX:
+        errors["introduction"] = f"The introduction must be {INTRO_MAX:,} characters or fewer"
+    if len(done) > INTRO_MAX:
+        errors["outcome"] = f"What was done must be {INTRO_MAX:,} characters or fewer"
+    if publish and not theme_ids:
+        errors["themes"] = "Choose at least one theme to show"
+    if publish and not intro:
+        errors["introduction"] = "Write an introduction before publishing the page"
+    if errors:
+        raise Invalid("There is a problem", errors)
+    chosen = _themes(session, book, theme_ids)
+    page = heard_page(session, phase)
+    if page is None:
+        page = HeardPage(phase_id=phase.id)
+        session.add(page)
+    page.introduction, page.outcome, page.is_published = intro, done, publish
+    page.codebook_version, page.updated_by_id, page.updated_at = book.version, actor.id, utcnow()
+    # Keep the rows of themes that stay (a unique key on page and theme), drop the rest, then add new ones.
+    kept = {entry.theme_id: entry for entry in page.themes if entry.theme_id in {t.id for t in chosen}}
+    page.themes = list(kept.values())
+    session.flush()
+    for n, theme in enumerate(chosen, start=1):
+        entry = kept.get(theme.id)
+        if entry is None:
+            entry = HeardTheme(theme_id=theme.id)
+            page.themes.append(entry)
+        entry.position, entry.action = n, (actions.get(theme.id) or "").strip()[:INTRO_MAX]
+    session.flush()
+    audit.record(session, actor, "heard.publish" if publish else "heard.save", "phase", phase.id,
+                 themes=[t.id for t in chosen], codebook_version=book.version)
+    return page
+
+
+def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:
+    """The page's themes with summaries, anonymous quotes ("Anon, June 2021, <phase>") and their statements."""
+    phases = {p.id: p for p in session.scalars(select(Phase).where(
+        Phase.consultation_id == session.get(Phase, page.phase_id).consultation_id))}  # type: ignore[union-attr]
+    shown = []
+    for entry in page.themes:
+        theme = entry.theme
+        ids = [m.contribution for m in theme.members]
+        texts = contribution_texts(session, ids)
+        support = _supports(session, ids)
+        # Quotes from this page's phase first (it reports that conversation), then from the others.
+        ranked = sorted((t for t in texts.values() if t["published"] and len(t["text"]) >= 20),
+                        key=lambda t: (t["phase_id"] != page.phase_id, -support.get(t["id"], 0), t["id"]))
+        quotes = [{"text": _quote(t), "who": f"Anon, {t['at']:%B %Y}, {phases[t['phase_id']].title}"}
+                  for t in ranked[:QUOTES_PER_THEME] if t["phase_id"] in phases]
+        statements = session.execute(
+            select(Idea.id, Idea.up_count, Idea.down_count, Phase.title)
+            .join(Statement, Statement.idea_id == Idea.id).join(Phase, Phase.id == Idea.phase_id)
+            .where(Statement.theme_id == theme.id, Idea.moderation_state == "published")).all()
+        shown.append({"label": theme.label, "summary": theme.summary, "action": entry.action, "quotes": quotes,
+                      "size": len(ids), "statements": statements})
+    return shown
+
+
+def _supports(session: Session, ids: list[str]) -> dict[str, int]:
+    """Net support votes of contributions, to pick quotes people agreed with."""
+    found: dict[str, int] = {}
+    for prefix, model in (("i", Idea), ("c", Comment)):
+        numbers = [int(i[1:]) for i in ids if i.startswith(prefix)]
+        for start in range(0, len(numbers), 500):
+            for row in session.execute(select(model.id, model.up_count - model.down_count)
+                                       .where(model.id.in_(numbers[start:start + 500]))):
+                found[f"{prefix}{row[0]}"] = row[1]
+    return found
+
+
+def _quote(text: dict[str, Any]) -> str:
+    """The quote's text: an idea's body (its title repeats), shortened."""
+    body = text["text"].split("\n", 1)[1] if text["kind"] == "idea" and "\n" in text["text"] else text["text"]
+    return body if len(body) <= 400 else body[:399].rstrip() + "…"
+
+
+def published_pages(session: Session, consultation_id: int | None = None) -> list[tuple[HeardPage, Phase]]:
+    """Published "What we heard" pages (of one consultation, or all), in phase order."""
+    query = select(HeardPage, Phase).join(Phase, Phase.id == HeardPage.phase_id).where(HeardPage.is_published)
+    if consultation_id is not None:
+        query = query.where(Phase.consultation_id == consultation_id)
+    return [tuple(row) for row in session.execute(query.order_by(Phase.consultation_id, Phase.position))]  # type: ignore[misc]
+
+
+def pages_for_participant(session: Session, user: User) -> list[tuple[HeardPage, Phase]]:
+    """Published pages of the phases this person contributed to or voted in."""
+    from ..models import Vote
+
+    phase_ids = set(session.scalars(select(Idea.phase_id).where(Idea.author_id == user.id).distinct()))
+    phase_ids |= set(session.scalars(select(Comment.phase_id).where(Comment.author_id == user.id).distinct()))
+    phase_ids |= set(session.scalars(select(Idea.phase_id).join(Vote, Vote.idea_id == Idea.id)
+                                     .where(Vote.voter_id == user.id).distinct()))
+    if not phase_ids:
+        return []
+    return [(page, phase) for page, phase in published_pages(session) if phase.id in phase_ids]

@@ -1,0 +1,396 @@
+"""The codebook rules: adopt a run's themes, curate them, number every change, undo, and take in proposals.
+
+Every change goes through ``_record``: it bumps the codebook's version, stores who, when and what, and a
+snapshot of the themes it touched (their fields and members) so ``undo`` can put them back exactly. Undo
+takes back the newest change not yet undone (and is itself a numbered change), so history stays linear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from analysis.assign import Proposal, propose
+
+from ..models import (
+    AnalysisRun,
+    Codebook,
+    CodebookChange,
+    CodebookMember,
+    CodebookReviewed,
+    CodebookTheme,
+    Comment,
+    Consultation,
+    HeardTheme,
+    Idea,
+    Phase,
+    Statement,
+    User,
+)
+from ..models.codebook import LABEL_MAX, SUMMARY_MAX
+from . import audit
+from .errors import Conflict, Invalid, NotFound
+
+
+def for_consultation(session: Session, consultation_id: int) -> Codebook | None:
+    """The consultation's codebook, or None before one is adopted."""
+    return session.scalar(select(Codebook).where(Codebook.consultation_id == consultation_id))
+
+
+def theme_in(session: Session, codebook: Codebook, theme_id: int | None) -> CodebookTheme:
+    """A theme of this codebook, or NotFound."""
+    theme = session.get(CodebookTheme, theme_id) if theme_id is not None else None
+    if theme is None or theme.codebook_id != codebook.id:
+        raise NotFound("That theme is not in this codebook.")
+    return theme
+
+
+def _clean_label(label: str | None, field: str = "label") -> str:
+    """A theme label, trimmed, or Invalid."""
+    text = " ".join((label or "").split())
+    if not text:
+        raise Invalid("There is a problem", {field: "Enter a name for the theme"})
+    if len(text) > LABEL_MAX:
+        raise Invalid("There is a problem", {field: f"The name must be {LABEL_MAX} characters or fewer"})
+    return text
+
+
+def _clean_summary(summary: str | None, field: str = "summary") -> str:
+    """A theme summary, trimmed (may be empty), or Invalid."""
+    text = (summary or "").strip().replace("\r\n", "\n")
+    if len(text) > SUMMARY_MAX:
+        raise Invalid("There is a problem", {field: f"The summary must be {SUMMARY_MAX:,} characters or fewer"})
+    return text
+
+
+# ------------------------------------------------------------------------------------------- adopting
+
+
+def adopt(session: Session, *, actor: User, consultation: Consultation, run: AnalysisRun) -> Codebook:
+    """Make a finished run's themes the consultation's codebook (version 1), with their members."""
+    if run.consultation_id != consultation.id or run.state != "done" or not run.result:
+        raise Conflict("Only a finished analysis of this consultation can be adopted.")
+    if for_consultation(session, consultation.id) is not None:
+        raise Conflict("This consultation already has a codebook. Re-run the analysis and review the proposals "
+                       "for new contributions instead.")
+    codebook = Codebook(consultation_id=consultation.id, source_run_id=run.id, version=1, created_by_id=actor.id)
+    session.add(codebook)
+    engine_themes = run.result["themes"]["themes"]
+    for position, found in enumerate(engine_themes, start=1):
+        theme = CodebookTheme(position=position, label=_clean_label(found.get("label") or f"Theme {position}"),
+                              summary=(found.get("description") or "")[:SUMMARY_MAX], state="active",
+                              origin_run_id=run.id, origin_theme=int(found["id"]),
+                              terms=list(found.get("terms") or [])[:12])
+        theme.members = [CodebookMember(contribution=c, source="engine") for c in dict.fromkeys(found["contributions"])]
+        codebook.themes.append(theme)
+    session.flush()
+    session.add(CodebookChange(codebook_id=codebook.id, version=1, actor_id=actor.id, action="adopt",
+                               description=f"Adopted {len(engine_themes)} themes from analysis {run.id}",
+                               detail={"run": run.id, "themes": len(engine_themes)}, before=None))
+    audit.record(session, actor, "codebook.adopt", "codebook", codebook.id, consultation_id=consultation.id,
+                 run_id=run.id, version=1)
+    return codebook
+
+
+# ------------------------------------------------------------------------------------------- recording
+
+
+def _snapshot(themes: Iterable[CodebookTheme]) -> dict[str, Any]:
+    """The fields and members of these themes, as undo restores them."""
+    return {"themes": [{"id": t.id, "label": t.label, "summary": t.summary, "state": t.state,
+                        "merged_into_id": t.merged_into_id, "position": t.position,
+                        "members": [[m.contribution, m.source] for m in t.members]} for t in themes],
+            "created": []}
+
+
+def _record(session: Session, codebook: Codebook, actor: User, action: str, description: str,
+            before: dict[str, Any] | None, **detail: Any) -> CodebookChange:
+    """Number and store one change (and audit it)."""
+    codebook.version += 1
+    change = CodebookChange(codebook_id=codebook.id, version=codebook.version, actor_id=actor.id, action=action,
+                            description=description[:500], detail=detail, before=before)
+    session.add(change)
+    session.flush()
+    audit.record(session, actor, f"codebook.{action}", "codebook", codebook.id, version=codebook.version, **detail)
+    return change
+
+
+def _set_members(theme: CodebookTheme, members: list[list[str]]) -> None:
+    """Replace a theme's members (keeping the rows that stay, so ids and sources survive)."""
+    wanted = {c: s for c, s in members}
+    theme.members = [m for m in theme.members if m.contribution in wanted]
+    have = {m.contribution for m in theme.members}
+    theme.members.extend(CodebookMember(contribution=c, source=s) for c, s in members if c not in have)
+
+
+def _next_position(session: Session, codebook: Codebook) -> int:
+    """The position after the last theme."""
+    return (session.scalar(select(func.max(CodebookTheme.position))
+                           .where(CodebookTheme.codebook_id == codebook.id)) or 0) + 1
+
+
+# ---------------------------------------------------------------------------------------------- changes
+
+
+def rename(session: Session, *, actor: User, theme: CodebookTheme, label: str | None, summary: str | None) -> bool:
+    """Change a theme's name and summary; False when nothing changed."""
+    new_label, new_summary = _clean_label(label), _clean_summary(summary)
+    if new_label == theme.label and new_summary == theme.summary:
+        return False
+    before = _snapshot([theme])
+    what = []
+    if new_label != theme.label:
+        what.append(f"renamed “{theme.label}” to “{new_label}”")
+    if new_summary != theme.summary:
+        what.append(f"{'rewrote' if theme.summary else 'wrote'} the summary of “{new_label}”")
+    old_label = theme.label
+    theme.label, theme.summary = new_label, new_summary
+    description = "; ".join(what)
+    _record(session, theme.codebook, actor, "edit", description[0].upper() + description[1:], before, theme=theme.id,
+            old_label=old_label, label=new_label)
+    return True
+
+
+def merge(session: Session, *, actor: User, target: CodebookTheme, other: CodebookTheme) -> None:
+    """Merge `other` into `target`: its members join the target, and it is kept as "merged into"."""
+    if target.id == other.id:
+        raise Invalid("There is a problem", {"other": "Choose a different theme to merge with"})
+    if other.state != "active" or target.state != "active":
+        raise Conflict("Only themes in use can be merged.")
+    before = _snapshot([target, other])
+    members = [[m.contribution, m.source] for m in target.members]
+    have = {c for c, _ in members}
+    members += [[m.contribution, m.source] for m in other.members if m.contribution not in have]
+    _set_members(target, members)
+    _set_members(other, [])
+    other.state, other.merged_into_id = "merged", target.id
+    _record(session, target.codebook, actor, "merge", f"Merged “{other.label}” into “{target.label}”", before,
+            theme=target.id, merged=other.id)
+
+
+def split(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str], label: str | None,
+          summary: str | None = "") -> CodebookTheme:
+    """Move the chosen members of a theme into a new theme; the rest stay."""
+    new_label, new_summary = _clean_label(label, "new_label"), _clean_summary(summary, "new_summary")
+    members = {m.contribution: m.source for m in theme.members}
+    chosen = [c for c in dict.fromkeys(contributions) if c in members]
+    if not chosen:
+        raise Invalid("There is a problem", {"contributions": "Choose the contributions that go in the new theme"})
+    if len(chosen) == len(members):
+        raise Invalid("There is a problem",
+                      {"contributions": "Leave at least one contribution in the theme (or rename it instead)"})
+    before = _snapshot([theme])
+    created = CodebookTheme(codebook_id=theme.codebook_id, position=_next_position(session, theme.codebook),
+                            label=new_label, summary=new_summary, state="active", terms=[])
+    created.members = [CodebookMember(contribution=c, source="analyst") for c in chosen]
+    session.add(created)
+    _set_members(theme, [[c, s] for c, s in members.items() if c not in set(chosen)])
+    session.flush()
+    before["created"] = [created.id]
+    _record(session, theme.codebook, actor, "split",
+            f"Split {len(chosen)} contributions out of “{theme.label}” into a new theme “{new_label}”", before,
+            theme=theme.id, new_theme=created.id, contributions=chosen)
+    return created
+
+
+def move(session: Session, *, actor: User, contributions: list[str], source: CodebookTheme,
+         target: CodebookTheme, keep: bool) -> int:
+    """Move contributions from one theme to another, or (keep=True) add them to the other as well."""
+    if source.id == target.id:
+        raise Invalid("There is a problem", {"target": "Choose a different theme"})
+    if target.state != "active":
+        raise Conflict("Contributions can only go to themes in use.")
+    members = {m.contribution for m in source.members}
+    chosen = [c for c in dict.fromkeys(contributions) if c in members]
+    if not chosen:
+        raise Invalid("There is a problem", {"contributions": "Tick the contributions to move"})
+    before = _snapshot([source, target])
+    have = {m.contribution for m in target.members}
+    target.members.extend(CodebookMember(contribution=c, source="analyst") for c in chosen if c not in have)
+    if not keep:
+        _set_members(source, [[m.contribution, m.source] for m in source.members if m.contribution not in chosen])
+    named = ", ".join(chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+    place = f"to “{target.label}” (kept in “{source.label}” too)" if keep else \
+        f"from “{source.label}” to “{target.label}”"
+    _record(session, source.codebook, actor, "add" if keep else "move",
+            f"{'Added' if keep else 'Moved'} {named} {place}", before, contributions=chosen, source=source.id,
+            target=target.id)
+    return len(chosen)
+
+
+def remove_members(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str]) -> int:
+    """Take contributions out of a theme (they stay in any other theme they belong to)."""
+    members = {m.contribution for m in theme.members}
+    chosen = [c for c in dict.fromkeys(contributions) if c in members]
+    if not chosen:
+        raise Invalid("There is a problem", {"contributions": "Tick the contributions to take out"})
+    before = _snapshot([theme])
+    _set_members(theme, [[m.contribution, m.source] for m in theme.members if m.contribution not in chosen])
+    named = ", ".join(chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+    _record(session, theme.codebook, actor, "remove", f"Took {named} out of “{theme.label}”", before,
+            contributions=chosen, theme=theme.id)
+    return len(chosen)
+
+
+def set_scope(session: Session, *, actor: User, theme: CodebookTheme, in_scope: bool) -> None:
+    """Mark a theme out of scope (kept, but left out of statements, pages and exports' theme lists) or back."""
+    wanted = "active" if in_scope else "out_of_scope"
+    if theme.state == "merged":
+        raise Conflict("This theme has been merged into another; undo the merge to use it again.")
+    if theme.state == wanted:
+        return
+    before = _snapshot([theme])
+    theme.state = wanted
+    _record(session, theme.codebook, actor, "scope",
+            f"Marked “{theme.label}” {'back in scope' if in_scope else 'out of scope'}", before, theme=theme.id,
+            in_scope=in_scope)
+
+
+def last_undoable(session: Session, codebook: Codebook) -> CodebookChange | None:
+    """The newest change that can still be undone."""
+    return session.scalar(select(CodebookChange).where(
+        CodebookChange.codebook_id == codebook.id, CodebookChange.undone_by_version.is_(None),
+        CodebookChange.before.is_not(None), CodebookChange.action != "undo",
+    ).order_by(CodebookChange.version.desc()).limit(1))
+
+
+def undo(session: Session, *, actor: User, codebook: Codebook, version: int | None = None) -> CodebookChange:
+    """Undo the newest change not yet undone (if `version` is given it must be that one)."""
+    change = last_undoable(session, codebook)
+    if change is None:
+        raise Conflict("There is nothing to undo.")
+    if version is not None and change.version != version:
+        raise Conflict("Only the most recent change can be undone; undo the later changes first.")
+    before = change.before or {}
+    created = before.get("created") or []
+    for theme_id in created:
+        used = session.scalar(select(func.count()).select_from(Statement).where(Statement.theme_id == theme_id)) or 0
+        used += session.scalar(select(func.count()).select_from(HeardTheme).where(HeardTheme.theme_id == theme_id)) or 0
+        if used:
+            raise Conflict("This change cannot be undone: the theme it made has been published to participants.")
+    for row in before.get("themes", []):
+        theme = session.get(CodebookTheme, row["id"])
+        if theme is None:
+            continue
+        theme.label, theme.summary, theme.state = row["label"], row["summary"], row["state"]
+        theme.merged_into_id, theme.position = row["merged_into_id"], row["position"]
+        _set_members(theme, row["members"])
+    if before.get("reviewed"):
+        session.execute(delete(CodebookReviewed).where(CodebookReviewed.codebook_id == codebook.id,
+                                                       CodebookReviewed.contribution.in_(before["reviewed"])))
+    for theme_id in created:
+        session.execute(delete(CodebookMember).where(CodebookMember.theme_id == theme_id))
+        session.execute(delete(CodebookTheme).where(CodebookTheme.id == theme_id))
+    session.flush()
+    session.expire_all()
+    codebook = session.get(Codebook, change.codebook_id)  # type: ignore[assignment]
+    made = _record(session, codebook, actor, "undo", f"Undid version {change.version}: {change.description}",
+                   None, undid=change.version)
+    change.undone_by_version = made.version
+    return made
+
+
+# -------------------------------------------------------------------------------------------- proposals
+
+
+def member_ids(session: Session, codebook: Codebook) -> set[str]:
+    """Every contribution coded to any theme of the codebook, or reviewed as fitting none."""
+    coded = set(session.scalars(select(CodebookMember.contribution).join(CodebookTheme)
+                                .where(CodebookTheme.codebook_id == codebook.id)))
+    return coded | set(session.scalars(select(CodebookReviewed.contribution)
+                                       .where(CodebookReviewed.codebook_id == codebook.id)))
+
+
+def contribution_texts(session: Session, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Text, kind, phase and parent idea of contributions by id ("i12", "c7"); unknown ids are left out."""
+    ideas = [int(i[1:]) for i in ids if i.startswith("i") and i[1:].isdigit()]
+    comments = [int(i[1:]) for i in ids if i.startswith("c") and i[1:].isdigit()]
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ideas):
+        for row in session.execute(select(Idea.id, Idea.title, Idea.body, Idea.phase_id, Idea.created_at,
+                                          Idea.moderation_state).where(Idea.id.in_(chunk))):
+            found[f"i{row.id}"] = {"id": f"i{row.id}", "kind": "idea", "text": f"{row.title}\n{row.body}",
+                                   "title": row.title, "phase_id": row.phase_id, "parent": None,
+                                   "at": row.created_at, "published": row.moderation_state == "published"}
+    for chunk in _chunks(comments):
+        for row in session.execute(select(Comment.id, Comment.body, Comment.phase_id, Comment.idea_id,
+                                          Comment.created_at, Comment.moderation_state)
+                                   .where(Comment.id.in_(chunk))):
+            found[f"c{row.id}"] = {"id": f"c{row.id}", "kind": "comment", "text": row.body, "title": "",
+                                   "phase_id": row.phase_id, "parent": f"i{row.idea_id}", "at": row.created_at,
+                                   "published": row.moderation_state == "published"}
+    return found
+
+
+def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
+    """Lists of at most `size` values, so IN clauses stay within database limits."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def latest_run(session: Session, consultation_id: int) -> AnalysisRun | None:
+    """The newest finished analysis of the whole consultation."""
+    return session.scalar(select(AnalysisRun).where(
+        AnalysisRun.consultation_id == consultation_id, AnalysisRun.state == "done", AnalysisRun.phase_id.is_(None))
+        .order_by(AnalysisRun.finished_at.desc(), AnalysisRun.id.desc()).limit(1))
+
+
+def uncoded_count(session: Session, codebook: Codebook, run: AnalysisRun) -> int:
+    """How many contributions of the run the codebook has not yet coded (without computing proposals)."""
+    known = member_ids(session, codebook)
+    return sum(1 for row in (run.result or {}).get("contributions", []) if row["id"] not in known)
+
+
+def proposals(session: Session, codebook: Codebook, run: AnalysisRun) -> list[Proposal]:
+    """Where each contribution of the run that the codebook has not yet coded seems to fit, surest first."""
+    known = member_ids(session, codebook)
+    items = {row["id"]: row["text"] for row in (run.result or {}).get("contributions", []) if row["id"] not in known}
+    if not items:
+        return []
+    active = [t for t in codebook.themes if t.state == "active"]
+    texts = contribution_texts(session, [m.contribution for t in active for m in t.members])
+    themes = {t.id: [texts[m.contribution]["text"] for m in t.members if m.contribution in texts] for t in active}
+    order = {"fits": 0, "unsure": 1, "none": 2}
+    return sorted(propose(themes, items), key=lambda p: (order[p.verdict], -p.confidence))
+
+
+def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choices: dict[str, str]) -> int:
+    """Code contributions as the analyst chose (theme id, "none" = fits none, "" = decide later); returns how many."""
+    known = member_ids(session, codebook)
+    themes = {t.id: t for t in codebook.themes if t.state == "active"}
+    decided = {c: v for c, v in choices.items() if v and c not in known}
+    for choice in decided.values():
+        if choice != "none" and (not choice.isdigit() or int(choice) not in themes):
+            raise Invalid("There is a problem", {"choices": "One of the chosen themes is not in the codebook"})
+    if not decided:
+        return 0
+    before = _snapshot([themes[int(v)] for v in set(decided.values()) if v != "none"])
+    coded = 0
+    for contribution, choice in decided.items():
+        if choice == "none":
+            session.add(CodebookReviewed(codebook_id=codebook.id, contribution=contribution))
+        else:
+            themes[int(choice)].members.append(CodebookMember(contribution=contribution, source="proposal"))
+            coded += 1
+    before["reviewed"] = [c for c, v in decided.items() if v == "none"]
+    _record(session, codebook, actor, "code",
+            f"Coded {coded} new contributions; {len(decided) - coded} marked as fitting none of the themes",
+            before, coded=coded, none=len(decided) - coded)
+    return len(decided)
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def history(session: Session, codebook: Codebook) -> list[CodebookChange]:
+    """Every change, newest first."""
+    return list(session.scalars(select(CodebookChange).where(CodebookChange.codebook_id == codebook.id)
+                                .order_by(CodebookChange.version.desc())))
+
+
+def phase_names(session: Session, consultation_id: int) -> dict[int, Phase]:
+    """The consultation's phases by id."""
+    return {p.id: p for p in session.scalars(select(Phase).where(Phase.consultation_id == consultation_id))}

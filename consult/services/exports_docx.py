@@ -1,0 +1,126 @@
+"""The Word evidence pack: per theme its summary, size, people, support, sentiment and quotes; method; tracing."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from docx.shared import Pt
+from sqlalchemy.orm import Session
+
+from .exports import ExportContext, Progress, contribution_rows, counted
+from .exports_xlsx import method_notes
+
+QUOTES = 3
+QUOTE_MAX = 600
+
+
+def attribution(row: dict[str, Any], ctx: ExportContext) -> str:
+    """ "Anon, June 2021, The professional community": month and phase, never the person."""
+    phase = ctx.phases.get(row["_phase_id"])
+    when = row["_at"].strftime("%B %Y") if row["_at"] else "undated"
+    return f"Anon, {when}, {phase.title if phase else 'unknown phase'}"
+
+
+def _clean(text: str) -> str:
+    """Text Word can hold (no control characters), shortened for a quote."""
+    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
+    return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX - 1].rstrip() + "…"
+
+
+def _gather(session: Session, ctx: ExportContext, progress: Progress | None) -> dict[int, dict[str, Any]]:
+    """One pass over the contributions: per theme its people, support, sentiment, phases and best quotes."""
+    themes = [t for t in ctx.themes if t["state"] in ("active", "engine")]
+    owners: dict[str, list[int]] = {}
+    for t in themes:
+        for member in t["contributions"]:
+            owners.setdefault(member, []).append(t["id"])
+    stats = {t["id"]: {"people": set(), "support": [], "sentiment": Counter(), "phases": Counter(), "quotes": [],
+                       "size": 0} for t in themes}
+    for row in counted(contribution_rows(session, ctx), progress):
+        for theme_id in owners.get(row["id"], ()):
+            entry = stats[theme_id]
+            entry["size"] += 1
+            if row["_author_id"] is not None:
+                entry["people"].add(row["_author_id"])
+            if row["support"] is not None:
+                entry["support"].append(row["support"])
+            entry["sentiment"][row["sentiment"] or "not scored"] += 1
+            entry["phases"][ctx.phase_name(row["_phase_id"])] += 1
+            # Best-supported quotes, substantial ones first (a bare "agree" is no evidence).
+            weight = ((row["support"] or 0.0) + (1.0 if len(row["text"]) >= 40 else 0.0), row["id"])
+            quote = (weight, _clean(row["text"]), attribution(row, ctx), row["id"])
+            if len(entry["quotes"]) < QUOTES:
+                heapq.heappush(entry["quotes"], quote)
+            else:
+                heapq.heappushpop(entry["quotes"], quote)
+    return stats
+
+
+def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progress | None = None) -> None:
+    """Write the evidence pack for drafting the strategy."""
+    stats = _gather(session, ctx, progress)
+    doc = Document()
+    doc.styles["Normal"].font.size = Pt(11)
+    doc.add_heading(f"{ctx.consultation.title}: evidence pack", level=0)
+    version = f"codebook version {ctx.codebook.version}" if ctx.codebook else "the analysis engine's themes"
+    doc.add_paragraph(f"Themes from {version}, with {ctx.total:,} published contributions. Quotes are anonymous: "
+                      "each gives only the month and the conversation it came from.")
+    themes = [t for t in ctx.themes if t["id"] in stats]
+    if not themes:
+        doc.add_paragraph("There are no themes yet: run an analysis and adopt its themes as the codebook.")
+    for t in themes:
+        entry = stats[t["id"]]
+        doc.add_heading(t["label"], level=1)
+        doc.add_paragraph(t["summary"] or "No summary has been written for this theme yet.")
+        support = entry["support"]
+        mean = f"{100 * sum(support) / len(support):.0f}%" if support else "not measured"
+        sentiment = ", ".join(f"{n} {label}" for label, n in sorted(entry["sentiment"].items()))
+        facts = [("Contributions", f"{entry['size']:,}"), ("People", f"{len(entry['people']):,}"),
+                 ("Average support", mean), ("Sentiment", sentiment or "none"),
+                 ("Stance", _stance(entry["sentiment"])),
+                 ("By phase", "; ".join(f"{name}: {n}" for name, n in sorted(entry["phases"].items())) or "none")]
+        table = doc.add_table(rows=0, cols=2)
+        table.style = "Table Grid"
+        for key, value in facts:
+            cells = table.add_row().cells
+            cells[0].text, cells[1].text = key, value
+        doc.add_heading("What people said", level=2)
+        quotes = sorted(entry["quotes"], reverse=True)
+        if not quotes:
+            doc.add_paragraph("No contributions to quote.")
+        for _, text, who, _item in quotes:
+            paragraph = doc.add_paragraph(style="Quote")
+            paragraph.add_run(f"“{text}”")
+            doc.add_paragraph(f"— {who}")
+    doc.add_heading("Method and quality", level=1)
+    for topic, note in method_notes(ctx):
+        paragraph = doc.add_paragraph()
+        paragraph.add_run(f"{topic}: ").bold = True
+        paragraph.add_run(note)
+    doc.add_heading("Tracing themes to contributions", level=1)
+    doc.add_paragraph("Every theme and the contributions coded to it (i = idea, c = comment), so each statement "
+                      "in the strategy can be traced back to what people said.")
+    trace = doc.add_table(rows=1, cols=3)
+    trace.style = "Table Grid"
+    trace.rows[0].cells[0].text, trace.rows[0].cells[1].text, trace.rows[0].cells[2].text = (
+        "Theme", "State", "Contribution ids")
+    for t in ctx.themes:
+        cells = trace.add_row().cells
+        cells[0].text, cells[1].text = t["label"], t["state"].replace("_", " ")
+        cells[2].text = ", ".join(t["contributions"]) or "none"
+    doc.save(str(out))
+
+
+def _stance(sentiment: Counter[str]) -> str:
+    """A plain reading of the sentiment counts."""
+    positive, negative = sentiment.get("positive", 0), sentiment.get("negative", 0)
+    total = sum(sentiment.values()) or 1
+    if positive / total >= 0.5:
+        return "mostly positive: people describe what works or what they want"
+    if negative / total >= 0.5:
+        return "mostly negative: people describe problems"
+    return "mixed"

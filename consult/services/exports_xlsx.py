@@ -1,0 +1,116 @@
+"""The XLSX workbook export, written row by row with openpyxl's write-only mode (never the whole book in memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy.orm import Session
+
+from .exports import ExportContext, Progress, contribution_rows, counted, safe_cell
+
+IDEA_COLUMNS = ["id", "phase", "topic", "month", "channel", "title", "text", "up", "down", "impressions",
+                "support", "support_low", "support_high", "sentiment", "themes"]
+COMMENT_COLUMNS = ["id", "parent_idea", "parent_idea_title", "reply_to", "phase", "topic", "month", "channel",
+                   "text", "up", "down", "impressions", "support", "support_low", "support_high", "sentiment",
+                   "themes"]
+VOTE_COLUMNS = ["id", "kind", "up", "down", "impressions", "support", "support_low", "support_high"]
+
+
+def cell(value: Any) -> Any:
+    """A value Excel stores as it is: formulas neutralised, characters XML cannot hold removed."""
+    if isinstance(value, str):
+        return safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def _sheet(book: Workbook, title: str, columns: list[str]) -> Any:
+    """A write-only sheet with its header row."""
+    sheet = book.create_sheet(title)
+    sheet.append(columns)
+    return sheet
+
+
+def write_xlsx(session: Session, ctx: ExportContext, out: Path, progress: Progress | None = None) -> None:
+    """One sheet each: ideas, comments (with parent idea), vote totals, themes, membership, groups, method."""
+    book = Workbook(write_only=True)
+    ideas = _sheet(book, "Ideas", IDEA_COLUMNS)
+    comments = _sheet(book, "Comments", COMMENT_COLUMNS)
+    votes = _sheet(book, "Vote totals", VOTE_COLUMNS)
+    # Each contribution is read once and written to its own sheet and to the vote totals as it goes.
+    for row in counted(contribution_rows(session, ctx), progress):
+        target, columns = (ideas, IDEA_COLUMNS) if row["kind"] == "idea" else (comments, COMMENT_COLUMNS)
+        target.append([cell(row[c]) for c in columns])
+        votes.append([cell(row[c]) for c in VOTE_COLUMNS])
+    themes = _sheet(book, "Themes", ["theme", "label", "summary", "state", "merged_into", "contributions",
+                                     "terms"])
+    for t in ctx.themes:
+        themes.append([t["id"], cell(t["label"]), cell(t["summary"]), t["state"], t["merged_into"],
+                       len(t["contributions"]), cell("; ".join(t["terms"] or []))])
+    membership = _sheet(book, "Membership", ["theme", "label", "contribution"])
+    for t in ctx.themes:
+        for member in t["contributions"]:
+            membership.append([t["id"], cell(t["label"]), member])
+    _groups(book, ctx)
+    method = _sheet(book, "Method", ["topic", "note"])
+    for topic, note in method_notes(ctx):
+        method.append([cell(topic), cell(note)])
+    book.save(out)
+
+
+def _groups(book: Workbook, ctx: ExportContext) -> None:
+    """The analysis's group breakdowns, as it withheld them (disclosure control), with theme labels."""
+    sheet = _sheet(book, "Groups", ["phase", "dimension", "group", "theme", "label", "contributors",
+                                    "contributions", "share", "ratio", "voters", "support", "withheld"])
+    result = (ctx.run.result or {}) if ctx.run else {}
+    labels = {t["id"]: t["label"] for t in result.get("themes", {}).get("themes", [])}
+    for table in result.get("groups", {}).get("tables", []):
+        for group in table.get("groups", []):
+            sheet.append([cell(table.get("phase") or "All"), table.get("dimension"), cell(group.get("group")), "",
+                          "", group.get("contributors"), group.get("contributions"), None, None,
+                          group.get("voters"), group.get("support"), cell(group.get("suppressed") or "")])
+        for row in table.get("themes", []):
+            for cell_row in row.get("cells", []) if isinstance(row.get("cells"), list) else []:
+                sheet.append([cell(table.get("phase") or "All"), table.get("dimension"),
+                              cell(cell_row.get("group")), row.get("theme"), cell(labels.get(row.get("theme"), "")),
+                              cell_row.get("contributors"), cell_row.get("contributions"), cell_row.get("share"),
+                              cell_row.get("ratio"), cell_row.get("voters"), cell_row.get("support"),
+                              cell(cell_row.get("suppressed") or "")])
+
+
+def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
+    """Plain-English notes on how the figures were made (shared with the evidence pack)."""
+    result = (ctx.run.result or {}) if ctx.run else {}
+    meta = result.get("meta", {})
+    themes = result.get("themes", {})
+    min_cell = result.get("groups", {}).get("min_cell", 5)
+    notes = [
+        ("Consultation", ctx.consultation.title),
+        ("Contributions", f"{ctx.total:,} published ideas and comments; held, hidden and withdrawn ones are left out."),
+        ("Support", "Of the people shown a contribution, the share who supported it, as a Beta-Binomial posterior "
+                    "mean with an 80% interval (support_low to support_high), shrunk towards the consultation's "
+                    "rate when few people saw it, so early posts are not favoured for being seen longer."),
+        ("People", "Authors appear only as pseudonyms made for this export; they match within this file and "
+                   "nowhere else. No names, emails or demographic answers are included."),
+        ("Groups", f"Group figures come from the analysis; cells of fewer than {min_cell} people are withheld, "
+                   "with the reason given."),
+    ]
+    if ctx.codebook is not None:
+        notes.append(("Themes", f"The analysts' codebook, version {ctx.codebook.version}: themes adopted from the "
+                                "analysis engine, then named, merged, split and checked by analysts."))
+    elif ctx.run is not None:
+        notes.append(("Themes", "The analysis engine's themes, not yet reviewed by analysts."))
+    else:
+        notes.append(("Themes", "No analysis has been run yet, so there are no themes or support scores."))
+    if ctx.run is not None:
+        notes.append(("Analysis", f"Analysis {ctx.run.id}, finished {ctx.run.finished_at:%d %B %Y}; method: "
+                                  f"{themes.get('method', 'not recorded')}; {themes.get('k', '?')} themes; "
+                                  f"stability {themes.get('stability', 'not measured')}."))
+        counts = meta.get("counts", {})
+        if counts:
+            notes.append(("Analysed", f"{counts.get('contributions', 0):,} contributions from "
+                                      f"{counts.get('authors', 0):,} people; {counts.get('current_votes', 0):,} "
+                                      f"votes from {counts.get('voters', 0):,} people."))
+    return notes

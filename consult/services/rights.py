@@ -1,0 +1,135 @@
+"""Participants' rights: see everything held about you (JSON), and delete your account.
+
+Deleting an account removes the identity (the user row, profile, staff assignments), the equality answers,
+votes and the record of what the person was shown. Contributions either stay, with no author, or are
+deleted, as the person chooses. Counts on the items they voted on or saw are corrected in the same unit of
+work, so nothing shows a vote from a person who no longer exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Comment,
+    ConsultationAssignment,
+    Idea,
+    Impression,
+    ParticipantProfile,
+    Phase,
+    Topic,
+    User,
+    Vote,
+    VoteEvent,
+    utcnow,
+)
+from . import equality
+from .accounts import authenticate
+from .errors import Invalid
+
+RETENTION = ("Your account and your answers about you are kept until you delete them, or until 12 months after "
+             "the last consultation you took part in closes, whichever is sooner.")
+
+
+def _iso(value: Any) -> str | None:
+    """A timestamp as ISO 8601 text."""
+    return value.isoformat() if value is not None else None
+
+
+def data_held(session: Session, user: User, *, secret: str) -> dict[str, Any]:
+    """Everything the platform holds about this person, as plain JSON-ready data."""
+    profile = user.profile
+    answers = equality.get_answers(session, user_id=user.id, secret=secret)
+    ideas = session.execute(
+        select(Idea, Topic.title, Phase.title).join(Topic, Idea.topic_id == Topic.id)
+        .join(Phase, Idea.phase_id == Phase.id).where(Idea.author_id == user.id).order_by(Idea.id)).all()
+    comments = session.scalars(select(Comment).where(Comment.author_id == user.id).order_by(Comment.id)).all()
+    votes = session.scalars(select(Vote).where(Vote.voter_id == user.id).order_by(Vote.id)).all()
+    seen = session.scalar(select(func.count()).select_from(Impression).where(Impression.viewer_id == user.id))
+    assignments = session.scalars(select(ConsultationAssignment).where(ConsultationAssignment.user_id == user.id))
+    return {
+        "about": "Everything consult holds about you, downloaded on " + utcnow().date().isoformat() + ".",
+        "account": {"email": user.email, "role": user.role, "created_at": _iso(user.created_at),
+                    "last_login_at": _iso(user.last_login_at),
+                    "password": "stored only as a one-way hash, which is not included"},
+        "profile": {"category": profile.category if profile else None,
+                    "profession": profile.profession if profile else None},
+        "equality_answers": None if answers is None else {
+            "answers": {key: getattr(answers, key) for key in (*equality.QUESTION_KEYS, "region")},
+            "in_words": [{"question": q, "answer": a} for q, a in equality.describe(answers)],
+            "consent_to_special_category_data": answers.consent_special,
+            "last_changed_on": answers.updated_on.isoformat(),
+            "note": "Stored apart from your account and contributions; only counted in aggregate.",
+        },
+        "ideas": [{"id": idea.id, "phase": phase_title, "topic": topic_title, "title": idea.title,
+                   "body": idea.body, "created_at": _iso(idea.created_at), "state": idea.moderation_state}
+                  for idea, topic_title, phase_title in ideas],
+        "comments": [{"id": c.id, "idea_id": c.idea_id, "reply_to": c.parent_id, "body": c.body,
+                      "created_at": _iso(c.created_at), "state": c.moderation_state} for c in comments],
+        "votes": [{"idea_id": v.idea_id, "comment_id": v.comment_id, "value": v.value,
+                   "updated_at": _iso(v.updated_at)} for v in votes],
+        "items_shown_to_you": int(seen or 0),
+        "staff_assignments": [{"consultation_id": a.consultation_id, "role": a.role} for a in assignments],
+        "retention": RETENTION,
+    }
+
+
+def _recount(session: Session, idea_ids: set[int], comment_ids: set[int]) -> None:
+    """Recompute vote and impression counts for the given items only."""
+    for model, ids, vote_col, seen_col in ((Idea, idea_ids, Vote.idea_id, Impression.idea_id),
+                                           (Comment, comment_ids, Vote.comment_id, Impression.comment_id)):
+        if not ids:
+            continue
+        up = select(func.count()).where(vote_col == model.id, Vote.value == 1).scalar_subquery()
+        down = select(func.count()).where(vote_col == model.id, Vote.value == -1).scalar_subquery()
+        seen = select(func.count()).where(seen_col == model.id).scalar_subquery()
+        session.execute(update(model).where(model.id.in_(sorted(ids)))
+                        .values(up_count=up, down_count=down, impression_count=seen))
+
+
+def delete_account(session: Session, user: User, *, password: str, contributions: str,
+                   secret: str) -> dict[str, int]:
+    """Erase an account: identity, equality answers, votes; contributions kept anonymous or deleted."""
+    errors: dict[str, str] = {}
+    if contributions not in ("keep", "delete"):
+        errors["contributions"] = "Choose what should happen to what you have posted"
+    confirmed, _rehash = authenticate(session, user.email, password or "")
+    if confirmed is None or confirmed.id != user.id:
+        errors["password"] = "Enter your password to confirm"
+    if errors:
+        raise Invalid("There is a problem", errors)
+    uid = user.id
+    voted_ideas = set(session.scalars(select(Vote.idea_id).where(Vote.voter_id == uid, Vote.idea_id.is_not(None))))
+    voted_comments = set(session.scalars(select(Vote.comment_id).where(Vote.voter_id == uid,
+                                                                       Vote.comment_id.is_not(None))))
+    seen_ideas = set(session.scalars(select(Impression.idea_id).where(Impression.viewer_id == uid,
+                                                                      Impression.idea_id.is_not(None))))
+    seen_comments = set(session.scalars(select(Impression.comment_id).where(Impression.viewer_id == uid,
+                                                                            Impression.comment_id.is_not(None))))
+    counts = {"equality_answers": equality.withdraw_answers(session, user_id=uid, secret=secret)}
+    counts["votes"] = int(session.execute(delete(Vote).where(Vote.voter_id == uid)).rowcount or 0)
+    session.execute(delete(Impression).where(Impression.viewer_id == uid))
+    # The vote log keeps its anonymous history (needed to re-run analyses), with no link to the person.
+    session.execute(update(VoteEvent).where(VoteEvent.voter_id == uid).values(voter_id=None))
+    if contributions == "delete":
+        parents = set(session.scalars(select(Comment.idea_id).where(Comment.author_id == uid)))
+        counts["comments"] = int(session.execute(delete(Comment).where(Comment.author_id == uid)).rowcount or 0)
+        counts["ideas"] = int(session.execute(delete(Idea).where(Idea.author_id == uid)).rowcount or 0)
+        remaining = select(func.count()).where(Comment.idea_id == Idea.id,
+                                               Comment.moderation_state == "published").scalar_subquery()
+        if parents:
+            session.execute(update(Idea).where(Idea.id.in_(sorted(parents))).values(comment_count=remaining))
+    else:
+        counts["ideas"] = int(session.execute(update(Idea).where(Idea.author_id == uid)
+                                              .values(author_id=None)).rowcount or 0)
+        counts["comments"] = int(session.execute(update(Comment).where(Comment.author_id == uid)
+                                                 .values(author_id=None)).rowcount or 0)
+    session.execute(delete(ParticipantProfile).where(ParticipantProfile.user_id == uid))
+    session.execute(delete(ConsultationAssignment).where(ConsultationAssignment.user_id == uid))
+    session.expunge(user)
+    session.execute(delete(User).where(User.id == uid))
+    _recount(session, voted_ideas | seen_ideas, voted_comments | seen_comments)
+    return counts

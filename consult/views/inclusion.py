@@ -1,0 +1,206 @@
+"""Facilitators: who is being heard (inclusion checks), reference populations, and offline contributions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..authz import allow, get_staff_object, parse_id
+from ..extensions import db
+from ..forms import field_errors
+from ..forms.equality import CsvUploadForm, DeadlineForm, QuestionsOffForm
+from ..models import Consultation, Phase
+from ..services import disclosure, equality, inclusion, workshops
+from ..services.errors import Conflict, Invalid
+
+bp = Blueprint("inclusion", __name__, url_prefix="/facilitate")
+MAX_UPLOAD = 200 * 1024
+
+
+def _consultation(consultation_id: int) -> Consultation:
+    """A consultation this facilitator is assigned to (404 otherwise)."""
+    return get_staff_object(Consultation, consultation_id, "facilitate", lambda c: c.id)
+
+
+def _phase(phase_id: int) -> Phase:
+    """A phase of a consultation this facilitator is assigned to (404 otherwise)."""
+    return get_staff_object(Phase, phase_id, "facilitate", lambda p: p.consultation_id)
+
+
+def _read_upload(form: CsvUploadForm) -> str:
+    """The uploaded file's text, or Invalid with a plain message."""
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        raise Invalid("There is a problem", {"file": "Choose a CSV file to upload"})
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise Invalid("There is a problem", {"file": "The file is larger than 200 KB. Split it into smaller files."})
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise Invalid("There is a problem", {"file": "The file is not a CSV text file. Save it as CSV "
+                                                         "(UTF-8) and try again."}) from None
+
+
+def _csv(text: str, filename: str) -> Response:
+    """A CSV download."""
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.route("/consultations/<int:consultation_id>/inclusion")
+@allow("facilitator")
+def page(consultation_id: int) -> Any:
+    """Who is taking part against the reference population, per consultation or phase, live."""
+    consultation = _consultation(consultation_id)
+    phase_id = parse_id(request.args.get("phase"))
+    phase = next((p for p in consultation.phases if p.id == phase_id), None)
+    who = "contributors" if request.args.get("who") == "contributors" else "registrants"
+    over_time = request.args.get("over_time") or "age_band"
+    if over_time not in inclusion.BY_DIMENSION:
+        over_time = "age_band"
+    policy = disclosure.policy_from(current_app.config)
+    report = inclusion.build_report(db.session, inclusion.Scope(consultation, phase, who),
+                                    secret=str(current_app.config["PSEUDONYM_KEY"]), policy=policy,
+                                    over_time=over_time)
+    return render_template("inclusion/page.html", consultation=consultation, phase=phase, who=who, report=report,
+                           summary=inclusion.summary_paragraph(report), rule=disclosure.describe_policy(policy),
+                           over_time=over_time, dimensions=inclusion.DIMENSIONS, questions=equality.QUESTIONS,
+                           region_note=inclusion.REGION_NOTE, errors={})
+
+
+@bp.route("/consultations/<int:consultation_id>/inclusion/questions", methods=["POST"])
+@allow("facilitator")
+def questions_off(consultation_id: int) -> Any:
+    """Switch equality questions off (or back on) for this consultation."""
+    consultation = _consultation(consultation_id)
+    form = QuestionsOffForm()
+    if not form.validate_on_submit():
+        flash("The form had expired. Try again.", "error")
+        return redirect(url_for("inclusion.page", consultation_id=consultation.id))
+    try:
+        off = equality.set_switched_off(db.session, consultation_id=consultation.id, questions=form.questions.data)
+    except Invalid:
+        db.session.rollback()
+        flash("Choose questions from the list.", "error")
+        return redirect(url_for("inclusion.page", consultation_id=consultation.id))
+    db.session.commit()
+    flash(f"{len(off)} question{'s are' if len(off) != 1 else ' is'} switched off for this consultation.", "success")
+    return redirect(url_for("inclusion.page", consultation_id=consultation.id) + "#questions")
+
+
+@bp.route("/consultations/<int:consultation_id>/inclusion/reference.csv")
+@allow("facilitator")
+def reference_template(consultation_id: int) -> Any:
+    """A CSV of every dimension and category with England's Census 2021 counts, to edit and upload."""
+    _consultation(consultation_id)
+    return _csv(inclusion.reference_template(), "reference-population.csv")
+
+
+@bp.route("/consultations/<int:consultation_id>/inclusion/reference", methods=["GET", "POST"])
+@allow("facilitator")
+def reference(consultation_id: int) -> Any:
+    """Replace the reference population with the team's own (one ICS's population, say), or go back."""
+    consultation = _consultation(consultation_id)
+    form = CsvUploadForm()
+    result = None
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            errors, status = field_errors(form) or {"file": "The form had expired. Try again."}, 400
+        elif request.form.get("action") == "reset":
+            inclusion.reset_reference(db.session, consultation_id=consultation.id)
+            db.session.commit()
+            flash("The shipped Census 2021 and HCPC references are back in use.", "success")
+            return redirect(url_for("inclusion.reference", consultation_id=consultation.id))
+        else:
+            try:
+                result = inclusion.upload_reference(db.session, consultation_id=consultation.id,
+                                                    text=_read_upload(form), source=form.source.data or "")
+                db.session.commit()
+            except Invalid as exc:
+                db.session.rollback()
+                errors, status = exc.field_errors, 400
+    return render_template("inclusion/reference.html", consultation=consultation, result=result, errors=errors,
+                           source=form.source.data or ""), status
+
+
+# ---------------------------------------------------------------------------------------- offline input
+
+
+def _workshops_page(phase: Phase, *, report: Any = None, errors: dict[str, str] | None = None,
+                    problem: str = "", status: int = 200) -> Any:
+    """The offline contributions page for a phase."""
+    ok, why = workshops.accepting(db.session, phase)
+    deadline = workshops.deadline_for(db.session, phase)
+    return render_template("inclusion/workshops.html", phase=phase, consultation=phase.consultation,
+                           events=workshops.event_rows(db.session, [phase.id]), report=report,
+                           errors=errors or {}, problem=problem, accepting=ok, why=why,
+                           deadline=deadline, columns=workshops.COLUMNS), status
+
+
+@bp.route("/phases/<int:phase_id>/workshops", methods=["GET", "POST"])
+@allow("facilitator")
+def offline(phase_id: int) -> Any:
+    """Upload ideas gathered at workshops, on paper or by phone as a CSV, and see the events so far."""
+    phase = _phase(phase_id)
+    if request.method == "GET":
+        return _workshops_page(phase)
+    form = CsvUploadForm()
+    if not form.validate_on_submit():
+        return _workshops_page(phase, errors=field_errors(form) or {"file": "The form had expired. Try again."},
+                               status=400)
+    try:
+        report = workshops.upload(db.session, current_user, phase, _read_upload(form))
+    except Invalid as exc:
+        db.session.rollback()
+        return _workshops_page(phase, errors=exc.field_errors, status=400)
+    except Conflict as exc:
+        db.session.rollback()
+        return _workshops_page(phase, problem=exc.message, status=exc.status)
+    db.session.commit()
+    return _workshops_page(phase, report=report, status=200 if not report.problems else 422)
+
+
+@bp.route("/phases/<int:phase_id>/workshops/template.csv")
+@allow("facilitator")
+def offline_template(phase_id: int) -> Any:
+    """The CSV template for offline contributions, with this phase's first topic filled in."""
+    phase = _phase(phase_id)
+    return _csv(workshops.template_csv(phase), f"offline-contributions-phase-{phase.position}.csv")
+
+
+@bp.route("/phases/<int:phase_id>/workshops/deadline", methods=["POST"])
+@allow("facilitator")
+def offline_deadline(phase_id: int) -> Any:
+    """Set the last day offline contributions may be entered after the phase closes (blank clears it)."""
+    phase = _phase(phase_id)
+    form = DeadlineForm()
+    parts = [(form.day.data or "").strip(), (form.month.data or "").strip(), (form.year.data or "").strip()]
+    if not form.validate_on_submit():
+        return _workshops_page(phase, errors={"deadline": "The form had expired. Try again."}, status=400)
+    deadline = None
+    if any(parts):
+        try:
+            day, month, year = (int(p) for p in parts)
+            deadline = datetime(year, month, day, 23, 59)
+        except ValueError:
+            return _workshops_page(phase, errors={"deadline": "Enter a real date, for example 30 6 2021"},
+                                   status=400)
+    try:
+        workshops.set_deadline(db.session, current_user, phase, deadline)
+    except Invalid as exc:
+        db.session.rollback()
+        return _workshops_page(phase, errors=exc.field_errors, status=400)
+    db.session.commit()
+    flash(f"Offline contributions can be entered until {deadline:%d %B %Y}." if deadline else
+          "The deadline for offline contributions has been cleared.", "success")
+    return redirect(url_for("inclusion.offline", phase_id=phase.id))
+
+

@@ -1,0 +1,155 @@
+"""The strategy team's workspace in a real browser: an analyst curates the codebook and downloads the exports;
+a facilitator publishes two themes into the open phase, a participant votes on one, and "What we heard" shows them."""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_facilitator_journey import log_in
+from tests.browser.test_participant_journey import register
+from tests.support.live import LiveServer, flask_command, live_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@pytest.fixture(scope="module")
+def analysed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo with one finished analysis of the whole consultation, served by gunicorn."""
+    database = tmp_path_factory.mktemp("workspace") / "demo.sqlite3"
+    flask_command(database, "init-db")
+    flask_command(database, "seed-demo")
+    flask_command(database, "analyse", "ahp-strategy")
+    assign_demo_staff(database)
+    with live_server(database, timeout=180) as server:
+        yield server
+
+
+def assign_demo_staff(database) -> None:
+    """Assign the demo's facilitator and analyst to the demo consultation (the demo predates assignments)."""
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT OR IGNORE INTO consultation_assignment (consultation_id, user_id, role, created_at) "
+            "SELECT c.id, u.id, u.role, CURRENT_TIMESTAMP FROM consultation c, user u "
+            "WHERE u.role IN ('facilitator', 'analyst')")
+
+
+def _flash(page, text: str) -> None:
+    expect(page.locator(".consult-flash").first).to_contain_text(text)
+
+
+def test_workspace_journey(browser, analysed_demo) -> None:
+    base = analysed_demo.url
+    staff = browser.new_context(accept_downloads=True)
+    # Theme pages list every contribution of a theme (hundreds in the demo); allow a loaded machine time.
+    staff.set_default_timeout(90_000)
+    page = staff.new_page()
+    log_in(page, base, "analyst@demo.consult.test")
+    page.goto(base + "/workspace/")
+    page.get_by_role("link", name=re.compile("Allied health professions")).click()
+    page.get_by_role("button", name=re.compile("^Adopt these themes")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Codebook, version 1")
+
+    # Rename the first theme and write its summary.
+    page.locator("table").first.locator("tbody th a").nth(0).click()
+    page.get_by_label("Name", exact=True).fill("Waiting times")
+    page.get_by_label("Summary", exact=True).fill("People wait months for therapy and want shorter waits.")
+    page.get_by_role("button", name="Save name and summary").click()
+    _flash(page, "Saved as version 2")
+    # Merge another theme into it.
+    page.get_by_label(re.compile("^Theme to merge into")).select_option(index=1)
+    page.get_by_role("button", name="Merge").click()
+    _flash(page, "has been merged into “Waiting times”")
+    # Split two of its contributions into a new theme with its own summary.
+    boxes = page.get_by_label(re.compile(r"^Tick [ic]\d+$"))
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_label("Name of the new theme").fill("Waits for children's therapy")
+    page.get_by_label("Summary of the new theme (optional)").fill("Parents describe long waits for children.")
+    page.get_by_role("button", name="Split into a new theme").click()
+    _flash(page, "2 contributions are now in the new theme")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Waits for children's therapy")
+    # Move one contribution of the new theme back to another theme.
+    page.get_by_label(re.compile(r"^Tick [ic]\d+$")).first.check()
+    page.get_by_label("Theme they should go to").select_option(index=1)
+    page.get_by_role("button", name="Move or add to that theme").click()
+    _flash(page, "1 contribution has been moved to")
+    screenshot(page, "workspace-theme")
+
+    page.get_by_role("link", name=re.compile("^Codebook: ")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Codebook, version 5")
+    page.get_by_role("link", name="History of changes").click()
+    expect(page.locator("main table")).to_contain_text("Merged")
+    expect(page.locator("main table")).to_contain_text("analyst@demo.consult.test")
+    page.go_back()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the workbook (XLSX)").click()
+    book = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True)
+    assert "Themes" in book.sheetnames and "Vote totals" in book.sheetnames
+    labels = [row[1] for row in list(book["Themes"].iter_rows(values_only=True))[1:]]
+    assert "Waiting times" in labels and "Waits for children's therapy" in labels
+    assert len(list(book["Ideas"].iter_rows(values_only=True))) > 100
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the evidence pack (Word)").click()
+    text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
+    assert "People wait months for therapy" in text and "Anon, " in text
+    screenshot(page, "workspace-codebook")
+
+    # A facilitator publishes the two themes into the open phase.
+    others = browser.new_context()
+    others.set_default_timeout(90_000)
+    facilitator = others.new_page()
+    log_in(facilitator, base, "facilitator@demo.consult.test")
+    facilitator.goto(base + "/facilitate/")
+    facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
+    facilitator.get_by_label("Publish under this topic").select_option(index=1)
+    facilitator.get_by_label("Waiting times", exact=True).check()
+    facilitator.get_by_label("Waits for children's therapy", exact=True).check()
+    facilitator.get_by_role("button", name="Publish as statements").click()
+    _flash(facilitator, "2 statements published")
+
+    # A participant votes on one of them, as on any idea.
+    people = browser.new_context()
+    people.set_default_timeout(90_000)
+    person = people.new_page()
+    register(person, base, "checker@example.org")
+    facilitator.get_by_role("link", name="Waiting times", exact=True).click()
+    statement_url = facilitator.url
+    person.goto(statement_url)
+    expect(person.get_by_role("heading", level=1)).to_contain_text("Waiting times")
+    person.get_by_role("button", name=re.compile("^Support")).first.click()
+    expect(person.locator("[data-vote-up]").first).to_have_text("1")
+
+    # The facilitator writes "What we heard" for the first conversation from the codebook and publishes it.
+    facilitator.goto(base + "/facilitate/")
+    facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
+    expect(facilitator.locator("main table").first).to_contain_text("Waiting times")
+    facilitator.get_by_role("link", name=re.compile("^Write “What we heard” for phase 1")).click()
+    facilitator.get_by_label("Introduction").fill("We asked what would make care better. Here is what you said.")
+    facilitator.get_by_label("Waiting times", exact=True).check()
+    facilitator.get_by_label("Waits for children's therapy", exact=True).check()
+    facilitator.get_by_label("What was done about “Waiting times” (optional)").fill("Waiting times are a priority.")
+    facilitator.get_by_label("Publish this page to everyone").check()
+    facilitator.get_by_role("button", name="Save").click()
+    _flash(facilitator, "The page is published.")
+
+    person.goto(base + "/c/ahp-strategy")
+    person.get_by_role("link", name=re.compile("^Phase 1")).first.click()
+    person.get_by_role("link", name="What we heard in this conversation").click()
+    main = person.locator("main")
+    expect(main).to_contain_text("Waiting times")
+    expect(main).to_contain_text("Waits for children's therapy")
+    expect(main).to_contain_text("Waiting times are a priority.")
+    expect(main).to_contain_text(re.compile(r"Anon, \w+ \d{4}, "))
+    expect(main).to_contain_text("1 support, 0 against")
+    screenshot(person, "what-we-heard")
+    for ctx in (staff, others, people):
+        ctx.close()

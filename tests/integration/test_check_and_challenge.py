@@ -1,0 +1,104 @@
+"""Facilitators publish codebook themes as statements and write "What we heard"; participants see both."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from consult.extensions import db
+from consult.models import ConsultationAssignment, Idea, Statement
+from consult.services import codebook as cb
+from consult.services import contributions
+from tests.conftest import login
+from tests.integration.workspace_data import closed_phase, finished_run, seed
+
+
+def _setup(make):
+    data = seed(make)
+    run = finished_run(data["consultation"].id, data["analyst"])
+    book = cb.adopt(db.session, actor=data["analyst"], consultation=data["consultation"], run=run)
+    for n, theme in enumerate(book.themes[:2]):
+        cb.rename(db.session, actor=data["analyst"], theme=theme, label=f"Theme number {n}",
+                  summary=f"People said thing {n}.")
+    closed_phase(data["phase"])
+    later = make.phase(consultation=data["consultation"])
+    facilitator = make.user(role="facilitator", category="staff", email="facilitator.x@example.net")
+    db.session.add(ConsultationAssignment(consultation_id=data["consultation"].id, user_id=facilitator.id,
+                                          role="facilitator"))
+    db.session.commit()
+    return {**data, "book": book, "later": later, "facilitator": facilitator}
+
+
+def test_statements_are_ideas_linked_to_the_codebook_and_counted(client, make) -> None:
+    data = _setup(make)
+    cid, book, later = data["consultation"].id, data["book"], data["later"]
+    first, second, third = book.themes[:3]
+    login(client, data["facilitator"])
+    page = client.get(f"/facilitate/consultations/{cid}/feedback").get_data(as_text=True)
+    assert "Publish as statements" in page
+    refused = client.post(f"/facilitate/consultations/{cid}/statements",
+                          data={"topic_id": later.topics[0].id, "themes": [third.id]})
+    assert refused.status_code == 400 and "Write a summary" in refused.get_data(as_text=True)
+    closed = client.post(f"/facilitate/consultations/{cid}/statements",
+                         data={"topic_id": data["phase"].topics[0].id, "themes": [first.id]})
+    assert closed.status_code == 400 and "closed" in closed.get_data(as_text=True)
+    done = client.post(f"/facilitate/consultations/{cid}/statements",
+                       data={"topic_id": later.topics[0].id, "themes": [first.id, second.id]})
+    assert done.status_code == 302
+    again = client.post(f"/facilitate/consultations/{cid}/statements",
+                        data={"topic_id": later.topics[0].id, "themes": [first.id]})
+    assert again.status_code == 400 and "already a statement" in again.get_data(as_text=True)
+    statements = db.session.scalars(select(Statement)).all()
+    assert len(statements) == 2 and {s.codebook_version for s in statements} == {book.version}
+    idea = db.session.get(Idea, statements[0].idea_id)
+    assert idea.phase_id == later.id and idea.title == "Theme number 0"
+    assert set(statements[0].contributions) == {m.contribution for m in first.members}
+
+    # Participants vote and comment as on any idea; the page counts endorse, challenge and add.
+    client.post("/logout")
+    voter = data["authors"][0]
+    contributions.vote(db.session, voter, "idea", idea.id, 1)
+    contributions.vote(db.session, data["authors"][1], "idea", idea.id, -1)
+    contributions.vote(db.session, data["authors"][2], "idea", idea.id, 1)
+    contributions.post_comment(db.session, data["authors"][3], idea, "You missed the waits for children")
+    db.session.commit()
+    login(client, voter)
+    assert client.get(f"/ideas/{idea.id}").status_code == 200
+    client.post("/logout")
+    login(client, data["facilitator"])
+    page = client.get(f"/facilitate/consultations/{cid}/feedback").get_data(as_text=True)
+    row = page[page.index("Theme number 0</a>"):][:600]
+    assert ">2<" in row and ">1<" in row and "1 from 1 person" in row
+
+
+def test_what_we_heard_page_is_written_published_and_linked_for_participants(client, make) -> None:
+    data = _setup(make)
+    phase, book = data["phase"], data["book"]
+    first = book.themes[0]
+    login(client, data["facilitator"])
+    missing = client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
+                          data={"introduction": "", "themes": [first.id], "publish": "y"})
+    assert missing.status_code == 400 and "Write an introduction" in missing.get_data(as_text=True)
+    assert client.get(f"/phases/{phase.id}/what-we-heard").status_code == 404
+    draft = client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
+                        data={"introduction": "Draft", "themes": [first.id]})
+    assert draft.status_code == 302
+    assert "This is a preview" in client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
+    client.post("/logout")
+    assert client.get(f"/phases/{phase.id}/what-we-heard").status_code == 404  # drafts are not public
+    login(client, data["facilitator"])
+    saved = client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
+                        data={"introduction": "We asked how care could be better.", "themes": [first.id],
+                              f"action_{first.id}": "We put this in the strategy.", "publish": "y",
+                              "outcome": "The strategy was published."})
+    assert saved.status_code == 302
+    client.post("/logout")
+    page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
+    assert "Theme number 0" in page and "People said thing 0." in page and "We put this in the strategy." in page
+    month = data["ideas"][0].created_at.strftime("%B %Y")
+    assert f"Anon, {month}, {phase.title}" in page
+    for author in data["authors"]:
+        assert author.email not in page
+    assert "What we heard in this conversation" in client.get(f"/phases/{phase.id}").get_data(as_text=True)
+    login(client, data["authors"][0])
+    mine = client.get("/me/contributions").get_data(as_text=True)
+    assert f"/phases/{phase.id}/what-we-heard" in mine
