@@ -29,6 +29,7 @@ from tests.security.world import (
     World,
     build_url,
     instances,
+    objects_key,
     routes,
     unknown_parameters,
 )
@@ -133,7 +134,7 @@ def run_matrix(world: World) -> tuple[list[Route], list[Case], list[str]]:
     all_routes = routes(world.app)
     cases: list[Case] = []
     for route in all_routes:
-        if any(name not in world.objects for name in route.arguments):
+        if any(objects_key(route, name) not in world.objects for name in route.arguments):
             continue
         for label, combo in instances(route, world.objects):
             url = build_url(world.app, route, combo)

@@ -9,16 +9,19 @@ belongs to, or (as a POST) is answered with anything but an error.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from consult.extensions import db
-from consult.models import ConsultationAssignment
+from consult.models import Codebook, CodebookMember, CodebookSample, ConsultationAssignment, Phase
+from consult.services import codebook, inclusion, workshops
 from tests.conftest import PASSWORD
-from tests.security.world import Route, World, build_url, routes
+from tests.security.world import Route, World, build_url, objects_key, routes
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("security-csrf")]
 
@@ -38,6 +41,62 @@ def _assignment(world: World) -> int:
             ConsultationAssignment.consultation_id == consultation_id).order_by(ConsultationAssignment.id))
         db.remove()
     return int(found)
+
+
+def _query(world: World, read: Callable[[], Any]) -> Any:
+    """A value read from the world's database (outside any request)."""
+    with world.app.app_context():
+        try:
+            return read()
+        finally:
+            db.remove()
+
+
+def _book(world: World) -> Codebook:
+    """The published consultation's codebook."""
+    return db.session.scalar(select(Codebook).where(Codebook.consultation_id == _id("consultation_id",
+                                                                                    "published")(world)))
+
+
+def _member(world: World) -> str:
+    """A contribution in the first codebook theme."""
+    theme_id = _id("codebook_theme_id", "first")(world)
+    return _query(world, lambda: db.session.scalar(select(CodebookMember.contribution).where(
+        CodebookMember.theme_id == theme_id).order_by(CodebookMember.id)))
+
+
+def _blind(world: World) -> dict[str, Any]:
+    """The next contribution of the analyst's blind sample, coded into the first theme."""
+    def read() -> str:
+        return db.session.scalar(select(CodebookSample.contribution).where(
+            CodebookSample.codebook_id == _book(world).id).order_by(CodebookSample.id))
+    return {"contribution": _query(world, read), "theme": str(_id("codebook_theme_id", "first")(world))}
+
+
+def _proposals(world: World) -> dict[str, Any]:
+    """Every proposed contribution left out of the codebook."""
+    def read() -> list[str]:
+        book = _book(world)
+        run = codebook.latest_run(db.session, book.consultation_id)
+        return [p.item for p in codebook.proposals(db.session, book, run)] if run else []
+    return {f"choice_{item}": "none" for item in _query(world, read)}
+
+
+def _upload(world: World, kind: str) -> dict[str, Any]:
+    """A CSV upload that works: the app's own template for the open phase, or the reference population."""
+    def read() -> str:
+        if kind == "workshops":
+            return workshops.template_csv(db.session.get(Phase, _id("phase_id", "open")(world)))
+        return inclusion.reference_template()
+    # A MultiDict: a plain dict would read the (stream, name) pair as two values.
+    return MultiDict([("file", (io.BytesIO(_query(world, read).encode()), f"{kind}.csv")),
+                      ("source", "Our area's figures")])
+
+
+def _plus(form: Any, **extra: Any) -> MultiDict:
+    """The form with more fields (keeping an upload's (stream, name) pair whole)."""
+    pairs = list(form.items(multi=True)) if isinstance(form, MultiDict) else list(form.items())
+    return MultiDict(pairs + list(extra.items()))
 
 
 # The working request for each POST route: (persona, {URL parameter: object label}, form data).
@@ -95,6 +154,40 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "moderation.premoderation": ("facilitator_assigned", {"phase_id": "open"}, {"premoderated": "on"}),
     "moderation.anomaly_decide": ("facilitator_assigned", {"flag_id": "assigned"},
                                   {"action": "dismiss", "reason": "A workshop voting together"}),
+    "equality.questions": ("participant_a", {}, {"sex": "female", "unpaid_carer": "no"}),
+    "equality.withdraw": ("participant_b", {}, {}),
+    "rights.delete_account": ("participant_a", {}, {"contributions": "keep", "password": PASSWORD}),
+    "heard.edit": ("facilitator_assigned", {"phase_id": "open"},
+                   lambda w: {"introduction": "What we heard", "outcome": "What we will do",
+                              "themes": str(_id("codebook_theme_id", "first")(w)), "publish": "y"}),
+    "heard.publish": ("facilitator_assigned", {"consultation_id": "published"},
+                      lambda w: {"phase_id": _id("phase_id", "open")(w), "topic_id": _id("topic_id", "open")(w),
+                                 "themes": str(_id("codebook_theme_id", "first")(w))}),
+    "inclusion.offline": ("facilitator_assigned", {"phase_id": "open"}, lambda w: _upload(w, "workshops")),
+    "inclusion.offline_deadline": ("facilitator_assigned", {"phase_id": "open"},
+                                   {"day": "1", "month": "12", "year": "2035"}),
+    "inclusion.questions_off": ("facilitator_assigned", {"consultation_id": "published"}, {"questions": "religion"}),
+    "inclusion.reference": ("facilitator_assigned", {"consultation_id": "published"},
+                            lambda w: _upload(w, "reference")),
+    "workspace.adopt": ("admin", {"consultation_id": "other"}, lambda w: {"run_id": _id("run_id", "unassigned")(w)}),
+    "workspace.edit": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                       {"label": "Waiting times", "summary": "People waited too long"}),
+    "workspace.merge": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                        lambda w: {"other": _id("codebook_theme_id", "second")(w)}),
+    "workspace.split": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                        lambda w: {"contributions": _member(w), "new_label": "A split-off theme"}),
+    "workspace.move": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                       lambda w: {"contributions": _member(w), "target": _id("codebook_theme_id", "second")(w)}),
+    "workspace.remove": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                         lambda w: {"contributions": _member(w)}),
+    "workspace.scope": ("analyst", {"consultation_id": "published", "theme_id": "first"}, {}),
+    "workspace.undo": ("analyst", {"consultation_id": "published"},
+                       lambda w: {"version": _query(w, lambda: _book(w).version)}),
+    "workspace.export": ("analyst", {"consultation_id": "published"}, {"format": "csv"}),
+    "workspace.proposals": ("analyst", {"consultation_id": "published"}, _proposals),
+    "workspace.blind_start": ("admin", {"consultation_id": "published"}, {"size": "5"}),
+    "workspace.blind_code": ("analyst", {"consultation_id": "published"}, _blind),
+    "workspace.blind_discard": ("analyst", {"consultation_id": "published"}, {}),
 }
 FORGERIES = ("no token", "made-up token", "another session's token", "token in the query string", "GET")
 # Known bugs, each a strict xfail below until fixed: (endpoint, forgery, reason).
@@ -110,9 +203,15 @@ def _session_owner(client: Any) -> str | None:
 def probe_route(world: World, route: Route) -> tuple[bool, dict[str, str]]:
     """Send the working request and its forgeries; returns (the working one changed state, {forgery: problem})."""
     persona, labels, data = VALID[route.endpoint]
-    combo = {name: next(o for o in world.objects[name] if o.label == label) for name, label in labels.items()}
+    combo = {name: next(o for o in world.objects[objects_key(route, name)] if o.label == label)
+             for name, label in labels.items()}
     url = build_url(world.app, route, combo)
-    form = data(world) if callable(data) else dict(data)
+
+    def fresh() -> Any:
+        """The form, made anew for each request (an uploaded file is read once)."""
+        return data(world) if callable(data) else dict(data)
+
+    form = fresh()
     other = "participant_b" if persona != "participant_b" else "participant_a"
     pristine = world.fingerprint()
     problems: dict[str, str] = {}
@@ -130,18 +229,19 @@ def probe_route(world: World, route: Route) -> tuple[bool, dict[str, str]]:
             world.restore()
 
     own = world.tokens_for_csrf.get(persona) or world.client(persona).csrf_token()
-    attempt("no token", lambda c: c.post(url, data=form, csrf=False))
-    attempt("made-up token", lambda c: c.post(url, data={**form, "csrf_token": "IjEyMzQ1Ig.forged.token"},
+    attempt("no token", lambda c: c.post(url, data=fresh(), csrf=False))
+    attempt("made-up token", lambda c: c.post(url, data=_plus(fresh(), csrf_token="IjEyMzQ1Ig.forged.token"),
                                               csrf=False))
     attempt("another session's token",
-            lambda c: c.post(url, data={**form, "csrf_token": world.tokens_for_csrf[other]}, csrf=False))
+            lambda c: c.post(url, data=_plus(fresh(), csrf_token=world.tokens_for_csrf[other]), csrf=False))
     attempt("token in the query string",
-            lambda c: c.post(url, query_string={"csrf_token": own}, data=form, csrf=False))
-    attempt("GET", lambda c: c.get(url, query_string={**form, "csrf_token": own}))
+            lambda c: c.post(url, query_string={"csrf_token": own}, data=fresh(), csrf=False))
+    attempt("GET", lambda c: c.get(url, query_string={k: v for k, v in {**form, "csrf_token": own}.items()
+                                                      if not isinstance(v, tuple)}))
 
     client = world.client(persona)
     before = _session_owner(client)
-    response = client.post(url, data=form)
+    response = client.post(url, data=fresh())
     worked = world.fingerprint() != pristine or _session_owner(client) != before
     assert response.status_code < 500
     world.restore()

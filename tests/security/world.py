@@ -40,7 +40,7 @@ from consult.models import (
     utcnow,
 )
 from consult.models.contributions import MODERATION_STATES
-from consult.services import accounts, contributions
+from consult.services import accounts, codebook, codebook_blind, contributions, equality
 from tests.conftest import PASSWORD, Factory, make_app
 
 PERSONAS = ("anonymous", "participant_a", "participant_b", "moderator", "facilitator_assigned",
@@ -52,11 +52,12 @@ CONTRIBUTION_STATES = tuple(s for s in ("published", "held", "hidden", "withdraw
 # None means the route's declared audience is the whole rule. Public blueprints use the visibility rules.
 STAFF_BLUEPRINTS: dict[str, str | None] = {"facilitate": "facilitate", "analyse": "analyse", "admin": None,
                                            "moderate": "moderate", "moderation": "moderate",
-                                           "safeguarding": "safeguard"}
+                                           "safeguarding": "safeguard", "heard": "facilitate",
+                                           "inclusion": "facilitate", "workspace": "analyse"}
 # Blueprints whose objects follow the public visibility rules for the person asking ("api": for a visitor,
 # since the open data API is the same for everyone).
 PUBLIC_BLUEPRINTS = {"public": "viewer", "participate": "viewer", "auth": "viewer", "api": "visitor",
-                     "account": "viewer", "ops": "viewer"}
+                     "account": "viewer", "ops": "viewer", "equality": "viewer", "rights": "viewer"}
 # Endpoints whose rule differs from their blueprint's: a capability (staff), "viewer" (the public visibility
 # rules) or "author" (the visibility rules, and only the contribution's author).
 ENDPOINT_RULES: dict[str, str | None] = {
@@ -64,7 +65,10 @@ ENDPOINT_RULES: dict[str, str | None] = {
     "moderation.policy": "viewer", "moderation.log": "viewer", "moderation.index": None,
     "moderation.safeguarding": "safeguard", "moderation.premoderation": "facilitate",
     "moderation.anomaly_list": "facilitate", "moderation.anomaly_decide": "facilitate",
+    "heard.show": "viewer",
 }
+# URL parameters whose name means another kind of object in one blueprint: (blueprint, name) -> objects key.
+PARAM_ALIASES = {("workspace", "theme_id"): "codebook_theme_id"}
 # Single-use links: the purpose each link route accepts (a link for another purpose is a 404 there).
 LINK_ENDPOINTS = {"auth.confirm": "confirm", "auth.confirm_post": "confirm", "auth.reset_password": "reset",
                   "account.confirm_email": "change_email", "account.confirm_email_post": "change_email"}
@@ -172,6 +176,8 @@ class World:
                 comment = db.session.get(Comment, row_id)
                 return _idea_visible(comment.idea, user) and _contribution_visible(
                     comment, comment.idea.topic.phase.consultation_id, user)
+            if kind == "codebook-theme":
+                return authz.can(user, row_id, "analyse") if user else False
             if kind in ("run", "theme"):
                 run = db.session.get(AnalysisRun, row_id)
                 return authz.can(user, run.consultation_id, "analyse") if user else False
@@ -399,7 +405,28 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
         if runs:
             _, run_id, consultation_id = runs["assigned"]
             add("theme_id", Obj("first", 0, "theme", run_id, consultation_id))
+            # The analysts' codebook for C1, adopted from its run (the workspace's theme ids are its rows).
+            book = codebook.adopt(db.session, actor=db.session.get(User, users["analyst"]), consultation=c1,
+                                  run=db.session.get(AnalysisRun, run_id))
+            db.session.commit()
+            themes = sorted(book.themes, key=lambda t: t.id)
+            for label, theme in zip(("first", "second"), themes, strict=False):
+                add("codebook_theme_id", Obj(label, theme.id, "codebook-theme", c1.id, c1.id))
+            # One change to undo, and a blind-coding sample the analyst has started.
+            analyst = db.session.get(User, users["analyst"])
+            codebook.rename(db.session, actor=analyst, theme=themes[0], label="A renamed theme",
+                            summary=themes[0].summary)
+            codebook_blind.start(db.session, coder=analyst, codebook=book, size=5)
+            # A contribution taken out of a theme is proposed again (the workspace's proposals page).
+            codebook.remove_members(db.session, actor=analyst, theme=themes[-1],
+                                    contributions=[themes[-1].members[0].contribution])
+            db.session.commit()
 
+        # Participant B has answered the equality questions (and can withdraw the answers).
+        equality.save_answers(db.session, user_id=users["participant_b"], secret=str(app.config["PSEUDONYM_KEY"]),
+                              category="public", values={"sex": "female", "unpaid_carer": "no"}, consent=False,
+                              keep=set())
+        db.session.commit()
         emails = {persona: db.session.get(User, user_id).email for persona, user_id in (users | extra).items()}
     database = folder / "test.sqlite3"
     world = World(app=app, database=database, pristine=folder / "pristine.sqlite3", users=users | extra,
@@ -490,11 +517,17 @@ def unknown_parameters(app: Flask, world_objects: dict[str, list[Obj]]) -> list[
     """Routes whose URL parameters the probes cannot fill, as messages for a failing test."""
     problems = []
     for rule in app.url_map.iter_rules():
-        for name in sorted(rule.arguments - set(world_objects)):
+        blueprint = rule.endpoint.rpartition(".")[0]
+        for name in sorted({PARAM_ALIASES.get((blueprint, n), n) for n in rule.arguments} - set(world_objects)):
             if rule.endpoint != "static":
                 problems.append(f"{rule.endpoint} ({rule.rule}): URL parameter {name!r} has no objects; add them "
                                 f"to build_world() in tests/security/world.py (objects[{name!r}])")
     return problems
+
+
+def objects_key(route: Route, name: str) -> str:
+    """Where the world keeps the objects for this route's URL parameter."""
+    return PARAM_ALIASES.get((route.blueprint, name), name)
 
 
 def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str, dict[str, Obj]]]:
@@ -504,7 +537,10 @@ def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str
         return
     combos: list[dict[str, Obj]] = [{}]
     for name in route.arguments:
-        combos = [dict(c, **{name: o}) for c in combos for o in objects[name]]
+        combos = [dict(c, **{name: o}) for c in combos for o in objects[objects_key(route, name)]]
+    if objects_key(route, "theme_id") == "codebook_theme_id" and "consultation_id" in route.arguments:
+        # A codebook theme is looked up in its consultation's codebook: pair each with its own consultation.
+        combos = [c for c in combos if c["theme_id"].consultation_id == c["consultation_id"].row_id]
     if "kind" in route.arguments and "item_id" in route.arguments:
         # An item id means the idea or comment its kind names; an unknown kind is tried with one id only.
         first = objects["item_id"][0]
