@@ -110,7 +110,8 @@ def generate(world: World) -> list[tuple[Route, str, str, dict[str, Any]]]:
             requests.append((route, f"{name} twice", base, {"data": twice}))
             requests.append((route, f"{name} missing", base, {"data": {k: v for k, v in form.items() if k != name}}))
         # Wrong content types and an oversized body (the token travels in the header so the view is reached).
-        requests.append((route, "JSON body", base, {"data": json.dumps(form), "content_type": "application/json",
+        plain = {k: v for k, v in form.items() if not isinstance(v, tuple)}  # an upload has no JSON form
+        requests.append((route, "JSON body", base, {"data": json.dumps(plain), "content_type": "application/json",
                                                     "csrf_header": True}))
         requests.append((route, "text/plain body", base, {"data": "a=b&&&=%%%", "content_type": "text/plain",
                                                           "csrf_header": True}))

@@ -34,7 +34,22 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from consult import create_app
 from consult.extensions import db, make_engine
-from consult.models import Comment, Consultation, Idea, ParticipantProfile, Phase, Topic, User, utcnow
+from consult.models import (
+    Codebook,
+    CodebookTheme,
+    Comment,
+    Consultation,
+    HeardPage,
+    HeardTheme,
+    Idea,
+    ModerationCase,
+    ParticipantProfile,
+    Phase,
+    Report,
+    Topic,
+    User,
+    utcnow,
+)
 from consult.services.text import clean_text
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import _HASH, PASSWORD
@@ -57,6 +72,8 @@ FIELDS = {
     "tt": "topic title", "td": "topic description",
     "it": "idea title", "ib": "idea body", "cb": "comment", "rb": "reply",
     "ot": "on-behalf idea title", "ob": "on-behalf idea body", "mr": "moderation reason",
+    "rn": "report note", "al": "codebook theme label", "as": "codebook theme summary",
+    "hi": "What we heard introduction", "ho": "What we heard outcome", "ha": "What we heard action",
 }
 HOOK = """
 window.__xss = [];
@@ -118,7 +135,7 @@ def _seed(database: Path, payloads: list[Payload]) -> tuple[list[list[Payload]],
     pages: list[tuple[str, set[str]]] = []
     engine = make_engine(f"sqlite:///{database}")
     with Session(engine) as session:
-        admin = User(email=EMAIL, password_hash=_HASH, role="admin")
+        admin = User(email=EMAIL, password_hash=_HASH, role="admin", email_confirmed_at=utcnow())
         admin.profile = ParticipantProfile(category="staff")
         session.add(admin)
         session.flush()
@@ -144,6 +161,18 @@ def _seed(database: Path, payloads: list[Payload]) -> tuple[list[list[Payload]],
             session.flush()
             session.add(Comment(idea_id=idea.id, parent_id=comment.id, phase_id=phase.id, body=text("rb"),
                                 author_id=admin.id))
+            # A report on the held idea (its note on the case page), a codebook theme and a published
+            # "What we heard" page that shows it.
+            session.add(Report(reporter_id=admin.id, idea_id=held.id, reason="other", note=text("rn")))
+            case = ModerationCase(consultation_id=consultation.id, phase_id=phase.id, idea_id=held.id,
+                                  reason="other", reasons=["other"], report_count=1)
+            book = Codebook(consultation_id=consultation.id, created_by_id=admin.id)
+            theme = CodebookTheme(codebook=book, position=1, label=text("al"), summary=text("as"))
+            heard = HeardPage(phase_id=phase.id, introduction=text("hi"), outcome=text("ho"), is_published=True)
+            session.add_all([case, book, theme, heard])
+            session.flush()
+            session.add(HeardTheme(page_id=heard.id, theme_id=theme.id, position=1, action=text("ha")))
+            session.flush()
             shown = {
                 f"/c/xss-{k}": "ct cs cd pt pq tt", f"/phases/{phase.id}": "ct pt pq pd tt td",
                 f"/topics/{topic.id}": "pt tt td it ib ot ob", f"/ideas/{idea.id}": "tt it ib cb rb",
@@ -151,10 +180,13 @@ def _seed(database: Path, payloads: list[Payload]) -> tuple[list[list[Payload]],
                 f"/facilitate/consultations/{consultation.id}/edit": "ct cs cd",
                 f"/facilitate/phases/{phase.id}/edit": "ct pt pq pd", f"/facilitate/topics/{topic.id}/edit": "tt td",
                 f"/facilitate/phases/{phase.id}/topics": "pt tt", f"/facilitate/topics/{topic.id}/on-behalf": "tt",
+                f"/moderation/cases/{case.id}": "rn", f"/workspace/{consultation.id}/themes/{theme.id}": "al as",
+                f"/phases/{phase.id}/what-we-heard": "hi ho ha al",
             }
             pages += [(path, {markers(code, k)[0] for code in codes.split()}) for path, codes in shown.items()]
         # Lists that show many batches at once (their markers are checked on the detail pages above).
-        pages += [("/", set()), ("/facilitate/", set()), ("/facilitate/?page=2", set()), ("/analyse/", set()),
+        pages += [("/", set()), ("/facilitate/", set()), ("/moderation", set()), ("/workspace/", set()),
+                  ("/facilitate/?page=2", set()), ("/analyse/", set()),
                   ("/me/contributions", set()), ("/me/contributions?kind=comments", set())]
         # Contributions as the app stores them after its own cleaning, one payload each, for the API test.
         consultation = Consultation(slug="xss-api", title="API", summary="API", is_published=True)

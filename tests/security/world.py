@@ -538,7 +538,7 @@ def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str
     combos: list[dict[str, Obj]] = [{}]
     for name in route.arguments:
         combos = [dict(c, **{name: o}) for c in combos for o in objects[objects_key(route, name)]]
-    if objects_key(route, "theme_id") == "codebook_theme_id" and "consultation_id" in route.arguments:
+    if {"theme_id", "consultation_id"} <= set(route.arguments) and objects_key(route, "theme_id") != "theme_id":
         # A codebook theme is looked up in its consultation's codebook: pair each with its own consultation.
         combos = [c for c in combos if c["theme_id"].consultation_id == c["consultation_id"].row_id]
     if "kind" in route.arguments and "item_id" in route.arguments:
