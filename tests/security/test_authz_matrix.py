@@ -19,8 +19,10 @@ import pytest
 
 from consult import authz
 from tests.security.world import (
+    CODEBOOK_ENDPOINTS,
     ENDPOINT_RULES,
     LINK_ENDPOINTS,
+    OWN_DATA_ENDPOINTS,
     PERSONAS,
     PUBLIC_BLUEPRINTS,
     STAFF_BLUEPRINTS,
@@ -98,6 +100,9 @@ def expected_outcome(world: World, route: Route, persona: str, combo: dict[str, 
                        "STAFF_BLUEPRINTS (with the capability its routes need) or PUBLIC_BLUEPRINTS in "
                        "tests/security/world.py (or the endpoint to ENDPOINT_RULES)")
     if mode == "staff":
+        if route.endpoint in CODEBOOK_ENDPOINTS and "consultation_id" in combo \
+                and not world.has_codebook(combo["consultation_id"].row_id):
+            return "hidden"
         for obj in combo.values():
             if obj.kind == "slug-missing":
                 return "hidden"
@@ -147,7 +152,8 @@ def run_matrix(world: World) -> tuple[list[Route], list[Case], list[str]]:
                 client = world.client(persona)
                 response = client.open(url, method=route.method, data={} if route.method == "POST" else None)
                 body = response.get_data(as_text=True)
-                leaked = tuple(t for t in world.secret_tokens(persona) if t in body)
+                allowed = world.own_tokens(persona) if route.endpoint in OWN_DATA_ENDPOINTS else set()
+                leaked = tuple(t for t in world.secret_tokens(persona) if t in body and t not in allowed)
                 changed = route.method == "POST" and world.fingerprint() != pristine
                 cases.append(Case(route.endpoint, route.method, url, persona, label, expected,
                                   observed_outcome(response.status_code, response.headers.get("Location")),

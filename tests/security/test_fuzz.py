@@ -10,6 +10,7 @@ the view rather than stopping at the login check.
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from dataclasses import replace
@@ -48,6 +49,18 @@ DATE_FIELDS = ["opens_at_day", "opens_at_month", "opens_at_year", "opens_at_time
 _API_DIGITS = ("the API's page and per_page use str.isdigit() then int(): ?page=\u00b2 passes isdigit and int() "
                "raises ValueError, a 500 (consult/views/api.py _whole_number)")
 KNOWN: list[tuple[str, str, str]] = [
+    ("heard.publish", "*", "POST /facilitate/consultations/<id>/statements: a theme id of '\u00b2' (or the field "
+     "sent twice) passes the form and int() raises ValueError, a 500 (consult/views/heard.py publish)"),
+    ("heard.edit", "*", "POST /facilitate/phases/<id>/what-we-heard: a theme id of '\u00b2' (or sent twice) "
+     "reaches int() and raises ValueError, a 500 (consult/views/heard.py edit)"),
+    ("inclusion.offline_deadline", "*", "POST /facilitate/phases/<id>/workshops/deadline: a 20-digit day, month "
+     "or year overflows when the date is built, a 500 (consult/views/inclusion.py offline_deadline)"),
+    ("inclusion.questions_off", "*", "POST /facilitate/consultations/<id>/inclusion/questions with a text/plain "
+     "body (token in the header) is a 500 (consult/views/inclusion.py questions_off)"),
+    ("workspace.proposals", "*", "POST /workspace/<id>/proposals: a choice of '\u00b2' passes isdigit() and "
+     "int() raises ValueError, a 500 (consult/services/codebook.py apply_proposals)"),
+    ("workspace.remove", "*", "POST /workspace/<id>/themes/<id>/remove with a text/plain body (token in the "
+     "header) is a 500 (consult/views/workspace.py remove)"),
     *[(f"api.{name}", "*", _API_DIGITS) for name in ("consultations", "topic_ideas", "idea_comments")],
     ("analyse.start", "*", "POST /analyse/start parses consultation_id and scope with str.isdigit() then int(): "
      "'\u00b2' raises ValueError and a 20-digit id overflows SQLite's integer, both 500 (consult/views/analysis.py)"),
@@ -68,7 +81,9 @@ def _form(world: World, route: Route) -> dict[str, Any]:
     if route.endpoint not in VALID:
         return {}
     data = VALID[route.endpoint][2]
-    return dict(data(world) if callable(data) else data)
+    form = dict(data(world) if callable(data) else data)
+    # An upload is kept as its bytes and made a fresh stream for each request (a sent stream is closed).
+    return {k: (v[0].getvalue(), v[1]) if isinstance(v, tuple) else v for k, v in form.items()}
 
 
 def generate(world: World) -> list[tuple[Route, str, str, dict[str, Any]]]:
@@ -116,7 +131,7 @@ def generate(world: World) -> list[tuple[Route, str, str, dict[str, Any]]]:
         requests.append((route, "text/plain body", base, {"data": "a=b&&&=%%%", "content_type": "text/plain",
                                                           "csrf_header": True}))
         requests.append((route, "multipart with a file", base,
-                         {"data": {**form, "file": (__import__("io").BytesIO(b"x" * 1000), "x.txt")},
+                         {"data": {**form, "file": (b"x" * 1000, "x.txt")},
                           "content_type": "multipart/form-data"}))
         requests.append((route, "300 KB body", base, {"data": {**form, "padding": "x" * 300_000}}))
         requests.append((route, "bad percent-encoding", base, {"data": "title=%E0%A4%A&body=%ZZ",
@@ -130,6 +145,9 @@ def send(world: World, route: Route, url: str, kwargs: dict[str, Any]) -> int:
     persona = _persona_for(route)
     client = world.client(persona)
     kwargs = dict(kwargs)
+    if isinstance(kwargs.get("data"), dict):
+        kwargs["data"] = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) and isinstance(v[0], bytes) else v
+                          for k, v in kwargs["data"].items()}
     if kwargs.pop("csrf_header", False):
         kwargs["headers"] = {"X-CSRFToken": world.tokens_for_csrf.get(persona) or client.csrf_token()}
         kwargs["csrf"] = False

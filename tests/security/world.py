@@ -23,15 +23,18 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from consult import analysis_job, authz
 from consult.extensions import db
 from consult.models import (
     AnalysisRun,
     AnomalyFlag,
+    Codebook,
     Comment,
     Consultation,
     ConsultationAssignment,
+    HeardPage,
     Idea,
     ModerationCase,
     Phase,
@@ -69,6 +72,13 @@ ENDPOINT_RULES: dict[str, str | None] = {
 }
 # URL parameters whose name means another kind of object in one blueprint: (blueprint, name) -> objects key.
 PARAM_ALIASES = {("workspace", "theme_id"): "codebook_theme_id"}
+# Workspace pages that answer 404 until the consultation has adopted a codebook.
+CODEBOOK_ENDPOINTS = {f"workspace.{name}" for name in (
+    "theme", "edit", "merge", "split", "move", "remove", "scope", "undo", "history", "proposals", "blind",
+    "blind_start", "blind_code", "blind_discard", "export")}
+# Pages that give a person their own data (a subject access download): their own posts, in any state, and the
+# names of the places they posted them are theirs to see.
+OWN_DATA_ENDPOINTS = {"rights.download"}
 # Single-use links: the purpose each link route accepts (a link for another purpose is a 404 there).
 LINK_ENDPOINTS = {"auth.confirm": "confirm", "auth.confirm_post": "confirm", "auth.reset_password": "reset",
                   "account.confirm_email": "change_email", "account.confirm_email_post": "change_email"}
@@ -152,6 +162,31 @@ class World:
         with self.app.test_request_context():
             item = db.session.get(Idea if kind == "idea" else Comment, row_id)
             return item.author_id if item is not None else None
+
+    def has_codebook(self, consultation_id: int | None) -> bool:
+        """Whether the consultation has adopted a codebook (the workspace's pages need one)."""
+        with self.app.test_request_context():
+            return db.session.scalar(select(Codebook.id).where(Codebook.consultation_id == consultation_id)) \
+                is not None
+
+    def own_tokens(self, persona: str) -> set[str]:
+        """Tokens of the persona's own posts and of the places they posted them (their data download has them)."""
+        with self.app.test_request_context():
+            mine: set[str] = set()
+            places: set[int] = set()
+            for token, (kind, row_id) in self.tokens.items():
+                if kind in ("idea", "comment"):
+                    item = db.session.get(Idea if kind == "idea" else Comment, row_id)
+                    if item.author_id == self.users.get(persona):
+                        mine.add(token)
+                        places.add(db.session.get(Phase, item.phase_id).consultation_id)
+            for token, (kind, row_id) in self.tokens.items():
+                consultation_id = row_id if kind == "consultation" else \
+                    db.session.get(Phase, row_id).consultation_id if kind == "phase" else \
+                    db.session.get(Topic, row_id).phase.consultation_id if kind == "topic" else None
+                if consultation_id in places:
+                    mine.add(token)
+            return mine
 
     def user(self, persona: str) -> User | None:
         """The persona's user row (None for a visitor)."""
@@ -422,6 +457,9 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
                                     contributions=[themes[-1].members[0].contribution])
             db.session.commit()
 
+        # A published "What we heard" page for every phase (the page follows its phase's visibility).
+        for phase in (p_open, p_draft, p_unpub, p_other):
+            db.session.add(HeardPage(phase_id=phase.id, introduction="What we heard", is_published=True))
         # Participant B has answered the equality questions (and can withdraw the answers).
         equality.save_answers(db.session, user_id=users["participant_b"], secret=str(app.config["PSEUDONYM_KEY"]),
                               category="public", values={"sex": "female", "unpaid_carer": "no"}, consent=False,
