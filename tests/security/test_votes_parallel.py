@@ -37,7 +37,8 @@ def _prepare(database: Path) -> tuple[list[str], list[tuple[str, int]]]:
     with Session(engine) as session:
         voters = []
         for n in range(PEOPLE):
-            voter = User(email=f"voter{n}@example.org", password_hash=hash_password(PASSWORD))
+            voter = User(email=f"voter{n}@example.org", password_hash=hash_password(PASSWORD),
+                         email_confirmed_at=utcnow())
             voter.profile = ParticipantProfile(category="public")
             voters.append(voter)
         consultation = Consultation(slug="race", title="Race")

@@ -417,10 +417,6 @@ async (url) => {
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "entity-encoded markup is stored live: consult/services/text.py clean_text() runs bleach, then "
-    "html.unescape, so '&lt;img src=x onerror=...&gt;' is stored as '<img src=x onerror=...>' and the open "
-    "data API serves it; a consumer that renders the API's text as HTML runs it"))
 def test_xss_api_text_is_inert_when_rendered_as_html(site: XssSite, promise) -> None:
     def consume(browser: Browser) -> dict[str, Any]:
         context = browser.new_context(bypass_csp=True)
