@@ -46,8 +46,6 @@ BAD_QUERY = {
 BAD_FIELD = ["", "9" * 25, "\u00b2", "\u0663\u0663", "\x00", "a" * 100_000]
 DATE_FIELDS = ["opens_at_day", "opens_at_month", "opens_at_year", "opens_at_time", "closes_at_month"]
 # Known bugs, each a strict xfail below until fixed: (endpoint, what the request was, reason).
-_API_DIGITS = ("the API's page and per_page use str.isdigit() then int(): ?page=\u00b2 passes isdigit and int() "
-               "raises ValueError, a 500 (consult/views/api.py _whole_number)")
 KNOWN: list[tuple[str, str, str]] = [
     ("heard.publish", "*", "POST /facilitate/consultations/<id>/statements: a theme id of '\u00b2' (or the field "
      "sent twice) passes the form and int() raises ValueError, a 500 (consult/views/heard.py publish)"),
@@ -61,9 +59,6 @@ KNOWN: list[tuple[str, str, str]] = [
      "int() raises ValueError, a 500 (consult/services/codebook.py apply_proposals)"),
     ("workspace.remove", "*", "POST /workspace/<id>/themes/<id>/remove with a text/plain body (token in the "
      "header) is a 500 (consult/views/workspace.py remove)"),
-    *[(f"api.{name}", "*", _API_DIGITS) for name in ("consultations", "topic_ideas", "idea_comments")],
-    ("analyse.start", "*", "POST /analyse/start parses consultation_id and scope with str.isdigit() then int(): "
-     "'\u00b2' raises ValueError and a 20-digit id overflows SQLite's integer, both 500 (consult/views/analysis.py)"),
 ]
 
 

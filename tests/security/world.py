@@ -75,7 +75,7 @@ PARAM_ALIASES = {("workspace", "theme_id"): "codebook_theme_id"}
 # Workspace pages that answer 404 until the consultation has adopted a codebook.
 CODEBOOK_ENDPOINTS = {f"workspace.{name}" for name in (
     "theme", "edit", "merge", "split", "move", "remove", "scope", "undo", "history", "proposals", "blind",
-    "blind_start", "blind_code", "blind_discard", "export")}
+    "blind_start", "blind_code", "blind_discard")}
 # Pages that give a person their own data (a subject access download): their own posts, in any state, and the
 # names of the places they posted them are theirs to see.
 OWN_DATA_ENDPOINTS = {"rights.download"}
