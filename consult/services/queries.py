@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from analysis.support import Prior, fit_beta_prior
 
-from ..models import Comment, Consultation, Idea, Impression, Phase, Topic, User, Vote
+from ..models import Comment, Consultation, Idea, Impression, Phase, Topic, User, Vote, utcnow
 
 T = TypeVar("T")
 
@@ -238,11 +238,28 @@ def phase_stats(session: Session, phase_ids: list[int]) -> dict[int, PhaseStats]
 
 
 def my_contributions(session: Session, user: User, *, kind: str, page: int, per_page: int) -> Page[Any]:
-    """The user's own ideas or comments, newest first, with where they were posted."""
+    """The user's own ideas or comments, newest first, with where they were posted (only where they may look;
+    a withdrawn post is gone for its author too)."""
     if kind == "comments":
         stmt = (select(Comment).options(selectinload(Comment.idea))
                 .where(Comment.author_id == user.id).order_by(Comment.created_at.desc(), Comment.id.desc()))
+        phase_id, state = Comment.phase_id, Comment.moderation_state
     else:
         stmt = (select(Idea).options(selectinload(Idea.topic))
                 .where(Idea.author_id == user.id).order_by(Idea.created_at.desc(), Idea.id.desc()))
+        phase_id, state = Idea.phase_id, Idea.moderation_state
+    stmt = stmt.where(phase_id.in_(_visible_phase_ids(session, user)), state != "withdrawn")
     return paginate(session, stmt, page, per_page)
+
+
+def _visible_phase_ids(session: Session, user: User) -> Select[Any]:
+    """Phases whose pages this person may open (authz.phase_visible in SQL): a post in a draft phase or an
+    unpublished consultation is not listed, or the list would name what those pages answer 404 to."""
+    from .. import authz
+
+    now = utcnow()
+    public = and_(Consultation.is_published, or_(Phase.state != "draft", Phase.opens_at <= now))
+    see = authz.staff_consultation_ids(session, user, "see")
+    # Admins see every phase; assigned staff see their consultations' drafts too.
+    condition = literal(True) if see is None else or_(public, Phase.consultation_id.in_(see))
+    return select(Phase.id).join(Consultation, Consultation.id == Phase.consultation_id).where(condition)

@@ -139,7 +139,9 @@ def _heard_links() -> dict[str, Any]:
     def heard_links() -> list[tuple[Any, Phase]]:
         if not current_user.is_authenticated:
             return []
-        return challenge.pages_for_participant(db.session, current_user)
+        # Only pages this person may open: a phase of an unpublished consultation would name it.
+        return [(page, phase) for page, phase in challenge.pages_for_participant(db.session, current_user)
+                if authz.phase_visible(phase)]
 
     def heard_published(phase: Phase) -> bool:
         page = challenge.heard_page(db.session, phase)
