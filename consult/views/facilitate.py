@@ -13,7 +13,13 @@ from .. import authz
 from ..authz import allow
 from ..extensions import db
 from ..forms.facilitate import (
-    BackForm, ConsultationForm, MoveTopicForm, OnBehalfForm, PhaseChangeForm, PhaseForm, TopicForm,
+    BackForm,
+    ConsultationForm,
+    MoveTopicForm,
+    OnBehalfForm,
+    PhaseChangeForm,
+    PhaseForm,
+    TopicForm,
 )
 from ..models import (
     CATEGORIES,

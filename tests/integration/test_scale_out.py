@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 
 from consult import migrate
 from consult.extensions import make_engine
-from consult.models import AnalysisRun, Consultation, Idea, ParticipantProfile, Phase, Topic, User, utcnow
+from consult.models import (
+    AnalysisRun,
+    Consultation,
+    ConsultationAssignment,
+    Idea,
+    ParticipantProfile,
+    Phase,
+    Topic,
+    User,
+    utcnow,
+)
 from consult.services import contributions
 from consult.services.accounts import hash_password
 from consult.services.analysis_runs import pseudonym
@@ -45,16 +55,19 @@ def _seed(url: str) -> tuple[int, list[int], int]:
     with Session(engine, expire_on_commit=False) as session:
         people = []
         for i in range(6):
-            user = User(email=f"person{i}@example.org", password_hash=password)
+            user = User(email=f"person{i}@example.org", password_hash=password, email_confirmed_at=utcnow())
             user.profile = ParticipantProfile(category=("public", "carer", "service_user")[i % 3])
             people.append(user)
-        analyst = User(email="analyst@example.org", password_hash=password, role="analyst")
+        analyst = User(email="analyst@example.org", password_hash=password, role="analyst",
+                       email_confirmed_at=utcnow())
         analyst.profile = ParticipantProfile(category="staff")
         consultation = Consultation(slug="scale", title="Scale", is_published=True)
         phase = Phase(consultation=consultation, position=1, title="Open", question="Q?", state="open",
                       opens_at=utcnow())
         topic = Topic(phase=phase, position=1, title="Waiting")
         session.add_all([*people, analyst, consultation, phase, topic])
+        session.flush()
+        session.add(ConsultationAssignment(consultation_id=consultation.id, user_id=analyst.id, role="analyst"))
         session.commit()
         for n, body in enumerate(TEXTS):
             contributions.post_idea(session, people[n % len(people)], topic, body, body + ", please.")
