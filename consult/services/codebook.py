@@ -363,7 +363,7 @@ def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choice
     themes = {t.id: t for t in codebook.themes if t.state == "active"}
     decided = {c: v for c, v in choices.items() if v and c not in known}
     for choice in decided.values():
-        if choice != "none" and (not choice.isdigit() or int(choice) not in themes):
+        if choice != "none" and (not (choice.isascii() and choice.isdigit()) or int(choice) not in themes):
             raise Invalid("There is a problem", {"choices": "One of the chosen themes is not in the codebook"})
     if not decided:
         return 0

@@ -65,7 +65,7 @@ def publish(consultation_id: int) -> Any:
         raise NotFound(authz.NOT_FOUND)
     try:
         ideas = challenge.publish_statements(db.session, actor=current_user, topic=topic,
-                                             theme_ids=[int(t) for t in form.themes.data or []])
+                                             theme_ids=_ids(form.themes.data))
     except (Invalid, Conflict) as exc:
         db.session.rollback()
         errors = getattr(exc, "field_errors", None) or {"themes": exc.message}
@@ -90,7 +90,7 @@ def edit(phase_id: int) -> Any:
     if request.method == "POST":
         form = HeardForm()
         if form.validate_on_submit():
-            ids = [int(t) for t in form.themes.data or []]
+            ids = _ids(form.themes.data)
             actions = {i: request.form.get(f"action_{i}", "") for i in ids}
             try:
                 page = challenge.save_heard(db.session, actor=current_user, phase=phase,
@@ -149,3 +149,7 @@ def _heard_links() -> dict[str, Any]:
 
     return {"heard_links": heard_links, "heard_published": heard_published}
 
+
+def _ids(values: list[str] | None) -> list[int]:
+    """Theme ids from checkboxes, each parsed once and safely, in order and without repeats."""
+    return list(dict.fromkeys(i for i in (authz.parse_id(v) for v in values or []) if i is not None))

@@ -84,7 +84,8 @@ def questions_off(consultation_id: int) -> Any:
         flash("The form had expired. Try again.", "error")
         return redirect(url_for("inclusion.page", consultation_id=consultation.id))
     try:
-        off = equality.set_switched_off(db.session, consultation_id=consultation.id, questions=form.questions.data)
+        off = equality.set_switched_off(db.session, consultation_id=consultation.id,
+                                        questions=form.questions.data or [])
     except Invalid:
         db.session.rollback()
         flash("Choose questions from the list.", "error")
@@ -188,9 +189,11 @@ def offline_deadline(phase_id: int) -> Any:
     deadline = None
     if any(parts):
         try:
+            if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+                raise ValueError(parts)
             day, month, year = (int(p) for p in parts)
             deadline = datetime(year, month, day, 23, 59)
-        except ValueError:
+        except (ValueError, OverflowError):
             return _workshops_page(phase, errors={"deadline": "Enter a real date, for example 30 6 2021"},
                                    status=400)
     try:

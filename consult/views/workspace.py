@@ -252,7 +252,8 @@ def remove(consultation_id: int, theme_id: int) -> Any:
     if not form.validate_on_submit():
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
     try:
-        taken = cb.remove_members(db.session, actor=current_user, theme=item, contributions=form.contributions.data)
+        taken = cb.remove_members(db.session, actor=current_user, theme=item,
+                                  contributions=form.contributions.data or [])
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
     db.session.commit()

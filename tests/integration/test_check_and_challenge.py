@@ -19,6 +19,9 @@ def _setup(make):
     for n, theme in enumerate(book.themes[:2]):
         cb.rename(db.session, actor=data["analyst"], theme=theme, label=f"Theme number {n}",
                   summary=f"People said thing {n}.")
+    # The engine now describes every theme, and adopting keeps that as a draft summary; the third theme is
+    # left without one, to show that a theme nobody has summarised cannot be published.
+    cb.rename(db.session, actor=data["analyst"], theme=book.themes[2], label=book.themes[2].label, summary="")
     closed_phase(data["phase"])
     later = make.phase(consultation=data["consultation"])
     facilitator = make.user(role="facilitator", category="staff", email="facilitator.x@example.net")

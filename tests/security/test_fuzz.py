@@ -47,18 +47,6 @@ BAD_FIELD = ["", "9" * 25, "\u00b2", "\u0663\u0663", "\x00", "a" * 100_000]
 DATE_FIELDS = ["opens_at_day", "opens_at_month", "opens_at_year", "opens_at_time", "closes_at_month"]
 # Known bugs, each a strict xfail below until fixed: (endpoint, what the request was, reason).
 KNOWN: list[tuple[str, str, str]] = [
-    ("heard.publish", "*", "POST /facilitate/consultations/<id>/statements: a theme id of '\u00b2' (or the field "
-     "sent twice) passes the form and int() raises ValueError, a 500 (consult/views/heard.py publish)"),
-    ("heard.edit", "*", "POST /facilitate/phases/<id>/what-we-heard: a theme id of '\u00b2' (or sent twice) "
-     "reaches int() and raises ValueError, a 500 (consult/views/heard.py edit)"),
-    ("inclusion.offline_deadline", "*", "POST /facilitate/phases/<id>/workshops/deadline: a 20-digit day, month "
-     "or year overflows when the date is built, a 500 (consult/views/inclusion.py offline_deadline)"),
-    ("inclusion.questions_off", "*", "POST /facilitate/consultations/<id>/inclusion/questions with a text/plain "
-     "body (token in the header) is a 500 (consult/views/inclusion.py questions_off)"),
-    ("workspace.proposals", "*", "POST /workspace/<id>/proposals: a choice of '\u00b2' passes isdigit() and "
-     "int() raises ValueError, a 500 (consult/services/codebook.py apply_proposals)"),
-    ("workspace.remove", "*", "POST /workspace/<id>/themes/<id>/remove with a text/plain body (token in the "
-     "header) is a 500 (consult/views/workspace.py remove)"),
 ]
 
 
