@@ -50,7 +50,6 @@ def test_registration_answers_the_same_whether_or_not_the_email_is_taken(app, ma
     assert db.session.scalar(select(User).where(User.email == "taken@example.org")).password_hash != ""
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found by the last full run before the session stopped, not yet diagnosed; see the stop note on issues 7, 8, 10 and 11")
 def test_a_participant_confirms_their_email_before_their_first_contribution(app, make) -> None:
     phase = make.phase()
     client = _fresh(app)
@@ -66,7 +65,8 @@ def test_a_participant_confirms_their_email_before_their_first_contribution(app,
     link = _link("/confirm/")
     assert "Confirm my email address" in client.get(link).get_data(as_text=True)  # a GET spends nothing
     confirmed = client.post(link)
-    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/"
+    # Confirming leads on to the optional questions about you (issue 7), when that page exists.
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/me/about-you"
     posted = client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "Evening clinics", "body": "x"})
     assert posted.status_code == 302 and db.session.scalar(select(Idea.title)) == "Evening clinics"
     again = client.post(link)
