@@ -152,8 +152,11 @@ def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str
             page.themes.append(entry)
         entry.position, entry.action = n, (actions.get(theme.id) or "").strip()[:INTRO_MAX]
     session.flush()
-    audit.record(session, actor, "heard.publish" if publish else "heard.save", "phase", phase.id,
-                 themes=[t.id for t in chosen], codebook_version=book.version)
+    detail = {"themes": [t.id for t in chosen], "codebook_version": book.version}
+    if publish:
+        audit.record(session, actor, "heard.publish", "phase", phase.id, **detail)
+    else:
+        audit.record(session, actor, "heard.save", "phase", phase.id, **detail)
     return page
 
 

@@ -34,6 +34,9 @@ from ..models.codebook import LABEL_MAX, SUMMARY_MAX
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 
+# Every kind of numbered codebook change; each is audited as "codebook.<kind>".
+CHANGES = ("edit", "merge", "split", "add", "move", "remove", "scope", "undo", "code")
+
 
 def for_consultation(session: Session, consultation_id: int) -> Codebook | None:
     """The consultation's codebook, or None before one is adopted."""
@@ -109,6 +112,7 @@ def _snapshot(themes: Iterable[CodebookTheme]) -> dict[str, Any]:
 def _record(session: Session, codebook: Codebook, actor: User, action: str, description: str,
             before: dict[str, Any] | None, **detail: Any) -> CodebookChange:
     """Number and store one change (and audit it)."""
+    assert action in CHANGES, action
     codebook.version += 1
     change = CodebookChange(codebook_id=codebook.id, version=codebook.version, actor_id=actor.id, action=action,
                             description=description[:500], detail=detail, before=before)

@@ -16,6 +16,8 @@ WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
 
 def violations(page: Page) -> list[str]:
     """axe violations on the current page, as readable lines."""
+    # A click starts a navigation without waiting for its stylesheet: unstyled links read as tiny targets.
+    page.wait_for_load_state("load")
     results = Axe().run(page, options=WCAG_AA)
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
             for v in results.response["violations"]]

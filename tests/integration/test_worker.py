@@ -100,9 +100,8 @@ def test_idle_workers_poll_with_a_read_and_never_take_the_write_lock(app, make, 
 
 def test_the_worker_command_runs_a_queued_analysis_to_the_end(app, make, monkeypatch) -> None:
     phase = make.phase()
-    author = make.user()
-    for i in range(12):
-        contributions.post_idea(db.session, author, phase.topics[0], f"Idea number {i}",
+    for i in range(12):  # twelve people, as one person posting twelve ideas at once meets the rate limit
+        contributions.post_idea(db.session, make.user(), phase.topics[0], f"Idea number {i}",
                                 f"Shorter waits for physiotherapy appointments, number {i}")
     run = AnalysisRun(consultation_id=phase.consultation.id, state="queued", params={"k": 2})
     db.session.add(run)

@@ -119,7 +119,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "facilitate.edit_phase": ("facilitator_assigned", {"phase_id": "draft"},
                               {"title": "Renamed phase", "question": "A new question?"}),
     "facilitate.open_phase": ("facilitator_assigned", {"phase_id": "draft"}, {}),
-    "facilitate.close_phase": ("facilitator_assigned", {"phase_id": "open"}, {}),
+    "facilitate.close_phase": ("facilitator_assigned", {"phase_id": "open"}, {"confirmed": "yes"}),
     "facilitate.new_topic": ("facilitator_assigned", {"phase_id": "open"}, {"title": "A new topic"}),
     "facilitate.edit_topic": ("facilitator_assigned", {"topic_id": "open"}, {"title": "Renamed topic"}),
     "facilitate.move_topic": ("facilitator_assigned", {"topic_id": "open"}, {"direction": "down"}),

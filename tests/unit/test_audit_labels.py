@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from consult.services import moderation
+from consult.services import codebook, moderation
 from consult.views.admin import ACTION_LABELS
 
 ROOT = Path(__file__).resolve().parents[2] / "consult"
 # Action names built from a variable: the prefix and the values the service accepts.
-DYNAMIC = {"moderation.": moderation.ACTIONS, "anomaly.": ("exclude", "dismiss")}
+DYNAMIC = {"moderation.": moderation.ACTIONS, "anomaly.": ("exclude", "dismiss"), "codebook.": codebook.CHANGES}
 
 
 def recorded_actions() -> set[str]:
