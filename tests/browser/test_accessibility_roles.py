@@ -107,7 +107,6 @@ def overflows(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"))
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found by the last full run before the session stopped, not yet diagnosed; see the stop note on issues 7, 8, 10 and 11")
 def test_every_page_as_every_role_has_no_serious_violations_and_fits_320px(browser: Browser, server, promise) -> None:
     paths = page_paths(server.database)
     assert {"public.topic", "public.idea", "facilitate.dashboard", "moderation.queue", "admin.audit_log"} <= set(paths)

@@ -35,12 +35,11 @@ def busy_demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
         yield server
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found by the last full run before the session stopped, not yet diagnosed; see the stop note on issues 7, 8, 10 and 11")
 def test_inclusion_journey(browser, busy_demo_server, tmp_path: Path) -> None:
     base = busy_demo_server.url
     person = browser.new_context(viewport={"width": 390, "height": 844})
     page = person.new_page()
-    register(page, base, "about-me@example.org")
+    register(page, busy_demo_server, "about-me@example.org")
     page.goto(base + "/me/about-you")
     expect(page.get_by_role("heading", level=1)).to_have_text("About you")
     expect(page.get_by_text("Every question is optional.")).to_be_visible()

@@ -46,7 +46,6 @@ def _flash(page, text: str) -> None:
     expect(page.locator(".consult-flash").first).to_contain_text(text)
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found by the last full run before the session stopped, not yet diagnosed; see the stop note on issues 7, 8, 10 and 11")
 def test_workspace_journey(browser, analysed_demo) -> None:
     base = analysed_demo.url
     staff = browser.new_context(accept_downloads=True)
@@ -121,7 +120,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     people = browser.new_context()
     people.set_default_timeout(90_000)
     person = people.new_page()
-    register(person, base, "checker@example.org")
+    register(person, analysed_demo, "checker@example.org")
     facilitator.get_by_role("link", name="Waiting times", exact=True).click()
     statement_url = facilitator.url
     person.goto(statement_url)

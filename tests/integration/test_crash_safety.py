@@ -29,8 +29,10 @@ from tests.support.live import csrf_token, live_server, logged_in_session
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.own_databases]
 PASSWORD = "crash safety password"
-ROUNDS, VOTERS, IDEAS = 5, 8, 400
+ROUNDS, VOTERS, IDEAS = 5, 8, 4000  # enough ideas that no voter runs out before the fifth kill
 LOAD_SECONDS = 1.5
+# Eight voters casting hundreds of votes in seconds would meet the per-person vote limit, which is not under test.
+UNTHROTTLED = {"CONSULT_RATE_LIMIT_SCALE": "1000"}
 
 
 @contextmanager
@@ -54,7 +56,7 @@ def _prepare(url: str) -> tuple[list[str], list[int]]:
     with Session(engine) as session:
         voters = []
         for i in range(VOTERS):
-            user = User(email=f"voter{i}@example.org", password_hash=password)
+            user = User(email=f"voter{i}@example.org", password_hash=password, email_confirmed_at=utcnow())
             user.profile = ParticipantProfile(category="public")
             voters.append(user)
         consultation = Consultation(slug="crash", title="Crash")
@@ -146,7 +148,6 @@ def _check(url: str, acknowledged: set[tuple[str, int]]) -> tuple[int, int, str]
     return lost, duplicates, verdict
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found by the last full run before the session stopped, not yet diagnosed; see the stop note on issues 7, 8, 10 and 11")
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_sigkill_during_votes_loses_no_acknowledged_vote(kind: str, tmp_path: Path, promise) -> None:
     with _database(kind, tmp_path) as url:
@@ -157,7 +158,8 @@ def test_sigkill_during_votes_loses_no_acknowledged_vote(kind: str, tmp_path: Pa
         tokens: dict[str, str] = {}
         for round_number in range(ROUNDS):
             before = len(acknowledged)
-            with live_server(tmp_path / "crash.sqlite3", url=url, workers=2, threads=4) as server:
+            with live_server(tmp_path / "crash.sqlite3", url=url, workers=2, threads=4,
+                             extra_env=UNTHROTTLED) as server:
                 if not sessions:
                     # Log in once: signed session cookies stay valid across restarts (the same secret key).
                     sessions = {email: logged_in_session(server.url, email, PASSWORD) for email in voters}
