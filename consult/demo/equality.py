@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from .models import (
+from ..models import (
     PREFER_NOT,
     Consultation,
     ConsultationAssignment,
@@ -27,7 +27,7 @@ from .models import (
     Phase,
     User,
 )
-from .services.equality import region_of, respondent_key
+from ..services.equality import region_of, respondent_key
 
 AGE = {"under_18": 0.5, "18_24": 6, "25_34": 20, "35_44": 22, "45_54": 22, "55_64": 17, "65_74": 8, "75_plus": 2}
 SEX = {"female": 70, "male": 28}

@@ -1,0 +1,88 @@
+"""The deterministic demo dataset: the AHP strategy consultation, its registrants and what they said.
+
+Shared by `flask --app wsgi seed-demo`, the tests and the benchmarks. Everything comes from one
+random.Random(seed) and is timed relative to `now`, so the same seed and `now` give the same rows.
+Traffic follows what real online consultations show (and what the analysis must correct for): most
+visits in the first days of a phase and after reminder emails, more in the evening, early ideas seen
+by more people. Each idea and comment has a hidden appeal; a participant shown it supports it with
+that probability, so "support among those shown" recovers the appeal whatever the posting time.
+"""
+
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Consultation, User, utcnow
+from .corpus import load_corpus
+from .seeder import _Seeder
+from .settings import (
+    BASE_COMMENTS,
+    BASE_IDEAS,
+    BASE_PARTICIPANTS,
+    BASE_VOTES,
+    DEMO_ACCOUNTS,
+    DEMO_DOMAIN,
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    DemoAccount,
+    DemoDataError,
+)
+
+__all__ = ["DEMO_ACCOUNTS", "DEMO_DOMAIN", "DEMO_LOGINS", "DEMO_PASSWORD", "DemoAccount", "DemoDataError",
+           "load_corpus", "seed_demo"]
+
+
+def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: datetime | None = None,
+              ideas: int | None = None, comments: int | None = None, votes: int | None = None,
+              progress: Callable[[str], None] | None = None, secret: str | None = None) -> dict[str, int]:
+    """Fill an empty database with the demo consultation; return the number of rows of each kind.
+
+    `scale` multiplies participants, ideas, comments and votes (1.0: about 600 participants,
+    320 ideas, 1,150 comments and 11,500 votes); `ideas`, `comments` and `votes` override the
+    scaled figures (the benchmark uses scale=66, ideas=20_000, votes=200_000). The same seed and
+    `now` give the same data. Commits as it goes.
+    """
+    if session.scalar(select(func.count()).select_from(Consultation)):
+        raise DemoDataError("The database already has a consultation: "
+                            "demo data only goes into an empty database.")
+    if session.scalar(select(func.count()).select_from(User).where(User.email.like(f"%@{DEMO_DOMAIN}"))):
+        raise DemoDataError(f"Accounts @{DEMO_DOMAIN} already exist: "
+                            "demo data only goes into an empty database.")
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    seeder = _Seeder(
+        session, rng=random.Random(seed), now=now or utcnow(),
+        participants=max(20, round(BASE_PARTICIPANTS * scale)),
+        ideas=ideas if ideas is not None else max(10, round(BASE_IDEAS * scale)),
+        comments=comments if comments is not None else round(BASE_COMMENTS * scale),
+        votes=votes if votes is not None else round(BASE_VOTES * scale),
+        progress=progress or (lambda _message: None),
+    )
+    # Hashing is deliberately slow, so every demo account shares one hash of the demo password.
+    counts = seeder.run(PasswordHasher().hash(DEMO_PASSWORD))
+    extra = _seed_inclusion(session, seed=seed, secret=secret)
+    counts["ideas"] += extra["offline_ideas"]
+    counts.update(extra)
+    return counts
+
+
+def _seed_inclusion(session: Session, *, seed: int, secret: str | None) -> dict[str, int]:
+    """Equality answers and offline workshops (consult/demo/equality.py), under the app's pseudonym key."""
+    from flask import current_app, has_app_context
+
+    from .equality import seed_equality, seed_workshops
+
+    if secret is None:
+        secret = str(current_app.config["PSEUDONYM_KEY"]) if has_app_context() else "demo-pseudonym-key"
+    counts = seed_equality(session, secret=secret, seed=seed)
+    offline = seed_workshops(session)
+    session.commit()
+    counts.update(offline)
+    return counts
