@@ -7,9 +7,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -38,9 +37,8 @@ from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import scheduled_state
 from .queries import Page, paginate
 from .text import require_text
+from .typed_time import TypedDateTime, to_utc
 
-# Planned times are typed and shown in UK time; the database keeps naive UTC.
-UK = ZoneInfo("Europe/London")
 SLUG_MAX = 80
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 CONSULTATION_TITLE_MAX = 200
@@ -54,8 +52,6 @@ TOPIC_DESCRIPTION_MAX = 2_000
 OFFLINE_CHANNELS = tuple(c for c in CHANNELS if c != "online")
 # The on-behalf form's answer for "we do not know which group they belong to".
 CATEGORY_UNKNOWN = "unknown"
-_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?m\.?)?", re.ASCII)
-_TIME_WORDS = {"midday": (12, 0), "noon": (12, 0), "12 noon": (12, 0), "midnight": (0, 0)}
 
 
 def _require_facilitator(actor: User, consultation_id: int | None = None, session: Session | None = None) -> None:
@@ -191,88 +187,6 @@ def update_consultation(session: Session, actor: User, consultation: Consultatio
             detail["published"] = is_published
         audit.record(session, actor, "consultation.update", "consultation", consultation.id, **detail)
     return changed
-
-
-# ------------------------------------------------------------------------------------ phase schedule
-
-
-@dataclass(frozen=True)
-class TypedDateTime:
-    """A date and time as a person typed them into a form, in UK time."""
-
-    day: str = ""
-    month: str = ""
-    year: str = ""
-    time: str = ""
-
-    @property
-    def is_blank(self) -> bool:
-        """True when nothing was typed in any part."""
-        return not any(part.strip() for part in (self.day, self.month, self.year, self.time))
-
-    @classmethod
-    def from_utc(cls, value: datetime | None) -> TypedDateTime:
-        """The form's parts for a stored UTC time, to fill in an edit form."""
-        if value is None:
-            return cls()
-        local = value.replace(tzinfo=UTC).astimezone(UK)
-        hour = local.hour % 12 or 12
-        return cls(str(local.day), str(local.month), str(local.year),
-                   f"{hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}")
-
-
-def parse_time(text: str) -> tuple[int, int] | None:
-    """Hours and minutes from "9:30am", "9am", "14:00", "14.00" or "midday"; None when not a time."""
-    text = " ".join(text.strip().lower().split())
-    if text in _TIME_WORDS:
-        return _TIME_WORDS[text]
-    match = _TIME.fullmatch(text)
-    if not match:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    meridiem = match.group(3) or ""
-    if minute > 59:
-        return None
-    if meridiem:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if meridiem == "p" else 0)
-    elif hour > 23:
-        return None
-    return hour, minute
-
-
-def to_utc(typed: TypedDateTime, *, field: str, label: str) -> datetime | None:
-    """The naive UTC time for a UK date and time typed into a form; None when left blank."""
-    if typed.is_blank:
-        return None
-    parts = {"day": typed.day.strip(), "month": typed.month.strip(), "year": typed.year.strip()}
-    missing = [name for name, value in parts.items() if not value]
-    if missing:
-        message = f"The {label} date must include a {' and a '.join(missing)}"
-        raise Invalid(message, {field: message})
-    not_real = f"The {label} date must be a real date, like 3 6 2021"
-    # ASCII digits only ("²".isdigit() is true but int() refuses it), and no more digits than a date has.
-    if (not all(value.isascii() and value.isdigit() for value in parts.values()) or len(parts["year"]) != 4
-            or len(parts["day"]) > 2 or len(parts["month"]) > 2):
-        raise Invalid(not_real, {field: not_real})
-    if not 2000 <= int(parts["year"]) < 2100:
-        message = f"The {label} date must be in a year from 2000 to 2099"
-        raise Invalid(message, {field: message})
-    try:
-        local_date = datetime(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except (ValueError, OverflowError) as exc:
-        raise Invalid(not_real, {field: not_real}) from exc
-    time_field = f"{field}_time"
-    if not typed.time.strip():
-        message = f"Enter the {label} time, like 9:00am or 17:30"
-        raise Invalid(message, {time_field: message})
-    clock = parse_time(typed.time)
-    if clock is None:
-        message = f"Enter the {label} time as a real time, like 9:00am or 17:30"
-        raise Invalid(message, {time_field: message})
-    local = local_date.replace(hour=clock[0], minute=clock[1], tzinfo=UK)
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def _schedule_time(value: datetime | TypedDateTime | None, errors: dict[str, str], *, field: str,

@@ -34,6 +34,7 @@ from ..models import (
 from ..security import safe_next
 from ..services import manage, phases, queries
 from ..services.errors import Conflict, Invalid
+from ..services.typed_time import TypedDateTime, to_utc
 from .helpers import form_values, page_arg
 
 bp = Blueprint("facilitate", __name__, url_prefix="/facilitate")
@@ -146,8 +147,8 @@ def _phase_fields(form: PhaseForm) -> dict[str, Any]:
     """The phase form's fields as the service takes them."""
     return {"title": form.title.data, "question": form.question.data,
             "description": form.description.data, "audience": list(form.audience.data or []),
-            "opens_at": manage.TypedDateTime(**form.typed("opens_at")),
-            "closes_at": manage.TypedDateTime(**form.typed("closes_at"))}
+            "opens_at": TypedDateTime(**form.typed("opens_at")),
+            "closes_at": TypedDateTime(**form.typed("closes_at"))}
 
 
 def _requires_verified(form: PhaseForm) -> bool:
@@ -166,10 +167,10 @@ def _phase_form(consultation: Consultation, phase: Phase | None, submitted: Phas
     elif phase is not None:
         form = {"title": phase.title, "question": phase.question, "description": phase.description}
         audience = phase.audience_categories
-        opens = manage.TypedDateTime.from_utc(phase.opens_at)
-        closes = manage.TypedDateTime.from_utc(phase.closes_at)
+        opens = TypedDateTime.from_utc(phase.opens_at)
+        closes = TypedDateTime.from_utc(phase.closes_at)
     else:
-        form, audience, opens, closes = {}, [], manage.TypedDateTime(), manage.TypedDateTime()
+        form, audience, opens, closes = {}, [], TypedDateTime(), TypedDateTime()
     return render_template("facilitate/phase_form.html", consultation=consultation, phase=phase, form=form,
                            audience=audience, opens=opens, closes=closes, errors=errors,
                            categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES]), status
@@ -240,7 +241,7 @@ def open_phase(phase_id: int) -> Any:
     if request.method == "GET" or form.confirmed.data != "yes":
         return _confirm_change(phase, "reopen", form)
     try:
-        closes = manage.to_utc(manage.TypedDateTime(**form.typed("closes_at")), field="closes_at", label="closing")
+        closes = to_utc(TypedDateTime(**form.typed("closes_at")), field="closes_at", label="closing")
         if closes is not None and closes <= utcnow():
             raise Invalid("There is a problem", {"closes_at": "The closing time must be in the future"})
     except Invalid as exc:
@@ -263,11 +264,11 @@ def close_phase(phase_id: int) -> Any:
 def _confirm_change(phase: Phase, change: str, form: PhaseChangeForm, errors: dict[str, str] | None = None) -> Any:
     """The page that asks before a phase is closed or reopened."""
     if form.is_submitted() and errors is not None:
-        closes = manage.TypedDateTime(**form.typed("closes_at"))
+        closes = TypedDateTime(**form.typed("closes_at"))
     else:
         # Keep a planned closing time that is still to come; otherwise ask for one.
         planned = phase.closes_at if phase.closes_at and phase.closes_at > utcnow() else None
-        closes = manage.TypedDateTime.from_utc(planned)
+        closes = TypedDateTime.from_utc(planned)
     back = safe_next(form.next.data or request.args.get("next"), url_for("facilitate.dashboard"))
     return render_template("facilitate/phase_confirm.html", phase=phase, change=change, closes=closes,
                            errors=errors or {}, back=back)

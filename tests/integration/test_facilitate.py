@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 
 from consult.extensions import db
 from consult.models import AuditEvent, Consultation, Idea, Phase, PhaseTransition, Topic, User, utcnow
-from consult.services import contributions, manage
+from consult.services import contributions, manage, typed_time
 from consult.services.errors import Invalid
 from tests.conftest import Factory, make_app
 
@@ -431,7 +431,7 @@ def test_every_facilitator_form_carries_a_csrf_token_and_posts_without_one_fail(
 ])
 def test_parse_time_reads_the_usual_ways_of_writing_a_time(typed: str,
                                                            expected: tuple[int, int] | None) -> None:
-    assert manage.parse_time(typed) == expected
+    assert typed_time.parse_time(typed) == expected
 
 
 @pytest.mark.parametrize(("parts", "expected"), [
@@ -441,10 +441,10 @@ def test_parse_time_reads_the_usual_ways_of_writing_a_time(typed: str,
 ])
 def test_typed_uk_times_are_stored_in_utc_and_shown_back_as_typed(parts: tuple[str, ...],
                                                                   expected: datetime | None) -> None:
-    typed = manage.TypedDateTime(*parts)
-    assert manage.to_utc(typed, field="opens_at", label="opening") == expected
+    typed = typed_time.TypedDateTime(*parts)
+    assert typed_time.to_utc(typed, field="opens_at", label="opening") == expected
     if expected is not None:
-        assert manage.TypedDateTime.from_utc(expected) == typed
+        assert typed_time.TypedDateTime.from_utc(expected) == typed
 
 
 @pytest.mark.parametrize(("parts", "message"), [
@@ -456,7 +456,7 @@ def test_typed_uk_times_are_stored_in_utc_and_shown_back_as_typed(parts: tuple[s
 ])
 def test_typed_dates_that_are_not_real_are_explained(parts: tuple[str, ...], message: str) -> None:
     with pytest.raises(Invalid) as refused:
-        manage.to_utc(manage.TypedDateTime(*parts), field="opens_at", label="opening")
+        typed_time.to_utc(typed_time.TypedDateTime(*parts), field="opens_at", label="opening")
     assert list(refused.value.field_errors.values()) == [message]
 
 
