@@ -30,9 +30,8 @@ install: $(VENV)/.installed  ## Create the virtual environment and install consu
 db: install  ## Migrate the database and load the demo data if it is empty
 	$(FLASK) init-db --demo-if-empty
 
-run: db  ## Serve the demo on http://127.0.0.1:5000
-	@echo "Serving consult on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --preload --access-logfile - wsgi:app
+run: install  ## Migrate, load the demo if the database is empty, print the logins, serve http://127.0.0.1:5000
+	$(FLASK) serve --demo-if-empty --bind $(HOST):$(PORT) --workers 2 --threads 4
 
 chromium:  ## Install Debian's Chromium for the browser tests if it is missing
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -63,6 +62,7 @@ bench: install-test  ## Print speed and memory figures (load on SQLite and Postg
 	$(BIN)/python -m tests.bench.site
 	$(BIN)/python -m analysis.bench
 	$(BIN)/python -m tests.bench.export
+	$(BIN)/python -m tests.bench.restart
 
 eval: install  ## Print analysis quality figures against human coding
 	$(BIN)/python -m analysis eval

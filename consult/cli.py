@@ -1,4 +1,4 @@
-"""Operator commands: flask --app wsgi init-db | seed-demo | create-user | tick | recount | analyse | worker |
+"""Operator commands: flask --app wsgi init-db | serve | seed-demo | create-user | tick | recount | analyse | worker |
 backup | restore."""
 
 from __future__ import annotations
@@ -37,6 +37,22 @@ def init_app(app: Flask) -> None:
         click.echo(f"Database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
         if demo_if_empty:
             ctx.invoke(seed_demo, if_empty=True, scale=1.0)
+
+    @app.cli.command("serve")
+    @click.option("--bind", default="127.0.0.1:5000", show_default=True, help="Address and port to listen on.")
+    @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+    @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+    @click.option("--demo-if-empty", is_flag=True, help="Load the demo first when the database is empty.")
+    @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log each request.")
+    @click.pass_context
+    def serve(ctx: click.Context, bind: str, workers: int, threads: int, demo_if_empty: bool,
+              access_log: bool) -> None:
+        """Upgrade the database, then serve with gunicorn from this process (make run: one app import)."""
+        from .serve import serve as run_server
+
+        ctx.invoke(init_db, demo_if_empty=demo_if_empty)
+        click.echo(f"\nServing consult on http://{bind}  (Ctrl+C to stop)")
+        run_server(app, bind=bind, workers=workers, threads=threads, access_log=access_log)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")

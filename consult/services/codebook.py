@@ -8,12 +8,10 @@ takes back the newest change not yet undone (and is itself a numbered change), s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
-
-from analysis.assign import Proposal, propose
 
 from ..models import (
     AnalysisRun,
@@ -33,6 +31,9 @@ from ..models import (
 from ..models.codebook import LABEL_MAX, SUMMARY_MAX
 from . import audit
 from .errors import Conflict, Invalid, NotFound
+
+if TYPE_CHECKING:  # analysis.assign pulls in scikit-learn: imported where proposals are made, not at start-up
+    from analysis.assign import Proposal
 
 # Every kind of numbered codebook change; each is audited as "codebook.<kind>".
 CHANGES = ("edit", "merge", "split", "add", "move", "remove", "scope", "undo", "code")
@@ -358,6 +359,8 @@ def proposals(session: Session, codebook: Codebook, run: AnalysisRun) -> list[Pr
     texts = contribution_texts(session, [m.contribution for t in active for m in t.members])
     themes = {t.id: [texts[m.contribution]["text"] for m in t.members if m.contribution in texts] for t in active}
     order = {"fits": 0, "unsure": 1, "none": 2}
+    from analysis.assign import propose
+
     return sorted(propose(themes, items), key=lambda p: (order[p.verdict], -p.confidence))
 
 

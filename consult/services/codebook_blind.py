@@ -13,8 +13,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from analysis.assign import cohen_kappa
-
 from ..models import Codebook, CodebookMember, CodebookReviewed, CodebookSample, CodebookTheme, User, utcnow
 from . import audit
 from .codebook import contribution_texts
@@ -103,5 +101,7 @@ def agreement(session: Session, codebook: Codebook, coder: User) -> dict[str, An
     texts = contribution_texts(session, [d["contribution"] for d in disagreements])
     for item in disagreements:
         item["text"] = texts.get(item["contribution"], {}).get("text", "")
+    from analysis.assign import cohen_kappa  # scikit-learn comes with it: not at start-up
+
     return {"coded": len(rows), "agreed": len(rows) - len(disagreements), "kappa": cohen_kappa(first, second),
             "disagreements": disagreements}

@@ -1,11 +1,20 @@
-"""Operator commands: create-user, seed-demo --if-empty, analyse."""
+"""Operator commands: create-user, seed-demo --if-empty, analyse, serve."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
 from sqlalchemy import func, select
 
+from consult import migrate
 from consult.extensions import db
 from consult.models import AnalysisRun, AuditEvent, Consultation, User
+from tests.support.live import BIN, ROOT, free_port, server_env
 
 
 def test_create_user_grants_a_staff_role_and_refuses_bad_input(app) -> None:
@@ -45,3 +54,31 @@ def test_analyse_command_stores_a_finished_run(app) -> None:
     assert f"Analysis {run.id} finished" in result.output and run.result["themes"]["themes"]
     missing = runner.invoke(args=["analyse", "no-such-consultation"])
     assert missing.exit_code != 0 and "No consultation" in missing.output
+
+
+@pytest.mark.sqlite_only
+def test_serve_upgrades_the_database_then_answers_and_stops_on_a_signal(tmp_path) -> None:
+    """`make run` is `flask serve`: one process migrates, then its forked gunicorn workers answer."""
+    port = free_port()
+    database = tmp_path / "serve.sqlite3"
+    process = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "serve", "--bind", f"127.0.0.1:{port}",
+                                "--workers", "1", "--no-access-log"], cwd=ROOT,
+                               env=server_env(database, tmp_path), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        health = None
+        for _ in range(600):
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                break
+            except requests.RequestException:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.1)
+        assert health is not None and health["status"] == "ok"
+        assert health["revision"] == migrate.head_revision(db.engine)
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert f"Serving consult on http://127.0.0.1:{port}" in output

@@ -200,3 +200,15 @@ def test_init_db_can_load_the_demo_in_the_same_start_up_and_only_once(app) -> No
     assert again.exit_code == 0 and "demo not loaded" in again.output
     db.remove()
     assert db.session.scalar(select(func.count()).select_from(Consultation)) == 2
+
+
+def test_starting_the_app_leaves_the_analysis_libraries_unloaded() -> None:
+    """`make run` and every gunicorn worker import the app; scikit-learn, SciPy and nltk wait for an analysis."""
+    import subprocess
+    import sys
+
+    heavy = ("sklearn", "scipy", "nltk", "vaderSentiment", "docx", "openpyxl")
+    code = f"import sys, wsgi; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True,
+                          capture_output=True, text=True)
+    assert done.stdout.strip() == ""
