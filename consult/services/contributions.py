@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -158,36 +160,78 @@ class VoteResult:
     changed: bool
 
 
+@dataclass(frozen=True)
+class _VoteSql:
+    """The vote path's statements for one kind and dialect, built once (building them cost more than running them)."""
+
+    rules: Any
+    audience: Any
+    withdraw: Any
+    insert: Any
+    existing: Any
+    change: Any
+    event: Any
+    count: Any
+    totals: Any
+
+
+@lru_cache(maxsize=8)
+def _vote_sql(kind: str, dialect: str) -> _VoteSql:
+    """Core statements on the tables, with bound parameters: no ORM unit of work on the hottest path."""
+    model: type[Idea] | type[Comment] = Idea if kind == "idea" else Comment
+    column = "idea_id" if kind == "idea" else "comment_id"
+    items, votes, events = model.__table__, Vote.__table__, VoteEvent.__table__
+    item_id, voter_id = bindparam("item_id"), bindparam("voter_id")
+    # One query for the item and its phase's rules.
+    rules = (select(items.c.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
+                    Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
+             .join(Phase, Phase.id == items.c.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
+             .where(items.c.id == item_id))
+    if kind == "comment":
+        # A comment is only as visible as its idea and, for a reply, the comment it replies to.
+        parent = aliased(Comment)
+        rules = (rules.add_columns(Idea.moderation_state.label("idea_state"),
+                                   parent.moderation_state.label("parent_state"))
+                 .join(Idea, Idea.id == items.c.idea_id).outerjoin(parent, parent.id == items.c.parent_id))
+    mine = (votes.c.voter_id == voter_id) & (votes.c[column] == item_id)
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    fields = {"voter_id": voter_id, column: item_id, "value": bindparam("value"),
+              "voter_category": bindparam("category"), "voter_profession": bindparam("profession")}
+    now = bindparam("now")
+    return _VoteSql(
+        rules=rules,
+        audience=select(PhaseAudience.category).where(PhaseAudience.phase_id == bindparam("phase_id")),
+        withdraw=delete(votes).where(mine).returning(votes.c.value),
+        insert=dialect_insert(votes).values(**fields, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["voter_id", column]).returning(votes.c.id),
+        existing=select(votes.c.id, votes.c.value).where(mine).with_for_update(),
+        change=update(votes).where(votes.c.id == bindparam("vote_id")).values(
+            value=bindparam("value"), updated_at=now, voter_category=bindparam("category"),
+            voter_profession=bindparam("profession")),
+        event=insert(events).values(**fields, at=now),
+        count=update(items).where(items.c.id == item_id).values(
+            up_count=items.c.up_count + bindparam("up_delta"), down_count=items.c.down_count + bindparam("down_delta"))
+        .returning(items.c.up_count, items.c.down_count),
+        totals=select(items.c.up_count, items.c.down_count).where(items.c.id == item_id),
+    )
+
+
 def vote(session: Session, user: User, kind: str, item_id: int, value: int,
          now: datetime | None = None) -> VoteResult:
     """Set (+1/-1) or withdraw (0) the user's vote on an idea or comment; safe to repeat and to race."""
     now = now or utcnow()
     if value not in (-1, 0, 1):
         raise Invalid("Choose support or against")
-    model: type[Idea] | type[Comment]
-    if kind == "idea":
-        model, column = Idea, Vote.idea_id
-    elif kind == "comment":
-        model, column = Comment, Vote.comment_id
-    else:
+    if kind not in ("idea", "comment"):
         raise NotFound("There is nothing to vote on here")
-    # One query for the item and its phase's rules: voting is the hottest path on the site.
-    stmt = (select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
-                   Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
-            .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
-            .where(model.id == item_id))
-    if kind == "comment":
-        # A comment is only as visible as its idea and, for a reply, the comment it replies to.
-        parent = aliased(Comment)
-        stmt = (stmt.add_columns(Idea.moderation_state.label("idea_state"),
-                                 parent.moderation_state.label("parent_state"))
-                .join(Idea, Idea.id == Comment.idea_id).outerjoin(parent, parent.id == Comment.parent_id))
-    row = session.execute(stmt).one_or_none()
+    sql = _vote_sql(kind, session.get_bind().dialect.name)
+    connection = session.connection()
+    row = connection.execute(sql.rules, {"item_id": item_id}).one_or_none()
     if row is None or row.moderation_state != "published":
         raise NotFound(f"This {kind} is not available")
     if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
         raise NotFound(f"This {kind} is not available")
-    audience = session.scalars(select(PhaseAudience.category).where(PhaseAudience.phase_id == row.id)).all()
+    audience = connection.execute(sql.audience, {"phase_id": row.id}).scalars().all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
                        audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
     if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
@@ -199,44 +243,25 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     require_contribution_allowed(rules, user, now)  # type: ignore[arg-type]
     ratelimit.throttle(session, ratelimit.VOTE_USER, f"user:{user.id}", "voted", now=now)
 
-    target = {"idea_id": item_id} if kind == "idea" else {"comment_id": item_id}
     category, profession = _stamp(user)
+    params = {"voter_id": user.id, "item_id": item_id, "value": value, "category": category,
+              "profession": profession, "now": now}
     old = 0
     if value == 0:
-        deleted = session.execute(
-            delete(Vote).where(Vote.voter_id == user.id, column == item_id).returning(Vote.value)
-        ).scalar()
-        old = deleted or 0
-    else:
-        stmt = dialect_insert(session, Vote).values(
-            voter_id=user.id, value=value, voter_category=category, voter_profession=profession,
-            created_at=now, updated_at=now, **target,
-        )
-        inserted = session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["voter_id", column.key]).returning(Vote.id)
-        ).scalar()
-        if inserted is None:
-            # Someone (perhaps this same person in another tab) voted first: change that row instead.
-            existing = session.execute(
-                select(Vote.id, Vote.value).where(Vote.voter_id == user.id, column == item_id).with_for_update()
-            ).one()
-            old = existing.value
-            if old != value:
-                session.execute(update(Vote).where(Vote.id == existing.id).values(
-                    value=value, updated_at=now, voter_category=category, voter_profession=profession))
+        old = connection.execute(sql.withdraw, params).scalar() or 0
+    elif connection.execute(sql.insert, params).scalar() is None:
+        # Someone (perhaps this same person in another tab) voted first: change that row instead.
+        existing = connection.execute(sql.existing, params).one()
+        old = existing.value
+        if old != value:
+            connection.execute(sql.change, {**params, "vote_id": existing.id})
     changed = old != value
     if changed:
-        up_delta = (value == 1) - (old == 1)
-        down_delta = (value == -1) - (old == -1)
-        session.execute(insert(VoteEvent).values(voter_id=user.id, value=value, voter_category=category,
-                                                 voter_profession=profession, at=now, **target))
-        up, down = session.execute(
-            update(model).where(model.id == item_id)
-            .values(up_count=model.up_count + up_delta, down_count=model.down_count + down_delta)
-            .returning(model.up_count, model.down_count)
-        ).one()
+        connection.execute(sql.event, params)
+        up, down = connection.execute(sql.count, {"item_id": item_id, "up_delta": (value == 1) - (old == 1),
+                                                  "down_delta": (value == -1) - (old == -1)}).one()
     else:
-        up, down = session.execute(select(model.up_count, model.down_count).where(model.id == item_id)).one()
+        up, down = connection.execute(sql.totals, {"item_id": item_id}).one()
     return VoteResult(value=value, up=up, down=down, changed=changed)
 
 
