@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from .extensions import db, is_transient, login_manager, set_write_intent
 from .models import User
+from .services import sessions
 from .services.errors import ServiceError
 
 log = logging.getLogger(__name__)
+# The key in the signed cookie that holds this device's session secret (consult/services/sessions.py).
+SESSION_KEY = "sid"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -39,18 +41,27 @@ ERROR_TITLES = {
 }
 
 
+def session_timeouts() -> sessions.Timeouts:
+    """The configured idle and absolute timeouts of a logged-in session."""
+    config = current_app.config
+    return sessions.Timeouts(idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                             absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]))
+
+
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    """Load the user for a session id "id:version"; a bumped version ends old sessions."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+def _load_user(user_id: str) -> User | None:
+    """Load the user whose live session row the cookie names; a deleted or timed-out row logs nobody in."""
+    # Requests in one app context (tests) share g: what an earlier request found is not this one's.
+    g.consult_login = None
+    g.consult_login_expired = False
+    record = sessions.find(db.session, session.get(SESSION_KEY) or "") if user_id.isdigit() else None
+    if record is None or record.user_id != int(user_id) or not record.user.is_active:
         return None
-    user = db.session.scalar(
-        select(User).options(joinedload(User.profile)).where(User.id == int(user_id))
-    )
-    if user is None or not user.is_active or user.session_version != int(version):
+    if sessions.expired(record, timeouts=session_timeouts()):
+        g.consult_login_expired = True
         return None
-    return user
+    g.consult_login = record
+    return record.user
 
 
 def safe_next(target: str | None, default: str) -> str:
