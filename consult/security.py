@@ -8,14 +8,14 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
-from flask_login import current_user
+from flask import Flask, Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from .extensions import db, is_transient, login_manager, set_write_intent
+from .extensions import db, is_transient, login_manager, set_write_intent, write_intent
 from .models import User
 from .services import sessions
 from .services.errors import ServiceError
@@ -64,6 +64,36 @@ def _load_user(user_id: str) -> User | None:
     return record.user
 
 
+def _end_or_note_use() -> Any:
+    """Send a person whose session timed out to log in again, and move a live session's idle clock on."""
+    if request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        if g.pop("consult_login_expired", False):
+            logout_user()
+            session.pop(SESSION_KEY, None)
+            flash("You were logged out because you had not used the service for a while. Log in again.", "info")
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return None
+    record = g.get("consult_login")
+    if record is not None and sessions.due_touch(record):
+        _touch(record.id)
+    return None
+
+
+def _touch(record_id: int) -> None:
+    """Move the idle clock in a short write of its own, outside the request's work; a busy database skips it."""
+    try:
+        with write_intent(), db.new_session() as own:
+            sessions.touch(own, record_id)
+            own.commit()
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        # The next request tries again; the idle timeout is counted in hours, not minutes.
+        log.info("Skipped noting a session's use: the database is busy")
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Return target only if it is a path on this site (never an open redirect)."""
     if not target:
@@ -99,6 +129,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    # Before the route check (authz inserts itself first): a timed-out session is told why it must log in again.
+    app.before_request_funcs.setdefault(None, []).insert(0, _end_or_note_use)
 
     @app.before_request
     def _start_timer() -> None:
@@ -123,9 +155,14 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError) -> tuple[Any, int]:
+    def _service_error(exc: ServiceError) -> Any:
         _abandon_transaction()
-        return error_response(exc.status, exc.message)
+        response = app.make_response(error_response(exc.status, exc.message))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            # A limit or an unavailable counter store: say when trying again will work.
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError) -> tuple[Any, int]:

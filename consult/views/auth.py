@@ -7,14 +7,12 @@ held, and what they save goes in a short write of its own.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -22,10 +20,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy.exc import DBAPIError
 
 from ..authz import allow
-from ..extensions import db, is_transient, reads_first, write_intent
+from ..extensions import db, reads_first, write_intent
 from ..forms import field_errors
 from ..forms.accounts import ButtonForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from ..models import CATEGORIES, CATEGORY_LABELS, User
@@ -35,7 +32,6 @@ from ..services.errors import Invalid
 from ..services.passwords import check_password, hash_password
 
 bp = Blueprint("auth", __name__)
-log = logging.getLogger(__name__)
 LOGIN_FAILED = "Enter a correct email address and password"
 
 
@@ -76,34 +72,6 @@ def after_registration_url() -> str:
     if "equality.questions" in current_app.view_functions:
         return url_for("equality.questions")
     return url_for("public.home")
-
-
-@bp.before_app_request
-def _expire_sessions() -> Any:
-    """Send a person whose session timed out to log in again, and move a live session's idle clock on."""
-    if not current_user.is_authenticated:
-        if g.pop("consult_login_expired", False):
-            session.pop(SESSION_KEY, None)
-            flash("You were logged out because you had not used the service for a while. Log in again.", "info")
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-        return None
-    record = g.get("consult_login")
-    if record is not None and sessions.due_touch(record):
-        _touch(record.id)
-    return None
-
-
-def _touch(record_id: int) -> None:
-    """Move the idle clock in a short write of its own, outside the request's work; a busy database skips it."""
-    try:
-        with write_intent(), db.new_session() as own:
-            sessions.touch(own, record_id)
-            own.commit()
-    except DBAPIError as exc:
-        if not is_transient(exc):
-            raise
-        # The next request a minute on tries again; the idle timeout is counted in hours.
-        log.info("Skipped noting a session's use: the database is busy")
 
 
 @bp.route("/register", methods=["GET", "POST"])
