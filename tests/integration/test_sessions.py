@@ -143,7 +143,7 @@ def test_sign_out_everywhere_else_from_the_account_page(app, make) -> None:
     assert _as(phone).get("/account").status_code == 200  # a forged request ended nothing
     done = _as(laptop).post("/account/sign-out-others", follow_redirects=True)
     text = done.get_data(as_text=True)
-    assert done.status_code == 200 and "signed out on 1 other device" in text and "Signed in on 1 device" in text
+    assert done.status_code == 200 and "signed out on 1 other device" in text and "Signed in on this device only" in text
     assert "Sign out everywhere else" not in text
     assert _as(phone).get("/account").status_code == 302
     assert _as(laptop).get("/account").status_code == 200
