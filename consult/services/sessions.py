@@ -8,6 +8,7 @@ the session on all of them. Idle and absolute timeouts are read from the row, no
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,8 +38,12 @@ def key_hash(secret: str) -> str:
 def start(session: Session, user: User, *, timeouts: Timeouts, now: datetime | None = None) -> str:
     """Open a session for this account on one device; returns the secret for its cookie."""
     now = now or utcnow()
-    # This account's dead sessions go when it logs in again, so the table holds live sessions only.
-    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, _dead(timeouts, now)))
+    # Dead sessions go as their account logs in again, and about one login in a hundred clears everyone's,
+    # so the table stays the size of the live sessions.
+    stale = delete(LoginSession).where(_dead(timeouts, now))
+    if random.random() >= 0.01:
+        stale = stale.where(LoginSession.user_id == user.id)
+    session.execute(stale)
     secret = secrets.token_urlsafe(32)
     session.add(LoginSession(key_hash=key_hash(secret), user_id=user.id, created_at=now, last_seen_at=now))
     session.flush()
