@@ -57,8 +57,9 @@ def _load_user(user_id: str) -> User | None:
     record = sessions.find(db.session, session.get(SESSION_KEY) or "") if user_id.isdigit() else None
     if record is None or record.user_id != int(user_id) or not record.user.is_active:
         return None
-    if sessions.expired(record, timeouts=session_timeouts()):
-        g.consult_login_expired = True
+    reason = sessions.expired(record, timeouts=session_timeouts())
+    if reason:
+        g.consult_login_expired = reason
         return None
     g.consult_login = record
     return record.user
@@ -69,10 +70,14 @@ def _end_or_note_use() -> Any:
     if request.endpoint == "static":
         return None
     if not current_user.is_authenticated:
-        if g.pop("consult_login_expired", False):
+        reason = g.pop("consult_login_expired", False)
+        if reason:
             logout_user()
             session.pop(SESSION_KEY, None)
-            flash("You were logged out because you had not used the service for a while. Log in again.", "info")
+            hours = current_app.config["SESSION_ABSOLUTE_HOURS"]
+            flash(f"You were logged out because you logged in more than {hours} hours ago. Log in again."
+                  if reason == "absolute" else
+                  "You were logged out because you had not used the service for a while. Log in again.", "info")
             return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
         return None
     record = g.get("consult_login")

@@ -63,10 +63,12 @@ def find(session: Session, secret: str) -> LoginSession | None:
                           .where(LoginSession.key_hash == key_hash(secret)))
 
 
-def expired(record: LoginSession, *, timeouts: Timeouts, now: datetime | None = None) -> bool:
-    """Whether the session has gone unused too long, or began too long ago."""
+def expired(record: LoginSession, *, timeouts: Timeouts, now: datetime | None = None) -> str | None:
+    """Why the session has ended by itself ("absolute": it began too long ago; "idle": unused too long), or None."""
     now = now or utcnow()
-    return record.last_seen_at < now - timeouts.idle or record.created_at < now - timeouts.absolute
+    if record.created_at < now - timeouts.absolute:
+        return "absolute"
+    return "idle" if record.last_seen_at < now - timeouts.idle else None
 
 
 def due_touch(record: LoginSession, *, now: datetime | None = None) -> bool:
