@@ -10,7 +10,7 @@ NHSUK_VERSION := 10.6.1
 # apt-get needs root; use sudo when we are not root and sudo exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo)
 
-.PHONY: install install-test db run test test-postgres test-fast bench eval lint vendor chromium postgres clean
+.PHONY: install install-test db run test test-postgres test-fast bench eval lint vendor chromium postgres redis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,redis]'
 	touch $@
 
 install: $(VENV)/.installed  ## Create the virtual environment and install consult
@@ -45,7 +45,13 @@ postgres:  ## Install PostgreSQL binaries for the PostgreSQL tests if they are m
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; \
 	fi
 
-install-test: $(VENV)/.installed-test chromium postgres
+redis:  ## Install Redis for the tests of Redis-kept rate limits if it is missing
+	@if [ ! -x /usr/bin/redis-server ]; then \
+		echo "Installing Redis for the rate-limit tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server; \
+	fi
+
+install-test: $(VENV)/.installed-test chromium postgres redis
 
 test: install-test  ## Run the whole test suite, then the integration tests again on a throwaway PostgreSQL
 	$(BIN)/pytest -n 2 --dist loadgroup -q

@@ -95,6 +95,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "MAIL_SEND_IN_BACKGROUND": True,
         # Multiplies every rate limit (consult/services/ratelimit.py); load and throughput tests raise it.
         "RATE_LIMIT_SCALE": 1.0,
+        # Where the rate-limit and login back-off counters are kept: empty for the database (shared by every
+        # worker and app server already), or a Redis URL (redis://host:6379/0, rediss:// for TLS) with consult[redis].
+        "RATE_LIMIT_URL": "",
         # The number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
         "PROXIES": 0,
         # "json" (one object a line, for log collectors) or "text".

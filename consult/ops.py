@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .authz import allow
 from .extensions import db, is_transient, write_intent
+from .services import ratelimit, ratelimit_redis
 
 log = logging.getLogger("consult.request")
 bp = Blueprint("ops", __name__)
@@ -109,6 +110,18 @@ def healthz() -> Any:
         response.headers["Retry-After"] = "5"
         response.headers["Cache-Control"] = "no-store"
         return response, 503
-    response = jsonify(status="ok", database="ok", revision=database["revision"], ms=database["ms"])
+    url = ratelimit.redis_url()
+    if url:
+        try:
+            ratelimit_redis.ping(url)
+        except ratelimit_redis.CountersUnavailable as exc:
+            # Without its counters the site refuses logins, posts and votes (503), so the server is not healthy.
+            logging.getLogger(__name__).warning("Health check failed: Redis for rate limits: %s", exc.__cause__)
+            response = jsonify(status="unhealthy", database="ok", ratelimit="unavailable")
+            response.headers["Retry-After"] = "5"
+            response.headers["Cache-Control"] = "no-store"
+            return response, 503
+    response = jsonify(status="ok", database="ok", revision=database["revision"], ms=database["ms"],
+                       ratelimit=ratelimit.backend())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, jsonify, render_template, request
-from flask_login import current_user
+from flask import Flask, Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from .extensions import db, is_transient, login_manager, set_write_intent
+from .extensions import db, is_transient, login_manager, set_write_intent, write_intent
 from .models import User
+from .services import sessions
 from .services.errors import ServiceError
 
 log = logging.getLogger(__name__)
+# The key in the signed cookie that holds this device's session secret (consult/services/sessions.py).
+SESSION_KEY = "sid"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -39,18 +41,62 @@ ERROR_TITLES = {
 }
 
 
+def session_timeouts() -> sessions.Timeouts:
+    """The configured idle and absolute timeouts of a logged-in session."""
+    config = current_app.config
+    return sessions.Timeouts(idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                             absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]))
+
+
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    """Load the user for a session id "id:version"; a bumped version ends old sessions."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+def _load_user(user_id: str) -> User | None:
+    """Load the user whose live session row the cookie names; a deleted or timed-out row logs nobody in."""
+    # Requests in one app context (tests) share g: what an earlier request found is not this one's.
+    g.consult_login = None
+    g.consult_login_expired = False
+    record = sessions.find(db.session, session.get(SESSION_KEY) or "") if user_id.isdigit() else None
+    if record is None or record.user_id != int(user_id) or not record.user.is_active:
         return None
-    user = db.session.scalar(
-        select(User).options(joinedload(User.profile)).where(User.id == int(user_id))
-    )
-    if user is None or not user.is_active or user.session_version != int(version):
+    reason = sessions.expired(record, timeouts=session_timeouts())
+    if reason:
+        g.consult_login_expired = reason
         return None
-    return user
+    g.consult_login = record
+    return record.user
+
+
+def _end_or_note_use() -> Any:
+    """Send a person whose session timed out to log in again, and move a live session's idle clock on."""
+    if request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        reason = g.pop("consult_login_expired", False)
+        if reason:
+            logout_user()
+            session.pop(SESSION_KEY, None)
+            hours = current_app.config["SESSION_ABSOLUTE_HOURS"]
+            flash(f"You were logged out because you logged in more than {hours} hours ago. Log in again."
+                  if reason == "absolute" else
+                  "You were logged out because you had not used the service for a while. Log in again.", "info")
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return None
+    record = g.get("consult_login")
+    if record is not None and sessions.due_touch(record):
+        _touch(record.id)
+    return None
+
+
+def _touch(record_id: int) -> None:
+    """Move the idle clock in a short write of its own, outside the request's work; a busy database skips it."""
+    try:
+        with write_intent(), db.new_session() as own:
+            sessions.touch(own, record_id)
+            own.commit()
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        # The next request tries again; the idle timeout is counted in hours, not minutes.
+        log.info("Skipped noting a session's use: the database is busy")
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -88,6 +134,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    # Before the route check (authz inserts itself first): a timed-out session is told why it must log in again.
+    app.before_request_funcs.setdefault(None, []).insert(0, _end_or_note_use)
 
     @app.before_request
     def _start_timer() -> None:
@@ -112,9 +160,14 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError) -> tuple[Any, int]:
+    def _service_error(exc: ServiceError) -> Any:
         _abandon_transaction()
-        return error_response(exc.status, exc.message)
+        response = app.make_response(error_response(exc.status, exc.message))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            # A limit or an unavailable counter store: say when trying again will work.
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError) -> tuple[Any, int]:

@@ -78,7 +78,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="participant")
     is_active: Mapped[bool] = mapped_column(default=True)
-    # Bumped to end every session of this account on the server (logout everywhere, password change).
+    # Superseded by login_session rows (one per logged-in device, migration 0010); no longer read.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -99,8 +99,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """Session identifier: the id and session version, so bumping the version ends old sessions."""
-        return f"{self.id}:{self.session_version}"
+        """The user id Flask-Login keeps in the cookie; the login_session row it must match is named beside it."""
+        return str(self.id)
 
     @property
     def is_staff(self) -> bool:
@@ -155,3 +155,19 @@ class RateCounter(Base):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime]
+
+
+class LoginSession(Base):
+    """One logged-in device: the cookie names it, and deleting the row logs that device out everywhere at once."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A hash of the secret the signed cookie carries, so a copy of the database logs nobody in.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moved on at most once a minute, for the idle timeout and the account page's "last used".
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()

@@ -21,7 +21,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit
+from . import audit, sessions
 from .errors import Invalid, NotAllowed
 from .passwords import check_password, hash_password, needs_rehash, verify_password
 
@@ -120,9 +120,9 @@ def record_login(session: Session, user: User, new_hash: str | None = None) -> N
     session.execute(update(User).where(User.id == user.id).values(**values))
 
 
-def end_sessions(session: Session, user: User) -> None:
-    """End every session of this account on the server: saved cookies stop working."""
-    session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
+def end_sessions(session: Session, user: User, *, keep: str | None = None) -> int:
+    """End every session of this account on the server but `keep` (a session secret); returns how many ended."""
+    return sessions.end_all(session, user.id, keep=keep)
 
 
 # -------------------------------------------------------------------------------------- emailed links
@@ -222,7 +222,7 @@ def reset_password(session: Session, secret: str, password_hash: str, *, now: da
     user = session.get(User, token.user_id)
     assert user is not None
     user.password_hash = password_hash
-    user.session_version += 1
+    sessions.end_all(session, user.id)
     # Following a link sent to the address proves it, as a confirmation link would.
     user.email_confirmed_at = user.email_confirmed_at or now
     audit.record(session, user, "user.reset_password", "user", user.id)
@@ -243,10 +243,10 @@ def new_password_hash(user: User, current: str, new: str) -> str:
     return hash_password(new)
 
 
-def set_password(session: Session, user: User, password_hash: str) -> None:
-    """Store a new password and end every session of the account (the caller logs this one back in)."""
+def set_password(session: Session, user: User, password_hash: str, *, keep: str | None = None) -> None:
+    """Store a new password and end every other session of the account (`keep` names the one that stays)."""
     user.password_hash = password_hash
-    user.session_version += 1
+    sessions.end_all(session, user.id, keep=keep)
     audit.record(session, user, "user.change_password", "user", user.id)
 
 
@@ -270,8 +270,8 @@ def request_email_change(session: Session, user: User, new_email: str, password:
 
 
 def change_email(session: Session, secret: str, *, staff_domains: str = "", student_domains: str = "",
-                 now: datetime | None = None) -> User:
-    """Follow the link sent to a new address: it becomes the account's email, confirmed."""
+                 keep: str | None = None, now: datetime | None = None) -> User:
+    """Follow the link sent to a new address: it becomes the account's email, and other sessions end."""
     now = now or utcnow()
     token = use_token(session, secret, "change_email", now=now)
     user = session.get(User, token.user_id)
@@ -279,6 +279,8 @@ def change_email(session: Session, secret: str, *, staff_domains: str = "", stud
     if session.scalar(select(func.count()).select_from(User).where(User.email == token.new_email)):
         raise Invalid("Another account now uses this email address, so it cannot be yours as well.")
     user.email, user.email_confirmed_at = token.new_email, now
+    # Whoever knew the old login is logged out; the session that followed the link (`keep`) stays.
+    sessions.end_all(session, user.id, keep=keep)
     verify_claim_by_email(user, staff_domains=staff_domains, student_domains=student_domains, now=now)
     audit.record(session, user, "user.change_email", "user", user.id)
     return user
@@ -325,4 +327,4 @@ def set_role(session: Session, actor: User, user: User, role: str) -> None:
         return
     audit.record(session, actor, "user.set_role", "user", user.id, from_role=user.role, to_role=role)
     user.role = role
-    user.session_version += 1
+    sessions.end_all(session, user.id)

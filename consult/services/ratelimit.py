@@ -1,8 +1,10 @@
-"""Rate limits and login back-off, counted in one shared table so every worker and app server agrees.
+"""Rate limits and login back-off, counted in one shared place so every worker and app server agrees.
 
-Each limit is a count per fixed time window. A check is one short statement: an INSERT ... ON CONFLICT DO
-UPDATE ... RETURNING that adds one to the window's counter and returns the new count (SQLite 3.35+ and
-PostgreSQL). Subjects (email addresses, network addresses, user ids) are stored only as keyed hashes.
+Each limit is a count per fixed time window. By default the counters are a database table, and a check is
+one short statement: an INSERT ... ON CONFLICT DO UPDATE ... RETURNING that adds one to the window's counter
+and returns the new count (SQLite 3.35+ and PostgreSQL). With CONSULT_RATE_LIMIT_URL=redis://... they are
+Redis keys instead (ratelimit_redis.py), with the same keys, windows and limits. Subjects (email addresses,
+network addresses, user ids) are stored only as keyed hashes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..models import RateCounter, utcnow
+from . import ratelimit_redis
 from .errors import ServiceError
 
 EPOCH = datetime(2000, 1, 1)
@@ -98,15 +101,31 @@ def _retry_after(ends: datetime, now: datetime) -> int:
     return max(1, math.ceil((ends - now).total_seconds()))
 
 
+def redis_url() -> str | None:
+    """The Redis URL the counters live at, or None for the database (the default)."""
+    url = current_app.config.get("RATE_LIMIT_URL") if has_app_context() else None
+    return str(url) if url else None
+
+
+def backend() -> str:
+    """Where the counters are kept, in a word: "database" or "redis"."""
+    return "redis" if redis_url() else "database"
+
+
 def hit(session: Session, limits: Iterable[Limit], subject: str, *, now: datetime | None = None) -> int:
     """Count one event for the subject under each limit; return seconds to wait if any limit is now exceeded."""
     now = now or utcnow()
+    wanted = [(limit, *_key(limit, subject, now)) for limit in limits]
+    url = redis_url()
+    if url:
+        counts = ratelimit_redis.increment(url, [key for _, key, _ in wanted], [ends for _, _, ends in wanted])
+    else:
+        counts = [_upsert(session, key, ends) for _, key, ends in wanted]
     wait = 0
-    for limit in limits:
-        key, ends = _key(limit, subject, now)
-        if _upsert(session, key, ends) > _allowed(limit):
+    for (limit, _, ends), count in zip(wanted, counts, strict=True):
+        if count > _allowed(limit):
             wait = max(wait, _retry_after(ends, now))
-    if random.random() < 0.01:
+    if not url and random.random() < 0.01:
         # Expired counters are dead weight; sweeping now and then keeps the table to the live windows.
         session.execute(delete(RateCounter).where(RateCounter.expires_at < now))
     return wait
@@ -123,7 +142,11 @@ def blocked(session: Session, checks: Iterable[tuple[Iterable[Limit], str]], *,
             wanted[key] = (limit, ends)
     if not wanted:
         return 0
-    rows = session.execute(select(RateCounter.key, RateCounter.count).where(RateCounter.key.in_(wanted))).all()
+    url = redis_url()
+    if url:
+        rows = list(zip(wanted, ratelimit_redis.counts(url, list(wanted)), strict=True))
+    else:
+        rows = session.execute(select(RateCounter.key, RateCounter.count).where(RateCounter.key.in_(wanted))).all()
     wait = 0
     for key, count in rows:
         limit, ends = wanted[key]

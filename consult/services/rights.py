@@ -26,7 +26,7 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import equality
+from . import equality, sessions
 from .accounts import authenticate
 from .errors import Invalid
 
@@ -130,6 +130,8 @@ def delete_account(session: Session, user: User, *, password: str, contributions
     session.execute(delete(ParticipantProfile).where(ParticipantProfile.user_id == uid))
     session.execute(delete(ConsultationAssignment).where(ConsultationAssignment.user_id == uid))
     session.expunge(user)
+    # Every device is logged out (the rows would go with the account anyway; this does not rely on cascades).
+    sessions.end_all(session, uid)
     session.execute(delete(User).where(User.id == uid))
     _recount(session, voted_ideas | seen_ideas, voted_comments | seen_comments)
     return counts

@@ -1,4 +1,4 @@
-"""The participant's account page: confirm, change email, change password, log out everywhere."""
+"""The participant's account page: confirm, change email, change password, the devices signed in."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from ..extensions import db, reads_first, write_intent
 from ..forms import field_errors
 from ..forms.accounts import ButtonForm, ChangeEmailForm, ChangePasswordForm, VerifyClaimForm
 from ..models import CATEGORY_LABELS, PROFESSION_LABELS, User
-from ..services import accounts, mail
+from ..security import session_timeouts
+from ..services import accounts, mail, sessions
 from ..services.errors import Invalid, NotFound
-from .auth import start_session
+from .auth import current_secret
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -29,6 +30,7 @@ def _page(status: int = 200, **context: Any) -> Any:
         "category": CATEGORY_LABELS.get(profile.category, "") if profile else "",
         "profession": PROFESSION_LABELS.get(profile.profession or "", "") if profile else "",
         "verified": bool(profile and profile.claim_verified_via),
+        "devices": sessions.count(db.session, user.id, timeouts=session_timeouts()),
     }
     values.update(context)
     return render_template("account/index.html", **values), status
@@ -86,7 +88,7 @@ def confirm_email_post(token: str) -> Any:
     """Make the new address the account's email."""
     try:
         accounts.change_email(db.session, token, staff_domains=current_app.config["VERIFIED_STAFF_DOMAINS"],
-                              student_domains=current_app.config["VERIFIED_STUDENT_DOMAINS"])
+                              student_domains=current_app.config["VERIFIED_STUDENT_DOMAINS"], keep=current_secret())
     except Invalid as exc:
         db.session.rollback()
         return render_template("auth/link_expired.html", message=exc.message), 404
@@ -110,12 +112,24 @@ def change_password() -> Any:
     except Invalid as exc:
         return _page(400, errors=exc.field_errors)
     with write_intent():
-        accounts.set_password(db.session, user, password_hash)
+        # Every other session ends with the change; this browser's stays.
+        accounts.set_password(db.session, user, password_hash, keep=current_secret())
         db.session.commit()
-    # Every session ended with the change; this browser starts a fresh one.
-    session.clear()
-    start_session(user)
     flash("Your password has been changed. Any other devices have been logged out.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/sign-out-others")
+@allow("participant")
+def logout_others() -> Any:
+    """End every other session of this account (a lost phone, a shared computer); this one stays."""
+    ended = accounts.end_sessions(db.session, current_user._get_current_object(), keep=current_secret())
+    db.session.commit()
+    if ended:
+        devices = "1 other device" if ended == 1 else f"{ended} other devices"
+        flash(f"You have been signed out on {devices}. You are still signed in here.", "success")
+    else:
+        flash("You were not signed in anywhere else. You are still signed in here.", "info")
     return redirect(url_for("account.index"))
 
 

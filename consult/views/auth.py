@@ -7,7 +7,6 @@ held, and what they save goes in a short write of its own.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import (
@@ -27,8 +26,8 @@ from ..extensions import db, reads_first, write_intent
 from ..forms import field_errors
 from ..forms.accounts import ButtonForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from ..models import CATEGORIES, CATEGORY_LABELS, User
-from ..security import safe_next
-from ..services import accounts, mail, ratelimit
+from ..security import SESSION_KEY, safe_next, session_timeouts
+from ..services import accounts, mail, ratelimit, sessions
 from ..services.errors import Invalid
 from ..services.passwords import check_password, hash_password
 
@@ -57,10 +56,15 @@ def _too_many(template: str, wait: int, status: int = 429, **context: Any) -> An
 
 
 def start_session(user: User) -> None:
-    """Log this person in on this browser, starting the idle and absolute timeouts."""
+    """Log this person in on this browser: a new server-side session row (the caller commits it)."""
+    secret = sessions.start(db.session, user, timeouts=session_timeouts())
     login_user(user)
-    now = int(time.time())
-    session["auth_at"] = session["seen_at"] = now
+    session[SESSION_KEY] = secret
+
+
+def current_secret() -> str:
+    """The secret naming this browser's server-side session ("" when logged out)."""
+    return str(session.get(SESSION_KEY) or "")
 
 
 def after_registration_url() -> str:
@@ -68,30 +72,6 @@ def after_registration_url() -> str:
     if "equality.questions" in current_app.view_functions:
         return url_for("equality.questions")
     return url_for("public.home")
-
-
-@bp.before_app_request
-def _expire_sessions() -> Any:
-    """End a logged-in session after the idle or absolute timeout (the person logs in again)."""
-    if not current_user.is_authenticated:
-        return None
-    now = int(time.time())
-    config = current_app.config
-    if "auth_at" not in session:
-        # A session from before the timeouts existed (or restored by Flask-Login): its clocks start now.
-        session["auth_at"] = session["seen_at"] = now
-    auth_at, seen_at = session["auth_at"], session["seen_at"]
-    if (now - auth_at > config["SESSION_ABSOLUTE_HOURS"] * 3600
-            or now - seen_at > config["SESSION_IDLE_MINUTES"] * 60):
-        logout_user()
-        session.pop("auth_at", None)
-        session.pop("seen_at", None)
-        flash("You were logged out because you had not used the service for a while. Log in again.", "info")
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    if now - seen_at >= 60:
-        # Once a minute is enough for the idle clock, and keeps the cookie from changing on every request.
-        session["seen_at"] = now
-    return None
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -161,6 +141,8 @@ def confirm_post(token: str) -> Any:
         db.session.rollback()
         return render_template("auth/link_expired.html", message=exc.message), 404
     if current_user.is_authenticated and current_user.id != user.id:
+        # Someone else was logged in on this browser: their session here ends, the link's owner's begins.
+        sessions.end(db.session, current_secret())
         logout_user()
     if not current_user.is_authenticated:
         # Confirming logs the person in, so it counts as their first login.
@@ -216,20 +198,19 @@ def login() -> Any:
                 ratelimit.hit(db.session, limits, subject)
         else:
             accounts.record_login(db.session, user, new_hash)
+            start_session(user)
         db.session.commit()
     if user is None:
         return render_template("auth/login.html", errors={"email": LOGIN_FAILED}, form=form.data, next=next_url), 400
-    start_session(user)
     return redirect(next_url)
 
 
 @bp.route("/logout", methods=["POST"])
 @allow("anyone")
 def logout() -> Any:
-    """Log out (POST only); the session ends on the server too, so a saved cookie stops working."""
-    if current_user.is_authenticated:
-        accounts.end_sessions(db.session, current_user._get_current_object())
-        db.session.commit()
+    """Log out on this device (POST only); its session ends on the server too, so a copied cookie stops working."""
+    sessions.end(db.session, current_secret())
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have logged out.", "info")
@@ -291,14 +272,15 @@ def reset_password(token: str) -> Any:
     db.session.commit()  # end the read; the hash is made, now a short write
     try:
         with write_intent():
+            # Every session of the account ends, this browser's too; it starts a fresh one.
             user = accounts.reset_password(db.session, token, password_hash)
+            logout_user()
+            session.clear()
+            start_session(user)
             db.session.commit()
     except Invalid as exc:
         db.session.rollback()
         return render_template("auth/link_expired.html", message=exc.message), 404
-    logout_user()
-    session.clear()
-    start_session(user)
     flash("Your password has been changed, and you are logged in. Any other devices have been logged out.",
           "success")
     return redirect(url_for("public.home"))

@@ -126,7 +126,11 @@ def vote() -> Any:
     except ServiceError as exc:
         db.session.rollback()
         if wants_json():
-            return jsonify(error=exc.message), exc.status
+            response = jsonify(error=exc.message)
+            if getattr(exc, "retry_after", None):
+                # A limit reached, or its counters unreachable: the script is told when to try again.
+                response.headers["Retry-After"] = str(int(exc.retry_after))
+            return response, exc.status
         flash(exc.message, "error")
         return redirect(next_url)
     db.session.commit()

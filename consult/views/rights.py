@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from ..authz import allow
@@ -63,6 +63,7 @@ def delete_account() -> Any:
                                    choice=form.contributions.data), 400
         db.session.commit()
         logout_user()
+        session.clear()
         flash("Your account has been deleted. Thank you for taking part.", "success")
         return redirect(url_for("public.home"))
     return render_template("rights/delete.html", errors={}, choice="")

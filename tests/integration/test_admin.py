@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from consult.extensions import db
 from consult.models import AuditEvent, User
-from tests.conftest import Factory
+from tests.conftest import Factory, session_cookie_for
 
 
 def login(client, user: User) -> None:
     """Start a session for the user without the login form (a password check costs half a second)."""
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session.update(session_cookie_for(user))
     # Requests share the test's app context, so forget whoever the last request was made by.
     g.pop("_login_user", None)
 

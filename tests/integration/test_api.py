@@ -10,7 +10,7 @@ from flask import Flask, g
 from consult.extensions import db
 from consult.models import Comment, Consultation, Idea, Phase, User
 from consult.services import contributions
-from tests.conftest import Factory
+from tests.conftest import Factory, session_cookie_for
 
 # Keys that would tie a contribution to a person or a small group; none may appear anywhere.
 FORBIDDEN_KEYS = {"author_id", "entered_by_id", "voter_id", "viewer_id", "user_id", "actor_id", "email",
@@ -22,7 +22,7 @@ AUTHOR_EMAIL = "zebedee.quartermain@example.org"
 def login(client, user: User) -> None:
     """Start a session for the user without the login form (a password check costs half a second)."""
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session.update(session_cookie_for(user))
     # Requests share the test's app context, so forget whoever the last request was made by.
     g.pop("_login_user", None)
 

@@ -16,13 +16,13 @@ from consult.extensions import db
 from consult.models import AuditEvent, Consultation, Idea, Phase, PhaseTransition, Topic, User, utcnow
 from consult.services import contributions, manage, typed_time
 from consult.services.errors import Invalid
-from tests.conftest import Factory, make_app
+from tests.conftest import Factory, make_app, session_cookie_for
 
 
 def login(client, user: User) -> None:
     """Start a session for the user without the login form (a password check costs half a second)."""
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session.update(session_cookie_for(user))
     # Requests share the test's app context, so forget whoever the last request was made by.
     g.pop("_login_user", None)
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from consult.extensions import db
 from consult.models import AnalysisRun, AuditEvent, Comment, ConsultationAssignment, Idea, Phase, User
 from consult.services import contributions
-from tests.conftest import Factory, make_app
+from tests.conftest import Factory, make_app, session_cookie_for
 
 JSON = {"Accept": "application/json"}
 HIDDEN_REASON = "Names a member of staff"
@@ -24,7 +24,7 @@ def login(client, user: User | None) -> None:
     with client.session_transaction() as session:
         session.clear()
         if user is not None:
-            session["_user_id"] = user.get_id()
+            session.update(session_cookie_for(user))
     g.pop("_login_user", None)
 
 

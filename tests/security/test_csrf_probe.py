@@ -141,6 +141,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
                                                       "new_password": "another long password 42"}),
     "account.confirm_email_post": ("participant_a", {"token": "change_email"}, {}),
     "account.logout_everywhere": ("participant_a", {}, {}),
+    "account.logout_others": ("participant_a", {}, {}),
     "account.verify_claims": ("facilitator_assigned", {}, {"email": "claim@example.org"}),
     "moderation.report": ("participant_a", {"kind": "idea", "item_id": "published"},
                           {"reason": "spam", "note": "Looks like an advert"}),
@@ -195,7 +196,7 @@ KNOWN: list[tuple[str, str, str]] = []
 
 
 def _session_owner(client: Any) -> str | None:
-    """Who the client's session belongs to ("id:version"), or None."""
+    """Who the client's session belongs to (a user id), or None."""
     with client.session_transaction() as session:
         return session.get("_user_id")
 
