@@ -342,6 +342,13 @@ def latest_run(session: Session, consultation_id: int) -> AnalysisRun | None:
         .order_by(AnalysisRun.finished_at.desc(), AnalysisRun.id.desc()).limit(1))
 
 
+def pending_run(session: Session, consultation_id: int) -> AnalysisRun | None:
+    """A whole-consultation analysis waiting or running, if there is one."""
+    return session.scalar(select(AnalysisRun).where(
+        AnalysisRun.consultation_id == consultation_id, AnalysisRun.phase_id.is_(None),
+        AnalysisRun.state.in_(("queued", "running"))).order_by(AnalysisRun.id.desc()).limit(1))
+
+
 def uncoded_count(session: Session, codebook: Codebook, run: AnalysisRun) -> int:
     """How many contributions of the run the codebook has not yet coded (without computing proposals)."""
     known = member_ids(session, codebook)
