@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from analysis import assign
 from analysis.assign import Proposal, propose
 
 from ..models import (
@@ -34,6 +35,8 @@ from ..models.codebook import LABEL_MAX, SUMMARY_MAX
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 
+# Whether "none of these" proposals are chosen for the analyst (see analysis.assign: the evidence says no).
+NONE_ACCEPTED_IN_BULK = assign.NONE_ACCEPTED_IN_BULK
 # Every kind of numbered codebook change; each is audited as "codebook.<kind>".
 CHANGES = ("edit", "merge", "split", "add", "move", "remove", "scope", "undo", "code")
 
