@@ -53,6 +53,8 @@ class Proposal:
     score: float
     runner_up: int | None
     runner_up_score: float
+    # The analysis's bucket label when it set the contribution aside as saying nothing specific ("Thanks").
+    set_aside: str = ""
 
 
 def _analyser(text: str) -> list[str]:
