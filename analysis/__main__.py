@@ -3,7 +3,8 @@
 ``run`` analyses a JSON-lines export (see ``analysis.records``) or a Pol.is export folder and writes
 results.json plus CSV files, with a progress bar on stderr. ``eval`` prints the quality table: themes and
 sentiment against human coding (``analysis.eval_text``), time bias before and after adjustment on each Pol.is
-conversation, and the simulation figures.
+conversation, the simulation figures, and the codebook-proposal thresholds chosen by cross-validation
+(``analysis.eval_proposals``); ``eval --only proposals`` prints one part.
 """
 
 from __future__ import annotations
@@ -188,10 +189,18 @@ def _eval(args: argparse.Namespace) -> int:
     from analysis.eval_text import evaluate_text
     from analysis.eval_text import format_table as pivot_table
 
-    # Themes and sentiment pivoted (one line per method, a column per metric), then the support figures.
-    print(pivot_table(evaluate_text(data_dir)))
-    print()
-    print(format_table([*polis_time_bias_rows(data_dir), *simulation_rows()]))
+    parts = [args.only] if args.only else ["text", "support", "proposals"]
+    if "text" in parts:
+        # Themes and sentiment pivoted (one line per method, a column per metric).
+        print(pivot_table(evaluate_text(data_dir)))
+        print()
+    if "support" in parts:
+        print(format_table([*polis_time_bias_rows(data_dir), *simulation_rows()]))
+        print()
+    if "proposals" in parts:
+        from analysis.eval_proposals import evaluate_proposals
+
+        print("\n".join(evaluate_proposals(data_dir)))
     return 0
 
 
@@ -210,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     evaluate = commands.add_parser("eval", help="print the quality table on the shared data")
     evaluate.add_argument("--data", default=str(DEFAULT_DATA), help=f"data folder (default {DEFAULT_DATA})")
+    evaluate.add_argument("--only", choices=("text", "support", "proposals"), default=None,
+                          help="print only themes and sentiment, support, or codebook proposals")
     evaluate.set_defaults(handler=_eval)
     return parser
 

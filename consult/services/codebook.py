@@ -343,6 +343,13 @@ def latest_run(session: Session, consultation_id: int) -> AnalysisRun | None:
         .order_by(AnalysisRun.finished_at.desc(), AnalysisRun.id.desc()).limit(1))
 
 
+def pending_run(session: Session, consultation_id: int) -> AnalysisRun | None:
+    """A whole-consultation analysis waiting or running, if there is one."""
+    return session.scalar(select(AnalysisRun).where(
+        AnalysisRun.consultation_id == consultation_id, AnalysisRun.phase_id.is_(None),
+        AnalysisRun.state.in_(("queued", "running"))).order_by(AnalysisRun.id.desc()).limit(1))
+
+
 def uncoded_count(session: Session, codebook: Codebook, run: AnalysisRun) -> int:
     """How many contributions of the run the codebook has not yet coded (without computing proposals)."""
     known = member_ids(session, codebook)
@@ -351,17 +358,31 @@ def uncoded_count(session: Session, codebook: Codebook, run: AnalysisRun) -> int
 
 def proposals(session: Session, codebook: Codebook, run: AnalysisRun) -> list[Proposal]:
     """Where each contribution of the run that the codebook has not yet coded seems to fit, surest first."""
+    from analysis.assign import Proposal, propose  # scikit-learn comes with it: not at start-up
+
     known = member_ids(session, codebook)
-    items = {row["id"]: row["text"] for row in (run.result or {}).get("contributions", []) if row["id"] not in known}
+    result = run.result or {}
+    items = {row["id"]: row["text"] for row in result.get("contributions", []) if row["id"] not in known}
     if not items:
         return []
+    # What the analysis set aside as saying nothing specific ("Thanks", "Agreement without a point of its own")
+    # fits none of the themes, however many words it happens to share with one.
+    aside = {c: bucket.get("label") or bucket.get("name") or "Set aside"
+             for bucket in result.get("themes", {}).get("set_aside") or [] for c in bucket.get("contributions", [])}
+    found = [Proposal(c, None, "none", 1.0, 0.0, None, 0.0, set_aside=aside[c]) for c in items if c in aside]
     active = [t for t in codebook.themes if t.state == "active"]
     texts = contribution_texts(session, [m.contribution for t in active for m in t.members])
     themes = {t.id: [texts[m.contribution]["text"] for m in t.members if m.contribution in texts] for t in active}
+    found += propose(themes, {c: text for c, text in items.items() if c not in aside})
     order = {"fits": 0, "unsure": 1, "none": 2}
-    from analysis.assign import propose
+    return sorted(found, key=lambda p: (order[p.verdict], bool(p.set_aside), -p.confidence))
 
-    return sorted(propose(themes, items), key=lambda p: (order[p.verdict], -p.confidence))
+
+def none_accepted_in_bulk() -> bool:
+    """Whether "none of these" proposals are chosen for the analyst (see analysis.assign: the evidence says no)."""
+    from analysis.assign import NONE_ACCEPTED_IN_BULK
+
+    return NONE_ACCEPTED_IN_BULK
 
 
 def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choices: dict[str, str]) -> int:

@@ -12,6 +12,7 @@ from docx.shared import Pt
 from sqlalchemy.orm import Session
 
 from .exports import ExportContext, Progress, contribution_rows, counted
+from .exports_groups import Tally, differences, write_section
 from .exports_xlsx import method_notes
 
 QUOTES = 3
@@ -31,7 +32,8 @@ def _clean(text: str) -> str:
     return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX - 1].rstrip() + "…"
 
 
-def _gather(session: Session, ctx: ExportContext, progress: Progress | None) -> dict[int, dict[str, Any]]:
+def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
+            tally: Tally) -> dict[int, dict[str, Any]]:
     """One pass over the contributions: per theme its people, support, sentiment, phases and best quotes."""
     themes = [t for t in ctx.themes if t["state"] in ("active", "engine")]
     owners: dict[str, list[int]] = {}
@@ -41,6 +43,7 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None) -> 
     stats = {t["id"]: {"people": set(), "support": [], "sentiment": Counter(), "phases": Counter(), "quotes": [],
                        "size": 0} for t in themes}
     for row in counted(contribution_rows(session, ctx), progress):
+        tally.add(row, owners.get(row["id"], []))
         for theme_id in owners.get(row["id"], ()):
             entry = stats[theme_id]
             entry["size"] += 1
@@ -62,7 +65,9 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None) -> 
 
 def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progress | None = None) -> None:
     """Write the evidence pack for drafting the strategy."""
-    stats = _gather(session, ctx, progress)
+    tally = Tally()
+    stats = _gather(session, ctx, progress, tally)
+    differ = differences(session, ctx, tally, list(stats))
     doc = Document()
     doc.styles["Normal"].font.size = Pt(11)
     doc.add_heading(f"{ctx.consultation.title}: evidence pack", level=0)
@@ -88,6 +93,7 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
         for key, value in facts:
             cells = table.add_row().cells
             cells[0].text, cells[1].text = key, value
+        write_section(doc, ctx, differ[t["id"]], entry["size"])
         doc.add_heading("What people said", level=2)
         quotes = sorted(entry["quotes"], reverse=True)
         if not quotes:

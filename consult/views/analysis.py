@@ -15,7 +15,7 @@ from ..authz import allow
 from ..extensions import db
 from ..forms.analysis import StartAnalysisForm
 from ..models import AnalysisRun, Comment, Consultation, Phase
-from ..services import analysis_runs, queries, results
+from ..services import analysis_runs, codebook, queries, results
 from ..services.errors import Conflict, Invalid
 from .helpers import page_arg
 
@@ -93,7 +93,11 @@ def run(run_id: int) -> Any:
     if item.state != "done":
         return render_template("analysis/progress.html", run=item, consultation=consultation, phase=phase)
     result = item.result or {}
+    # A whole-consultation run of a consultation with a codebook: say how many of its contributions await coding.
+    book = codebook.for_consultation(db.session, consultation.id) if item.phase_id is None else None
+    waiting = codebook.uncoded_count(db.session, book, item) if book is not None else 0
     return render_template("analysis/run.html", run=item, consultation=consultation, phase=phase, result=result,
+                           book=book, waiting=waiting,
                            chart=results.chart_rows(result), percent=results.percent,
                            stability=results.stability_reading(result["themes"].get("stability")),
                            set_aside=results.set_aside(result), quality=results.quality(result),

@@ -87,7 +87,8 @@ def codebook(consultation_id: int) -> Any:
     latest = cb.latest_run(db.session, consultation.id)
     waiting = cb.uncoded_count(db.session, book, latest) if latest is not None else 0
     return render_template("workspace/codebook.html", consultation=consultation, book=book, waiting=waiting,
-                           latest=latest, undoable=cb.last_undoable(db.session, book),
+                           latest=latest, pending=cb.pending_run(db.session, consultation.id),
+                           undoable=cb.last_undoable(db.session, book),
                            formats=exports.FORMATS, statements=challenge.statement_results(db.session, consultation.id))
 
 
@@ -336,6 +337,8 @@ def proposals(consultation_id: int) -> Any:
     themes = {t.id: t for t in book.themes}
     return render_template("workspace/proposals.html", consultation=consultation, book=book, latest=latest,
                            proposals=found, texts=texts, themes=themes,
+                           pending=cb.pending_run(db.session, consultation.id),
+                           phases=cb.phase_names(db.session, consultation.id), none_in_bulk=cb.none_accepted_in_bulk(),
                            active=[t for t in book.themes if t.state == "active"])
 
 

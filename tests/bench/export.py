@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.bench.export [--contributions 200000] [--formats xlsx,docx,csv,json,polis]
 
 Builds a throwaway SQLite database (a quarter ideas, the rest comments, one vote per contribution on
-average, a 20-theme codebook covering every contribution), then runs each export in a fresh process and
+average, a 20-theme codebook covering every contribution, participant categories and an age answer for most
+people, so the evidence pack's group figures are worked out), then runs each export in a fresh process and
 prints its wall time, output size and the process's peak resident memory (which includes the ~200 MB the
 app and scikit-learn take to import). No analysis run is stored, so support columns are empty: the engine
 itself is benchmarked by `python -m analysis.bench`.
@@ -46,11 +47,13 @@ def build(url: str, contributions: int) -> None:
     from consult import migrate
     from consult.extensions import make_engine
     from consult.models import (
+        CATEGORIES,
         Codebook,
         CodebookMember,
         CodebookTheme,
         Comment,
         Consultation,
+        EqualityResponse,
         Idea,
         ParticipantProfile,
         Phase,
@@ -58,6 +61,7 @@ def build(url: str, contributions: int) -> None:
         User,
         Vote,
     )
+    from consult.services.equality import AGE_BANDS, respondent_key
 
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -70,8 +74,12 @@ def build(url: str, contributions: int) -> None:
     with engine.begin() as connection:
         connection.execute(insert(User), [{"id": n, "email": f"bench{n}@example.org", "password_hash": "x",
                                            "role": "participant"} for n in range(1, people + 1)])
-        connection.execute(insert(ParticipantProfile), [{"user_id": n, "category": "public"}
+        connection.execute(insert(ParticipantProfile), [{"user_id": n, "category": rng.choice(CATEGORIES)}
                                                         for n in range(1, people + 1)])
+        # Equality answers under the key the export is run with ("bench"), as the site stores them.
+        connection.execute(insert(EqualityResponse), [
+            {"respondent_key": respondent_key(n, "bench"), "age_band": rng.choice(AGE_BANDS)[0],
+             "updated_on": start.date()} for n in range(1, people + 1) if rng.random() < 0.8])
         connection.execute(insert(Consultation), [{"id": 1, "slug": "bench", "title": "Benchmark"}])
         connection.execute(insert(Phase), [{"id": p, "consultation_id": 1, "position": p, "title": f"Phase {p}",
                                             "question": "How could care be better?", "state": "closed"}

@@ -46,6 +46,83 @@ def _flash(page, text: str) -> None:
     expect(page.locator(".consult-flash").first).to_contain_text(text)
 
 
+NEW_IDEAS = {
+    "Physio waiting list": "I waited nine months for physiotherapy after my knee operation. The waiting list for "
+                           "physio appointments is far too long.",
+    "Zebra quokka": "Xylophone zeppelin quasar.",
+    # Close to contributions already coded, so they are clear fits.
+    "Phone appointments for simple reviews": "A quick phone call is fine for a check-up. Save face-to-face visits "
+                                             "for when they are needed.",
+    "Students on placement": "More placements for students so they can train in the community.",
+}
+
+
+def rerun_and_accept_proposals(browser, page, server: LiveServer) -> None:
+    """New ideas arrive; the analyst re-runs the analysis from the codebook page and codes them in bulk."""
+    people = browser.new_context()
+    people.set_default_timeout(90_000)
+    person = people.new_page()
+    register(person, server, "newcomer@example.org")
+    for title, body in NEW_IDEAS.items():
+        person.goto(server.url + "/c/ahp-strategy")
+        person.locator(".nhsuk-card--feature").get_by_role("link").first.click()
+        person.get_by_role("link", name="Add an idea").click()
+        person.get_by_label("Title").fill(title)
+        person.get_by_label("Your idea").fill(body)
+        person.get_by_role("button", name="Post idea").click()
+        expect(person.get_by_text("Your idea has been posted.")).to_be_visible()
+    people.close()
+
+    # Re-run from the codebook page; the worker in the live server runs it and the page follows its progress.
+    page.get_by_role("button", name="Re-run the analysis").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Analysis \d+: themes$"),
+                                                              timeout=600_000)
+    expect(page.locator("main")).to_contain_text("which this analysis leaves as it is")
+    page.get_by_role("link", name=re.compile("^Review where they seem to fit the codebook")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New contributions to code")
+    # The three kinds of proposal are kept apart, each under its own heading.
+    for heading in ("Fits a theme", "Not sure", "None of these themes"):
+        expect(page.get_by_role("heading", level=2, name=re.compile(f"^{heading} \\(\\d+\\)$"))).to_be_visible()
+    # Found by their text (contribution ids are the workspace's; public URLs are not relied on).
+    physio = page.locator("[data-proposal]", has_text="nine months for physiotherapy")
+    nonsense = page.locator("[data-proposal]", has_text="Xylophone zeppelin quasar")
+    ids = {"Physio waiting list": physio.get_attribute("data-proposal"),
+           "Zebra quokka": nonsense.get_attribute("data-proposal")}
+    expect(physio).to_contain_text(re.compile(r"confidence \d+%"))
+    # Words found in no theme: "None of these", kept apart from "Not sure", whose choices are left to the analyst.
+    expect(nonsense).to_have_attribute("data-verdict", "none")
+    for choice in page.locator("[data-verdict='unsure'] select").all():
+        expect(choice).to_have_value("")
+    fits = page.locator("[data-verdict='fits']")
+    expect(fits.filter(has_text="quick phone call")).to_have_count(1)
+    expect(fits.filter(has_text="placements for students")).to_have_count(1)
+    left_open = nonsense.get_by_role("combobox").input_value() == ""
+    # Change one: the physio idea goes to the children's waits theme, whatever was proposed.
+    children = page.locator("main select").first.locator("option", has_text="Waits for children's therapy")
+    physio.get_by_role("combobox").select_option(children.get_attribute("value"))
+    # Another clear fit is accepted as proposed, with the rest, in one save.
+    accepted = page.locator(f"[data-verdict='fits']:not([data-proposal='{ids['Physio waiting list']}'])").first
+    accepted_id = accepted.get_attribute("data-proposal")
+    accepted_theme = accepted.get_by_role("combobox").locator("option:checked").inner_text()
+    chosen = page.eval_on_selector_all("main form select", "els => els.filter(e => e.value).length")
+    screenshot(page, "workspace-proposals")
+    page.get_by_role("button", name="Save these choices").click()
+    _flash(page, f"{chosen} contributions coded (version 6)")
+    expect(page.locator(f"[data-proposal='{ids['Physio waiting list']}']")).to_have_count(0)
+    expect(page.locator(f"[data-proposal='{accepted_id}']")).to_have_count(0)
+    # Left open (not a sure thing) it waits for the analyst; chosen as fitting none, it is done.
+    expect(page.locator(f"[data-proposal='{ids['Zebra quokka']}']")).to_have_count(1 if left_open else 0)
+
+    page.get_by_role("link", name=re.compile("^Codebook: ")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Codebook, version 6")
+    page.locator("main table").first.get_by_role("link", name="Waits for children's therapy", exact=True).click()
+    expect(page.get_by_label(f"Tick {ids['Physio waiting list']}", exact=True)).to_have_count(1)
+    page.get_by_role("link", name=re.compile("^Codebook: ")).click()
+    page.locator("main table").first.get_by_role("link", name=accepted_theme, exact=True).click()
+    expect(page.get_by_label(f"Tick {accepted_id}", exact=True)).to_have_count(1)
+    page.get_by_role("link", name=re.compile("^Codebook: ")).click()
+
+
 def test_workspace_journey(browser, analysed_demo) -> None:
     base = analysed_demo.url
     staff = browser.new_context(accept_downloads=True)
@@ -86,6 +163,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
 
     page.get_by_role("link", name=re.compile("^Codebook: ")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Codebook, version 5")
+    rerun_and_accept_proposals(browser, page, analysed_demo)
     page.get_by_role("link", name="History of changes").click()
     expect(page.locator("main table")).to_contain_text("Merged")
     expect(page.locator("main table")).to_contain_text("analyst@demo.consult.test")
