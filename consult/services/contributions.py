@@ -158,6 +158,10 @@ class VoteResult:
     changed: bool
 
 
+OFFLINE_NOT_VOTED = ("Ideas and comments gathered at workshops, on paper or by phone are not voted on: they are "
+                     "left out of vote-based support, so every group's voice counts the same way.")
+
+
 def vote(session: Session, user: User, kind: str, item_id: int, value: int,
          now: datetime | None = None) -> VoteResult:
     """Set (+1/-1) or withdraw (0) the user's vote on an idea or comment; safe to repeat and to race."""
@@ -172,7 +176,8 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     else:
         raise NotFound("There is nothing to vote on here")
     # One query for the item and its phase's rules: voting is the hottest path on the site.
-    stmt = (select(model.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
+    stmt = (select(model.moderation_state, model.channel, Phase.id, Phase.title, Phase.state, Phase.opens_at,
+                   Phase.closes_at,
                    Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
             .join(Phase, Phase.id == model.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
             .where(model.id == item_id))
@@ -187,6 +192,9 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound(f"This {kind} is not available")
     if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
         raise NotFound(f"This {kind} is not available")
+    if row.channel != "online" and value != 0:
+        # Offline contributions are left out of vote-based support (issue 7); an old vote can still be withdrawn.
+        raise Conflict(OFFLINE_NOT_VOTED)
     audience = session.scalars(select(PhaseAudience.category).where(PhaseAudience.phase_id == row.id)).all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
                        audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
