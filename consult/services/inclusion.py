@@ -54,7 +54,7 @@ REGION_NOTE = ("Regions come from the first part of the postcode: each postcode 
                "neighbouring region.")
 
 
-def _value(answers: dict[str, str | None], dim: Dimension, profile_profession: str | None) -> str | None:
+def group_value(answers: dict[str, str | None], dim: Dimension, profile_profession: str | None) -> str | None:
     """The category a person falls in for this dimension (PREFER_NOT, or None when not answered)."""
     raw = answers.get(dim.question) if answers else None
     if dim.key == "profession":
@@ -132,7 +132,7 @@ def build_report(session: Session, scope: Scope, *, secret: str, policy: Policy,
     for dim in dims:
         counts: Counter[str] = Counter()
         for a in answers:
-            counts[_value(a, dim, a.get("_profile_profession")) or "__none__"] += 1
+            counts[group_value(a, dim, a.get("_profile_profession")) or "__none__"] += 1
         counts["__none__"] += n - len(answers)
         keys = [*(c for c, _ in dim.categories), "other", PREFER_NOT, "__none__"] if dim.key == "profession" else \
             [*(c for c, _ in dim.categories), PREFER_NOT, "__none__"]
@@ -194,7 +194,7 @@ def _over_time(release: Release, answers: list[dict[str, Any]], dim: Dimension |
     groups = [c for c, _ in dim.categories]
     grid: dict[tuple[str, datetime], int] = defaultdict(int)
     for a in answers:
-        value = _value(a, dim, a.get("_profile_profession"))
+        value = group_value(a, dim, a.get("_profile_profession"))
         if value in groups:
             grid[(value, a["_week"])] += 1
     small = []

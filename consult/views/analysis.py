@@ -15,7 +15,7 @@ from ..authz import allow
 from ..extensions import db
 from ..forms.analysis import StartAnalysisForm
 from ..models import AnalysisRun, Comment, Consultation, Phase
-from ..services import analysis_runs, queries, results
+from ..services import analysis_runs, disclosure, queries, results, reweighting
 from ..services.errors import Conflict, Invalid
 from .helpers import page_arg
 
@@ -93,7 +93,16 @@ def run(run_id: int) -> Any:
     if item.state != "done":
         return render_template("analysis/progress.html", run=item, consultation=consultation, phase=phase)
     result = item.result or {}
+    choices = reweighting.dimensions(db.session, item.consultation_id)
+    wanted = request.args.get("reweight") or reweighting.DEFAULT_DIMENSION
+    chosen = next((d for d in choices if d.key == wanted), choices[0] if choices else None)
+    policy = disclosure.policy_from(current_app.config)
+    reweighted = reweighting.theme_shares(db.session, item, dimension=chosen.key,
+                                          secret=str(current_app.config["PSEUDONYM_KEY"]),
+                                          policy=policy) if chosen else None
     return render_template("analysis/run.html", run=item, consultation=consultation, phase=phase, result=result,
+                           reweighted=reweighted, reweight_choices=choices,
+                           disclosure_rule=disclosure.describe_policy(policy),
                            chart=results.chart_rows(result), percent=results.percent,
                            stability=results.stability_reading(result["themes"].get("stability")),
                            set_aside=results.set_aside(result), quality=results.quality(result),
