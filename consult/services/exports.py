@@ -173,7 +173,9 @@ def build_context(session: Session, consultation: Consultation, key: str) -> Exp
                                                             Comment.moderation_state == "published")) or 0)
     return ExportContext(consultation=consultation, phases=phases, topics=topics, idea_titles=idea_titles,
                          themes=themes, theme_labels=labels, scores=scores, run=run, codebook=book,
-                         people=Pseudonyms(key, consultation.id), total=total)
+                         people=Pseudonyms(key, consultation.id), total=total,
+                         # The server key also keys equality answers: the workbook's reweighted shares need it.
+                         extra={"key": key})
 
 
 def _month(moment: datetime | None) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
-from sqlalchemy import select
+from openpyxl import load_workbook
 
 from analysis.group_disclosure import reweighted_theme_shares
 from consult.extensions import db
@@ -37,7 +38,8 @@ def world(app, make):
             rows.append({"id": f"i{idea.id}", "theme": theme})
     run = AnalysisRun(consultation_id=phase.consultation_id, requested_by_id=analyst.id, params={}, state="done",
                       finished_at=utcnow(), result={"contributions": rows, "themes": {"themes": [
-                          {"id": 0, "label": "Waiting times"}, {"id": 1, "label": "Booking online"}]}})
+                          {"id": t, "label": label, "contributions": [r["id"] for r in rows if r["theme"] == t]}
+                          for t, label in ((0, "Waiting times"), (1, "Booking online"))]}})
     db.session.add(run)
     db.session.commit()
     return run, analyst
@@ -98,10 +100,23 @@ def test_analysis_page_shows_raw_and_reweighted_shares_in_a_scrolling_table(clie
     assert client.get(f"/analyse/runs/{real.id}?reweight=nonsense").status_code == 200
 
 
-def test_reweighting_reads_no_answer_into_any_public_page(client, app, make) -> None:
+def test_workbook_has_the_reweighted_shares_the_page_shows(client, app, world) -> None:
+    run, analyst = world
+    login(client, analyst)
+    response = client.post(f"/workspace/{run.consultation_id}/export", data={"format": "xlsx"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    rows = list(load_workbook(io.BytesIO(response.data), read_only=True)["Reweighted"].values)
+    header, body = rows[0], rows[1:]
+    report = reweighting.theme_shares(db.session, run, dimension="age_band", secret=app.config["PSEUDONYM_KEY"],
+                                      policy=disclosure.policy_from(app.config))
+    assert [(r[header.index("label")], r[header.index("raw_share")], r[header.index("reweighted_share_low")])
+            for r in body] == [(t["label"], t["raw_share"], t["reweighted"][0]) for t in report["themes"]]
+    assert "75 and over (no breakdown: fewer than 20 people)" in body[0][header.index("groups_left_out")]
+
+
+def test_analysis_page_with_few_people_says_no_group_can_be_reweighted(client, app, make) -> None:
     data = seed(make)
     run = finished_run(data["consultation"].id, data["analyst"])
     login(client, data["analyst"])
     page = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
     assert 'id="reweighted"' in page and "No group of age" in page
-    assert db.session.scalars(select(AnalysisRun)).first() is not None
