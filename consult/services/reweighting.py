@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analysis.disclosure import SECONDARY_REASON, Cell
+from analysis.disclosure import INF, SECONDARY_REASON, Cell, attack
 from analysis.group_disclosure import reweighted_theme_shares
 
 from ..models import PREFER_NOT, AnalysisRun, Comment, Idea, ParticipantProfile
@@ -71,15 +71,33 @@ def _groups(session: Session, people: list[int], dim: inclusion.Dimension, secre
     return out
 
 
-def _range(cell: Cell, ceiling: int, policy: Policy) -> tuple[int, int]:
-    """The values a published figure allows: itself when shown; what its label says when hidden."""
+def _known(cells: Mapping[Any, Cell], release: Release) -> dict[Any, tuple[float, float]]:
+    """What the published figures tell anyone about each count, narrowed through every sum (``attack``).
+
+    Publishing a hidden count's range worked out this way reveals nothing: anyone can work it out.
+    """
+    policy, half = release.policy, release.policy.rounding // 2
+    bounds: dict[Any, tuple[float, float]] = {}
+    for key, cell in cells.items():
+        if key in release.exact:
+            bounds[key] = (cell.value, cell.value)  # type: ignore[assignment]
+        elif not cell.hidden:
+            bounds[key] = (max(policy.min_count, cell.value - half), cell.value + half)  # type: ignore[operator]
+        elif cell.label.startswith("<"):
+            bounds[key] = (0, policy.min_count - 1)
+        elif cell.reason == SECONDARY_REASON:
+            bounds[key] = (policy.min_count, INF)
+        else:
+            bounds[key] = (0, INF)
+    return attack(bounds, release.sums)
+
+
+def _range(cell: Cell, known: tuple[float, float], ceiling: int) -> tuple[int, int]:
+    """The value to use for a figure: as published when shown; the range anyone can work out when hidden."""
     if not cell.hidden:
         return int(cell.value), int(cell.value)  # type: ignore[arg-type]
-    if cell.label.startswith("<"):
-        return 0, min(ceiling, policy.min_count - 1)
-    if cell.reason == SECONDARY_REASON:
-        return min(policy.min_count, ceiling), ceiling
-    return 0, ceiling
+    low, high = known
+    return int(min(max(low, 0), ceiling)), int(min(high, ceiling))
 
 
 def theme_shares(session: Session, run: AnalysisRun, *, dimension: str, secret: str,
@@ -131,6 +149,7 @@ def theme_shares(session: Session, run: AnalysisRun, *, dimension: str, secret: 
         release.add_sum(("theme", t), [("n", g, t) for g in present])
     release.withhold(small)
     cells = release.protect()
+    known = _known(cells, release)
 
     reference, source = inclusion.reference_shares(session, run.consultation_id, dim)
     shown_groups = [g for g in present if g != UNSTATED]
@@ -142,8 +161,8 @@ def theme_shares(session: Session, run: AnalysisRun, *, dimension: str, secret: 
         if size.hidden or len(people[g]) < policy.min_group:
             continue
         sizes[g] = int(size.value)  # type: ignore[arg-type]
-        # A rounded size of 40 may hide up to 42: the ceiling of any one theme's count.
-        spans = {t: _range(cells[("n", g, t)], sizes[g] + policy.rounding // 2, policy) for t in themes}
+        # A group's count for one theme can be no more than the group's (rounded) size.
+        spans = {t: _range(cells[("n", g, t)], known[("n", g, t)], sizes[g]) for t in themes}
         low[g] = {t: s[0] for t, s in spans.items()}
         high[g] = {t: s[1] for t, s in spans.items()}
     pure = {"low": reweighted_theme_shares(low, sizes, reference, policy=policy),
@@ -156,15 +175,18 @@ def theme_shares(session: Session, run: AnalysisRun, *, dimension: str, secret: 
         out_rows.append({"theme": t, "label": labels[t],
                          "raw_share": round(cells[("theme", t)].value / total, 4) if total else None,
                          "reweighted": None if lo is None else (lo, hi), "exact": lo is not None and lo == hi})
-    groups = [{"code": g, "label": label, "people": cells[("people", g)].label if g in present else "0",
+    groups = [{"code": g, "label": label,
+               "people": cells[("people", g)].label if g in present else policy.small_label,
                "reference": reference.get(g, 0.0),
                "used": g in pure["low"]["groups_used"],
                "why": None if g in pure["low"]["groups_used"] else
-               (f"no breakdown: fewer than {policy.min_group} people" if len(people[g]) < policy.min_group
+               (f"no breakdown: fewer than {policy.min_group} people"
+                + ("" if not people[g] or cells[("people", g)].hidden else " before rounding")
+                if len(people[g]) < policy.min_group
                 else "not in the reference population" if not reference.get(g) else "withheld")}
               for g, label in dim.categories]
     return {"dimension": dim, "source": source, "themes": out_rows, "groups": groups,
-            "unstated": cells[("people", UNSTATED)].label if UNSTATED in present else "0",
+            "unstated": cells[("people", UNSTATED)].label if UNSTATED in present else policy.small_label,
             "explanation": EXPLANATION,
             "usable": bool(pure["low"]["groups_used"])}
 
