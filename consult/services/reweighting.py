@@ -169,9 +169,9 @@ def theme_shares(session: Session, run: AnalysisRun, *, dimension: str, secret: 
             "high": reweighted_theme_shares(high, sizes, reference, policy=policy)}
     total = cells["contributions"].value or 0
     out_rows = []
-    for i, t in enumerate(themes):
-        lo = pure["low"]["themes"][i]["reweighted_share"] if pure["low"]["themes"] else None
-        hi = pure["high"]["themes"][i]["reweighted_share"] if pure["high"]["themes"] else None
+    by_theme = {k: {r["theme"]: r["reweighted_share"] for r in v["themes"]} for k, v in pure.items()}
+    for t in themes:
+        lo, hi = by_theme["low"].get(t), by_theme["high"].get(t)
         out_rows.append({"theme": t, "label": labels[t],
                          "raw_share": round(cells[("theme", t)].value / total, 4) if total else None,
                          "reweighted": None if lo is None else (lo, hi), "exact": lo is not None and lo == hi})
