@@ -42,6 +42,10 @@ STAGES: tuple[tuple[str, str, float], ...] = (
 )
 SCORE_FIELDS = ("up", "down", "voters", "impressions", "exposure", "support", "low", "high", "approval",
                 "approval_low", "approval_high")
+# The figures an offline contribution does not get: it is left out of vote-based support.
+SUPPORT_FIELDS = ("support", "low", "high", "approval", "approval_low", "approval_high")
+OFFLINE_NOTE = "gathered offline: left out of vote-based support"
+OFFLINE_LABELS = {"workshop": "Workshop contribution", "paper": "Paper contribution", "phone": "Phone contribution"}
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,35 @@ def quote_weight(contribution: Any, support: float) -> float:
     return support - 1.0 if contribution.kind == "comment" and is_brief(contribution) else support
 
 
+def offline_channel(contribution: Any) -> str | None:
+    """How an offline contribution was gathered ("workshop", "paper", "phone"), or None for one made online.
+
+    A contribution's ``groups["channel"]`` says; no channel, or "online", is online.
+    """
+    channel = contribution.groups.get("channel") if contribution.groups else None
+    return channel if channel and channel != "online" else None
+
+
+def without_offline_votes(dataset: Dataset) -> tuple[Dataset, int]:
+    """The dataset with votes and views of offline contributions dropped, and how many votes that was.
+
+    Ideas gathered at workshops, on paper or by phone are themed and quoted like any other, but left out of
+    vote-based support: their support would measure how the online crowd reacted to a workshop's words, and
+    ranking them beside online ideas would mix two ways of being heard.
+    """
+    offline = {c.id for c in dataset.contributions if offline_channel(c)}
+    if not offline:
+        return dataset, 0
+    votes = [v for v in dataset.votes if v.item not in offline]
+    return replace(dataset, votes=votes, impressions=[i for i in dataset.impressions if i.item not in offline]), \
+        len(dataset.votes) - len(votes)
+
+
 def time_bias(dataset: Dataset, scores: Mapping[str, SupportScore]) -> dict[str, Any]:
-    """Spearman with posting time of raw up-votes, of people shown, and of time-adjusted support."""
-    posted = timestamps(c.visible_from for c in dataset.contributions)
-    rows = [scores[c.id] for c in dataset.contributions]
+    """Spearman with posting time of raw up-votes, of people shown, and of time-adjusted support (online only)."""
+    online = [c for c in dataset.contributions if not offline_channel(c)]
+    posted = timestamps(c.visible_from for c in online)
+    rows = [scores[c.id] for c in online]
     up = np.array([s.up for s in rows], dtype=np.float64)
     shown = np.array([s.impressions if s.impressions is not None else s.exposure or 0.0 for s in rows])
     support = np.array([s.support for s in rows])
@@ -158,7 +187,9 @@ def _quote(item: str, by_id: Mapping[str, Any]) -> dict[str, Any]:
     """A quote with its attribution and, for a comment, the idea it answers."""
     c = by_id[item]
     parent = by_id.get(c.parent) if c.parent else None
+    channel = offline_channel(c)
     return {"id": item, "text": c.text, "kind": c.kind, "attribution": attribution(c),
+            "offline": OFFLINE_LABELS.get(channel, "Offline contribution") if channel else None,
             "context": {"id": parent.id, "text": parent.text} if parent is not None else None}
 
 
@@ -187,7 +218,9 @@ def _theme_summary(theme: Any, by_id: Mapping[str, Any], scores: Mapping[str, Su
                    ) -> dict[str, Any]:
     """One theme: label, description, size with interval, sentiment, support, stance, phases, quotes."""
     members = list(theme.members)
-    ranked = sorted(members, key=lambda i: (-scores[i].support if scores[i].voters else 1.0, i))
+    # Most supported first; offline contributions (left out of support) after every online one.
+    offline = context["offline"]
+    ranked = sorted(members, key=lambda i: (i in offline, -scores[i].support if scores[i].voters else 1.0, i))
     compounds = [sentiment[i] for i in members if sentiment[i] is not None]
     counts = {name: 0 for name in ("positive", "neutral", "negative", "not scored")}
     for i in members:
@@ -289,6 +322,8 @@ def run_analysis(
         dataset = select_phases(dataset, [scope] if isinstance(scope, str) else scope)
     if not dataset.contributions:
         raise InputError("nothing to analyse: the dataset has no contributions")
+    dataset, offline_votes = without_offline_votes(dataset)
+    offline = {c.id: channel for c in dataset.contributions if (channel := offline_channel(c))}
     engines = engines or default_engines()
     stages = _Stages(progress)
     contributions = dataset.contributions
@@ -337,7 +372,7 @@ def run_analysis(
     phase_order = sorted({c.phase for c in contributions})
     phase_totals = {p: sum(c.phase == p for c in contributions) for p in phase_order}
     context = {"total": len(contributions), "responses": responses, "phase_of": {c.id: c.phase for c in contributions},
-               "phase_totals": phase_totals}
+               "phase_totals": phase_totals, "offline": offline}
     theme_rows = [_theme_summary(t, by_id, scores, sentiment, labels, context) for t in themes.themes]
     set_aside_of = {i: name for name, ids in (getattr(themes, "set_aside", {}) or {}).items() for i in ids}
     rows = []
@@ -349,8 +384,10 @@ def run_analysis(
             "theme": themes.primary.get(c.id), "themes": list(themes.memberships.get(c.id, [])),
             "sentiment": None if sentiment[c.id] is None else round(sentiment[c.id], 4),
             "sentiment_label": labels[c.id], "set_aside": set_aside_of.get(c.id), "response": responses.get(c.id),
-            **{name: getattr(score, name) for name in SCORE_FIELDS},
-            "support_note": None if score.voters else "no votes yet",
+            **{name: None if c.id in offline and name in SUPPORT_FIELDS else getattr(score, name)
+               for name in SCORE_FIELDS},
+            "offline": offline.get(c.id),
+            "support_note": OFFLINE_NOTE if c.id in offline else None if score.voters else "no votes yet",
         })
     timings = {**stages.timings, "total": round(time.perf_counter() - began, 3)}
     return {
@@ -372,6 +409,9 @@ def run_analysis(
                 "phases": sorted({c.phase for c in contributions}),
                 # Votes a facilitator excluded after an anomaly flag (left out before the analysis).
                 "excluded_votes": int(dataset.meta.get("excluded_votes") or 0),
+                # Votes on contributions gathered offline (left out of vote-based support).
+                "offline": len(offline),
+                "offline_votes_left_out": offline_votes,
             },
             "support": report.to_dict(),
             "timings": timings,
@@ -412,7 +452,9 @@ def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
     with paths[0].open("w", encoding="utf-8") as handle:
         json.dump(result, handle, ensure_ascii=False, allow_nan=False)
     contributions = result["contributions"]
-    _write_csv(paths[1], sorted(contributions, key=lambda r: (-r["support"], r["id"])),
+    # The support ranking: online contributions only (offline ones are left out of vote-based support).
+    _write_csv(paths[1], sorted((r for r in contributions if r.get("support") is not None),
+                                key=lambda r: (-r["support"], r["id"])),
                ["id", "kind", "phase", "visible_from", "theme", *SCORE_FIELDS, "sentiment",
                 "sentiment_label"])
     themes = result["themes"]["themes"]

@@ -13,7 +13,9 @@ strings; a time without an offset is read as UTC. Unknown keys are ignored, so t
 "author": "p7", "author_role": "participant", "groups": {"profession": "physiotherapist"}}``
     One per idea or comment. ``visible_from`` is when participants could first see it (after any moderation
     hold). ``parent`` is the idea a comment belongs to. ``groups`` holds the author's declared groups, one
-    value per dimension; ``author_role`` is the author's role on the site.
+    value per dimension; ``author_role`` is the author's role on the site. ``groups["channel"]`` other than
+    ``"online"`` ("workshop", "paper", "phone") marks a contribution gathered offline: it is themed and
+    quoted, but its votes and views are left out and it gets no support score.
 ``{"type": "vote", "item": "i12", "voter": "p9", "value": 1 | -1 | 0, "at": "..."}``
     Every vote event, including changes: the analysis keeps each person's last vote on an item. ``0`` means
     the vote was withdrawn (in Pol.is data: "pass").

@@ -160,6 +160,10 @@ class VoteResult:
     changed: bool
 
 
+OFFLINE_NOT_VOTED = ("Ideas and comments gathered at workshops, on paper or by phone are not voted on: they are "
+                     "left out of vote-based support, so every group's voice counts the same way.")
+
+
 @dataclass(frozen=True)
 class _VoteSql:
     """The vote path's statements for one kind and dialect, built once (building them cost more than running them)."""
@@ -183,8 +187,8 @@ def _vote_sql(kind: str, dialect: str) -> _VoteSql:
     items, votes, events = model.__table__, Vote.__table__, VoteEvent.__table__
     item_id, voter_id = bindparam("item_id"), bindparam("voter_id")
     # One query for the item and its phase's rules.
-    rules = (select(items.c.moderation_state, Phase.id, Phase.title, Phase.state, Phase.opens_at, Phase.closes_at,
-                    Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
+    rules = (select(items.c.moderation_state, items.c.channel, Phase.id, Phase.title, Phase.state, Phase.opens_at,
+                    Phase.closes_at, Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
              .join(Phase, Phase.id == items.c.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
              .where(items.c.id == item_id))
     if kind == "comment":
@@ -231,6 +235,9 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound(f"This {kind} is not available")
     if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
         raise NotFound(f"This {kind} is not available")
+    if row.channel != "online" and value != 0:
+        # Offline contributions are left out of vote-based support (issue 7); an old vote can still be withdrawn.
+        raise Conflict(OFFLINE_NOT_VOTED)
     audience = connection.execute(sql.audience, {"phase_id": row.id}).scalars().all()
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
                        audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)

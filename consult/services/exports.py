@@ -174,7 +174,8 @@ def build_context(session: Session, consultation: Consultation, key: str) -> Exp
     return ExportContext(consultation=consultation, phases=phases, topics=topics, idea_titles=idea_titles,
                          themes=themes, theme_labels=labels, scores=scores, run=run, codebook=book,
                          people=Pseudonyms(key, consultation.id), total=total,
-                         # The server key also finds equality answers for the pack's group figures (aggregates only).
+                         # The server key also keys equality answers: the pack's group figures and the workbook's
+                         # reweighted shares need it (aggregates only).
                          extra={"key": key})
 
 

@@ -34,7 +34,7 @@ def _sheet(book: Workbook, title: str, columns: list[str]) -> Any:
 
 
 def write_xlsx(session: Session, ctx: ExportContext, out: Path, progress: Progress | None = None) -> None:
-    """One sheet each: ideas, comments (with parent idea), vote totals, themes, membership, groups, method."""
+    """One sheet each: ideas, comments, vote totals, themes, membership, groups, reweighted shares, method."""
     book = Workbook(write_only=True)
     ideas = _sheet(book, "Ideas", IDEA_COLUMNS)
     comments = _sheet(book, "Comments", COMMENT_COLUMNS)
@@ -54,6 +54,7 @@ def write_xlsx(session: Session, ctx: ExportContext, out: Path, progress: Progre
         for member in t["contributions"]:
             membership.append([t["id"], cell(t["label"]), member])
     _groups(book, ctx)
+    _reweighted(book, session, ctx)
     method = _sheet(book, "Method", ["topic", "note"])
     for topic, note in method_notes(ctx):
         method.append([cell(topic), cell(note)])
@@ -80,6 +81,30 @@ def _groups(book: Workbook, ctx: ExportContext) -> None:
                               cell(cell_row.get("suppressed") or "")])
 
 
+def _reweighted(book: Workbook, session: Session, ctx: ExportContext) -> None:
+    """Each theme's raw share and its share reweighted by age band to the reference population (disclosure control)."""
+    from flask import current_app, has_app_context
+
+    from . import disclosure, reweighting
+
+    sheet = _sheet(book, "Reweighted", ["dimension", "theme", "label", "raw_share", "reweighted_share_low",
+                                        "reweighted_share_high", "groups_used", "groups_left_out", "note"])
+    if ctx.run is None or not (ctx.run.result or {}).get("themes", {}).get("themes"):
+        return
+    choices = {d.key for d in reweighting.dimensions(session, ctx.consultation.id)}
+    if reweighting.DEFAULT_DIMENSION not in choices:
+        return
+    policy = disclosure.policy_from(current_app.config) if has_app_context() else disclosure.Policy()
+    report = reweighting.theme_shares(session, ctx.run, dimension=reweighting.DEFAULT_DIMENSION,
+                                      secret=str(ctx.extra.get("key", "")), policy=policy)
+    used = "; ".join(g["label"] for g in report["groups"] if g["used"])
+    left_out = "; ".join(f"{g['label']} ({g['why']})" for g in report["groups"] if not g["used"])
+    for row in report["themes"]:
+        low, high = row["reweighted"] or (None, None)
+        sheet.append([cell(report["dimension"].title), row["theme"], cell(row["label"]), row["raw_share"], low, high,
+                      cell(used), cell(left_out), cell(report["explanation"] if row is report["themes"][0] else "")])
+
+
 def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
     """Plain-English notes on how the figures were made (shared with the evidence pack)."""
     result = (ctx.run.result or {}) if ctx.run else {}
@@ -96,6 +121,10 @@ def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
                    "nowhere else. No names, emails or demographic answers are included."),
         ("Groups", f"Group figures come from the analysis; cells of fewer than {min_cell} people are withheld, "
                    "with the reason given."),
+        ("Reweighted", "Each theme's share of contributions as they came, and reweighted by age band so each "
+                       "group counts as its share of the reference population (what a sample shaped like "
+                       "England's population would have said). Worked out from disclosure-controlled counts; "
+                       "groups of fewer than 20 people are left out, and a hidden figure gives a range."),
     ]
     if ctx.codebook is not None:
         notes.append(("Themes", f"The analysts' codebook, version {ctx.codebook.version}: themes adopted from the "

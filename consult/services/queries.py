@@ -102,7 +102,7 @@ def _phase_prior(session: Session, phase_id: int) -> Prior:
         return cached[1]
     rows = session.execute(
         select(Idea.up_count, Idea.impression_count, Idea.down_count)
-        .where(Idea.phase_id == phase_id, Idea.moderation_state == "published")
+        .where(Idea.phase_id == phase_id, Idea.moderation_state == "published", Idea.channel == "online")
     ).all()
     up = np.array([r[0] for r in rows], dtype=np.float64)
     seen = np.array([max(r[1], r[0] + r[2]) for r in rows], dtype=np.float64)
@@ -119,7 +119,9 @@ def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: 
     elif order == "discussed":
         stmt = stmt.order_by(Idea.comment_count.desc(), Idea.id.desc())
     elif order == "supported":
-        stmt = stmt.order_by(support_order_key(session, topic.phase_id).desc(), Idea.id.desc())
+        # Ideas gathered offline are left out of vote-based support, so they come after every online idea.
+        stmt = stmt.order_by(case((Idea.channel == "online", 0), else_=1), support_order_key(session, topic.phase_id)
+                             .desc(), Idea.id.desc())
     else:
         stmt = stmt.order_by(random_order_key(seed), Idea.id)
     return paginate(session, stmt, page, per_page)

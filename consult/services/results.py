@@ -9,6 +9,8 @@ from typing import Any
 # Spreadsheet programs run cells that start with these as formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 STABLE_ENOUGH = 0.7
+# How a contribution gathered offline is marked (the analysis records the channel on each row).
+OFFLINE_LABELS = {"workshop": "Workshop contribution", "paper": "Paper contribution", "phone": "Phone contribution"}
 
 
 def theme(result: dict[str, Any], theme_id: int) -> dict[str, Any] | None:
@@ -53,13 +55,19 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def _gathered(row: dict[str, Any]) -> str:
+    """"online", or how an offline contribution was gathered (it has no support figures)."""
+    return OFFLINE_LABELS.get(row["offline"], "Offline contribution") if row.get("offline") else "online"
+
+
 def themes_csv(result: dict[str, Any]) -> str:
     """Themes and their members as CSV (RFC 4180 quoting, formula-safe); no author or account identifiers."""
     rows = contributions_by_id(result)
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(["theme", "theme_label", "rank", "contribution", "kind", "phase", "topic", "month", "text",
-                     "sentiment", "support", "support_low", "support_high", "up", "down", "impressions"])
+                     "sentiment", "support", "support_low", "support_high", "up", "down", "impressions",
+                     "gathered"])
     for t in result["themes"]["themes"]:
         for rank, item in enumerate(t["contributions"], start=1):
             row = rows.get(item)
@@ -69,7 +77,7 @@ def themes_csv(result: dict[str, Any]) -> str:
                 t["id"], t["label"], rank, row["id"], row["kind"], row["phase"], row["topic"],
                 row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
                 _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
-                row.get("impressions"),
+                row.get("impressions"), _gathered(row),
             )])
     # Answers set aside before theming are listed too, under their bucket, so nothing goes missing.
     for bucket in result["themes"].get("set_aside") or []:
@@ -81,7 +89,7 @@ def themes_csv(result: dict[str, Any]) -> str:
                 "", f"Set aside: {bucket['label']}", rank, row["id"], row["kind"], row["phase"], row["topic"],
                 row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
                 _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
-                row.get("impressions"),
+                row.get("impressions"), _gathered(row),
             )])
     return out.getvalue()
 
@@ -113,7 +121,10 @@ def phases(result: dict[str, Any]) -> list[str]:
 
 
 def support_text(row: dict[str, Any]) -> str:
-    """A contribution's support as shown: "no votes yet" rather than the prior's 50%."""
+    """A contribution's support as shown: "no votes yet" rather than the prior's 50%; offline ones say why none."""
+    if row.get("offline"):
+        label = OFFLINE_LABELS.get(row["offline"], "Offline contribution")
+        return f"{label}: left out of vote-based support"
     if not row.get("voters"):
         return "no votes yet"
     return f"{percent(row.get('support'))} ({percent(row.get('low'))}–{percent(row.get('high'))})"

@@ -15,7 +15,7 @@ from ..authz import allow
 from ..extensions import db
 from ..forms.analysis import StartAnalysisForm
 from ..models import AnalysisRun, Comment, Consultation, Phase
-from ..services import analysis_runs, codebook, queries, results
+from ..services import analysis_runs, codebook, disclosure, queries, results, reweighting
 from ..services.errors import Conflict, Invalid
 from .helpers import page_arg
 
@@ -96,8 +96,16 @@ def run(run_id: int) -> Any:
     # A whole-consultation run of a consultation with a codebook: say how many of its contributions await coding.
     book = codebook.for_consultation(db.session, consultation.id) if item.phase_id is None else None
     waiting = codebook.uncoded_count(db.session, book, item) if book is not None else 0
+    choices = reweighting.dimensions(db.session, item.consultation_id)
+    wanted = request.args.get("reweight") or reweighting.DEFAULT_DIMENSION
+    chosen = next((d for d in choices if d.key == wanted), choices[0] if choices else None)
+    policy = disclosure.policy_from(current_app.config)
+    reweighted = reweighting.theme_shares(db.session, item, dimension=chosen.key,
+                                          secret=str(current_app.config["PSEUDONYM_KEY"]),
+                                          policy=policy) if chosen else None
     return render_template("analysis/run.html", run=item, consultation=consultation, phase=phase, result=result,
-                           book=book, waiting=waiting,
+                           book=book, waiting=waiting, reweighted=reweighted, reweight_choices=choices,
+                           disclosure_rule=disclosure.describe_policy(policy),
                            chart=results.chart_rows(result), percent=results.percent,
                            stability=results.stability_reading(result["themes"].get("stability")),
                            set_aside=results.set_aside(result), quality=results.quality(result),

@@ -119,7 +119,8 @@ def test_pseudonyms_differ_between_exports(exported, client) -> None:
 def test_xlsx_workbook_has_every_sheet_with_the_right_figures(exported, client) -> None:
     cid = exported["consultation"].id
     book = load_workbook(io.BytesIO(_download(client, cid, "xlsx")), read_only=True)
-    assert book.sheetnames == ["Ideas", "Comments", "Vote totals", "Themes", "Membership", "Groups", "Method"]
+    assert book.sheetnames == ["Ideas", "Comments", "Vote totals", "Themes", "Membership", "Groups", "Reweighted",
+                              "Method"]
     ideas = list(book["Ideas"].iter_rows(values_only=True))
     assert len(ideas) - 1 == db.session.scalar(select(func.count()).select_from(Idea))
     comments = list(book["Comments"].iter_rows(values_only=True))

@@ -213,3 +213,16 @@ def test_workshop_upload_after_close_needs_a_deadline(client, app, make, setup) 
     accepted = client.post(url, data=upload(text),
                            content_type="multipart/form-data")
     assert "3 rows added" in accepted.get_data(as_text=True)
+
+
+def test_inclusion_page_changes_as_soon_as_people_register(client, app, make, setup) -> None:
+    # "Updated live": nothing stale is served after a new registrant answers.
+    phase, facilitator = setup
+    seed_people(app, make, n=100)
+    login(client, facilitator)
+    url = f"/facilitate/consultations/{phase.consultation_id}/inclusion"
+    before = client.get(url).get_data(as_text=True)
+    assert "100 registrants" in before and "worked out afresh at" in before
+    seed_people(app, make, n=25)
+    after = client.get(url).get_data(as_text=True)
+    assert "125 registrants" in after

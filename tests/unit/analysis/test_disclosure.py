@@ -180,3 +180,39 @@ def test_disclosure_single_small_cell_beside_an_exact_total_gets_a_partner() -> 
     cells = release.protect()
     attacked = lp_attack(release, cells)
     assert all(hi - lo + 1 >= POLICY.protection for lo, hi in attacked.values())
+
+
+def _pinned_one_by_one(release: Release, hidden: set) -> list:
+    """The verdict without the probes: every hidden cell's own minimum and maximum by linear programming."""
+    keys = list(release.counts)
+    index = {k: i for i, k in enumerate(keys)}
+    known = release._shown_bounds(hidden)
+    bounds = [(known[k][0], None if known[k][1] == math.inf else known[k][1]) for k in keys]
+    a_eq = np.zeros((len(release.sums), len(keys)))
+    for row, (total, parts) in enumerate(release.sums):
+        a_eq[row, index[total]] -= 1
+        for p in parts:
+            a_eq[row, index[p]] += 1
+    pinned = []
+    for key in sorted(hidden, key=repr):
+        c = np.zeros(len(keys))
+        c[index[key]] = 1
+        low = linprog(c, A_eq=a_eq, b_eq=np.zeros(len(release.sums)), bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a_eq, b_eq=np.zeros(len(release.sums)), bounds=bounds, method="highs")
+        if low.status != 0 or high.status == 3:
+            continue
+        if math.floor(-high.fun + 1e-7) - math.ceil(low.fun - 1e-7) + 1 < release.policy.protection:
+            pinned.append(key)
+    return pinned
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(populations(), st.data())
+def test_disclosure_probe_shortcut_finds_exactly_the_cells_one_by_one_finds(population, data) -> None:
+    # The probes that keep the inclusion page fast must not change a single verdict.
+    release = build(*population, POLICY)
+    candidates = sorted(release.counts, key=repr)
+    hidden = {k for k in candidates if release.counts[k] < POLICY.min_count} | set(release.forced)
+    hidden |= set(data.draw(st.lists(st.sampled_from(candidates), max_size=4))) if candidates else set()
+    hidden -= release.exact
+    assert sorted(release._lp_pinned(hidden), key=repr) == _pinned_one_by_one(release, hidden)
