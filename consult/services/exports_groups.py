@@ -89,7 +89,7 @@ def _dimensions(session: Session, ctx: ExportContext, people: list[int]) -> list
             continue
         groups = {}
         for person in people:
-            value = inclusion._value(answers.get(person, {}), dim, (profiles.get(person) or (None, None))[1])
+            value = inclusion.group_value(answers.get(person, {}), dim, (profiles.get(person) or (None, None))[1])
             if value is not None:
                 groups[person] = value
         if not groups:

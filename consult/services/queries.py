@@ -24,7 +24,7 @@ IDEA_ORDERS = {
 }
 # The "most supported" order refits its prior this often, per process (a phase's rate moves slowly).
 PRIOR_SECONDS = 60.0
-_PRIORS: dict[int, tuple[float, Prior]] = {}
+_PRIORS: dict[tuple[str, int], tuple[float, Prior]] = {}
 # Comment states shown in a thread: published ones, and hidden ones as "hidden by a moderator: <reason>".
 IN_PLACE_STATES = ("published", "hidden")
 
@@ -96,7 +96,9 @@ def support_order_key(session: Session, phase_id: int) -> Any:
 
 def _phase_prior(session: Session, phase_id: int) -> Prior:
     """The phase's fitted prior, refitted at most once a minute (one small query of two counts per idea)."""
-    cached = _PRIORS.get(phase_id)
+    # Keyed by database as well: one process may serve (or test) several databases with the same phase ids.
+    key = (str(session.get_bind().url), phase_id)
+    cached = _PRIORS.get(key)
     now = time.monotonic()
     if cached is not None and now - cached[0] < PRIOR_SECONDS:
         return cached[1]
@@ -107,7 +109,7 @@ def _phase_prior(session: Session, phase_id: int) -> Prior:
     up = np.array([r[0] for r in rows], dtype=np.float64)
     seen = np.array([max(r[1], r[0] + r[2]) for r in rows], dtype=np.float64)
     prior = fit_beta_prior(up, seen)
-    _PRIORS[phase_id] = (now, prior)
+    _PRIORS[key] = (now, prior)
     return prior
 
 
