@@ -2,7 +2,8 @@
 
 ``run`` analyses a JSON-lines export (see ``analysis.records``) or a Pol.is export folder and writes
 results.json plus CSV files, with a progress bar on stderr. ``eval`` prints the quality table: themes and
-sentiment against human coding (``analysis.eval_text``), time bias before and after adjustment on each Pol.is
+sentiment against human coding (``analysis.eval_text``), opinion groups against Pol.is's own grouping with
+meta statements left out (``analysis.eval_polis``), time bias before and after adjustment on each Pol.is
 conversation, and the simulation figures.
 """
 
@@ -185,11 +186,16 @@ def _eval(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: data folder not found (pass --data DIR)")
+    from analysis.eval_polis import polis_opinion_rows
     from analysis.eval_text import evaluate_text
     from analysis.eval_text import format_table as pivot_table
 
-    # Themes and sentiment pivoted (one line per method, a column per metric), then the support figures.
+    # Themes and sentiment, then opinion groups, pivoted (one line per method, a column per metric), then the
+    # support figures.
+
     print(pivot_table(evaluate_text(data_dir)))
+    print()
+    print(pivot_table(polis_opinion_rows(data_dir)))
     print()
     print(format_table([*polis_time_bias_rows(data_dir), *simulation_rows()]))
     return 0
