@@ -106,3 +106,17 @@ def test_polis_is_meta_column_is_read() -> None:
     (meta,) = [c for c in data.contributions if c.id in ids]
     assert found == "marked in the export" and "lived in BG" in meta.text
     assert opinion_groups(data)["meta_statements"]["count"] == 1
+
+
+@pytest.mark.skipif(not (POLIS_DIR / "canadian-electoral-reform").is_dir(), reason="shared Pol.is data absent")
+def test_eval_compares_groups_with_polis_own_with_and_without_meta_statements() -> None:
+    from analysis.eval_polis import polis_opinion_rows
+
+    rows = polis_opinion_rows(POLIS_DIR.parent)
+    ari = {(str(r["data"]).split(" ")[1], str(r["method"]).split(" ")[2]): r["value"]
+           for r in rows if r["metric"] == "ari_vs_polis"}
+    assert len(ari) == 8
+    # The clearest conversation reaches issue 9's bar with meta statements left out.
+    assert ari[("canadian-electoral-reform", "left")] >= 0.8
+    assert {r["method"] for r in rows if "canadian" in str(r["data"])} == {
+        "meta statements left out (3 detected)", "meta statements kept (previous)"}
