@@ -2,9 +2,10 @@
 
 ``run`` analyses a JSON-lines export (see ``analysis.records``) or a Pol.is export folder and writes
 results.json plus CSV files, with a progress bar on stderr. ``eval`` prints the quality table: themes and
-sentiment against human coding (``analysis.eval_text``), time bias before and after adjustment on each Pol.is
+sentiment against human coding (``analysis.eval_text``), opinion groups against Pol.is's own grouping with
+meta statements left out (``analysis.eval_polis``), time bias before and after adjustment on each Pol.is
 conversation, the simulation figures, and the codebook-proposal thresholds chosen by cross-validation
-(``analysis.eval_proposals``); ``eval --only proposals`` prints one part.
+(``analysis.eval_proposals``); ``eval --only text|polis|support|proposals`` prints one part.
 """
 
 from __future__ import annotations
@@ -186,13 +187,18 @@ def _eval(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: data folder not found (pass --data DIR)")
+    from analysis.eval_polis import polis_opinion_rows
     from analysis.eval_text import evaluate_text
     from analysis.eval_text import format_table as pivot_table
 
-    parts = [args.only] if args.only else ["text", "support", "proposals"]
+    parts = [args.only] if args.only else ["text", "polis", "support", "proposals"]
     if "text" in parts:
         # Themes and sentiment pivoted (one line per method, a column per metric).
         print(pivot_table(evaluate_text(data_dir)))
+        print()
+    if "polis" in parts:
+        # Opinion groups against Pol.is's own, meta statements left out.
+        print(pivot_table(polis_opinion_rows(data_dir)))
         print()
     if "support" in parts:
         print(format_table([*polis_time_bias_rows(data_dir), *simulation_rows()]))
@@ -219,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     evaluate = commands.add_parser("eval", help="print the quality table on the shared data")
     evaluate.add_argument("--data", default=str(DEFAULT_DATA), help=f"data folder (default {DEFAULT_DATA})")
-    evaluate.add_argument("--only", choices=("text", "support", "proposals"), default=None,
-                          help="print only themes and sentiment, support, or codebook proposals")
+    evaluate.add_argument("--only", choices=("text", "polis", "support", "proposals"), default=None,
+                          help="print only themes and sentiment, opinion groups, support, or codebook proposals")
     evaluate.set_defaults(handler=_eval)
     return parser
 

@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF, LatentDirichletAllocation, TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 
-from analysis.sentiment import score_sentiment, sentiment_label, vader_compound
 from analysis.text import analyse, stem
 from analysis.themes import ThemeDoc, ThemeResult, find_themes
 
@@ -361,25 +359,6 @@ def reference_rows(path: Path = REFERENCE_FILE) -> list[dict[str, object]]:
     return rows
 
 
-def _evaluate_sentiment(data_dir: Path) -> list[dict[str, object]]:
-    texts, questions, human = load_v6_sentiment(data_dir)
-    gold = [sentiment_label_from_human(h) for h in human]
-    name = f"pxtext v6 sentiment (n={len(texts)})"
-    rows = []
-    ours = score_sentiment(texts, questions)
-    for method, scores in (
-        ("VADER compound", vader_compound(texts)),
-        # Texts marked "not scored" (not English) count as neutral here, so n stays the same.
-        ("ours (question-aware VADER)", [0.0 if s is None else s for s in ours]),
-    ):
-        rows.append(_row(name, method, "spearman", spearmanr(scores, human).statistic))
-        predicted = [sentiment_label(s) for s in scores]
-        rows.append(_row(name, method, "macro_f1", f1_score(gold, predicted, average="macro")))
-        rows.append(_row(name, method, "neutral_f1", f1_score(gold, predicted, labels=["neutral"], average="macro")))
-    rows.append(_row(name, "ours (question-aware VADER)", "not_scored", sum(s is None for s in ours)))
-    return rows
-
-
 def sentiment_label_from_human(score: int) -> str:
     """Human 1-2 (very) positive, 3 neutral, 4-5 (very) negative."""
     return "positive" if score <= 2 else "neutral" if score == 3 else "negative"
@@ -393,7 +372,9 @@ def evaluate_text(data_dir: Path) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for data in (load_phase1(data_dir), load_v6_single_label(data_dir)):
         rows += _evaluate_themes(data)
-    rows += _evaluate_sentiment(data_dir)
+    from analysis.eval_sentiment import evaluate_sentiment
+
+    rows += evaluate_sentiment(data_dir)
     return rows
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.meta import meta_statements
 from analysis.records import Dataset, Interactions, distinct, index_interactions
 
 UNDECLARED = "undeclared"
@@ -259,9 +260,12 @@ def group_breakdown(
     declared = dataset.voter_groups()
     phases = sorted({c.phase for c in contributions})
     phase_of_item = np.array([c.phase for c in contributions], dtype=object)
-    masks: list[tuple[str | None, np.ndarray]] = [(None, np.ones(len(ids), dtype=bool))]
+    # Meta statements ("I am over 55") describe voters, not opinions: no theme share, consensus or division.
+    meta, _ = meta_statements(dataset)
+    opinion = np.array([i not in meta for i in ids], dtype=bool)
+    masks: list[tuple[str | None, np.ndarray]] = [(None, opinion)]
     if len(phases) > 1:
-        masks += [(p, phase_of_item == p) for p in phases]
+        masks += [(p, (phase_of_item == p) & opinion) for p in phases]
     scopes = [(p, _Scope(mask, theme_of_item, author, seen, len(themes))) for p, mask in masks]
     person_names = list(people)
     tables = []

@@ -10,6 +10,10 @@ components, with k in 2..5 chosen by silhouette, gives the groups.
 For each group: its size and the items that distinguish it (repness: the group agrees, or disagrees, much
 more than everyone else, with a two-proportion z above ``Z_90``), and, across groups, consensus items that
 every group agrees (or disagrees) with: ``prod_g (A_g+1)/(S_g+2)``.
+
+Meta statements (about the speaker, "I am over 55"; see ``analysis.meta``) are left out of the matrix, so they
+shape no group, and out of the distinguishing and consensus items; ``meta_statements`` reports them apart, with
+how each group answered them (shares withheld for groups with fewer than ``MIN_CELL`` votes on one).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from analysis.groups import two_proportion_z
+from analysis.groups import MIN_CELL, two_proportion_z
+from analysis.meta import meta_statements
 from analysis.records import Dataset, Interactions, distinct, index_interactions
 
 MIN_VOTES = 7
@@ -150,14 +155,18 @@ def opinion_groups(
 ) -> dict[str, Any]:
     """Pol.is-style opinion groups: sizes, the items that distinguish each, and consensus across groups."""
     seen = seen if seen is not None else index_interactions(dataset)
-    ids = [c.id for c in dataset.contributions]
-    matrix, kept = _vote_matrix(seen, len(ids), min_votes)
+    all_ids = [c.id for c in dataset.contributions]
+    full, kept = _vote_matrix(seen, len(all_ids), min_votes)
+    meta, found = meta_statements(dataset)
+    opinions = np.array([i for i, item in enumerate(all_ids) if item not in meta], dtype=np.int64)
+    matrix, ids = full[:, opinions], [all_ids[i] for i in opinions]
     result: dict[str, Any] = {
         "min_votes": min_votes,
         "participants": int(kept.size),
         "excluded": int(distinct(seen.vote_person).size - kept.size),
         "groups": [],
         "consensus": {"agree": [], "disagree": []},
+        "meta_statements": {"found": found, "count": len(meta), "items": []},
     }
     if kept.size < 2 * K_RANGE[0] or len(ids) < 3:
         result["note"] = f"too few people with at least {min_votes} votes, or too few items, to find groups"
@@ -183,13 +192,36 @@ def opinion_groups(
         "consensus": {"agree": _consensus(agree, voted, ids, top),
                       "disagree": _consensus(disagree, voted, ids, top)},
     })
+    result["meta_statements"]["items"] = _meta_answers(full, labels, k, all_ids, meta)
     return result
+
+
+def _meta_answers(full: sparse.csr_matrix, labels: np.ndarray, k: int, ids: list[str],
+                  meta: frozenset[str]) -> list[dict[str, Any]]:
+    """How everyone, and each opinion group, answered each meta statement (agree share among voters)."""
+    columns = [i for i, item in enumerate(ids) if item in meta]
+    if not columns:
+        return []
+    agree, disagree, voted = _counts_by_group(full[:, columns], labels, k)
+    rows = []
+    for j, column in enumerate(columns):
+        total = voted[:, j].sum()
+        rows.append({
+            "item": ids[column], "voted": int(total), "agree": int(agree[:, j].sum()),
+            "disagree": int(disagree[:, j].sum()),
+            "agree_share": _round(agree[:, j].sum() / total) if total else None,
+            "by_group": [{"group": g, "agree_share": _round(agree[g, j] / voted[g, j])
+                          if voted[g, j] >= MIN_CELL else None} for g in range(k)],
+        })
+    return rows
 
 
 def opinion_labels(dataset: Dataset, *, min_votes: int = MIN_VOTES, seed: int = 0) -> dict[str, int]:
     """Opinion group per person (pseudonym -> group id) for people with enough votes; empty if none found."""
     seen = index_interactions(dataset)
     matrix, kept = _vote_matrix(seen, len(dataset.contributions), min_votes)
+    meta, _ = meta_statements(dataset)
+    matrix = matrix[:, [i for i, c in enumerate(dataset.contributions) if c.id not in meta]]
     if kept.size < 2 * K_RANGE[0]:
         return {}
     labels, _, _ = _cluster(_projection(matrix, seed)[0], seed)

@@ -5,7 +5,9 @@ Every comment is a contribution of kind "comment" in phase "1", answering the co
 votes are +1 agree, -1 disagree, 0 pass; ``votes.csv`` repeats (comment, voter) rows when people change their
 vote and the analysis keeps the last. Pol.is exports no impressions, so support falls back to exposure.
 Comments that moderators rejected (``moderated`` = -1) are left out, with their votes, because participants
-were not meant to see them; ``meta["rejected_comments"]`` counts them.
+were not meant to see them; ``meta["rejected_comments"]`` counts them. Comments the moderators marked
+``is-meta`` (statements about the speaker, such as "I am over 55") keep the mark, and ``meta["meta_marked"]``
+says the export carried marks (see ``analysis.meta``).
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset
     question = summary.get("conversation-description", "") or topic
     contributions: list[Contribution] = []
     rejected = 0
+    marked = False
     try:
         for row in _rows(folder / "comments.csv", REQUIRED_COMMENT_COLUMNS):
+            marked = marked or "is-meta" in row
             if row.get("moderated", "1").strip() == "-1" and not include_rejected:
                 rejected += 1
                 continue
@@ -63,6 +67,7 @@ def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset
                     id=row["comment-id"], kind="comment", parent=None, text=row["comment-body"], phase="1",
                     topic=topic, question=question, visible_from=_moment(row["timestamp"]),
                     author=row["author-id"], author_role="participant", groups={},
+                    meta=row.get("is-meta", "").strip().lower() in ("true", "1", "t", "yes"),
                 )
             )
         known = {c.id for c in contributions}
@@ -82,5 +87,6 @@ def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset
         "url": summary.get("url", ""),
         "topic": topic,
         "rejected_comments": rejected,
+        "meta_marked": marked,
     }
     return Dataset(contributions, votes, [], meta)

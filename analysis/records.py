@@ -15,7 +15,9 @@ strings; a time without an offset is read as UTC. Unknown keys are ignored, so t
     hold). ``parent`` is the idea a comment belongs to. ``groups`` holds the author's declared groups, one
     value per dimension; ``author_role`` is the author's role on the site. ``groups["channel"]`` other than
     ``"online"`` ("workshop", "paper", "phone") marks a contribution gathered offline: it is themed and
-    quoted, but its votes and views are left out and it gets no support score.
+    quoted, but its votes and views are left out and it gets no support score. An optional ``"meta": true``
+    marks a statement about the speaker rather than an opinion (Pol.is "meta", e.g. "I am over 55"); when
+    any contribution carries the key, the marks decide which statements are meta (see ``analysis.meta``).
 ``{"type": "vote", "item": "i12", "voter": "p9", "value": 1 | -1 | 0, "at": "..."}``
     Every vote event, including changes: the analysis keeps each person's last vote on an item. ``0`` means
     the vote was withdrawn (in Pol.is data: "pass").
@@ -57,6 +59,7 @@ class Contribution:
     author: str
     author_role: str
     groups: Mapping[str, str] = field(default_factory=dict)
+    meta: bool = False  # a Pol.is-style "meta" statement about the speaker ("I am over 55"), not an opinion
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,7 @@ def _contribution(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
         author=intern.setdefault(author, author),
         author_role=str(row.get("author_role") or ""),
         groups={str(k): str(v) for k, v in groups.items()},
+        meta=row.get("meta") is True,
     )
 
 
@@ -223,6 +227,8 @@ def read_jsonl(path: Path | str) -> Dataset:
                 impressions.append(_impression(row, intern))
             elif kind == "contribution":
                 contributions.append(_contribution(row, intern))
+                if "meta" in row:
+                    meta["meta_marked"] = True
             elif kind == "meta":
                 meta.update({k: v for k, v in row.items() if k != "type"})
             else:
@@ -245,7 +251,7 @@ def contribution_to_dict(c: Contribution) -> dict[str, Any]:
         "type": "contribution", "id": c.id, "kind": c.kind, "parent": c.parent, "text": c.text,
         "phase": c.phase, "topic": c.topic, "question": c.question,
         "visible_from": format_time(c.visible_from), "author": c.author, "author_role": c.author_role,
-        "groups": dict(c.groups),
+        "groups": dict(c.groups), **({"meta": True} if c.meta else {}),
     }
 
 
