@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..models import (
     CHANNELS,
@@ -269,7 +271,22 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
                                                   "down_delta": (value == -1) - (old == -1)}).one()
     else:
         up, down = connection.execute(sql.totals, {"item_id": item_id}).one()
+    if session.identity_map:
+        _sync_loaded(session, kind, item_id, user.id, up, down)
     return VoteResult(value=value, up=up, down=down, changed=changed)
+
+
+def _sync_loaded(session: Session, kind: str, item_id: int, voter_id: int, up: int, down: int) -> None:
+    """Bring objects this session already holds up to date, as the ORM's own UPDATE would have."""
+    model: type[Idea] | type[Comment] = Idea if kind == "idea" else Comment
+    item = session.identity_map.get(identity_key(model, item_id))
+    if item is not None:
+        set_committed_value(item, "up_count", up)
+        set_committed_value(item, "down_count", down)
+    column = "idea_id" if kind == "idea" else "comment_id"
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Vote) and held.voter_id == voter_id and getattr(held, column) == item_id:
+            session.expunge(held)  # changed or deleted underneath: the next query loads it afresh
 
 
 @dataclass(frozen=True)
