@@ -120,6 +120,8 @@ def vote() -> Any:
     next_url = safe_next(form.next.data, url_for("public.home"))
     value = form.vote_value()
     try:
+        if (form.kind.data or "") not in publicids.KINDS:
+            raise NotFound(authz.NOT_FOUND)  # only ideas and comments take votes
         if form.id.data is None or field_errors(form) or value is None:
             raise Invalid("That vote was not understood. Go back and try again.")
         result = contributions.vote(db.session, current_user, form.kind.data or "", form.id.data, value)

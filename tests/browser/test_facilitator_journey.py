@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from consult.demo import DEMO_PASSWORD
 from tests.browser.conftest import screenshot
 from tests.browser.test_participant_journey import register
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, pid
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -76,7 +77,7 @@ def test_facilitator_journey_and_closed_phase(browser, demo_server) -> None:
     # Whatever the browser sends, the server refuses: send a vote with a valid token (from the log-out form).
     token = participant.locator("input[name=csrf_token]").first.get_attribute("value")
     idea_id = idea_url.rstrip("/").split("/")[-1].split("?")[0].split("#")[0]
-    refused = participant.request.post(base + "/vote", form={"kind": "idea", "id": idea_id, "value": "1",
+    refused = participant.request.post(base + "/vote", form={"kind": "idea", "id": pid("idea", idea_id, key=LIVE_PUBLIC_ID_KEY), "value": "1",
                                                              "csrf_token": token},
                                        headers={"Accept": "application/json"})
     assert refused.status == 409

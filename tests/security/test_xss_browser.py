@@ -56,6 +56,7 @@ from tests.conftest import _HASH, PASSWORD
 from tests.security.world import LIVE_ENV, RATE_LIMIT_SCALE
 from tests.security.xss_corpus import Payload, corpus
 from tests.support.live import LiveServer, flask_command, live_server
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser, pytest.mark.slow,
               pytest.mark.xdist_group("browser")]
@@ -175,8 +176,8 @@ def _seed(database: Path, payloads: list[Payload]) -> tuple[list[list[Payload]],
             session.flush()
             shown = {
                 f"/c/xss-{k}": "ct cs cd pt pq tt", f"/phases/{phase.id}": "ct pt pq pd tt td",
-                f"/topics/{topic.id}": "pt tt td it ib ot ob", f"/ideas/{idea.id}": "tt it ib cb rb",
-                f"/ideas/{offline.id}": "ot ob", f"/ideas/{held.id}": "mr",
+                f"/topics/{topic.id}": "pt tt td it ib ot ob", idea_url(idea.id, key=LIVE_PUBLIC_ID_KEY): "tt it ib cb rb",
+                idea_url(offline.id, key=LIVE_PUBLIC_ID_KEY): "ot ob", idea_url(held.id, key=LIVE_PUBLIC_ID_KEY): "mr",
                 f"/facilitate/consultations/{consultation.id}/edit": "ct cs cd",
                 f"/facilitate/phases/{phase.id}/edit": "ct pt pq pd", f"/facilitate/topics/{topic.id}/edit": "tt td",
                 f"/facilitate/phases/{phase.id}/topics": "pt tt", f"/facilitate/topics/{topic.id}/on-behalf": "tt",
