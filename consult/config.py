@@ -2,7 +2,8 @@
 
 In production (``CONSULT_ENV=production``) the secret, pseudonym and public id keys must come from the
 environment: every app server must share them (sessions signed on one server are read on another, and
-pseudonyms and public ids must agree), so the per-machine development key file is refused there and the app does not start.
+pseudonyms and public ids must agree), so the per-machine development key file is refused there and the app
+does not start.
 """
 
 from __future__ import annotations

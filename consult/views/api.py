@@ -132,8 +132,8 @@ def _votes(item: Idea | Comment) -> dict[str, int]:
 
 def _idea(idea: Idea) -> dict[str, Any]:
     """An idea with its counts; never who posted it."""
-    return {"id": publicids.encode("idea", idea.id), "topic_id": idea.topic_id, "phase_id": idea.phase_id, "title": idea.title,
-            "body": idea.body, "created": _month(idea.created_at), "channel": idea.channel,
+    return {"id": publicids.encode("idea", idea.id), "topic_id": idea.topic_id, "phase_id": idea.phase_id,
+            "title": idea.title, "body": idea.body, "created": _month(idea.created_at), "channel": idea.channel,
             "votes": _votes(idea), "comment_count": idea.comment_count,
             "url": url_for("api.idea", idea_id=idea.id, _external=True),
             "comments": url_for("api.idea_comments", idea_id=idea.id, _external=True)}

@@ -14,7 +14,7 @@ from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User, Vote, VoteEvent, utcnow
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
-from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, pid
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, vote_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.sqlite_only]
 PASSWORD = "parallel votes password"
@@ -53,7 +53,7 @@ def _fire(server_url: str, cookies: requests.cookies.RequestsCookieJar, token: s
         with requests.Session() as session:
             session.cookies.update(cookies)
             response = session.post(server_url + "/vote", timeout=30, headers={"Accept": "application/json"},
-                                    data={"kind": "idea", "id": pid("idea", idea_id, key=LIVE_PUBLIC_ID_KEY), "value": value, "csrf_token": token})
+                                    data=vote_form("idea", idea_id, value, key=LIVE_PUBLIC_ID_KEY, csrf_token=token))
             return response.status_code
 
     with ThreadPoolExecutor(max_workers=len(values)) as pool:

@@ -15,7 +15,7 @@ from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User, utcnow
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
-from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, pid
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, vote_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
 PASSWORD = "login load password"
@@ -53,8 +53,8 @@ def _voter(url: str, number: int, idea_id: int) -> tuple[requests.Session, str]:
 
 def _vote(session: requests.Session, url: str, token: str, idea_id: int, value: int) -> int:
     """One vote; returns the status code."""
-    response = session.post(url + "/vote", data={"kind": "idea", "id": pid("idea", idea_id, key=LIVE_PUBLIC_ID_KEY), "value": value, "csrf_token": token},
-                            headers={"Accept": "application/json"}, timeout=30)
+    response = session.post(url + "/vote", headers={"Accept": "application/json"}, timeout=30,
+                            data=vote_form("idea", idea_id, value, key=LIVE_PUBLIC_ID_KEY, csrf_token=token))
     return response.status_code
 
 

@@ -89,11 +89,12 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     reporting = app.test_client()
     login(reporting, reporter)
     assert reporting.post(item_url('report', 'comment', comment.id), data={}).status_code == 400
-    response = reporting.post(item_url('report', 'comment', comment.id), data={"reason": "abusive"}, follow_redirects=True)
+    report = item_url("report", "comment", comment.id)
+    response = reporting.post(report, data={"reason": "abusive"}, follow_redirects=True)
     assert "Thank you. You reported this comment" in response.get_data(as_text=True)
     again = reporting.get(item_url('report', 'comment', comment.id)).get_data(as_text=True)
     assert "already reported" in again
-    assert client.post(item_url('report', 'comment', comment.id), data={"reason": "spam"}).status_code == 409  # own post
+    assert client.post(report, data={"reason": "spam"}).status_code == 409  # own post
 
     staff = app.test_client()
     login(staff, moderator)

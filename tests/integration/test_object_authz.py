@@ -468,7 +468,8 @@ def test_public_api_times_are_months_or_planned_minutes_never_seconds(client, ma
     db.session.commit()
     texts = [client.get(url).get_data(as_text=True) for url in (
         "/api/v1/consultations", f"/api/v1/consultations/{phase.consultation.slug}", f"/api/v1/phases/{phase.id}",
-        f"/api/v1/topics/{phase.topics[0].id}/ideas", f"/api/v1{idea_url(idea.id)}", f"/api/v1{idea_url(idea.id)}/comments")]
+        f"/api/v1/topics/{phase.topics[0].id}/ideas", f"/api/v1{idea_url(idea.id)}",
+        f"/api/v1{idea_url(idea.id)}/comments")]
     for text in texts:
         assert not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{6}", text), text[:300]
     assert re.search(r'"created":\s*"\d{4}-\d{2}"', texts[-2]), "contributions carry their month only"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from consult.extensions import db
 from consult.models import Comment, Idea, Impression, Vote, VoteEvent
 from tests.conftest import login
-from tests.support.publicids import idea_url, pid
+from tests.support.publicids import idea_url, pid, vote_form
 
 JSON = {"Accept": "application/json"}
 
@@ -74,8 +74,7 @@ def test_vote_without_javascript_redirects_back_with_a_message(client, make) -> 
     login(client, user)
     _post_idea(client, phase.topics[0].id)
     idea_id = db.session.scalar(select(Idea.id))
-    response = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": 1, "next": idea_url(idea_id)},
-                           follow_redirects=True)
+    response = client.post("/vote", data=vote_form("idea", idea_id, 1, next=idea_url(idea_id)), follow_redirects=True)
     assert response.status_code == 200
     assert "You support this." in response.get_data(as_text=True)
 

@@ -97,7 +97,8 @@ def test_a_comment_on_a_later_page_takes_its_author_to_that_page(client, make, a
     assert "The newest comment" in client.get(response.headers["Location"]).get_data(as_text=True)
     # A reply goes to the page of the comment it answers.
     first = db.session.scalars(select(Comment).where(Comment.body == "Earlier comment 0")).one()
-    reply = client.post(f"{idea_url(idea.id)}/comments", data={"body": "A reply", "parent_id": pid("comment", first.id)})
+    reply = client.post(f"{idea_url(idea.id)}/comments",
+                        data={"body": "A reply", "parent_id": pid("comment", first.id)})
     assert f"{idea_url(idea.id)}#comment-" in reply.headers["Location"]
 
 

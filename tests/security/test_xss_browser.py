@@ -106,6 +106,11 @@ SCAN = """
 """
 
 
+def live_idea(idea_id: int) -> str:
+    """An idea's page on the live server (by its public id there)."""
+    return idea_url(idea_id, key=LIVE_PUBLIC_ID_KEY)
+
+
 def markers(code: str, batch: int) -> tuple[str, str]:
     """The start and end markers of one field's batch."""
     return f"zz{code}{batch}a", f"zz{code}{batch}z"
@@ -176,8 +181,8 @@ def _seed(database: Path, payloads: list[Payload]) -> tuple[list[list[Payload]],
             session.flush()
             shown = {
                 f"/c/xss-{k}": "ct cs cd pt pq tt", f"/phases/{phase.id}": "ct pt pq pd tt td",
-                f"/topics/{topic.id}": "pt tt td it ib ot ob", idea_url(idea.id, key=LIVE_PUBLIC_ID_KEY): "tt it ib cb rb",
-                idea_url(offline.id, key=LIVE_PUBLIC_ID_KEY): "ot ob", idea_url(held.id, key=LIVE_PUBLIC_ID_KEY): "mr",
+                f"/topics/{topic.id}": "pt tt td it ib ot ob", live_idea(idea.id): "tt it ib cb rb",
+                live_idea(offline.id): "ot ob", live_idea(held.id): "mr",
                 f"/facilitate/consultations/{consultation.id}/edit": "ct cs cd",
                 f"/facilitate/phases/{phase.id}/edit": "ct pt pq pd", f"/facilitate/topics/{topic.id}/edit": "tt td",
                 f"/facilitate/phases/{phase.id}/topics": "pt tt", f"/facilitate/topics/{topic.id}/on-behalf": "tt",
