@@ -583,10 +583,9 @@ def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str
         # A codebook theme is looked up in its consultation's codebook: pair each with its own consultation.
         combos = [c for c in combos if c["theme_id"].consultation_id == c["consultation_id"].row_id]
     fixed = dict(route.defaults)
-    if fixed:
-        # A rule that fixes a parameter (its kind) is only that rule with that value.
-        combos = [c for c in combos if all(c[name].value == value for name, value in fixed.items())]
-    elif "kind" in route.arguments and "item_id" in route.arguments:
+    # A rule that fixes a parameter (the report, edit and withdraw rules fix their kind) is only that value.
+    combos = [c for c in combos if all(c[name].value == value for name, value in fixed.items())]
+    if "kind" in route.arguments and "item_id" in route.arguments:
         # An item id means the idea or comment its kind names; an unknown kind is tried with one id only.
         first = objects["item_id"][0]
         combos = [c for c in combos if c["item_id"].kind == c["kind"].value
