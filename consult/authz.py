@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, ValidationError
 
+from . import publicids
 from .extensions import db, login_manager
 from .models import Comment, Consultation, ConsultationAssignment, Idea, Phase, Topic, User, utcnow
 from .services.errors import NotFound
@@ -115,6 +116,40 @@ class IdConverter(BaseConverter):
     def to_url(self, value: Any) -> str:
         """An id as it appears in a URL."""
         return str(int(value))
+
+
+class PublicIdConverter(BaseConverter):
+    """Ideas and comments in URLs: their public id (consult/publicids.py), decoded to the stored id.
+
+    A malformed or tampered public id, and an old integer address, match no route: a plain 404, never a
+    redirect (which would reveal the mapping).
+    """
+
+    kind = ""
+    regex = r"[a-p][a-z2-7]{12}"
+
+    def to_python(self, value: str) -> int:
+        """The stored id, or no match (404) when the public id names none."""
+        number = publicids.decode(self.kind, value, key=self.map.public_id_key)  # type: ignore[attr-defined]
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        """A stored id as its public id."""
+        return publicids.encode(self.kind, int(value), key=self.map.public_id_key)  # type: ignore[attr-defined]
+
+
+class IdeaIdConverter(PublicIdConverter):
+    """``<idea_pid:idea_id>``: an idea's public id in the URL, the stored id in the view."""
+
+    kind = "idea"
+
+
+class CommentIdConverter(PublicIdConverter):
+    """``<comment_pid:comment_id>``: a comment's public id in the URL, the stored id in the view."""
+
+    kind = "comment"
 
 
 def parse_id(value: Any) -> int | None:
@@ -264,7 +299,11 @@ def get_staff_object(model: type[Any], item_id: int | None, capability: str,
 
 
 def init_app(app: Flask) -> None:
-    """Install the route check (first of all before-request hooks) and the safe id converter."""
+    """Install the route check (first of all before-request hooks), the safe id and the public id converters."""
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["id"] = IdConverter
+    # The converters read the key from the map, so URLs build the same with or without an app context.
+    app.url_map.public_id_key = str(app.config["PUBLIC_ID_KEY"])  # type: ignore[attr-defined]
+    app.url_map.converters["idea_pid"] = IdeaIdConverter
+    app.url_map.converters["comment_pid"] = CommentIdConverter
     app.before_request_funcs.setdefault(None, []).insert(0, _check_route)

@@ -1,8 +1,9 @@
 """Configuration: safe defaults for a laptop, then CONSULT_* environment variables.
 
-In production (``CONSULT_ENV=production``) the secret and pseudonym keys must come from the environment:
-every app server must share them (sessions signed on one server are read on another, and pseudonyms must
-agree), so the per-machine development key file is refused there and the app does not start.
+In production (``CONSULT_ENV=production``) the secret, pseudonym and public id keys must come from the
+environment: every app server must share them (sessions signed on one server are read on another, and
+pseudonyms and public ids must agree), so the per-machine development key file is refused there and the app
+does not start.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Keys shorter than this are guessable or typed by hand; production refuses them.
 MIN_KEY_LENGTH = 32
 # Values that appear in documentation, examples and tests, refused in production whatever their length.
+# The keys every server must share, from the environment in production.
+KEY_NAMES = ("SECRET_KEY", "PSEUDONYM_KEY", "PUBLIC_ID_KEY")
 DEVELOPMENT_KEYS = frozenset({"dev", "development", "changeme", "change-me", "secret", "test-secret",
                               "live-test-secret"})
 
@@ -66,6 +69,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "DB_POOL_SIZE": 5,
         "DB_MAX_OVERFLOW": 5,
         "PSEUDONYM_KEY": None,
+        # Key of the public ids of ideas and comments (consult/publicids.py); the same on every server, and
+        # never changed once a consultation is public (every link to a contribution would break).
+        "PUBLIC_ID_KEY": None,
         # The site's public host name (CONSULT_SERVER_NAME, e.g. consult.example.nhs.uk): every generated absolute
         # link uses it, never the Host header a request happened to send.
         "SERVER_NAME": None,
@@ -122,7 +128,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             from_environment.add(name)
     if overrides:
         config.update(overrides)
-        from_environment.update(k for k in overrides if k in ("SECRET_KEY", "PSEUDONYM_KEY"))
+        from_environment.update(k for k in overrides if k in KEY_NAMES)
     production = str(config["ENV"]).lower() == "production"
     config["ENV"] = "production" if production else "development"
     if production:
@@ -131,6 +137,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         config["SECRET_KEY"] = _secret_key(instance_path)
     if not config["PSEUDONYM_KEY"]:
         config["PSEUDONYM_KEY"] = config["SECRET_KEY"]
+    if not config["PUBLIC_ID_KEY"]:
+        # Development: the secret key (publicids.py derives its own key from it, apart from its other uses).
+        config["PUBLIC_ID_KEY"] = config["SECRET_KEY"]
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production
     # One switch for production: the login cookie is sent over HTTPS only, like the session cookie.
@@ -160,7 +169,7 @@ def trusted_hosts(configured: str | list[str] | None, server_name: str | None) -
 def check_production_keys(config: dict[str, Any], from_environment: set[str]) -> None:
     """Refuse a missing, short, example or development-file key in production, naming what to set."""
     problems = []
-    for name in ("SECRET_KEY", "PSEUDONYM_KEY"):
+    for name in KEY_NAMES:
         value = config.get(name)
         if not value or name not in from_environment:
             problems.append(f"CONSULT_{name} is not set")
@@ -168,6 +177,8 @@ def check_production_keys(config: dict[str, Any], from_environment: set[str]) ->
             problems.append(f"CONSULT_{name} is a development value or shorter than {MIN_KEY_LENGTH} characters")
     if not problems and config["SECRET_KEY"] == config["PSEUDONYM_KEY"]:
         problems.append("CONSULT_PSEUDONYM_KEY must differ from CONSULT_SECRET_KEY")
+    if not problems and config["PUBLIC_ID_KEY"] in (config["SECRET_KEY"], config["PSEUDONYM_KEY"]):
+        problems.append("CONSULT_PUBLIC_ID_KEY must differ from CONSULT_SECRET_KEY and CONSULT_PSEUDONYM_KEY")
     if problems:
         raise ConfigError(
             "consult will not start in production: " + "; ".join(problems) + ". Give every app server and the "

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 
+from . import publicids
 from .models import AHP_PROFESSIONS, CATEGORY_LABELS, CATEGORY_PLURALS, OTHER_PROFESSIONS, PROFESSION_LABELS, utcnow
 from .services.phases import scheduled_state
 
@@ -96,6 +97,8 @@ def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters["uk_time"] = uk_time
     app.jinja_env.filters["month_year"] = month_year
+    # {{ comment.id|pid('comment') }}: the public id of an idea or comment (anchors, form fields, data attributes).
+    app.jinja_env.filters["pid"] = lambda n, kind: publicids.encode(kind, n)
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         AHP_PROFESSIONS=AHP_PROFESSIONS,

@@ -80,6 +80,7 @@ class Worker:
             "CONSULT_DATABASE_URL": app.config["DATABASE_URL"],
             "CONSULT_SECRET_KEY": app.config["SECRET_KEY"],
             "CONSULT_PSEUDONYM_KEY": app.config["PSEUDONYM_KEY"],
+            "CONSULT_PUBLIC_ID_KEY": app.config["PUBLIC_ID_KEY"],
             "CONSULT_INSTANCE_PATH": app.instance_path,
             "CONSULT_ENV": app.config["ENV"],
         })

@@ -13,8 +13,12 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField
 from wtforms.validators import ValidationError
+from wtforms.widgets import HiddenInput
 
+from .. import publicids
 from ..authz import parse_id
+
+NOT_UNDERSTOOD = "That was not understood. Go back and try again."
 
 
 class Form(FlaskForm):
@@ -34,7 +38,46 @@ class IdField(IntegerField):
         if valuelist and str(valuelist[0]).strip():
             self.data = parse_id(valuelist[0])
             if self.data is None:
-                raise ValueError("That was not understood. Go back and try again.")
+                raise ValueError(NOT_UNDERSTOOD)
+
+
+class PublicIdField(Field):
+    """An idea or comment named by its public id (consult/publicids.py), decoded once to the stored id.
+
+    ``kind`` is "idea" or "comment"; None takes the kind from the form's ``kind`` field (a vote names either).
+    Anything malformed or tampered with is "not understood", never an exception.
+    """
+
+    widget = HiddenInput()
+
+    def __init__(self, label: str | None = None, validators: Any = None, kind: str | None = None,
+                 **kwargs: Any) -> None:
+        """A field for one kind's public ids, or for the kind the form's ``kind`` field names."""
+        super().__init__(label, validators, **kwargs)
+        self.kind = kind
+        self.raw: str = ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Keep the text sent, and decode it now when the kind is fixed."""
+        self.data = None
+        self.raw = str(valuelist[0]).strip() if valuelist else ""
+        if self.raw and self.kind is not None:
+            self.data = publicids.decode(self.kind, self.raw)
+            if self.data is None:
+                raise ValueError(NOT_UNDERSTOOD)
+
+    def pre_validate(self, form: Form) -> None:
+        """Decode with the kind the form names, when the field's kind comes from the form."""
+        if self.kind is not None or not self.raw:
+            return
+        kind = form["kind"].data if "kind" in form else None
+        self.data = publicids.decode(kind, self.raw) if kind in publicids.KINDS else None
+        if self.data is None:
+            raise ValidationError(NOT_UNDERSTOOD)
+
+    def _value(self) -> str:
+        """The text sent, for a form shown again."""
+        return self.raw
 
 
 def whole_number(minimum: int, maximum: int, message: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wtforms import HiddenField, StringField, TextAreaField
 
-from . import Form, IdField
+from . import Form, PublicIdField
 
 
 class IdeaForm(Form):
@@ -15,17 +15,17 @@ class IdeaForm(Form):
 
 
 class CommentForm(Form):
-    """A comment on an idea, or a reply when parent_id names the comment replied to."""
+    """A comment on an idea, or a reply when parent_id names the comment replied to (by its public id)."""
 
     body = TextAreaField()
-    parent_id = IdField()
+    parent_id = PublicIdField(kind="comment")
 
 
 class VoteForm(Form):
     """Support (1), oppose (-1) or withdraw (0) a vote on an idea or a comment."""
 
     kind = HiddenField()
-    id = IdField()
+    id = PublicIdField()  # of the kind the kind field names
     value = HiddenField()
     next = HiddenField()
 

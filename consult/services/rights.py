@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from .. import publicids
 from ..models import (
     Comment,
     ConsultationAssignment,
@@ -39,8 +40,13 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def data_held(session: Session, user: User, *, secret: str) -> dict[str, Any]:
+def data_held(session: Session, user: User, *, secret: str, public_id_key: str) -> dict[str, Any]:
     """Everything the platform holds about this person, as plain JSON-ready data."""
+
+    def pid(kind: str, number: int | None) -> str | None:
+        """Ideas and comments by their public ids, as pages show them: database ids would show their order."""
+        return None if number is None else publicids.encode(kind, number, key=public_id_key)
+
     profile = user.profile
     answers = equality.get_answers(session, user_id=user.id, secret=secret)
     ideas = session.execute(
@@ -64,12 +70,13 @@ def data_held(session: Session, user: User, *, secret: str) -> dict[str, Any]:
             "last_changed_on": answers.updated_on.isoformat(),
             "note": "Stored apart from your account and contributions; only counted in aggregate.",
         },
-        "ideas": [{"id": idea.id, "phase": phase_title, "topic": topic_title, "title": idea.title,
+        "ideas": [{"id": pid("idea", idea.id), "phase": phase_title, "topic": topic_title, "title": idea.title,
                    "body": idea.body, "created_at": _iso(idea.created_at), "state": idea.moderation_state}
                   for idea, topic_title, phase_title in ideas],
-        "comments": [{"id": c.id, "idea_id": c.idea_id, "reply_to": c.parent_id, "body": c.body,
+        "comments": [{"id": pid("comment", c.id), "idea_id": pid("idea", c.idea_id),
+                      "reply_to": pid("comment", c.parent_id), "body": c.body,
                       "created_at": _iso(c.created_at), "state": c.moderation_state} for c in comments],
-        "votes": [{"idea_id": v.idea_id, "comment_id": v.comment_id, "value": v.value,
+        "votes": [{"idea_id": pid("idea", v.idea_id), "comment_id": pid("comment", v.comment_id), "value": v.value,
                    "updated_at": _iso(v.updated_at)} for v in votes],
         "items_shown_to_you": int(seen or 0),
         "staff_assignments": [{"consultation_id": a.consultation_id, "role": a.role} for a in assignments],

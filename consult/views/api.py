@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import publicids
 from ..authz import allow, parse_id
 from ..extensions import db
 from ..models import Comment, Consultation, Idea, Phase, Topic, utcnow
@@ -131,8 +132,8 @@ def _votes(item: Idea | Comment) -> dict[str, int]:
 
 def _idea(idea: Idea) -> dict[str, Any]:
     """An idea with its counts; never who posted it."""
-    return {"id": idea.id, "topic_id": idea.topic_id, "phase_id": idea.phase_id, "title": idea.title,
-            "body": idea.body, "created": _month(idea.created_at), "channel": idea.channel,
+    return {"id": publicids.encode("idea", idea.id), "topic_id": idea.topic_id, "phase_id": idea.phase_id,
+            "title": idea.title, "body": idea.body, "created": _month(idea.created_at), "channel": idea.channel,
             "votes": _votes(idea), "comment_count": idea.comment_count,
             "url": url_for("api.idea", idea_id=idea.id, _external=True),
             "comments": url_for("api.idea_comments", idea_id=idea.id, _external=True)}
@@ -140,7 +141,8 @@ def _idea(idea: Idea) -> dict[str, Any]:
 
 def _comment(comment: Comment, replies: list[Comment] | None = None) -> dict[str, Any]:
     """A comment with its counts, and its replies when it has a list of them; never who posted it."""
-    data: dict[str, Any] = {"id": comment.id, "idea_id": comment.idea_id, "body": comment.body,
+    data: dict[str, Any] = {"id": publicids.encode("comment", comment.id),
+                            "idea_id": publicids.encode("idea", comment.idea_id), "body": comment.body,
                             "created": _month(comment.created_at), "channel": comment.channel,
                             "votes": _votes(comment)}
     if replies is not None:
@@ -198,7 +200,8 @@ def index() -> Any:
         ("/api/v1/phases/{id}", "One phase: question, state, schedule, who it is for, and its topics."),
         ("/api/v1/topics/{id}/ideas",
          "A topic's ideas with vote and comment counts. Paginated. order: " + ", ".join(IDEA_ORDERS) + "."),
-        ("/api/v1/ideas/{id}", "One idea with its vote and comment counts."),
+        ("/api/v1/ideas/{id}", "One idea with its vote and comment counts. Ideas and comments have public ids "
+         "(13 letters and digits) that say nothing about when they were posted."),
         ("/api/v1/ideas/{id}/comments",
          "An idea's comments, oldest first, each with its replies nested and vote counts. Paginated."),
     ]
@@ -274,14 +277,14 @@ def topic_ideas(topic_id: int) -> Any:
     return jsonify(_envelope(result, [_idea(i) for i in result.items]))
 
 
-@bp.route("/ideas/<int:idea_id>")
+@bp.route("/ideas/<idea_pid:idea_id>")
 @allow("anyone")
 def idea(idea_id: int) -> Any:
     """One published idea with its vote and comment counts."""
     return jsonify(_idea(_published_idea(idea_id)))
 
 
-@bp.route("/ideas/<int:idea_id>/comments")
+@bp.route("/ideas/<idea_pid:idea_id>/comments")
 @allow("anyone")
 def idea_comments(idea_id: int) -> Any:
     """A published idea's published comments, oldest first, each with its published replies."""

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from .. import authz
+from .. import authz, publicids
 from ..authz import allow
 from ..extensions import db, write_intent
 from ..forms import field_errors
@@ -46,7 +46,7 @@ def _back(item: Idea | Comment) -> str:
     """The idea page, at the comment when it is one."""
     if isinstance(item, Idea):
         return url_for("public.idea", idea_id=item.id)
-    return url_for("public.idea", idea_id=item.idea_id) + f"#comment-{item.id}"
+    return url_for("public.idea", idea_id=item.idea_id) + publicids.anchor(item.id)
 
 
 @bp.app_template_global()
@@ -85,7 +85,8 @@ def _remember_network(response: Any) -> Any:
 # ------------------------------------------------------------------------------------ participants
 
 
-@bp.route("/report/<kind>/<int:item_id>", methods=["GET", "POST"])
+@bp.route("/report/idea/<idea_pid:item_id>", methods=["GET", "POST"], defaults={"kind": "idea"})
+@bp.route("/report/comment/<comment_pid:item_id>", methods=["GET", "POST"], defaults={"kind": "comment"})
 @allow("participant")
 def report(kind: str, item_id: int) -> Any:
     """Report an idea or comment to the moderators, with a reason."""
@@ -119,7 +120,8 @@ def _report_page(kind: str, item: Idea | Comment, form: ReportForm, errors: dict
                            already=already, back=_back(item), labels=moderation.REPORT_LABELS)
 
 
-@bp.route("/my/<kind>/<int:item_id>/edit", methods=["GET", "POST"])
+@bp.route("/my/idea/<idea_pid:item_id>/edit", methods=["GET", "POST"], defaults={"kind": "idea"})
+@bp.route("/my/comment/<comment_pid:item_id>/edit", methods=["GET", "POST"], defaults={"kind": "comment"})
 @allow("participant")
 def edit(kind: str, item_id: int) -> Any:
     """The author's page for one post: why it is not published yet (and where to get help), and its edit form."""
@@ -162,7 +164,8 @@ def edit(kind: str, item_id: int) -> Any:
                            window_minutes=int(_window().total_seconds() // 60), back=_back(item)), status
 
 
-@bp.route("/my/<kind>/<int:item_id>/withdraw", methods=["GET", "POST"])
+@bp.route("/my/idea/<idea_pid:item_id>/withdraw", methods=["GET", "POST"], defaults={"kind": "idea"})
+@bp.route("/my/comment/<comment_pid:item_id>/withdraw", methods=["GET", "POST"], defaults={"kind": "comment"})
 @allow("participant")
 def withdraw(kind: str, item_id: int) -> Any:
     """Ask, then withdraw one of your own posts: it is hidden from everyone, for good."""

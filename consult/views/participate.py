@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import authz
+from .. import authz, publicids
 from ..authz import allow
 from ..extensions import db
 from ..forms import field_errors
@@ -51,7 +51,7 @@ def new_idea(topic_id: int) -> Any:
     return redirect(url_for("public.idea", idea_id=idea.id))
 
 
-@bp.route("/ideas/<int:idea_id>/comments", methods=["POST"])
+@bp.route("/ideas/<idea_pid:idea_id>/comments", methods=["POST"])
 @allow("participant")
 def comment(idea_id: int) -> Any:
     """Post a comment on an idea, or a reply to a comment."""
@@ -66,7 +66,7 @@ def comment(idea_id: int) -> Any:
         if parent.idea_id != idea.id or parent.moderation_state != "published":
             raise NotFound(authz.NOT_FOUND)
     # Each reply box's error and text go back to that box.
-    field = "body" if parent_id is None else f"reply-{parent_id}"
+    field = "body" if parent_id is None else f"reply-{publicids.encode('comment', parent_id)}"
     try:
         item, created = contributions.post_comment(db.session, current_user, idea, form.body.data,
                                                    parent_id=parent_id)
@@ -83,7 +83,7 @@ def comment(idea_id: int) -> Any:
     # Take them to the page the comment landed on (new comments go last, often on a later page).
     page = queries.comment_page(db.session, item, per_page=_per_page())
     return redirect(url_for("public.idea", idea_id=idea.id, page=page if page > 1 else None)
-                    + f"#comment-{item.id}")
+                    + publicids.anchor(item.id))
 
 
 def _per_page() -> int:
@@ -120,6 +120,8 @@ def vote() -> Any:
     next_url = safe_next(form.next.data, url_for("public.home"))
     value = form.vote_value()
     try:
+        if (form.kind.data or "") not in publicids.KINDS:
+            raise NotFound(authz.NOT_FOUND)  # only ideas and comments take votes
         if form.id.data is None or field_errors(form) or value is None:
             raise Invalid("That vote was not understood. Go back and try again.")
         result = contributions.vote(db.session, current_user, form.kind.data or "", form.id.data, value)

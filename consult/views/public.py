@@ -95,7 +95,7 @@ def topic(topic_id: int) -> Any:
                            orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
 
 
-@bp.route("/ideas/<int:idea_id>")
+@bp.route("/ideas/<idea_pid:idea_id>")
 @allow("anyone")
 def idea(idea_id: int) -> Any:
     """An idea with its comments and replies and the votes on each."""

@@ -39,7 +39,8 @@ def account() -> Any:
 @allow("participant")
 def download() -> Any:
     """Everything held about the person, as a JSON file."""
-    data = rights.data_held(db.session, current_user, secret=_secret())
+    data = rights.data_held(db.session, current_user, secret=_secret(),
+                            public_id_key=str(current_app.config["PUBLIC_ID_KEY"]))
     body = json.dumps(data, indent=2, ensure_ascii=False)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": "attachment; filename=my-consult-data.json", "Cache-Control": "no-store"})

@@ -37,6 +37,7 @@ from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic,
 from consult.services.contributions import recount
 from tests.bench.site import hammer
 from tests.support.live import ROOT, csrf_token, live_server, logged_in_session
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, pid
 
 WORKERS, THREADS = 2, 8
 
@@ -71,8 +72,11 @@ def seed(url: str, ideas: int, votes: int) -> dict[str, object]:
         accounts = session.scalars(select(User.email).join(ParticipantProfile).where(User.role == "participant")
                                    .order_by(User.id).limit(400)).all()
     engine.dispose()
-    return {"counts": counts, "topics": list(topics), "open_topics": list(open_topics), "ideas": list(all_ideas),
-            "open_ideas": list(open_ideas), "accounts": list(accounts), "password": DEMO_PASSWORD}
+    # Ideas as the live servers name them in pages and forms: by public id.
+    return {"counts": counts, "topics": list(topics), "open_topics": list(open_topics),
+            "ideas": [pid("idea", i, key=LIVE_PUBLIC_ID_KEY) for i in all_ideas],
+            "open_ideas": [pid("idea", i, key=LIVE_PUBLIC_ID_KEY) for i in open_ideas],
+            "accounts": list(accounts), "password": DEMO_PASSWORD}
 
 
 def participants(url: str, plan: dict[str, object], users: int, seconds: float, folder: Path) -> dict:

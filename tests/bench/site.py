@@ -24,6 +24,7 @@ from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User
 from consult.services.contributions import recount
 from tests.support.live import csrf_token, live_server, logged_in_session
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, pid
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,7 +63,7 @@ def page_times(url: str, session: requests.Session, paths: list[str]) -> tuple[l
     return server, client
 
 
-def hammer(url: str, sessions: list[requests.Session], tokens: list[str], ideas: list[int], seconds: float
+def hammer(url: str, sessions: list[requests.Session], tokens: list[str], ideas: list[str], seconds: float
            ) -> tuple[int, int]:
     """POST votes from one thread per session for `seconds`; returns (successes, failures)."""
     stop = time.monotonic() + seconds
@@ -123,6 +124,9 @@ def main() -> None:
             voters = db.scalars(select(User.email).join(ParticipantProfile).where(User.role == "participant")
                                 .order_by(User.id).limit(args.clients)).all()
         engine.dispose()
+        # Ideas as the live server names them in pages and forms: by public id.
+        open_ideas = [pid("idea", i, key=LIVE_PUBLIC_ID_KEY) for i in open_ideas]
+        all_ideas = [pid("idea", i, key=LIVE_PUBLIC_ID_KEY) for i in all_ideas]
         rng = random.Random(1)
         orders = ["random", "newest", "discussed", "supported"]
         topic_paths = [f"/topics/{rng.choice(topics)}?order={rng.choice(orders)}&page={rng.randint(1, 5)}"

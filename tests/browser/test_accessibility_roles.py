@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from consult.demo import DEMO_PASSWORD
 from tests.support.live import LiveServer, flask_command, live_server
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
@@ -71,7 +72,9 @@ def page_paths(database: Path) -> dict[str, str]:
     """One path per GET page in the URL map, filled with demo values (pages it cannot fill are left out)."""
     from consult import create_app
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x", "ANALYSIS_WORKER": False})
+    # The live server's public id key, so idea and comment addresses are the ones it serves.
+    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x", "ANALYSIS_WORKER": False,
+                      "PUBLIC_ID_KEY": LIVE_PUBLIC_ID_KEY})
     values = sample_values(database)
     paths: dict[str, str] = {}
     with app.test_request_context():

@@ -75,8 +75,8 @@ def test_facilitator_journey_and_closed_phase(browser, demo_server) -> None:
     expect(participant.get_by_role("button", name=re.compile("^Support"))).to_have_count(0)
     # Whatever the browser sends, the server refuses: send a vote with a valid token (from the log-out form).
     token = participant.locator("input[name=csrf_token]").first.get_attribute("value")
-    idea_id = idea_url.rstrip("/").split("/")[-1].split("?")[0].split("#")[0]
-    refused = participant.request.post(base + "/vote", form={"kind": "idea", "id": idea_id, "value": "1",
+    idea_pid = idea_url.rstrip("/").split("/")[-1].split("?")[0].split("#")[0]
+    refused = participant.request.post(base + "/vote", form={"kind": "idea", "id": idea_pid, "value": "1",
                                                              "csrf_token": token},
                                        headers={"Accept": "application/json"})
     assert refused.status == 409

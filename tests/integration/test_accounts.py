@@ -12,6 +12,7 @@ from consult.extensions import db
 from consult.models import AccountToken, Idea, LoginSession, User, utcnow
 from consult.services import accounts, mail
 from tests.conftest import PASSWORD, login
+from tests.support.publicids import vote_form
 
 NEW_PASSWORD = "violet lantern meadow"
 
@@ -57,7 +58,7 @@ def test_a_participant_confirms_their_email_before_their_first_contribution(app,
     refused = client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "Evening clinics", "body": "x"})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 403 and "Confirm your email address" in page and "/account" in page
-    vote = client.post("/vote", data={"kind": "idea", "id": "1", "value": "1"}, headers={"Accept": "application/json"})
+    vote = client.post("/vote", data=vote_form("idea", 1, 1, app), headers={"Accept": "application/json"})
     assert vote.status_code in (403, 404)
     assert db.session.scalar(select(Idea.id)) is None
 

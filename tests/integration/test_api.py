@@ -11,6 +11,7 @@ from consult.extensions import db
 from consult.models import Comment, Consultation, Idea, Phase, User
 from consult.services import contributions
 from tests.conftest import Factory, session_cookie_for
+from tests.support.publicids import idea_url, pid
 
 # Keys that would tie a contribution to a person or a small group; none may appear anywhere.
 FORBIDDEN_KEYS = {"author_id", "entered_by_id", "voter_id", "viewer_id", "user_id", "actor_id", "email",
@@ -65,7 +66,7 @@ def test_api_index_describes_every_endpoint(app: Flask, client) -> None:
     documented = {e["path"] for e in response.get_json()["endpoints"]}
     rules = [r.rule for r in app.url_map.iter_rules()
              if r.endpoint.startswith("api.") and r.endpoint != "api.index"]
-    routes = {re.sub(r"<int:\w+>", "{id}", re.sub(r"<(\w+)>", r"{\1}", rule)) for rule in rules}
+    routes = {re.sub(r"<(?:int|idea_pid):\w+>", "{id}", re.sub(r"<(\w+)>", r"{\1}", rule)) for rule in rules}
     assert documented == routes
 
 
@@ -118,10 +119,10 @@ def test_api_topic_ideas_are_newest_first_by_default_and_can_be_reordered(client
     ideas: list[Idea] = data["ideas"]
     url = f"/api/v1/topics/{data['topic'].id}/ideas"
     newest = client.get(url).get_json()
-    assert [i["id"] for i in newest["items"]] == [i.id for i in reversed(ideas)]
+    assert [i["id"] for i in newest["items"]] == [pid("idea", i) for i in reversed(ideas)]
     assert newest["total"] == 3
     discussed = client.get(f"{url}?order=discussed").get_json()
-    assert discussed["items"][0]["id"] == ideas[0].id and discussed["items"][0]["comment_count"] == 2
+    assert discussed["items"][0]["id"] == pid("idea", ideas[0]) and discussed["items"][0]["comment_count"] == 2
     paged = client.get(f"{url}?order=discussed&per_page=1&page=2").get_json()
     assert "order=discussed" in paged["next"] and "order=discussed" in paged["prev"]
     assert client.get(f"{url}?order=random").status_code == 400
@@ -129,11 +130,11 @@ def test_api_topic_ideas_are_newest_first_by_default_and_can_be_reordered(client
 
 def test_api_idea_has_counts_and_comments_nest_their_replies(client, make) -> None:
     data = _conversation(make)
-    idea = client.get(f"/api/v1/ideas/{data['ideas'][0].id}").get_json()
+    idea = client.get(f"/api/v1{idea_url(data['ideas'][0].id)}").get_json()
     assert idea["votes"] == {"up": 1, "down": 0} and idea["channel"] == "online"
     assert re.fullmatch(r"\d{4}-\d{2}", idea["created"]), "dates are given to the month only"
 
-    comments = client.get(f"/api/v1/ideas/{data['ideas'][0].id}/comments").get_json()
+    comments = client.get(f"/api/v1{idea_url(data['ideas'][0].id)}/comments").get_json()
     assert [c["body"] for c in comments["items"]] == ["A first comment"], "hidden comments are left out"
     replies = comments["items"][0]["replies"]
     assert [(r["body"], r["votes"]) for r in replies] == [("A reply", {"up": 0, "down": 1})]
@@ -142,13 +143,13 @@ def test_api_idea_has_counts_and_comments_nest_their_replies(client, make) -> No
 def test_api_held_and_hidden_contributions_do_not_exist(client, make) -> None:
     data = _conversation(make)
     held: Idea = data["held"]
-    for url in (f"/api/v1/ideas/{held.id}", f"/api/v1/ideas/{held.id}/comments"):
+    for url in (f"/api/v1{idea_url(held.id)}", f"/api/v1{idea_url(held.id)}/comments"):
         response = client.get(url)
         assert response.status_code == 404 and response.is_json
     listed = client.get(f"/api/v1/topics/{data['topic'].id}/ideas").get_json()
-    assert held.id not in {i["id"] for i in listed["items"]}
+    assert pid("idea", held) not in {i["id"] for i in listed["items"]}
     hidden: Comment = data["hidden"]
-    body = client.get(f"/api/v1/ideas/{data['ideas'][0].id}/comments").get_data(as_text=True)
+    body = client.get(f"/api/v1{idea_url(data['ideas'][0].id)}/comments").get_data(as_text=True)
     assert hidden.body not in body
 
 
@@ -159,7 +160,7 @@ def test_api_never_exposes_emails_user_ids_or_groups(client, make) -> None:
             f"/api/v1/phases/{data['phase'].id}", f"/api/v1/topics/{data['topic'].id}/ideas",
             f"/api/v1/topics/{data['topic'].id}/ideas?order=supported"]
     for idea in data["ideas"]:
-        urls += [f"/api/v1/ideas/{idea.id}", f"/api/v1/ideas/{idea.id}/comments"]
+        urls += [f"/api/v1{idea_url(idea.id)}", f"/api/v1{idea_url(idea.id)}/comments"]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url

@@ -10,6 +10,7 @@ from consult.services import codebook as cb
 from consult.services import contributions
 from tests.conftest import login
 from tests.integration.workspace_data import closed_phase, finished_run, seed
+from tests.support.publicids import idea_url
 
 
 def _setup(make):
@@ -65,7 +66,7 @@ def test_statements_are_ideas_linked_to_the_codebook_and_counted(client, make) -
     contributions.post_comment(db.session, data["authors"][3], idea, "You missed the waits for children")
     db.session.commit()
     login(client, voter)
-    assert client.get(f"/ideas/{idea.id}").status_code == 200
+    assert client.get(idea_url(idea.id)).status_code == 200
     client.post("/logout")
     login(client, data["facilitator"])
     page = client.get(f"/facilitate/consultations/{cid}/feedback").get_data(as_text=True)

@@ -14,6 +14,7 @@ from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User, Vote, VoteEvent, utcnow
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, vote_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.sqlite_only]
 PASSWORD = "parallel votes password"
@@ -52,7 +53,7 @@ def _fire(server_url: str, cookies: requests.cookies.RequestsCookieJar, token: s
         with requests.Session() as session:
             session.cookies.update(cookies)
             response = session.post(server_url + "/vote", timeout=30, headers={"Accept": "application/json"},
-                                    data={"kind": "idea", "id": idea_id, "value": value, "csrf_token": token})
+                                    data=vote_form("idea", idea_id, value, key=LIVE_PUBLIC_ID_KEY, csrf_token=token))
             return response.status_code
 
     with ThreadPoolExecutor(max_workers=len(values)) as pool:
@@ -64,7 +65,7 @@ def test_parallel_duplicate_votes_make_one_row(tmp_path: Path) -> None:
     idea_id, email = _prepare(database)
     with live_server(database, extra_env=UNTHROTTLED) as server:
         session = logged_in_session(server.url, email, PASSWORD)
-        token = csrf_token(session, server.url + f"/ideas/{idea_id}")
+        token = csrf_token(session, server.url + idea_url(idea_id, key=LIVE_PUBLIC_ID_KEY))
         statuses = _fire(server.url, session.cookies, token, idea_id, [1] * PARALLEL)
     engine = make_engine(f"sqlite:///{database}")
     with Session(engine) as db:
@@ -82,7 +83,7 @@ def test_parallel_conflicting_votes_leave_counts_that_match_the_row(tmp_path: Pa
     idea_id, email = _prepare(database)
     with live_server(database, extra_env=UNTHROTTLED) as server:
         session = logged_in_session(server.url, email, PASSWORD)
-        token = csrf_token(session, server.url + f"/ideas/{idea_id}")
+        token = csrf_token(session, server.url + idea_url(idea_id, key=LIVE_PUBLIC_ID_KEY))
         statuses = _fire(server.url, session.cookies, token, idea_id, [1, -1, 0] * (PARALLEL // 3))
     engine = make_engine(f"sqlite:///{database}")
     with Session(engine) as db:

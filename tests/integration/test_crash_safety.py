@@ -26,6 +26,7 @@ from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User, Vote, VoteEvent, utcnow
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, live_server, logged_in_session
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, vote_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.own_databases]
 PASSWORD = "crash safety password"
@@ -87,7 +88,8 @@ def _load_then_kill(server_url: str, pid: int, sessions: dict[str, requests.Sess
             started.set()
             try:
                 response = session.post(server_url + "/vote", timeout=10, headers={"Accept": "application/json"},
-                                        data={"kind": "idea", "id": idea_id, "value": 1, "csrf_token": tokens[email]})
+                                        data=vote_form("idea", idea_id, 1, key=LIVE_PUBLIC_ID_KEY,
+                                                       csrf_token=tokens[email]))
             except requests.RequestException:
                 return  # the server is gone: this vote was never acknowledged
             if response.status_code == 200:

@@ -9,8 +9,9 @@ from sqlalchemy import func, inspect, select
 
 from consult.extensions import db
 from consult.models import Comment, EqualityResponse, Idea, ParticipantProfile, User, Vote
-from consult.services import equality
+from consult.services import contributions, equality
 from tests.conftest import PASSWORD, Factory, login
+from tests.support.publicids import pid, vote_form
 
 ANSWERS = {"age_band": "75_plus", "sex": "female", "gender_same": "prefer_not_to_say", "ethnic_group": "roma",
            "disability": "limited_a_lot", "sexual_orientation": "bisexual", "religion": "sikh",
@@ -110,6 +111,23 @@ def test_rights_download_holds_account_answers_and_contributions(client, make, a
     assert data["account"]["email"] == user.email
     assert data["equality_answers"]["answers"]["religion"] == "sikh"
     assert "password_hash" not in json.dumps(data) and user.password_hash not in json.dumps(data)
+
+
+def test_rights_download_names_ideas_comments_and_votes_by_public_id(client, make, app) -> None:
+    author, user = make.user(), make.user()
+    phase = make.phase()
+    theirs, _ = contributions.post_idea(db.session, author, phase.topics[0], "Their idea", "Their body")
+    mine, _ = contributions.post_idea(db.session, user, phase.topics[0], "My idea", "My body")
+    comment, _ = contributions.post_comment(db.session, user, theirs, "My comment")
+    db.session.commit()
+    login(client, user)
+    assert client.post("/vote", data=vote_form("idea", theirs, 1), headers={"Accept": "application/json"}).status_code == 200
+    data = client.get("/me/download").get_json(force=True)
+    # Database ids would let anyone who votes widely recover the order of everybody's posts.
+    assert [i["id"] for i in data["ideas"]] == [pid("idea", mine)]
+    assert [(c["id"], c["idea_id"], c["reply_to"]) for c in data["comments"]] == [
+        (pid("comment", comment), pid("idea", theirs), None)]
+    assert [(v["idea_id"], v["comment_id"]) for v in data["votes"]] == [(pid("idea", theirs), None)]
 
 
 def _erasure_rows(user_id: int, email: str, secret: str) -> int:

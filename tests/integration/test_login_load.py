@@ -20,6 +20,7 @@ from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic,
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
 from tests.support.redis import redis_installed, throwaway_redis
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, vote_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
 PASSWORD = "login load password"
@@ -52,13 +53,13 @@ def _prepare(database: Path, people: int) -> int:
 def _voter(url: str, number: int, idea_id: int) -> tuple[requests.Session, str]:
     """A logged-in voter session and a CSRF token for its votes."""
     session = logged_in_session(url, f"person{number}@example.org", PASSWORD)
-    return session, csrf_token(session, url + f"/ideas/{idea_id}")
+    return session, csrf_token(session, url + idea_url(idea_id, key=LIVE_PUBLIC_ID_KEY))
 
 
 def _vote(session: requests.Session, url: str, token: str, idea_id: int, value: int) -> int:
     """One vote; returns the status code."""
-    response = session.post(url + "/vote", data={"kind": "idea", "id": idea_id, "value": value, "csrf_token": token},
-                            headers={"Accept": "application/json"}, timeout=30)
+    response = session.post(url + "/vote", headers={"Accept": "application/json"}, timeout=30,
+                            data=vote_form("idea", idea_id, value, key=LIVE_PUBLIC_ID_KEY, csrf_token=token))
     return response.status_code
 
 

@@ -22,6 +22,7 @@ from consult.models import (
 )
 from consult.services import analysis_runs, anomalies, contributions
 from tests.conftest import login
+from tests.support.publicids import idea_url, item_url
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,7 @@ def _idea(make, phase=None):
 
 def _comment(client, idea_id: int, body: str):
     """Post a comment through the real route."""
-    return client.post(f"/ideas/{idea_id}/comments", data={"body": body})
+    return client.post(f"{idea_url(idea_id)}/comments", data={"body": body})
 
 
 def test_comment_with_phone_number_is_held_and_author_told_why(app, make) -> None:
@@ -64,16 +65,16 @@ def test_comment_with_phone_number_is_held_and_author_told_why(app, make) -> Non
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "not published yet" in page.lower() and "it contains a phone number" in page
     other = app.test_client()
-    assert "07700 900123" not in other.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert "07700 900123" not in other.get(idea_url(idea.id)).get_data(as_text=True)
     assert db.session.get(Idea, idea.id).comment_count == 0
     comment = db.session.scalar(select(Comment).where(Comment.idea_id == idea.id))
     # The author takes the number out and sends it again: published at once, counted once.
-    response = client.post(f"/my/comment/{comment.id}/edit", data={"body": "Happy to talk about it here"})
+    response = client.post(item_url('edit', 'comment', comment.id), data={"body": "Happy to talk about it here"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Comment, comment.id).moderation_state == "published"
     assert db.session.get(Idea, idea.id).comment_count == 1
-    assert "Happy to talk about it here" in other.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert "Happy to talk about it here" in other.get(idea_url(idea.id)).get_data(as_text=True)
 
 
 def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> None:
@@ -87,12 +88,13 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     assert comment.moderation_state == "published"
     reporting = app.test_client()
     login(reporting, reporter)
-    assert reporting.post(f"/report/comment/{comment.id}", data={}).status_code == 400
-    response = reporting.post(f"/report/comment/{comment.id}", data={"reason": "abusive"}, follow_redirects=True)
+    assert reporting.post(item_url('report', 'comment', comment.id), data={}).status_code == 400
+    report = item_url("report", "comment", comment.id)
+    response = reporting.post(report, data={"reason": "abusive"}, follow_redirects=True)
     assert "Thank you. You reported this comment" in response.get_data(as_text=True)
-    again = reporting.get(f"/report/comment/{comment.id}").get_data(as_text=True)
+    again = reporting.get(item_url('report', 'comment', comment.id)).get_data(as_text=True)
     assert "already reported" in again
-    assert client.post(f"/report/comment/{comment.id}", data={"reason": "spam"}).status_code == 409  # own post
+    assert client.post(report, data={"reason": "spam"}).status_code == 409  # own post
 
     staff = app.test_client()
     login(staff, moderator)
@@ -102,10 +104,10 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     assert staff.post(f"/moderation/cases/{case.id}", data={"action": "hide"}).status_code == 400  # no reason
     response = staff.post(f"/moderation/cases/{case.id}", data={"action": "hide", "reason": "It was a personal attack"})
     assert response.status_code == 302
-    page = app.test_client().get(f"/ideas/{idea.id}").get_data(as_text=True)
+    page = app.test_client().get(idea_url(idea.id)).get_data(as_text=True)
     assert "This comment was hidden by a moderator: It was a personal attack" in page
     assert "hopeless and lazy" not in page
-    assert "hopeless" not in app.test_client().get(f"/api/v1/ideas/{idea.id}/comments").get_data(as_text=True)
+    assert "hopeless" not in app.test_client().get(f"/api/v1{idea_url(idea.id)}/comments").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Idea, idea.id).comment_count == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
@@ -113,7 +115,7 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     staff.post(f"/moderation/cases/{case.id}", data={"action": "restore"})
     db.session.expire_all()
     assert db.session.get(Idea, idea.id).comment_count == 1
-    assert "hopeless and lazy" in app.test_client().get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert "hopeless and lazy" in app.test_client().get(idea_url(idea.id)).get_data(as_text=True)
 
 
 def test_moderators_of_other_consultations_and_participants_cannot_use_the_queue(app, make) -> None:
@@ -148,7 +150,7 @@ def test_safeguarding_disclosure_goes_to_the_restricted_queue_with_signposting(a
     assert "kill myself" in safe.get(f"/moderation/{phase.consultation_id}/safeguarding").get_data(as_text=True)
     # The author editing it does not release it: a safeguarding lead decides.
     comment = db.session.scalar(select(Comment))
-    client.post(f"/my/comment/{comment.id}/edit", data={"body": "Please ignore"})
+    client.post(item_url('edit', 'comment', comment.id), data={"body": "Please ignore"})
     db.session.expire_all()
     assert db.session.get(Comment, comment.id).moderation_state == "held"
 
@@ -192,7 +194,7 @@ def test_moderator_edits_out_personal_details_and_the_original_is_kept_privately
     staff.post(f"/moderation/cases/{case.id}/redact",
                data={"title": "Thanks to the ward", "body": "[a doctor] was wonderful with my son"})
     idea = db.session.scalar(select(Idea))
-    page = app.test_client().get(f"/ideas/{idea.id}").get_data(as_text=True)
+    page = app.test_client().get(idea_url(idea.id)).get_data(as_text=True)
     assert "[a doctor] was wonderful" in page and "Okonkwo" not in page
     assert db.session.scalar(select(ContributionRevision.body)) == "Dr Okonkwo was wonderful with my son"
 
@@ -205,15 +207,15 @@ def test_author_edits_within_the_window_and_withdraws_any_time(app, make) -> Non
     db.session.commit()
     client = app.test_client()
     login(client, author)
-    assert client.post(f"/my/idea/{idea.id}/edit", data={"title": "New", "body": "New body"}).status_code == 302
+    assert client.post(item_url('edit', 'idea', idea.id), data={"title": "New", "body": "New body"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Idea, idea.id).title == "Title here"  # the 15-minute window has passed
-    assert client.post(f"/my/idea/{idea.id}/withdraw", data={}).status_code == 302
+    assert client.post(item_url('withdraw', 'idea', idea.id), data={}).status_code == 302
     for viewer in (client, app.test_client()):
-        assert viewer.get(f"/ideas/{idea.id}").status_code == 404
+        assert viewer.get(idea_url(idea.id)).status_code == 404
     other = app.test_client()
     login(other, make.user())
-    assert other.post(f"/my/idea/{idea.id}/withdraw", data={}).status_code == 404
+    assert other.post(item_url('withdraw', 'idea', idea.id), data={}).status_code == 404
 
 
 def test_vote_burst_from_new_accounts_is_flagged_and_excluded_with_a_reason(app, make) -> None:

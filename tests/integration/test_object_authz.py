@@ -14,6 +14,7 @@ from consult.extensions import db
 from consult.models import AnalysisRun, AuditEvent, Comment, ConsultationAssignment, Idea, Phase, User
 from consult.services import contributions
 from tests.conftest import Factory, make_app, session_cookie_for
+from tests.support.publicids import idea_url, pid
 
 JSON = {"Accept": "application/json"}
 HIDDEN_REASON = "Names a member of staff"
@@ -174,14 +175,14 @@ def test_a_hidden_or_held_idea_is_not_found_on_every_page_and_error_path(client,
     for person in (None, reader, unassigned):
         login(client, person)
         for response in (
-            client.get(f"/ideas/{idea.id}"),
+            client.get(idea_url(idea.id)),
             # The bug in issue 11: an empty comment rendered the idea (and its moderation reason) on the 400 page.
-            client.post(f"/ideas/{idea.id}/comments", data={"body": ""}),
-            client.post(f"/ideas/{idea.id}/comments", data={"body": "x" * 5000}),
-            client.post(f"/ideas/{idea.id}/comments", data={"body": "A real comment"}),
-            client.post("/vote", data={"kind": "idea", "id": idea.id, "value": "1"}, headers=JSON),
-            client.get(f"/api/v1/ideas/{idea.id}"),
-            client.get(f"/api/v1/ideas/{idea.id}/comments"),
+            client.post(f"{idea_url(idea.id)}/comments", data={"body": ""}),
+            client.post(f"{idea_url(idea.id)}/comments", data={"body": "x" * 5000}),
+            client.post(f"{idea_url(idea.id)}/comments", data={"body": "A real comment"}),
+            client.post("/vote", data={"kind": "idea", "id": pid("idea", idea.id), "value": "1"}, headers=JSON),
+            client.get(f"/api/v1{idea_url(idea.id)}"),
+            client.get(f"/api/v1{idea_url(idea.id)}/comments"),
         ):
             text = response.get_data(as_text=True)
             if person is None and response.status_code == 302:
@@ -194,12 +195,12 @@ def test_a_hidden_or_held_idea_is_not_found_on_every_page_and_error_path(client,
     assert _count(Comment) == 0
 
     login(client, author)
-    own = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    own = client.get(idea_url(idea.id)).get_data(as_text=True)
     assert "Secret idea" in own and HIDDEN_REASON in own, "authors see their own held or hidden idea and why"
     moderator = make.user(role="facilitator", category="staff")
     make.assign(moderator, phase.consultation)
     login(client, moderator)
-    assert client.get(f"/ideas/{idea.id}").status_code == 200
+    assert client.get(idea_url(idea.id)).status_code == 200
 
 
 def test_replies_to_hidden_comments_or_comments_on_other_ideas_are_not_found(client, make: Factory) -> None:
@@ -213,12 +214,17 @@ def test_replies_to_hidden_comments_or_comments_on_other_ideas_are_not_found(cli
     login(client, make.user())
     for parent in (hidden.id, elsewhere.id, 9223372036854775807):
         for body in ("", "A reply"):
-            response = client.post(f"/ideas/{first.id}/comments", data={"body": body, "parent_id": parent})
+            response = client.post(f"{idea_url(first.id)}/comments",
+                                   data={"body": body, "parent_id": pid("comment", parent)})
             assert response.status_code == 404, (parent, body)
             assert "Hidden comment" not in response.get_data(as_text=True)
-    for parent in ("9223372036854775808", "²", "abc"):
-        assert client.post(f"/ideas/{first.id}/comments", data={"body": "x", "parent_id": parent}).status_code == 404
-    assert client.post("/vote", data={"kind": "comment", "id": hidden.id, "value": "1"},
+    # Old integer ids, odd characters, an idea's public id and a tampered one name no comment.
+    tampered = pid("comment", elsewhere.id)[:-1] + ("b" if pid("comment", elsewhere.id)[-1] == "a" else "a")
+    for parent in ("9223372036854775808", str(hidden.id), "²", "abc", pid("idea", first.id), tampered,
+                   pid("comment", elsewhere.id).upper()):
+        response = client.post(f"{idea_url(first.id)}/comments", data={"body": "x", "parent_id": parent})
+        assert response.status_code == 404, parent
+    assert client.post("/vote", data={"kind": "comment", "id": pid("comment", hidden.id), "value": "1"},
                        headers=JSON).status_code == 404
     assert _count(Comment) == 2
 
@@ -230,15 +236,15 @@ def _everything_about(phase: Phase, idea: Idea) -> list[tuple[str, str, dict | N
     """Every public and participant route about one phase, its topic and an idea in it."""
     topic = phase.topics[0].id
     return [
-        ("GET", f"/phases/{phase.id}", None), ("GET", f"/topics/{topic}", None), ("GET", f"/ideas/{idea.id}", None),
+        ("GET", f"/phases/{phase.id}", None), ("GET", f"/topics/{topic}", None), ("GET", idea_url(idea.id), None),
         ("GET", f"/topics/{topic}/ideas/new", None),
         ("POST", f"/topics/{topic}/ideas/new", {"title": "", "body": ""}),
         ("POST", f"/topics/{topic}/ideas/new", {"title": "Sneaked in", "body": "Sneaked in"}),
-        ("POST", f"/ideas/{idea.id}/comments", {"body": ""}),
-        ("POST", f"/ideas/{idea.id}/comments", {"body": "Sneaked in"}),
-        ("POST", "/vote", {"kind": "idea", "id": idea.id, "value": "1"}),
+        ("POST", f"{idea_url(idea.id)}/comments", {"body": ""}),
+        ("POST", f"{idea_url(idea.id)}/comments", {"body": "Sneaked in"}),
+        ("POST", "/vote", {"kind": "idea", "id": pid("idea", idea.id), "value": "1"}),
         ("GET", f"/api/v1/phases/{phase.id}", None), ("GET", f"/api/v1/topics/{topic}/ideas", None),
-        ("GET", f"/api/v1/ideas/{idea.id}", None), ("GET", f"/api/v1/ideas/{idea.id}/comments", None),
+        ("GET", f"/api/v1{idea_url(idea.id)}", None), ("GET", f"/api/v1{idea_url(idea.id)}/comments", None),
     ]
 
 
@@ -263,7 +269,7 @@ def test_an_unpublished_consultation_is_not_found_by_participants_or_unassigned_
     staff = make.user(role="facilitator", category="staff")
     make.assign(staff, phase.consultation)
     login(client, staff)
-    assert client.get(f"/c/{slug}").status_code == 200 and client.get(f"/ideas/{idea.id}").status_code == 200
+    assert client.get(f"/c/{slug}").status_code == 200 and client.get(idea_url(idea.id)).status_code == 200
     assert phase.consultation.title in client.get("/").get_data(as_text=True)
 
 
@@ -390,7 +396,7 @@ def test_entity_encoded_markup_is_stored_and_served_as_plain_text(client, make: 
     assert response.status_code == 302
     idea = db.session.scalars(select(Idea)).one()
     assert (idea.title, idea.body) == ("Evening clinics", "alert(2)Yes")
-    served = client.get(f"/api/v1/ideas/{idea.id}").get_data(as_text=True)
+    served = client.get(f"/api/v1{idea_url(idea.id)}").get_data(as_text=True)
     assert "onerror" not in served and "<" not in served and "&lt;" not in served
 
 
@@ -402,7 +408,7 @@ def test_titles_and_comments_of_only_invisible_characters_are_refused(client, ma
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "Enter a title" in page and "Enter your idea" in page
     idea = _idea(make, phase, make.user())
-    response = client.post(f"/ideas/{idea.id}/comments", data={"body": "\u200b \u200c"})
+    response = client.post(f"{idea_url(idea.id)}/comments", data={"body": "\u200b \u200c"})
     assert response.status_code == 400 and "Enter a comment" in response.get_data(as_text=True)
     assert _count(Comment) == 0
 
@@ -427,17 +433,18 @@ def test_odd_numbers_in_the_phase_form_get_a_clear_message(client, make: Factory
 def test_odd_page_numbers_and_vote_ids_are_never_server_errors(client, make: Factory, value: str) -> None:
     phase = make.phase()
     idea = _idea(make, phase, make.user())
-    for url in (f"/?page={value}", f"/topics/{phase.topics[0].id}?page={value}", f"/ideas/{idea.id}?page={value}"):
+    for url in (f"/?page={value}", f"/topics/{phase.topics[0].id}?page={value}", f"{idea_url(idea.id)}?page={value}"):
         assert client.get(url).status_code == 200, url
     api = client.get(f"/api/v1/topics/{phase.topics[0].id}/ideas?page={value}")
     assert api.status_code == 400 and api.is_json and "whole number" in api.get_json()["error"]
     assert client.get(f"/api/v1/consultations?per_page={value}").status_code == 400
     login(client, make.user())
-    vote = client.post("/vote", data={"kind": "idea", "id": value, "value": "1"}, headers=JSON)
-    assert vote.status_code == 400 and "not understood" in vote.get_json()["error"]
-    vote = client.post("/vote", data={"kind": "idea", "id": idea.id, "value": value}, headers=JSON)
+    for bad in (value, pid("idea", idea.id).upper(), pid("idea", idea.id)[:-1], pid("idea", idea.id) + "a"):
+        vote = client.post("/vote", data={"kind": "idea", "id": bad, "value": "1"}, headers=JSON)
+        assert vote.status_code == 400 and "not understood" in vote.get_json()["error"]
+    vote = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea.id), "value": value}, headers=JSON)
     assert vote.status_code == (200 if value in ("0", "-1") else 400)  # withdraw and against are real votes
-    assert client.post(f"/ideas/{idea.id}/comments?page={value}", data={"body": "Fine"}).status_code == 302
+    assert client.post(f"{idea_url(idea.id)}/comments?page={value}", data={"body": "Fine"}).status_code == 302
 
 
 def test_the_demo_assigns_its_facilitator_and_analyst_so_their_logins_work(app) -> None:
@@ -461,7 +468,8 @@ def test_public_api_times_are_months_or_planned_minutes_never_seconds(client, ma
     db.session.commit()
     texts = [client.get(url).get_data(as_text=True) for url in (
         "/api/v1/consultations", f"/api/v1/consultations/{phase.consultation.slug}", f"/api/v1/phases/{phase.id}",
-        f"/api/v1/topics/{phase.topics[0].id}/ideas", f"/api/v1/ideas/{idea.id}", f"/api/v1/ideas/{idea.id}/comments")]
+        f"/api/v1/topics/{phase.topics[0].id}/ideas", f"/api/v1{idea_url(idea.id)}",
+        f"/api/v1{idea_url(idea.id)}/comments")]
     for text in texts:
         assert not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{6}", text), text[:300]
     assert re.search(r'"created":\s*"\d{4}-\d{2}"', texts[-2]), "contributions carry their month only"
@@ -475,7 +483,7 @@ def test_comments_under_a_hidden_idea_or_hidden_comment_cannot_be_voted_on(clien
     reply, _ = contributions.post_comment(db.session, author, idea, "A reply", parent_id=comment.id)
     db.session.commit()
     login(client, make.user())
-    vote = {"kind": "comment", "id": reply.id, "value": "1"}
+    vote = {"kind": "comment", "id": pid("comment", reply.id), "value": "1"}
     assert client.post("/vote", data=vote, headers=JSON).status_code == 200
     comment.moderation_state = "hidden"
     db.session.commit()
@@ -483,7 +491,7 @@ def test_comments_under_a_hidden_idea_or_hidden_comment_cannot_be_voted_on(clien
     comment.moderation_state, idea.moderation_state = "published", "hidden"
     db.session.commit()
     for item in (comment.id, reply.id):
-        assert client.post("/vote", data={**vote, "id": item}, headers=JSON).status_code == 404
+        assert client.post("/vote", data={**vote, "id": pid("comment", item)}, headers=JSON).status_code == 404
 
 
 def test_every_staff_route_about_one_consultation_is_not_found_by_unassigned_staff(app, client, make) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from consult.extensions import db
 from consult.models import Comment, Idea, Impression, Vote, VoteEvent
 from tests.conftest import login
+from tests.support.publicids import idea_url, pid, vote_form
 
 JSON = {"Accept": "application/json"}
 
@@ -30,16 +31,16 @@ def test_participant_posts_comments_replies_and_votes(client, make) -> None:
     idea = db.session.scalars(select(Idea)).one()
     assert (idea.author_category, idea.channel, idea.phase_id) == ("public", "online", phase.id)
 
-    assert client.post(f"/ideas/{idea.id}/comments", data={"body": "Yes please"}).status_code == 302
+    assert client.post(f"{idea_url(idea.id)}/comments", data={"body": "Yes please"}).status_code == 302
     top = db.session.scalars(select(Comment)).one()
-    reply_form = {"body": "Agreed", "parent_id": top.id}
-    assert client.post(f"/ideas/{idea.id}/comments", data=reply_form).status_code == 302
+    reply_form = {"body": "Agreed", "parent_id": pid("comment", top.id)}
+    assert client.post(f"{idea_url(idea.id)}/comments", data=reply_form).status_code == 302
     reply = db.session.scalars(select(Comment).where(Comment.parent_id == top.id)).one()
     # A reply to a reply joins the same one-level thread.
-    client.post(f"/ideas/{idea.id}/comments", data={"body": "Me too", "parent_id": reply.id})
+    client.post(f"{idea_url(idea.id)}/comments", data={"body": "Me too", "parent_id": pid("comment", reply.id)})
     assert db.session.scalar(select(func.count()).where(Comment.parent_id == top.id)) == 2
 
-    page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    page = client.get(idea_url(idea.id)).get_data(as_text=True)
     assert "Yes please" in page and "Agreed" in page and "Me too" in page
     assert ">You<" in page
     assert user.email not in page
@@ -53,7 +54,7 @@ def test_vote_is_changeable_withdrawable_and_idempotent(client, make) -> None:
     idea_id = db.session.scalar(select(Idea.id))
 
     def vote(value: int) -> dict:
-        response = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": value},
+        response = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": value},
                                headers={"Accept": "application/json"})
         assert response.status_code == 200
         return response.get_json()
@@ -73,8 +74,7 @@ def test_vote_without_javascript_redirects_back_with_a_message(client, make) -> 
     login(client, user)
     _post_idea(client, phase.topics[0].id)
     idea_id = db.session.scalar(select(Idea.id))
-    response = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1, "next": f"/ideas/{idea_id}"},
-                           follow_redirects=True)
+    response = client.post("/vote", data=vote_form("idea", idea_id, 1, next=idea_url(idea_id)), follow_redirects=True)
     assert response.status_code == 200
     assert "You support this." in response.get_data(as_text=True)
 
@@ -92,12 +92,12 @@ def test_closed_phase_refuses_ideas_comments_and_votes_whatever_is_sent(client, 
     response = _post_idea(client, phase.topics[0].id, title="Another")
     assert response.status_code == 409
     assert "This phase is closed" in response.get_data(as_text=True)
-    assert client.post(f"/ideas/{idea_id}/comments", data={"body": "Late"}).status_code == 409
-    vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1}, headers=JSON)
+    assert client.post(f"{idea_url(idea_id)}/comments", data={"body": "Late"}).status_code == 409
+    vote = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": 1}, headers=JSON)
     assert vote.status_code == 409 and "closed" in vote.get_json()["error"]
     assert (_count(Idea), _count(Comment), _count(Vote)) == (1, 0, 0)
     # Still readable.
-    assert client.get(f"/ideas/{idea_id}").status_code == 200
+    assert client.get(idea_url(idea_id)).status_code == 200
 
 
 def test_scheduled_closing_takes_effect_without_cron(client, make) -> None:
@@ -161,7 +161,9 @@ def test_unknown_ids_are_404_not_500(client, make) -> None:
     assert client.get("/topics/999999").status_code == 404
     assert client.get("/c/no-such-consultation").status_code == 404
     assert client.post("/ideas/999999/comments", data={"body": "hi"}).status_code == 404
-    response = client.post("/vote", data={"kind": "idea", "id": 999999, "value": 1}, headers=JSON)
+    assert client.get(idea_url(999999)).status_code == 404
+    assert client.post(f"{idea_url(999999)}/comments", data={"body": "hi"}).status_code == 404
+    response = client.post("/vote", data={"kind": "idea", "id": pid("idea", 999999), "value": 1}, headers=JSON)
     assert response.status_code == 404
     assert client.post("/vote", data={"kind": "user", "id": 1, "value": 1}, headers=JSON).status_code == 404
     assert client.post("/vote", data={"kind": "idea", "id": "x", "value": 7}, headers=JSON).status_code == 400
@@ -174,7 +176,7 @@ def test_html_in_contributions_is_stripped_and_unicode_kept(client, make) -> Non
     idea = db.session.scalars(select(Idea)).one()
     assert idea.title == "Diolch 🙏"
     assert idea.body == "Zoë says\nhello"
-    page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    page = client.get(idea_url(idea.id)).get_data(as_text=True)
     assert "<img src=x" not in page and "onerror" not in page
 
 
@@ -233,7 +235,7 @@ def test_locked_database_answers_503_with_retry_after_and_saves_nothing(tmp_path
         try:
             response = _post_idea(client, phase.topics[0].id, title="While locked")
             db.remove()
-            vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1},
+            vote = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": 1},
                                headers={"Accept": "application/json"})
             db.remove()
         finally:

@@ -13,6 +13,7 @@ from consult.models import Comment, Idea
 from consult.services import contributions
 from consult.services.screening import nhs_number_valid
 from tests.conftest import login
+from tests.support.publicids import idea_url, pid
 
 SURNAMES = ("Okonkwo", "Patel", "Nowak", "Fitzgerald", "Adeyemi", "Lindqvist", "Haddad", "Brennan", "Kowalczyk",
             "Achterberg")
@@ -65,7 +66,7 @@ def test_seeded_personal_details_are_never_published(app, make, promise) -> None
     client = app.test_client()
     login(client, author)
     details = _details(per_kind=20)
-    clean_comment = client.post(f"/ideas/{seed_idea.id}/comments", data={"body": "A clean comment to reply to"})
+    clean_comment = client.post(f"{idea_url(seed_idea.id)}/comments", data={"body": "A clean comment to reply to"})
     assert clean_comment.status_code == 302
     parent = db.session.scalar(select(Comment.id).where(Comment.moderation_state == "published"))
     for n, detail in enumerate(details):
@@ -77,16 +78,16 @@ def test_seeded_personal_details_are_never_published(app, make, promise) -> None
             client.post(f"/topics/{phase.topics[0].id}/ideas/new",
                         data={"title": f"About {detail}", "body": f"Body of idea {n}"})
         elif where == 2:
-            client.post(f"/ideas/{seed_idea.id}/comments", data={"body": f"My details are {detail} if needed"})
+            client.post(f"{idea_url(seed_idea.id)}/comments", data={"body": f"My details are {detail} if needed"})
         else:
-            client.post(f"/ideas/{seed_idea.id}/comments",
-                        data={"parent_id": str(parent), "body": f"Reply {n}: ask for {detail}"})
+            client.post(f"{idea_url(seed_idea.id)}/comments",
+                        data={"parent_id": pid("comment", parent), "body": f"Reply {n}: ask for {detail}"})
     # Edits are checked again: a clean comment edited to add a detail goes back to being held.
     edited = details[::10]
     for n, detail in enumerate(edited):
-        response = client.post(f"/ideas/{seed_idea.id}/comments", data={"body": f"Clean comment number {n}"})
-        comment_id = int(response.headers["Location"].split("#comment-")[1])
-        client.post(f"/my/comment/{comment_id}/edit", data={"body": f"Clean comment number {n}, call {detail}"})
+        response = client.post(f"{idea_url(seed_idea.id)}/comments", data={"body": f"Clean comment number {n}"})
+        comment_pid = response.headers["Location"].split("#comment-")[1]
+        client.post(f"/my/comment/{comment_pid}/edit", data={"body": f"Clean comment number {n}, call {detail}"})
     seeded = len(details) + len(edited)
     held = (len(db.session.scalars(select(Idea.id).where(Idea.moderation_state == "held")).all())
             + len(db.session.scalars(select(Comment.id).where(Comment.moderation_state == "held")).all()))
@@ -104,8 +105,8 @@ def test_seeded_personal_details_are_never_published(app, make, promise) -> None
     for topic in phase.topics:
         urls += [f"/topics/{topic.id}?order={o}" for o in ("random", "newest", "discussed", "supported")]
         urls += [f"/api/v1/topics/{topic.id}/ideas"]
-    urls += [f"/ideas/{i}" for i in ideas] + [f"/api/v1/ideas/{i}" for i in ideas]
-    urls += [f"/api/v1/ideas/{i}/comments" for i in ideas]
+    urls += [idea_url(i) for i in ideas] + [f"/api/v1{idea_url(i)}" for i in ideas]
+    urls += [f"/api/v1{idea_url(i)}/comments" for i in ideas]
     visitor, other = app.test_client(), app.test_client()
     login(other, reader)
     page_leaks: set[str] = set()

@@ -16,12 +16,14 @@ from consult.config import ConfigError, load_config
 from consult.extensions import db, is_transient
 from consult.ops import JsonFormatter
 from tests.conftest import make_app
+from tests.support.publicids import pid
 
-GOOD = {"CONSULT_ENV": "production", "CONSULT_SECRET_KEY": "s" * 40, "CONSULT_PSEUDONYM_KEY": "p" * 40}
+GOOD = {"CONSULT_ENV": "production", "CONSULT_SECRET_KEY": "s" * 40, "CONSULT_PSEUDONYM_KEY": "p" * 40,
+        "CONSULT_PUBLIC_ID_KEY": "i" * 40}
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
-    for key in ("CONSULT_ENV", "CONSULT_SECRET_KEY", "CONSULT_PSEUDONYM_KEY"):
+    for key in ("CONSULT_ENV", "CONSULT_SECRET_KEY", "CONSULT_PSEUDONYM_KEY", "CONSULT_PUBLIC_ID_KEY"):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -33,6 +35,10 @@ def _env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
     ({"CONSULT_SECRET_KEY": "changeme"}, "CONSULT_SECRET_KEY is a development value"),
     ({"CONSULT_PSEUDONYM_KEY": "short-key"}, "CONSULT_PSEUDONYM_KEY is a development value or shorter"),
     ({"CONSULT_PSEUDONYM_KEY": "s" * 40}, "must differ"),
+    ({"CONSULT_PUBLIC_ID_KEY": None}, "CONSULT_PUBLIC_ID_KEY is not set"),
+    ({"CONSULT_PUBLIC_ID_KEY": "dev"}, "CONSULT_PUBLIC_ID_KEY is a development value"),
+    ({"CONSULT_PUBLIC_ID_KEY": "s" * 40}, "CONSULT_PUBLIC_ID_KEY must differ"),
+    ({"CONSULT_PUBLIC_ID_KEY": "p" * 40}, "CONSULT_PUBLIC_ID_KEY must differ"),
 ])
 def test_production_refuses_to_start_without_proper_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           change: dict[str, str | None], says: str) -> None:
@@ -48,7 +54,7 @@ def test_production_starts_with_keys_from_the_environment_and_secure_cookies(tmp
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     _env(monkeypatch, GOOD)
     config = load_config(tmp_path)
-    assert (config["SECRET_KEY"], config["PSEUDONYM_KEY"]) == ("s" * 40, "p" * 40)
+    assert (config["SECRET_KEY"], config["PSEUDONYM_KEY"], config["PUBLIC_ID_KEY"]) == ("s" * 40, "p" * 40, "i" * 40)
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert not (tmp_path / "secret_key").exists()
 
@@ -173,7 +179,7 @@ def test_a_row_lock_past_the_lock_timeout_answers_503_on_postgres_and_saves_noth
         assert db.engine is not None
         with db.engine.connect() as blocker:
             blocker.execute(text("SELECT id FROM idea WHERE id = :id FOR UPDATE"), {"id": idea_id})
-            vote = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1},
+            vote = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": 1},
                                headers={"Accept": "application/json"})
             db.remove()
             blocker.rollback()
@@ -181,7 +187,7 @@ def test_a_row_lock_past_the_lock_timeout_answers_503_on_postgres_and_saves_noth
         assert db.session.scalar(select(func.count()).select_from(Vote)) == 0
         assert db.session.scalar(select(Idea.up_count).where(Idea.id == idea_id)) == 0
         db.remove()
-        again = client.post("/vote", data={"kind": "idea", "id": idea_id, "value": 1},
+        again = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": 1},
                             headers={"Accept": "application/json"})
         assert again.status_code == 200
     db.dispose()

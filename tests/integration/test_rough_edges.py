@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from consult.extensions import db
 from consult.models import Comment, Idea
 from tests.conftest import login
+from tests.support.publicids import comment_anchor, idea_url, pid
 
 
 def test_idea_and_comment_text_is_shown_back_when_the_phase_closed_before_sending(client, make) -> None:
@@ -26,7 +27,7 @@ def test_idea_and_comment_text_is_shown_back_when_the_phase_closed_before_sendin
     assert "This phase is closed" in page and "Not sent" in page
     assert "Late evening clinics" in page and "Typed for twenty minutes." in page
 
-    response = client.post(f"/ideas/{idea_id}/comments", data={"body": "My long considered comment"})
+    response = client.post(f"{idea_url(idea_id)}/comments", data={"body": "My long considered comment"})
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Not sent" in page and "My long considered comment" in page
@@ -89,15 +90,16 @@ def test_a_comment_on_a_later_page_takes_its_author_to_that_page(client, make, a
                                author_category="public", body=f"Earlier comment {n}", created_at=utcnow(),
                                visible_from=utcnow()))
     db.session.commit()
-    response = client.post(f"/ideas/{idea.id}/comments", data={"body": "The newest comment"})
+    response = client.post(f"{idea_url(idea.id)}/comments", data={"body": "The newest comment"})
     mine = db.session.scalars(select(Comment).where(Comment.body == "The newest comment")).one()
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/ideas/{idea.id}?page=2#comment-{mine.id}")
+    assert response.headers["Location"].endswith(f"{idea_url(idea.id)}?page=2{comment_anchor(mine.id)}")
     assert "The newest comment" in client.get(response.headers["Location"]).get_data(as_text=True)
     # A reply goes to the page of the comment it answers.
     first = db.session.scalars(select(Comment).where(Comment.body == "Earlier comment 0")).one()
-    reply = client.post(f"/ideas/{idea.id}/comments", data={"body": "A reply", "parent_id": first.id})
-    assert f"/ideas/{idea.id}#comment-" in reply.headers["Location"]
+    reply = client.post(f"{idea_url(idea.id)}/comments",
+                        data={"body": "A reply", "parent_id": pid("comment", first.id)})
+    assert f"{idea_url(idea.id)}#comment-" in reply.headers["Location"]
 
 
 def test_registering_records_the_login_and_students_can_name_their_profession(app) -> None:
@@ -136,12 +138,12 @@ def test_attributions_keep_the_phase_name_as_written_and_login_prompts_offer_bot
     login(client, user)
     client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "Idea", "body": "Body."})
     idea_id = db.session.scalar(select(Idea.id))
-    assert "Discover NHS Priorities" in client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    assert "Discover NHS Priorities" in client.get(idea_url(idea_id)).get_data(as_text=True)
     from flask import g
 
     g.pop("_login_user", None)
     client = app.test_client()  # a visitor
-    for path in (f"/ideas/{idea_id}", f"/topics/{phase.topics[0].id}", f"/phases/{phase.id}"):
+    for path in (idea_url(idea_id), f"/topics/{phase.topics[0].id}", f"/phases/{phase.id}"):
         page = client.get(path).get_data(as_text=True)
         assert 'href="/login?next=' in page and 'href="/register?next=' in page, path
 
@@ -178,15 +180,15 @@ def test_comment_counts_agree_between_the_topic_list_and_the_idea_page(client, m
     client.post(f"/topics/{topic_id}/ideas/new", data={"title": "Counted idea", "body": "Count me."})
     idea_id = db.session.scalar(select(Idea.id))
     for text in ("One", "Two", "Three"):
-        client.post(f"/ideas/{idea_id}/comments", data={"body": f"Comment {text}"})
+        client.post(f"{idea_url(idea_id)}/comments", data={"body": f"Comment {text}"})
     first = db.session.scalars(select(Comment).order_by(Comment.id)).first()
-    client.post(f"/ideas/{idea_id}/comments", data={"body": "A reply", "parent_id": first.id})
+    client.post(f"{idea_url(idea_id)}/comments", data={"body": "A reply", "parent_id": pid("comment", first.id)})
     hidden = db.session.scalars(select(Comment).where(Comment.body == "Comment Two")).one()
     moderation.set_state(db.session, hidden, "hidden", reason="Off topic")
     db.session.commit()
 
     topic_page = client.get(f"/topics/{topic_id}").get_data(as_text=True)
-    idea_page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    idea_page = client.get(idea_url(idea_id)).get_data(as_text=True)
     listed = int(re.search(r"(\d+) comments?</p>", topic_page).group(1))
     shown = int(re.search(r'id="comments">Comments <span class="consult-muted">\((\d+)\)', idea_page).group(1))
     assert listed == shown == 3  # two comments and a reply are shown; the hidden one is not counted

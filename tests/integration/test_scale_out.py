@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consult import migrate
+from consult import migrate, publicids
 from consult.extensions import make_engine
 from consult.models import (
     AnalysisRun,
@@ -38,7 +39,8 @@ from tests.support.live import BIN, ROOT, csrf_token, live_server, logged_in_ses
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live"), pytest.mark.own_databases]
 PASSWORD = "scale out password"
-KEYS = {"CONSULT_SECRET_KEY": "a" * 24 + "shared-secret-key-for-all", "CONSULT_PSEUDONYM_KEY": "b" * 24 + "shared-pk"}
+KEYS = {"CONSULT_SECRET_KEY": "a" * 24 + "shared-secret-key-for-all", "CONSULT_PSEUDONYM_KEY": "b" * 24 + "shared-pk",
+        "CONSULT_PUBLIC_ID_KEY": "c" * 24 + "shared-public-id-key"}
 PRODUCTION = {"CONSULT_ENV": "production", "CONSULT_ANALYSIS_WORKER": "false", "CONSULT_SESSION_COOKIE_SECURE": "false",
               "CONSULT_LOG_FORMAT": "json", **KEYS}
 TEXTS = ["Shorter waits for physiotherapy", "Waiting lists for physio are too long", "Book appointments online",
@@ -111,11 +113,15 @@ def test_two_servers_share_sessions_pseudonyms_and_one_worker(tmp_path: Path) ->
                 mine = person.get(b.url + "/me/contributions", allow_redirects=False, timeout=10)
                 assert mine.status_code == 200, mine.headers.get("Location")
                 token = csrf_token(person, a.url + f"/topics/{topic_id}")
-                idea_id = int(mine.text.split('href="/ideas/')[1].split('"')[0]) if 'href="/ideas/' in mine.text \
-                    else None
-                assert idea_id is not None
+                assert 'href="/ideas/' in mine.text
+                idea_pid = mine.text.split('href="/ideas/')[1].split('"')[0]
+                # Both servers name the idea by the same public id, from the shared key only.
+                assert publicids.decode("idea", idea_pid, key=KEYS["CONSULT_PUBLIC_ID_KEY"]) is not None
+                for server in (a, b):
+                    shown = requests.get(server.url + f"/api/v1/ideas/{idea_pid}", timeout=10)
+                    assert shown.status_code == 200 and shown.json()["id"] == idea_pid
                 voted = person.post(b.url + "/vote", headers={"Accept": "application/json"}, timeout=10,
-                                    data={"kind": "idea", "id": idea_id, "value": -1, "csrf_token": token})
+                                    data={"kind": "idea", "id": idea_pid, "value": -1, "csrf_token": token})
                 assert voted.status_code == 200, voted.text[:300]
 
                 # The analyst asks on B; the one worker runs it; both servers show the same result.

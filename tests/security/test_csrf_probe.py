@@ -21,7 +21,7 @@ from consult.extensions import db
 from consult.models import Codebook, CodebookMember, CodebookSample, ConsultationAssignment, Phase
 from consult.services import codebook, inclusion, workshops
 from tests.conftest import PASSWORD
-from tests.security.world import Route, World, build_url, objects_key, routes
+from tests.security.world import Route, World, build_url, objects_key, public_id, routes
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("security-csrf")]
 
@@ -106,9 +106,11 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "auth.login": ("anonymous", {}, {"email": "a@example.org", "password": PASSWORD}),
     "auth.logout": ("participant_a", {}, {}),
     "participate.new_idea": ("participant_a", {"topic_id": "open"}, {"title": "A new idea", "body": "Its body"}),
-    "participate.comment": ("participant_a", {"idea_id": "published"}, {"body": "A new comment"}),
-    "participate.vote": ("participant_a", {}, lambda w: {"kind": "idea", "id": _id("idea_id", "published")(w),
-                                                         "value": "1"}),
+    # A reply, so the fuzz probe breaks its parent_id (a comment's public id) too.
+    "participate.comment": ("participant_a", {"idea_id": "published"}, lambda w: {
+        "body": "A new reply", "parent_id": public_id(w.app, "comment", _id("comment_id", "published")(w))}),
+    "participate.vote": ("participant_a", {}, lambda w: {
+        "kind": "idea", "id": public_id(w.app, "idea", _id("idea_id", "published")(w)), "value": "1"}),
     "facilitate.new_consultation": ("facilitator_assigned", {}, {"title": "A new consultation",
                                                                  "summary": "Its summary", "is_published": "no"}),
     "facilitate.edit_consultation": ("facilitator_assigned", {"consultation_id": "published"},

@@ -20,8 +20,10 @@ from urllib.parse import quote
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from consult import publicids
+from consult.authz import PublicIdConverter
 from tests.security.test_csrf_probe import VALID
-from tests.security.world import Route, World, build_url, instances, routes
+from tests.security.world import Route, World, build_url, instances, public_id, routes
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("security-fuzz")]
 
@@ -48,6 +50,23 @@ DATE_FIELDS = ["opens_at_day", "opens_at_month", "opens_at_year", "opens_at_time
 # Known bugs, each a strict xfail below until fixed: (endpoint, what the request was, reason).
 KNOWN: list[tuple[str, str, str]] = [
 ]
+
+
+def _converter(world: World, route: Route, name: str) -> Any:
+    """The URL converter of one parameter of the route's rule (None when the rule fixes the value itself)."""
+    rule = next(r for r in world.app.url_map._rules_by_endpoint[route.endpoint] if r.rule == route.rule)
+    return rule._converters.get(name)
+
+
+def _bad_public_ids(world: World, kind: str, row_id: int) -> list[str]:
+    """Public ids that name nothing: tampered, cut, lengthened, upper case, the other kind's, another key's,
+    beyond 64 bits, and the old integer address."""
+    real = public_id(world.app, kind, row_id)
+    other = "comment" if kind == "idea" else "idea"
+    return [real[:-1] + ("b" if real[-1] == "a" else "a"), "b" + real[1:] if real[0] != "b" else "c" + real[1:],
+            real.upper(), real[:-1], real + "a", "zzzzzzzzzzzzz", "paaaaaaaaaaa7", "aaaaaaaaaaaaa",
+            public_id(world.app, other, row_id), publicids.encode(kind, row_id, key="another key entirely"),
+            str(row_id), real[:6] + "=" * 7]
 
 
 def _persona_for(route: Route) -> str:
@@ -83,10 +102,17 @@ def generate(world: World) -> list[tuple[Route, str, str, dict[str, Any]]]:
         first_method = route.method == "GET" or "GET" not in (world.app.url_map._rules_by_endpoint[
             route.endpoint][0].methods or ())
         for name in route.arguments if first_method else ():
+            if name in dict(route.defaults):
+                continue  # fixed by the rule itself (another value is another rule, or none: a plain 404)
             marker = 987654321987 if isinstance(combo[name].value, int) else "fuzz-marker"
             marked = build_url(world.app, route, {**combo, name: replace(combo[name], value=marker)})
-            for bad in BAD_PATH:
-                url = marked.replace(str(marker), quote(bad, safe="%"), 1)
+            converter = _converter(world, route, name)
+            shown = converter.to_url(marker) if converter is not None else str(marker)
+            bads = BAD_PATH
+            if isinstance(converter, PublicIdConverter):
+                bads = BAD_PATH + _bad_public_ids(world, converter.kind, combo[name].row_id)
+            for bad in bads:
+                url = marked.replace(shown, quote(bad, safe="%"), 1)
                 requests.append((route, f"{name}={bad[:20]!r}", url, {"data": form} if route.method == "POST" else {}))
         if route.method == "GET":
             # 2. Bad query parameters, all at once in rotation, duplicated, and not valid UTF-8.

@@ -22,6 +22,7 @@ from consult.models import Comment, Consultation, Idea, ParticipantProfile, Phas
 from consult.services.accounts import hash_password
 from tests.security.world import LIVE_ENV
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, vote_form
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow, pytest.mark.xdist_group("live")]
 PASSWORD = "parallel votes password"
@@ -66,7 +67,8 @@ def test_votes_2000_parallel_submissions_leave_no_duplicates(tmp_path: Path, pro
         people = []
         for email in emails:
             session = logged_in_session(server.url, email, PASSWORD)
-            people.append((session.cookies, csrf_token(session, server.url + f"/ideas/{items[0][1]}")))
+            page = server.url + idea_url(items[0][1], key=LIVE_PUBLIC_ID_KEY)
+            people.append((session.cookies, csrf_token(session, page)))
 
         def send(vote: tuple[int, tuple[str, int], int]) -> int:
             person, (kind, item_id), value = vote
@@ -75,7 +77,7 @@ def test_votes_2000_parallel_submissions_leave_no_duplicates(tmp_path: Path, pro
                 session.cookies.update(people[person][0])
                 response = session.post(
                     server.url + "/vote", timeout=60, headers={"Accept": "application/json", "Connection": "close"},
-                    data={"kind": kind, "id": item_id, "value": value, "csrf_token": people[person][1]})
+                    data=vote_form(kind, item_id, value, key=LIVE_PUBLIC_ID_KEY, csrf_token=people[person][1]))
                 return response.status_code
 
         with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:

@@ -56,6 +56,7 @@ from tests.conftest import _HASH, PASSWORD
 from tests.security.world import LIVE_ENV, RATE_LIMIT_SCALE
 from tests.security.xss_corpus import Payload, corpus
 from tests.support.live import LiveServer, flask_command, live_server
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.browser, pytest.mark.slow,
               pytest.mark.xdist_group("browser")]
@@ -103,6 +104,11 @@ SCAN = """
           text: document.documentElement.textContent + "\\n" + values.join("\\n") + "\\n" + attributes.join("\\n")};
 }
 """
+
+
+def live_idea(idea_id: int) -> str:
+    """An idea's page on the live server (by its public id there)."""
+    return idea_url(idea_id, key=LIVE_PUBLIC_ID_KEY)
 
 
 def markers(code: str, batch: int) -> tuple[str, str]:
@@ -175,8 +181,8 @@ def _seed(database: Path, payloads: list[Payload]) -> tuple[list[list[Payload]],
             session.flush()
             shown = {
                 f"/c/xss-{k}": "ct cs cd pt pq tt", f"/phases/{phase.id}": "ct pt pq pd tt td",
-                f"/topics/{topic.id}": "pt tt td it ib ot ob", f"/ideas/{idea.id}": "tt it ib cb rb",
-                f"/ideas/{offline.id}": "ot ob", f"/ideas/{held.id}": "mr",
+                f"/topics/{topic.id}": "pt tt td it ib ot ob", live_idea(idea.id): "tt it ib cb rb",
+                live_idea(offline.id): "ot ob", live_idea(held.id): "mr",
                 f"/facilitate/consultations/{consultation.id}/edit": "ct cs cd",
                 f"/facilitate/phases/{phase.id}/edit": "ct pt pq pd", f"/facilitate/topics/{topic.id}/edit": "tt td",
                 f"/facilitate/phases/{phase.id}/topics": "pt tt", f"/facilitate/topics/{topic.id}/on-behalf": "tt",

@@ -25,7 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from consult import analysis_job, authz
+from consult import analysis_job, authz, publicids
 from consult.extensions import db
 from consult.models import (
     AnalysisRun,
@@ -536,6 +536,8 @@ class Route:
     method: str
     arguments: tuple[str, ...]
     audience: frozenset[str]
+    # Values the rule fixes itself (the report, edit and withdraw rules have one per kind: {"kind": "idea"}).
+    defaults: tuple[tuple[str, Any], ...] = ()
 
     @property
     def blueprint(self) -> str:
@@ -552,7 +554,8 @@ def routes(app: Flask, methods: tuple[str, ...] = ("GET", "POST")) -> list[Route
         audience = authz.audience_of(app, rule.endpoint)
         assert audience is not None, f"{rule.endpoint} ({rule.rule}) declares no audience with @allow(...)"
         for method in sorted((rule.methods or set()) & set(methods)):
-            found.append(Route(rule.endpoint, rule.rule, method, tuple(sorted(rule.arguments)), audience))
+            found.append(Route(rule.endpoint, rule.rule, method, tuple(sorted(rule.arguments)), audience,
+                               tuple(sorted((rule.defaults or {}).items()))))
     return found
 
 
@@ -584,6 +587,9 @@ def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str
     if {"theme_id", "consultation_id"} <= set(route.arguments) and objects_key(route, "theme_id") != "theme_id":
         # A codebook theme is looked up in its consultation's codebook: pair each with its own consultation.
         combos = [c for c in combos if c["theme_id"].consultation_id == c["consultation_id"].row_id]
+    fixed = dict(route.defaults)
+    # A rule that fixes a parameter (the report, edit and withdraw rules fix their kind) is only that value.
+    combos = [c for c in combos if all(c[name].value == value for name, value in fixed.items())]
     if "kind" in route.arguments and "item_id" in route.arguments:
         # An item id means the idea or comment its kind names; an unknown kind is tried with one id only.
         first = objects["item_id"][0]
@@ -593,8 +599,13 @@ def instances(route: Route, objects: dict[str, list[Obj]]) -> Iterator[tuple[str
         yield ",".join(f"{k}={v.label}" for k, v in combo.items()), combo
 
 
+def public_id(app: Flask, kind: str, row_id: int) -> str:
+    """The public id of an idea or comment in this app (what its pages, forms and API show)."""
+    return publicids.encode(kind, row_id, key=str(app.config["PUBLIC_ID_KEY"]))
+
+
 def build_url(app: Flask, route: Route, combo: dict[str, Obj], **query: Any) -> str:
-    """The route's path with the objects' values in it."""
+    """The route's path with the objects' values in it (ids of ideas and comments become public ids)."""
     adapter = app.url_map.bind("localhost")
     return adapter.build(route.endpoint, {k: v.value for k, v in combo.items()} | query, method=route.method)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.publicids import LIVE_PUBLIC_ID_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -51,6 +53,8 @@ def server_env(database: Path, instance: Path, url: str | None = None) -> dict[s
         "CONSULT_DATABASE_URL": url or f"sqlite:///{database}",
         "CONSULT_INSTANCE_PATH": str(instance),
         "CONSULT_SECRET_KEY": "live-test-secret",
+        # Tests name ideas and comments on live servers by their public ids under this key.
+        "CONSULT_PUBLIC_ID_KEY": LIVE_PUBLIC_ID_KEY,
         "CONSULT_TICK_INTERVAL": "0.5",
         # Mail goes to files that tests read as an inbox (tests/support/mail.py).
         "CONSULT_MAIL_BACKEND": "file",
