@@ -19,8 +19,8 @@ from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User, utcnow
 from consult.services.accounts import hash_password
 from tests.support.live import csrf_token, flask_command, live_server, logged_in_session
-from tests.support.redis import redis_installed, throwaway_redis
 from tests.support.publicids import LIVE_PUBLIC_ID_KEY, idea_url, vote_form
+from tests.support.redis import redis_installed, throwaway_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
 PASSWORD = "login load password"
