@@ -6,10 +6,11 @@ Shares carry an 80% Wilson interval so a reader can see when two phases' figures
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from analysis import intervals
 
 Z80 = 1.2816
 MOSTLY = 0.6  # a share at or above this is "mostly"
@@ -28,13 +29,9 @@ _ADD = re.compile(r"\b(?:also|add|missing|missed|forgot|forgotten|nothing about|
 
 
 def wilson(successes: int, total: int, z: float = Z80) -> tuple[float, float]:
-    """Wilson score interval for a share (80% by default); (0, 1) when there is no data."""
-    if total <= 0:
-        return 0.0, 1.0
-    p = successes / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+    """Wilson score interval for a share (80% by default), to four places; (0, 1) when there is no data."""
+    low, high = intervals.wilson(successes, total, z)
+    return round(low, 4), round(high, 4)
 
 
 def is_check_question(question: str) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.disclosure import DEFAULT, Policy, Release
+from analysis.intervals import wilson
 
 NOT_ANSWERED = "_not_answered"
 # A group "raised this more often" when its share is at least this many times the overall share (or at most its
@@ -24,16 +25,6 @@ NOT_ANSWERED = "_not_answered"
 # on rounded counts.
 RATIO = 1.5
 Z = 1.96
-
-
-def wilson(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion ((0, 1) when n is 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def phase_shares(theme_counts: Mapping[Any, int], phase_totals: Mapping[Any, int]) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
+from analysis.intervals import wilson
+
 from ..models import (
     PREFER_NOT,
     PROFESSION_LABELS,
@@ -220,16 +222,6 @@ def _trend_rows(trend: dict[str, Any], cells: dict) -> dict[str, Any]:
     return {"dimension": dim, "weeks": trend["weeks"],
             "rows": [(labels[g], [cells[("trend", g, w)] for w in trend["weeks"]]) for g in trend["groups"]],
             "totals": [cells[("trend_week", w)] for w in trend["weeks"]]}
-
-
-def wilson(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _dimension_rows(session: Session, scope: Scope, dim: Dimension, cells: dict,

@@ -10,7 +10,7 @@ import pytest
 from docx import Document
 
 from analysis.disclosure import round_count
-from analysis.theme_differences import wilson
+from analysis.intervals import wilson
 from consult.extensions import db
 from consult.models import CodebookTheme, Comment, Idea
 from consult.services import codebook as cb

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from analysis.theme_differences import NOT_ANSWERED, differs, group_differences, phase_shares, wilson
+from analysis.intervals import wilson
+from analysis.theme_differences import NOT_ANSWERED, differs, group_differences, phase_shares
 
 
 def _people(prefix: str, n: int, each: int) -> dict[str, int]:
