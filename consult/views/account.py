@@ -11,12 +11,13 @@ from sqlalchemy import select
 from ..authz import allow
 from ..extensions import db, reads_first, write_intent
 from ..forms import field_errors
-from ..forms.accounts import ButtonForm, ChangeEmailForm, ChangePasswordForm, VerifyClaimForm
+from ..forms.accounts import ChangeEmailForm, ChangePasswordForm, VerifyClaimForm
 from ..models import CATEGORY_LABELS, PROFESSION_LABELS, User
 from ..security import session_timeouts
 from ..services import accounts, mail, sessions
 from ..services.errors import Invalid, NotFound
 from .auth import current_secret
+from .helpers import emailed_link_page, link_expired
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -75,11 +76,7 @@ def change_email() -> Any:
 @allow("anyone")
 def confirm_email(token: str) -> Any:
     """The page behind the link sent to a new address: one button makes the change."""
-    try:
-        accounts.find_token(db.session, token, "change_email")
-    except Invalid as exc:
-        return render_template("auth/link_expired.html", message=exc.message), 404
-    return render_template("account/confirm_email.html", form=ButtonForm(), token=token)
+    return emailed_link_page(token, "change_email", "account/confirm_email.html")
 
 
 @bp.post("/email/confirm/<token>")
@@ -90,8 +87,7 @@ def confirm_email_post(token: str) -> Any:
         accounts.change_email(db.session, token, staff_domains=current_app.config["VERIFIED_STAFF_DOMAINS"],
                               student_domains=current_app.config["VERIFIED_STUDENT_DOMAINS"], keep=current_secret())
     except Invalid as exc:
-        db.session.rollback()
-        return render_template("auth/link_expired.html", message=exc.message), 404
+        return link_expired(exc)
     db.session.commit()
     flash("Your email address has been changed. Use the new one to log in.", "success")
     return redirect(url_for("account.index") if current_user.is_authenticated else url_for("auth.login"))

@@ -24,12 +24,13 @@ from flask_login import current_user, login_user, logout_user
 from ..authz import allow
 from ..extensions import db, reads_first, write_intent
 from ..forms import field_errors
-from ..forms.accounts import ButtonForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from ..forms.accounts import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from ..models import CATEGORIES, CATEGORY_LABELS, User
 from ..security import SESSION_KEY, safe_next, session_timeouts
 from ..services import accounts, mail, ratelimit, sessions
 from ..services.errors import Invalid
 from ..services.passwords import check_password, hash_password
+from .helpers import emailed_link_page, link_expired
 
 bp = Blueprint("auth", __name__)
 LOGIN_FAILED = "Enter a correct email address and password"
@@ -124,11 +125,7 @@ def check_email() -> Any:
 @allow("anyone")
 def confirm(token: str) -> Any:
     """The page behind a confirmation link: one button confirms (so mail scanners cannot spend the link)."""
-    try:
-        accounts.find_token(db.session, token, "confirm")
-    except Invalid as exc:
-        return render_template("auth/link_expired.html", message=exc.message), 404
-    return render_template("auth/confirm.html", form=ButtonForm(), token=token)
+    return emailed_link_page(token, "confirm", "auth/confirm.html")
 
 
 @bp.post("/confirm/<token>")
@@ -138,8 +135,7 @@ def confirm_post(token: str) -> Any:
     try:
         user = accounts.confirm_email(db.session, token, **_domains())
     except Invalid as exc:
-        db.session.rollback()
-        return render_template("auth/link_expired.html", message=exc.message), 404
+        return link_expired(exc)
     if current_user.is_authenticated and current_user.id != user.id:
         # Someone else was logged in on this browser: their session here ends, the link's owner's begins.
         sessions.end(db.session, current_secret())
@@ -258,7 +254,7 @@ def reset_password(token: str) -> Any:
     try:
         user = db.session.get(User, accounts.find_token(db.session, token, "reset").user_id)
     except Invalid as exc:
-        return render_template("auth/link_expired.html", message=exc.message), 404
+        return link_expired(exc)
     form = ResetPasswordForm()
     if not form.is_submitted():
         return render_template("auth/reset.html", errors={}, token=token)
@@ -279,8 +275,7 @@ def reset_password(token: str) -> Any:
             start_session(user)
             db.session.commit()
     except Invalid as exc:
-        db.session.rollback()
-        return render_template("auth/link_expired.html", message=exc.message), 404
+        return link_expired(exc)
     flash("Your password has been changed, and you are logged in. Any other devices have been logged out.",
           "success")
     return redirect(url_for("public.home"))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import abort, request
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from ..authz import parse_id
 from ..extensions import db
 from ..models import User
+from ..services.errors import Invalid
 
 T = TypeVar("T")
 
@@ -36,3 +37,21 @@ def user_or_none() -> User | None:
 def form_values(form: Any) -> dict[str, Any]:
     """What was sent in a form, as templates show it back (never None, never the CSRF token)."""
     return {name: ("" if value is None else value) for name, value in form.data.items() if name != "csrf_token"}
+
+
+def link_expired(exc: Invalid) -> tuple[str, int]:
+    """The page for an emailed link that is unknown, used or out of date (with nothing changed)."""
+    db.session.rollback()
+    return render_template("auth/link_expired.html", message=exc.message), 404
+
+
+def emailed_link_page(token: str, purpose: str, template: str) -> Any:
+    """The page behind an emailed link: one button acts, so mail scanners that open links cannot spend them."""
+    from ..forms.accounts import ButtonForm
+    from ..services import accounts
+
+    try:
+        accounts.find_token(db.session, token, purpose)
+    except Invalid as exc:
+        return link_expired(exc)
+    return render_template(template, form=ButtonForm(), token=token)

@@ -151,7 +151,8 @@ def test_sign_out_everywhere_else_from_the_account_page(app, make) -> None:
 
 
 def test_production_cookies_are_secure_http_only_and_same_site(tmp_path: Path) -> None:
-    app = make_app(tmp_path, ENV="production", SECRET_KEY="s" * 40, PSEUDONYM_KEY="p" * 40)
+    app = make_app(tmp_path, ENV="production", SECRET_KEY="s" * 40, PSEUDONYM_KEY="p" * 40,
+                   PUBLIC_ID_KEY="i" * 40)
     try:
         assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
         with app.app_context():
