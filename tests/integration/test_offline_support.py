@@ -17,6 +17,7 @@ from consult.services import contributions
 from consult.services.contributions import OnBehalf
 from tests.conftest import login
 from tests.integration.test_analysis_pages import TEXTS
+from tests.support.publicids import vote_form
 
 
 @pytest.fixture()
@@ -119,6 +120,6 @@ def test_participants_see_a_workshop_contribution_with_no_votes_and_it_ranks_las
     positions = {idea: listing.find(f'href="{link}"') for idea, link in links.items()}
     assert all(p > 0 for p in positions.values())
     assert positions[workshop.id] == max(positions.values())  # 40 up-votes, still last
-    refused = client.post("/vote", data={"kind": "idea", "id": workshop.id, "value": 1}, follow_redirects=True)
+    refused = client.post("/vote", data=vote_form("idea", workshop, 1), follow_redirects=True)
     assert "not voted on" in refused.get_data(as_text=True)
     assert db.session.get(Idea, workshop.id).up_count == 40

@@ -15,6 +15,7 @@ from consult.models import RateCounter, utcnow
 from consult.services import ratelimit
 from tests.conftest import PASSWORD, login, make_app
 from tests.support.live import free_port
+from tests.support.publicids import vote_form
 from tests.support.redis import redis_installed, throwaway_redis
 
 pytestmark = pytest.mark.skipif(not redis_installed(), reason="redis-server is not installed (`make redis`)")
@@ -104,7 +105,7 @@ def test_unreachable_redis_refuses_a_vote_cleanly(tmp_path: Path, make, redis_ur
             idea = Idea(topic_id=phase.topics[0].id, phase_id=phase.id, title="An idea", body="Body")
             db.session.add(idea)
             db.session.commit()
-            response = client.post("/vote", data={"kind": "idea", "id": idea.id, "value": 1},
+            response = client.post("/vote", data=vote_form("idea", idea, 1, app),
                                    headers={"Accept": "application/json"})
             assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
             assert "try again" in response.json["error"]
