@@ -44,8 +44,9 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "see": ("facilitator", "moderator", "analyst", "safeguarding"),
 }
 NOT_FOUND = "This page does not exist, or you cannot see it."
-# The largest id a URL may carry: SQLite and PostgreSQL integers are 64-bit; larger numbers are simply absent.
-MAX_ID = 2**63 - 1
+# The largest stored id: id columns are INTEGER, which is 32-bit on PostgreSQL (a larger number there is an
+# error, not a miss), so anything above is simply absent on both databases.
+MAX_ID = 2**31 - 1
 
 
 def allow(*audience: str) -> Callable[[F], F]:
@@ -131,7 +132,7 @@ class PublicIdConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         """The stored id, or no match (404) when the public id names none."""
         number = publicids.decode(self.kind, value, key=self.map.public_id_key)  # type: ignore[attr-defined]
-        if number is None:
+        if number is None or number > MAX_ID:
             raise ValidationError()
         return number
 

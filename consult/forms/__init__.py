@@ -16,7 +16,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import HiddenInput
 
 from .. import publicids
-from ..authz import parse_id
+from ..authz import MAX_ID, parse_id
 
 NOT_UNDERSTOOD = "That was not understood. Go back and try again."
 
@@ -41,6 +41,12 @@ class IdField(IntegerField):
                 raise ValueError(NOT_UNDERSTOOD)
 
 
+def _stored(kind: str, text: str) -> int | None:
+    """The stored id a public id names, or None (also for numbers beyond any stored id)."""
+    number = publicids.decode(kind, text)
+    return number if number is not None and number <= MAX_ID else None
+
+
 class PublicIdField(Field):
     """An idea or comment named by its public id (consult/publicids.py), decoded once to the stored id.
 
@@ -62,7 +68,7 @@ class PublicIdField(Field):
         self.data = None
         self.raw = str(valuelist[0]).strip() if valuelist else ""
         if self.raw and self.kind is not None:
-            self.data = publicids.decode(self.kind, self.raw)
+            self.data = _stored(self.kind, self.raw)
             if self.data is None:
                 raise ValueError(NOT_UNDERSTOOD)
 
@@ -71,7 +77,7 @@ class PublicIdField(Field):
         if self.kind is not None or not self.raw:
             return
         kind = form["kind"].data if "kind" in form else None
-        self.data = publicids.decode(kind, self.raw) if kind in publicids.KINDS else None
+        self.data = _stored(kind, self.raw) if kind in publicids.KINDS else None
         if self.data is None:
             raise ValidationError(NOT_UNDERSTOOD)
 
