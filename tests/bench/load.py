@@ -67,7 +67,9 @@ def seed(url: str, ideas: int, votes: int) -> dict[str, object]:
                                  .where(Consultation.is_published.is_(True))).all()
         open_topics = session.scalars(select(Topic.id).where(Topic.phase_id == open_phase)).all()
         published = Idea.moderation_state == "published"
-        open_ideas = session.scalars(select(Idea.id).where(Idea.phase_id == open_phase, published)).all()
+        # Only ideas posted online take votes: workshop, paper and phone ones are left out of vote-based support.
+        open_ideas = session.scalars(select(Idea.id).where(Idea.phase_id == open_phase, published,
+                                                           Idea.channel == "online")).all()
         all_ideas = session.scalars(select(Idea.id).where(published, Idea.topic_id.in_(topics))).all()
         accounts = session.scalars(select(User.email).join(ParticipantProfile).where(User.role == "participant")
                                    .order_by(User.id).limit(400)).all()

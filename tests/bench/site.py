@@ -117,7 +117,8 @@ def main() -> None:
             open_phase = db.scalar(select(Phase.id).where(Phase.state == "open").order_by(Phase.position))
             topics = db.scalars(select(Topic.id).join(Phase).join(Consultation)
                                 .where(Consultation.is_published.is_(True))).all()
-            open_ideas = db.scalars(select(Idea.id).where(Idea.phase_id == open_phase,
+            # Only ideas posted online take votes (offline ones are left out of vote-based support).
+            open_ideas = db.scalars(select(Idea.id).where(Idea.phase_id == open_phase, Idea.channel == "online",
                                                           Idea.moderation_state == "published")).all()
             all_ideas = db.scalars(select(Idea.id).where(Idea.moderation_state == "published",
                                                          Idea.topic_id.in_(topics))).all()
