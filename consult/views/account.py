@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from ..models import CATEGORY_LABELS, PROFESSION_LABELS, User
 from ..security import session_timeouts
 from ..services import accounts, mail, sessions
 from ..services.errors import Invalid, NotFound
-from .auth import current_secret
+from .auth import current_secret, verified_domains
 from .helpers import emailed_link_page, link_expired
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -84,8 +84,7 @@ def confirm_email(token: str) -> Any:
 def confirm_email_post(token: str) -> Any:
     """Make the new address the account's email."""
     try:
-        accounts.change_email(db.session, token, staff_domains=current_app.config["VERIFIED_STAFF_DOMAINS"],
-                              student_domains=current_app.config["VERIFIED_STUDENT_DOMAINS"], keep=current_secret())
+        accounts.change_email(db.session, token, keep=current_secret(), **verified_domains())
     except Invalid as exc:
         return link_expired(exc)
     db.session.commit()

@@ -41,7 +41,7 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _domains() -> dict[str, str]:
+def verified_domains() -> dict[str, str]:
     """The configured email domains that verify staff and student claims."""
     return {"staff_domains": current_app.config["VERIFIED_STAFF_DOMAINS"],
             "student_domains": current_app.config["VERIFIED_STUDENT_DOMAINS"]}
@@ -133,7 +133,7 @@ def confirm(token: str) -> Any:
 def confirm_post(token: str) -> Any:
     """Confirm the email address, log the person in and take them on."""
     try:
-        user = accounts.confirm_email(db.session, token, **_domains())
+        user = accounts.confirm_email(db.session, token, **verified_domains())
     except Invalid as exc:
         return link_expired(exc)
     if current_user.is_authenticated and current_user.id != user.id:
