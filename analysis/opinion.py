@@ -66,7 +66,8 @@ def _votes(dataset: Dataset, seen: Interactions) -> _Votes:
     moderated = dataset.meta.get("moderated_out") or {}
     by_voter = moderated.get("votes", {})
     votes_per_person = np.bincount(seen.vote_person, minlength=people)
-    votes_per_person += np.array([int(by_voter.get(p, 0)) for p in seen.people], dtype=np.int64)
+    if by_voter:
+        votes_per_person += np.array([int(by_voter.get(p, 0)) for p in seen.people], dtype=np.int64)
     table = om.VoteTable(
         person=seen.vote_person[use], statement=column[seen.vote_item[use]],
         value=seen.vote_value[use].astype(np.float64), people=people, statements=int(opinions.size),

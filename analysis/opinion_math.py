@@ -16,9 +16,12 @@ The steps, as Pol.is runs them on every update of a conversation:
    few base clusters) and k is chosen by silhouette over the base clusters (``group_clusterings``).
 
 Pol.is's k-means starts from the first k distinct points and stops when no centre moves by 0.01; Pol.is
-then carries each clustering over to its next update as the next starting point. A single run here has no
-previous update, so the grouping step keeps the best of several starts (lowest within-group sum of squares);
-``analysis.opinion`` replays the updates over time to reproduce the smoothing of k between them.
+then carries each clustering over to its next update as the next starting point, and changes k only after
+a new k has won four updates in a row. A single run has no previous update, so neither is reproduced: the
+grouping step keeps the best of Pol.is's own start and ``restarts`` random ones (lowest within-group sum of
+squares), and k is the silhouette's best. Replaying a conversation's history with warm starts and that
+smoothing was tried on the Pol.is exports and depended too much on the update schedule to be worth it
+(README, quality section).
 
 Everything works on coordinate arrays (person, statement, value), never a dense people x statements matrix.
 """
@@ -128,7 +131,8 @@ def in_conversation(table: VoteTable, *, min_votes: int = MIN_VOTES) -> np.ndarr
     if kept.size < GREEDY_PARTICIPANTS:
         # Pol.is takes the keenest voters when too few qualify (ties: earlier people first).
         keenest = np.lexsort((np.arange(counts.size), -counts))
-        extra = [p for p in keenest if counts[p] > 0 and p not in set(kept.tolist())]
+        already = set(kept.tolist())
+        extra = [p for p in keenest[: GREEDY_PARTICIPANTS * 2] if counts[p] > 0 and p not in already]
         kept = np.sort(np.concatenate([kept, extra[: GREEDY_PARTICIPANTS - kept.size]])).astype(np.int64)
     return kept
 

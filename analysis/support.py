@@ -27,7 +27,10 @@ is clearly non-zero (``fit_side_evidence``: 0 within 1.96 standard errors, shrun
 is moved by a linear regression on its own down share, weighted by how many people it rests on
 (``shifted_prior``), and then updated with its up-votes and impressions as before. When down-votes say
 nothing about appeal (the ANALYSIS.md simulation: P(down | not up) is 0.3 whatever the idea), the
-covariance shrinks to 0 and the score is exactly the Beta-Binomial one.
+covariance shrinks to 0 and the score is exactly the Beta-Binomial one, with every property ANALYSIS.md
+asks for. Where down-votes do carry information the score still rises with up-votes at fixed impressions
+and down-votes, and equal counts get equal scores whatever the time; but one more person who passes
+(rather than opposes) can raise it slightly, since passing is then better news than opposing.
 
 Raw counts are reported beside every score; ranking by them is exactly what this module exists to avoid.
 """
