@@ -21,7 +21,7 @@ import numpy as np
 
 from analysis.polis import read_polis
 from analysis.records import Dataset, Impression, InputError, read_jsonl, timestamps
-from analysis.simulate import simulation_figures
+from analysis.simulate import DOWN_MODELS, SPECIFIED, simulation_summary
 from analysis.support import compute_support
 
 _REPO = Path(__file__).resolve().parents[1]
@@ -153,15 +153,26 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def simulation_rows(seeds: Sequence[int] = SIMULATION_SEEDS) -> list[dict[str, Any]]:
-    """The simulation's figures (means over seeds) as table rows."""
+    """The simulation's figures as table rows: mean over seeds ± half their range, per down-vote model.
+
+    The model as specified first, every rule; then the two models where down-votes say something about
+    appeal, only the rules that read down-votes, the previous score and the ceilings.
+    """
     names = {"spearman_quality": "Spearman with true quality", "spearman_time": "Spearman with posting time",
              "coverage_80": "80% interval coverage"}
-    data = f"simulation ({len(seeds)} seeds, 300 ideas)"
-    return [
-        {"data": data, "method": method, "metric": names[metric], "value": value}
-        for method, figures in simulation_figures(seeds).items()
-        for metric, value in figures.items()
-    ]
+    reads_down = ("Wilson 80% lower bound", "support, up-votes only (previous)", "support (impressions)",
+                  "ceiling, up-votes only: true prior", "ceiling, every signal: true model")
+    rows = []
+    for model in DOWN_MODELS:
+        data = f"simulation, down-votes {model} ({len(seeds)} seeds, 300 ideas)"
+        for method, figures in simulation_summary(seeds, down=model).items():
+            if model != SPECIFIED and method not in reads_down:
+                continue
+            for metric, spread in figures.items():
+                half = (spread["max"] - spread["min"]) / 2
+                rows.append({"data": data, "method": method, "metric": names[metric],
+                             "value": f"{spread['mean']:.3f} ± {half:.3f}"})
+    return rows
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:

@@ -1,108 +1,118 @@
-"""Opinion groups from the vote matrix, the way Pol.is finds them.
+"""Opinion groups from the vote matrix, found with Pol.is's own math (``analysis.opinion_math``).
 
-People who voted on at least ``MIN_VOTES`` items (passes and withdrawn votes count, as in Pol.is) form the
-rows of a sparse person x item matrix of +1 / -1 / 0. Missing votes are imputed with the item's mean and
-every column is centred, which leaves them at exactly zero, so the matrix stays sparse and a truncated SVD
-of it is the PCA of the imputed matrix. As Pol.is does, each person's projection is scaled up by
-``sqrt(items / items they voted on)`` so sparse voters are not all pulled to the centre. k-means on the two
-components, with k in 2..5 chosen by silhouette, gives the groups.
+The rating matrix has one row per voter and one column per statement anyone voted on (+1 agree, -1 disagree,
+0 pass or withdrawn). Its two principal components (missing votes imputed with the column mean) place every
+voter; each position is scaled by ``sqrt(statements / statements answered)`` so sparse voters are not all
+pulled to the centre. Voters with at least ``MIN_VOTES`` votes are grouped: k-means into up to 100 base
+clusters, then the base clusters into k = 2..5 groups, k chosen by silhouette, as Pol.is does.
+
+Meta statements (about the speaker, "I am over 55"; see ``analysis.meta``) and statements moderators took out
+after people voted on them (``Dataset.meta["moderated_out"]``, from a Pol.is export) are treated as Pol.is
+treats them: their column is set to 0 for everyone, so they shape no component but count as answered.
 
 For each group: its size and the items that distinguish it (repness: the group agrees, or disagrees, much
 more than everyone else, with a two-proportion z above ``Z_90``), and, across groups, consensus items that
-every group agrees (or disagrees) with: ``prod_g (A_g+1)/(S_g+2)``.
-
-Meta statements (about the speaker, "I am over 55"; see ``analysis.meta``) are left out of the matrix, so they
-shape no group, and out of the distinguishing and consensus items; ``meta_statements`` reports them apart, with
-how each group answered them (shares withheld for groups with fewer than ``MIN_CELL`` votes on one).
+every group agrees (or disagrees) with: ``prod_g (A_g+1)/(S_g+2)``. Meta statements are left out of both;
+``meta_statements`` reports them apart, with how each group answered them (shares withheld for groups with
+fewer than ``MIN_CELL`` votes on one).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
+from analysis import opinion_math as om
 from analysis.groups import MIN_CELL, two_proportion_z
 from analysis.meta import meta_statements
 from analysis.records import Dataset, Interactions, distinct, index_interactions
 
-MIN_VOTES = 7
-K_RANGE = range(2, 6)
+MIN_VOTES = om.MIN_VOTES
 Z_90 = 1.2816
 TOP = 5
-# Above this many people k-means switches to mini-batches and silhouette to a sample, to stay fast.
-LARGE = 20_000
-SILHOUETTE_SAMPLE = 2_000
 
 
 def _round(value: float) -> float:
     return round(float(value), 4)
 
 
-def _vote_matrix(seen: Interactions, n_items: int, min_votes: int) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Sparse person x item matrix (+1/-1/0) of people with enough votes, and those people's indices."""
-    votes_per_person = np.bincount(seen.vote_person, minlength=len(seen.people))
-    kept = np.flatnonzero(votes_per_person >= min(min_votes, n_items))
-    row_of = np.full(len(seen.people), -1)
-    row_of[kept] = np.arange(kept.size)
-    use = row_of[seen.vote_person] >= 0
-    rows, cols = row_of[seen.vote_person[use]], seen.vote_item[use]
-    values = seen.vote_value[use].astype(np.float64)
-    matrix = sparse.csr_matrix((values, (rows, cols)), shape=(kept.size, n_items))
-    return matrix, kept
+@dataclass(frozen=True)
+class _Votes:
+    """The vote matrix of a dataset: all current votes, the opinion columns, and Pol.is's table of them."""
+
+    full: sparse.csr_matrix  # people x contributions, every current vote (explicit 0 = pass)
+    opinions: np.ndarray  # contribution index of each opinion statement with votes (the table's columns)
+    meta: frozenset[str]
+    found: str
+    table: om.VoteTable
 
 
-def _projection(matrix: sparse.csr_matrix, seed: int) -> tuple[np.ndarray, list[float]] | None:
-    """Two principal components of the mean-imputed matrix, scaled for people with few votes (None: no variation)."""
-    voted = matrix.copy()
-    voted.data = np.ones_like(voted.data)
-    counts = np.asarray(voted.sum(axis=0)).ravel()
-    means = np.divide(np.asarray(matrix.sum(axis=0)).ravel(), counts, out=np.zeros(matrix.shape[1]),
-                      where=counts > 0)
-    coo = matrix.tocoo()
-    centred = sparse.csr_matrix((coo.data - means[coo.col], (coo.row, coo.col)), shape=matrix.shape)
-    centred.eliminate_zeros()
-    if centred.nnz == 0:
-        return None
-    components = min(2, matrix.shape[1] - 1)
-    svd = TruncatedSVD(n_components=components, random_state=seed, algorithm="arpack")
-    points = svd.fit_transform(centred)
-    per_person = np.asarray(voted.sum(axis=1)).ravel()
-    points *= np.sqrt(matrix.shape[1] / np.maximum(per_person, 1))[:, None]
-    return points, [_round(v) for v in svd.explained_variance_ratio_]
+def _votes(dataset: Dataset, seen: Interactions) -> _Votes:
+    """Current votes as a sparse matrix and as Pol.is's rating matrix (meta and moderated-out columns zeroed)."""
+    people, n_items = len(seen.people), len(dataset.contributions)
+    full = sparse.csr_matrix((seen.vote_value.astype(np.float64), (seen.vote_person, seen.vote_item)),
+                             shape=(people, n_items))
+    meta, found = meta_statements(dataset)
+    is_meta = np.array([c.id in meta for c in dataset.contributions], dtype=bool)
+    voted_on = np.bincount(seen.vote_item, minlength=n_items) > 0
+    opinions = np.flatnonzero(voted_on & ~is_meta)
+    column = np.full(n_items, -1)
+    column[opinions] = np.arange(opinions.size)
+    use = column[seen.vote_item] >= 0
+    moderated = dataset.meta.get("moderated_out") or {}
+    by_voter = moderated.get("votes", {})
+    votes_per_person = np.bincount(seen.vote_person, minlength=people)
+    if by_voter:
+        votes_per_person += np.array([int(by_voter.get(p, 0)) for p in seen.people], dtype=np.int64)
+    table = om.VoteTable(
+        person=seen.vote_person[use], statement=column[seen.vote_item[use]],
+        value=seen.vote_value[use].astype(np.float64), people=people, statements=int(opinions.size),
+        zeroed=int((voted_on & is_meta).sum()) + int(moderated.get("statements", 0)),
+        votes_per_person=votes_per_person,
+    )
+    return _Votes(full, opinions, meta, found, table)
 
 
-def _cluster(points: np.ndarray, seed: int) -> tuple[np.ndarray, int, dict[int, float]]:
-    """k-means labels with k chosen by silhouette over K_RANGE (capped by the number of people)."""
-    large = points.shape[0] > LARGE
-    scores: dict[int, float] = {}
-    labels_by_k: dict[int, np.ndarray] = {}
-    for k in K_RANGE:
-        if k >= points.shape[0]:
-            break
-        model = (MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096) if large
-                 else KMeans(n_clusters=k, random_state=seed, n_init=10))
-        # On two-dimensional points, k-means with OpenMP and OpenBLAS threads competing was measured 100x
-        # slower on 2 cores (2.8 s against 0.015 s for 437 people); one thread is plenty here.
-        with threadpool_limits(limits=1):
-            labels = model.fit_predict(points)
-        if len(set(labels.tolist())) < 2:
-            continue
-        sample = min(SILHOUETTE_SAMPLE, points.shape[0])
-        scores[k] = _round(silhouette_score(points, labels, sample_size=sample, random_state=seed))
-        labels_by_k[k] = labels
-    best = max(scores, key=lambda k: (scores[k], -k))
+@dataclass(frozen=True)
+class _Groups:
+    """People grouped (indices into ``seen.people``), their group, and how the grouping was chosen."""
+
+    people: np.ndarray
+    labels: np.ndarray
+    k: int
+    silhouettes: dict[int, float]
+    explained: list[float]
+    base_clusters: int
+
+
+def _group(table: om.VoteTable, min_votes: int, seed: int, k: int | None = None) -> _Groups | str:
+    """Pol.is's grouping of the table, or a plain reason why there are no groups."""
+    people = om.in_conversation(table, min_votes=min_votes)
+    if people.size < 4 or table.statements < 3:
+        return f"too few people with at least {min_votes} votes, or too few items, to find groups"
+    pca = om.principal_components(table, seed=seed)
+    if pca is None:
+        return "everyone voted the same way on every item, so there are no opinion groups to find"
+    # With OpenMP and OpenBLAS threads competing on 2 cores, small k-means runs were measured 100x slower.
+    with threadpool_limits(limits=1):
+        points = om.project(table, pca)[people]
+        base, centres, sizes = om.base_clusters(points)
+        found = om.group_clusterings(centres, sizes, seed=seed)
+    if not found:
+        return "the voters' positions are too alike to split into groups"
+    silhouettes = {key: _round(score) for key, (_, score) in found.items()}
+    k = k if k in found else om.best_k(silhouettes)
+    labels = found[k][0][base]
     # Number groups by size, largest first, so "group 0" means the same thing across reruns.
-    labels = labels_by_k[best]
-    order = np.argsort(-np.bincount(labels, minlength=best), kind="stable")
-    relabel = np.empty(best, dtype=np.int64)
-    relabel[order] = np.arange(best)
-    return relabel[labels], best, scores
+    order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
+    relabel = np.empty(k, dtype=np.int64)
+    relabel[order] = np.arange(k)
+    return _Groups(people, relabel[labels], k, silhouettes, [_round(v) for v in pca.explained],
+                   int(centres.shape[0]))
 
 
 def _counts_by_group(matrix: sparse.csr_matrix, labels: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
@@ -153,46 +163,42 @@ def opinion_groups(
     seed: int = 0,
     top: int = TOP,
 ) -> dict[str, Any]:
-    """Pol.is-style opinion groups: sizes, the items that distinguish each, and consensus across groups."""
+    """Pol.is's opinion groups: sizes, the items that distinguish each, and consensus across groups."""
     seen = seen if seen is not None else index_interactions(dataset)
-    all_ids = [c.id for c in dataset.contributions]
-    full, kept = _vote_matrix(seen, len(all_ids), min_votes)
-    meta, found = meta_statements(dataset)
-    opinions = np.array([i for i, item in enumerate(all_ids) if item not in meta], dtype=np.int64)
-    matrix, ids = full[:, opinions], [all_ids[i] for i in opinions]
+    votes = _votes(dataset, seen)
+    found = _group(votes.table, min_votes, seed)
+    voters = int(distinct(seen.vote_person).size)
     result: dict[str, Any] = {
         "min_votes": min_votes,
-        "participants": int(kept.size),
-        "excluded": int(distinct(seen.vote_person).size - kept.size),
+        "participants": 0 if isinstance(found, str) else int(found.people.size),
+        "excluded": voters if isinstance(found, str) else voters - int(found.people.size),
         "groups": [],
         "consensus": {"agree": [], "disagree": []},
-        "meta_statements": {"found": found, "count": len(meta), "items": []},
+        "meta_statements": {"found": votes.found, "count": len(votes.meta), "items": []},
     }
-    if kept.size < 2 * K_RANGE[0] or len(ids) < 3:
-        result["note"] = f"too few people with at least {min_votes} votes, or too few items, to find groups"
+    if isinstance(found, str):
+        result["note"] = found
         return result
-    projected = _projection(matrix, seed)
-    if projected is None:
-        result["note"] = "everyone voted the same way on every item, so there are no opinion groups to find"
-        return result
-    points, explained = projected
-    labels, k, silhouettes = _cluster(points, seed)
-    agree, disagree, voted = _counts_by_group(matrix, labels, k)
-    sizes = np.bincount(labels, minlength=k)
+    ids = [dataset.contributions[i].id for i in votes.opinions]
+    grouped = votes.full[found.people]
+    agree, disagree, voted = _counts_by_group(grouped[:, votes.opinions], found.labels, found.k)
+    sizes = np.bincount(found.labels, minlength=found.k)
     result.update({
-        "k": k,
-        "silhouette": silhouettes[k],
-        "silhouettes": {str(key): value for key, value in silhouettes.items()},
-        "explained_variance": explained,
+        "k": found.k,
+        "silhouette": found.silhouettes[found.k],
+        "silhouettes": {str(key): value for key, value in found.silhouettes.items()},
+        "explained_variance": found.explained,
+        "base_clusters": found.base_clusters,
         "groups": [
             {"id": g, "size": int(sizes[g]),
              "representative": _representative(agree, disagree, voted, ids, g, top)}
-            for g in range(k)
+            for g in range(found.k)
         ],
         "consensus": {"agree": _consensus(agree, voted, ids, top),
                       "disagree": _consensus(disagree, voted, ids, top)},
     })
-    result["meta_statements"]["items"] = _meta_answers(full, labels, k, all_ids, meta)
+    all_ids = [c.id for c in dataset.contributions]
+    result["meta_statements"]["items"] = _meta_answers(grouped, found.labels, found.k, all_ids, votes.meta)
     return result
 
 
@@ -216,13 +222,14 @@ def _meta_answers(full: sparse.csr_matrix, labels: np.ndarray, k: int, ids: list
     return rows
 
 
-def opinion_labels(dataset: Dataset, *, min_votes: int = MIN_VOTES, seed: int = 0) -> dict[str, int]:
-    """Opinion group per person (pseudonym -> group id) for people with enough votes; empty if none found."""
+def opinion_labels(dataset: Dataset, *, min_votes: int = MIN_VOTES, seed: int = 0,
+                   k: int | None = None) -> dict[str, int]:
+    """Opinion group per person (pseudonym -> group id) for the people grouped; empty if no groups.
+
+    ``k`` forces the number of groups (for evaluation) when the grouping step found one for it.
+    """
     seen = index_interactions(dataset)
-    matrix, kept = _vote_matrix(seen, len(dataset.contributions), min_votes)
-    meta, _ = meta_statements(dataset)
-    matrix = matrix[:, [i for i, c in enumerate(dataset.contributions) if c.id not in meta]]
-    if kept.size < 2 * K_RANGE[0]:
+    found = _group(_votes(dataset, seen).table, min_votes, seed, k)
+    if isinstance(found, str):
         return {}
-    labels, _, _ = _cluster(_projection(matrix, seed)[0], seed)
-    return {seen.people[p]: int(g) for p, g in zip(kept, labels, strict=True)}
+    return {seen.people[p]: int(g) for p, g in zip(found.people, found.labels, strict=True)}

@@ -5,7 +5,9 @@ Every comment is a contribution of kind "comment" in phase "1", answering the co
 votes are +1 agree, -1 disagree, 0 pass; ``votes.csv`` repeats (comment, voter) rows when people change their
 vote and the analysis keeps the last. Pol.is exports no impressions, so support falls back to exposure.
 Comments that moderators rejected (``moderated`` = -1) are left out, with their votes, because participants
-were not meant to see them; ``meta["rejected_comments"]`` counts them. Comments the moderators marked
+were not meant to see them; ``meta["rejected_comments"]`` counts them, and ``meta["moderated_out"]`` keeps what
+Pol.is's own grouping still uses of them: how many had votes, and how many of those votes each person cast
+(see ``analysis.opinion``). Comments the moderators marked
 ``is-meta`` (statements about the speaker, such as "I am over 55") keep the mark, and ``meta["meta_marked"]``
 says the export carried marks (see ``analysis.meta``).
 """
@@ -13,6 +15,7 @@ says the export carried marks (see ``analysis.meta``).
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,13 +57,13 @@ def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset
     topic = summary.get("topic", folder.name)
     question = summary.get("conversation-description", "") or topic
     contributions: list[Contribution] = []
-    rejected = 0
+    rejected_ids: set[str] = set()
     marked = False
     try:
         for row in _rows(folder / "comments.csv", REQUIRED_COMMENT_COLUMNS):
             marked = marked or "is-meta" in row
             if row.get("moderated", "1").strip() == "-1" and not include_rejected:
-                rejected += 1
+                rejected_ids.add(row["comment-id"])
                 continue
             contributions.append(
                 Contribution(
@@ -71,11 +74,12 @@ def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset
                 )
             )
         known = {c.id for c in contributions}
-        votes = [
-            Vote(row["comment-id"], row["voter-id"], int(row["vote"]), _moment(row["timestamp"]))
-            for row in _rows(folder / "votes.csv", REQUIRED_VOTE_COLUMNS)
-            if row["comment-id"] in known
-        ]
+        votes, moderated = [], set()
+        for row in _rows(folder / "votes.csv", REQUIRED_VOTE_COLUMNS):
+            if row["comment-id"] in known:
+                votes.append(Vote(row["comment-id"], row["voter-id"], int(row["vote"]), _moment(row["timestamp"])))
+            elif row["comment-id"] in rejected_ids:
+                moderated.add((row["comment-id"], row["voter-id"]))
     except ValueError as error:
         raise InputError(f"{folder}: unreadable value ({error})") from None
     if not contributions:
@@ -86,7 +90,11 @@ def read_polis(folder: Path | str, *, include_rejected: bool = False) -> Dataset
         "source": "Pol.is open data, CC BY 4.0",
         "url": summary.get("url", ""),
         "topic": topic,
-        "rejected_comments": rejected,
+        "rejected_comments": len(rejected_ids),
         "meta_marked": marked,
+        "moderated_out": {
+            "statements": len({comment for comment, _ in moderated}),
+            "votes": dict(Counter(voter for _, voter in moderated)),
+        },
     }
     return Dataset(contributions, votes, [], meta)

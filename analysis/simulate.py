@@ -4,11 +4,19 @@ As in ANALYSIS.md: 300 ideas with true appeal ``q ~ Beta(2, 8)`` posted uniforml
 28-day window; front-loaded traffic (hourly visitors ``Poisson(40 exp(-h/168) + 5 + 10 in the evening)``);
 each visitor is shown 5 visible ideas at random, up-votes with probability ``q`` and down-votes with
 probability ``0.3 (1 - q)``. Every scoring rule is then compared with the truth and with posting time.
+
+As specified, down-votes carry no information: someone who does not up-vote down-votes with probability 0.3
+whatever the idea, so (up-votes, impressions) hold everything the data says about ``q`` and the posterior
+mean under the true prior Beta(2, 8) is the best any score can do (the "ceiling" rows). Two other down-vote
+models (``DOWN_MODELS``) check that the score uses down-votes where they do say something: "informative"
+(``0.6 (1 - q)^2``: the less appealing an idea, the more of those who do not support it oppose it) and
+"controversial" (``(1 - q)(0.1 + 0.8 q)``: popular ideas also draw more opposition). Their ceiling is the
+posterior mean under the true prior and the true down-vote model, by numerical integration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,14 +24,22 @@ import numpy as np
 from scipy import stats
 
 from analysis.records import Contribution, Dataset, Impression, Vote
-from analysis.support import compute_support
+from analysis.support import beta_posterior, compute_support, fit_beta_prior
 
 IDEAS = 300
 DAYS = 28
 SHOWN_PER_VISITOR = 5
 DOWN_FACTOR = 0.3
+SPECIFIED = "as specified"
+# P(down-vote) given true appeal q; P(up-vote) is q in every model.
+DOWN_MODELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    SPECIFIED: lambda q: DOWN_FACTOR * (1 - q),
+    "informative": lambda q: 0.6 * (1 - q) ** 2,
+    "controversial": lambda q: (1 - q) * (0.1 + 0.8 * q),
+}
 EVENING_HOURS = range(18, 22)
 START = datetime(2021, 3, 1, tzinfo=UTC)
+GRID = 2000  # points of the numerical integral over q
 
 
 @dataclass(frozen=True)
@@ -33,9 +49,10 @@ class Simulation:
     dataset: Dataset
     quality: dict[str, float]
     end: datetime
+    down: str = SPECIFIED
 
 
-def simulate(seed: int, *, ideas: int = IDEAS, days: int = DAYS) -> Simulation:
+def simulate(seed: int, *, ideas: int = IDEAS, days: int = DAYS, down: str = SPECIFIED) -> Simulation:
     """Simulate one consultation (ANALYSIS.md section 1) with impressions logged."""
     rng = np.random.default_rng(seed)
     hours = days * 24
@@ -60,7 +77,7 @@ def simulate(seed: int, *, ideas: int = IDEAS, days: int = DAYS) -> Simulation:
     at = np.broadcast_to(arrivals[:, None], picks.shape)[keep]
     draw = rng.random(item.size)
     q = quality[item]
-    value = np.where(draw < q, 1, np.where(draw < q + DOWN_FACTOR * (1 - q), -1, 0))
+    value = np.where(draw < q, 1, np.where(draw < q + DOWN_MODELS[down](q), -1, 0))
 
     ids = [f"s{i}" for i in range(ideas)]
     moments = [START + timedelta(hours=float(h)) for h in posted]
@@ -81,7 +98,7 @@ def simulate(seed: int, *, ideas: int = IDEAS, days: int = DAYS) -> Simulation:
         if x != 0
     ]
     dataset = Dataset(contributions, votes, impressions, {"name": f"simulation seed {seed}"})
-    return Simulation(dataset, dict(zip(ids, quality.tolist(), strict=True)), START + timedelta(hours=hours))
+    return Simulation(dataset, dict(zip(ids, quality.tolist(), strict=True)), START + timedelta(hours=hours), down)
 
 
 def wilson_lower(up: np.ndarray, down: np.ndarray, z: float = stats.norm.ppf(0.9)) -> np.ndarray:
@@ -91,6 +108,18 @@ def wilson_lower(up: np.ndarray, down: np.ndarray, z: float = stats.norm.ppf(0.9
     centre = p + z * z / (2 * np.maximum(n, 1))
     margin = z * np.sqrt(p * (1 - p) / np.maximum(n, 1) + z * z / (4 * np.maximum(n, 1) ** 2))
     return np.where(n > 0, (centre - margin) / (1 + z * z / np.maximum(n, 1)), 0.0)
+
+
+def true_posterior_mean(up: np.ndarray, down: np.ndarray, shown: np.ndarray, model: str) -> np.ndarray:
+    """Posterior mean of q under the true prior Beta(2, 8) and the true down-vote model (numerical)."""
+    grid = (np.arange(GRID) + 0.5) / GRID
+    # Of those shown who did not up-vote, the share who down-voted, given q.
+    share = DOWN_MODELS[model](grid) / (1 - grid)
+    log = (stats.beta.logpdf(grid, 2, 8)[None, :] + up[:, None] * np.log(grid)
+           + (shown - up)[:, None] * np.log1p(-grid)
+           + down[:, None] * np.log(share) + (shown - up - down)[:, None] * np.log1p(-share))
+    weight = np.exp(log - log.max(axis=1, keepdims=True))
+    return (weight @ grid) / weight.sum(axis=1)
 
 
 def score_simulation(sim: Simulation) -> dict[str, dict[str, float]]:
@@ -105,16 +134,25 @@ def score_simulation(sim: Simulation) -> dict[str, dict[str, float]]:
     up = np.array([scores[i].up for i in ids], dtype=float)
     down = np.array([scores[i].down for i in ids], dtype=float)
     shown = np.array([scores[i].impressions for i in ids], dtype=float)
+    # The previous score: the Beta-Binomial posterior of up-votes per impression, down-votes unused.
+    previous = beta_posterior(up, shown, fit_beta_prior(up, shown))
+    intervals = {
+        "support (impressions)": (np.array([scores[i].low for i in ids]), np.array([scores[i].high for i in ids])),
+        "support, up-votes only (previous)": previous[1:],
+    }
     rules = {
         "raw up-votes": up,
         "Hacker News gravity": (up - 1) / (hours_visible + 2) ** 1.8,
         "up-votes per hour visible": up / hours_visible,
         "Wilson 80% lower bound": wilson_lower(up, down),
         "up-votes per impression": np.divide(up, shown, out=np.zeros(up.shape), where=shown > 0),
+        "support, up-votes only (previous)": previous[0],
         "support (impressions)": np.array([scores[i].support for i in ids]),
-        # The best any per-impression score can do here: the posterior mean under the true prior Beta(2, 8).
-        # Down-votes cannot add to it, since P(down | not up) = DOWN_FACTOR whatever q is (see ``simulate``).
-        "ceiling: posterior with the true prior": (up + 2) / (shown + 10),
+        # The best a score of (up-votes, impressions) can do: the posterior mean under the true prior.
+        "ceiling, up-votes only: true prior": (up + 2) / (shown + 10),
+        # The best any score can do: the posterior mean under the true prior and down-vote model. As
+        # specified, down-votes carry no information, so the two ceilings are equal.
+        "ceiling, every signal: true model": true_posterior_mean(up, down, shown, sim.down),
         "support (exposure fallback)": np.array([fallback[i].support for i in ids]),
     }
     figures = {
@@ -124,16 +162,26 @@ def score_simulation(sim: Simulation) -> dict[str, dict[str, float]]:
         }
         for name, values in rules.items()
     }
-    low = np.array([scores[i].low for i in ids])
-    high = np.array([scores[i].high for i in ids])
-    figures["support (impressions)"]["coverage_80"] = float(np.mean((low <= truth) & (truth <= high)))
+    for name, (low, high) in intervals.items():
+        figures[name]["coverage_80"] = float(np.mean((low <= truth) & (truth <= high)))
     return figures
 
 
-def simulation_figures(seeds: Iterable[int] = range(5)) -> dict[str, dict[str, float]]:
-    """Means over seeds of ``score_simulation``: the figures the seeded test and ``eval`` report."""
-    runs = [score_simulation(simulate(seed)) for seed in seeds]
+def simulation_summary(seeds: Iterable[int] = range(5), *,
+                       down: str = SPECIFIED) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean, lowest and highest over seeds of every figure of ``score_simulation``."""
+    runs = [score_simulation(simulate(seed, down=down)) for seed in seeds]
     return {
-        name: {metric: float(np.mean([run[name][metric] for run in runs])) for metric in runs[0][name]}
+        name: {
+            metric: {"mean": float(np.mean(values)), "min": float(np.min(values)), "max": float(np.max(values))}
+            for metric in runs[0][name]
+            for values in [[run[name][metric] for run in runs]]
+        }
         for name in runs[0]
     }
+
+
+def simulation_figures(seeds: Iterable[int] = range(5), *, down: str = SPECIFIED) -> dict[str, dict[str, float]]:
+    """Means over seeds of ``score_simulation``: the figures the seeded test and ``eval`` report."""
+    summary = simulation_summary(seeds, down=down)
+    return {name: {metric: spread["mean"] for metric, spread in figures.items()} for name, figures in summary.items()}

@@ -17,6 +17,21 @@ One deliberate difference from ANALYSIS.md: the noise term in the method of mome
 trials-weighted variance, binomial noise contributes ``m(1-m) * items / sum(n)``; the ``m(1-m) mean(1/n)``
 written there belongs with the unweighted variance and over-shrinks (see ``fit_beta_prior``).
 
+Every signal: besides up-votes, what the people who were shown an item and did not support it did says
+something in many consultations (an idea most people reject is often worse than one they pass over). The
+score therefore also reads the *down share*, ``r_i = d_i / (n_i - u_i)``: of those shown who did not
+up-vote, the share who down-voted (with exposure: ``d_i / (d_i + passes_i)``). Given the up-votes, that
+share is binomial noise around the item's true down share, independent of the up-vote noise, so the
+covariance between items' support rates and down shares is estimated without a noise correction. When it
+is clearly non-zero (``fit_side_evidence``: 0 within 1.96 standard errors, shrunk beyond) each item's prior
+is moved by a linear regression on its own down share, weighted by how many people it rests on
+(``shifted_prior``), and then updated with its up-votes and impressions as before. When down-votes say
+nothing about appeal (the ANALYSIS.md simulation: P(down | not up) is 0.3 whatever the idea), the
+covariance shrinks to 0 and the score is exactly the Beta-Binomial one, with every property ANALYSIS.md
+asks for. Where down-votes do carry information the score still rises with up-votes at fixed impressions
+and down-votes, and equal counts get equal scores whatever the time; but one more person who passes
+(rather than opposes) can raise it slightly, since passing is then better news than opposing.
+
 Raw counts are reported beside every score; ranking by them is exactly what this module exists to avoid.
 """
 
@@ -37,6 +52,8 @@ INTERVAL = 0.8
 MIN_STRENGTH = 1.0
 MAX_STRENGTH = 10_000.0
 SECONDS_PER_HOUR = 3600.0
+SIGNIFICANT = 1.96  # standard errors a covariance must clear before down-votes move anything
+MAX_SHIFT = 2.0  # how far (in prior standard deviations) an item's down share may move its prior
 
 Method = Literal["impressions", "exposure"]
 
@@ -59,6 +76,25 @@ class Prior:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for results."""
         return {**asdict(self), "mean": self.mean}
+
+
+@dataclass(frozen=True)
+class SideEvidence:
+    """How an item's down share moves the prior on its support rate (covariance 0: not at all)."""
+
+    mean: float
+    variance: float
+    covariance: float
+    raw_covariance: float
+    standard_error: float
+    items: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for results."""
+        return asdict(self)
+
+
+NO_SIDE_EVIDENCE = SideEvidence(0.0, 0.0, 0.0, 0.0, 0.0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +129,7 @@ class SupportReport:
     prior: Prior
     approval_prior: Prior
     ignored_votes: int
+    side: SideEvidence = NO_SIDE_EVIDENCE
 
     def to_dict(self) -> dict[str, Any]:
         """Summary for results (the per-item scores are reported separately)."""
@@ -100,6 +137,7 @@ class SupportReport:
             "method": self.method,
             "prior": self.prior.to_dict(),
             "approval_prior": self.approval_prior.to_dict(),
+            "down_share_evidence": self.side.to_dict(),
             "ignored_votes": self.ignored_votes,
         }
 
@@ -150,27 +188,106 @@ def fit_gamma_prior(counts: np.ndarray, exposure: np.ndarray) -> Prior:
     return Prior("gamma", a, a / m, True, items)
 
 
-def beta_posterior(successes: np.ndarray, trials: np.ndarray, prior: Prior) -> tuple[np.ndarray, ...]:
-    """Posterior mean and central 80% interval of each rate under a Beta prior."""
+def fit_side_evidence(rate_deviation: np.ndarray, rate_noise: np.ndarray, rate_variance: float,
+                      down: np.ndarray, others: np.ndarray) -> SideEvidence:
+    """Between-item covariance of the support rate and the down share, shrunk towards 0 by its standard error.
+
+    ``rate_deviation`` is each item's observed support rate less the prior mean, ``rate_noise`` its sampling
+    variance and ``rate_variance`` the prior's (between-item) variance; ``down`` of ``others`` people who did not
+    support the item opposed it. Items nobody but supporters saw carry no down share and are left out.
+    """
+    down = np.asarray(down, dtype=np.float64)
+    others = np.asarray(others, dtype=np.float64)
+    observed = (others > 0) & np.isfinite(rate_noise)
+    share = fit_beta_prior(down[observed], others[observed])
+    strength = share.a + share.b
+    if int(observed.sum()) < MIN_ITEMS_FOR_FIT or not share.fitted or strength >= MAX_STRENGTH:
+        return NO_SIDE_EVIDENCE  # too few items, or the down share does not vary between items
+    m, variance = share.mean, share.mean * (1 - share.mean) / (strength + 1)
+    x = rate_deviation[observed]
+    y = down[observed] / others[observed] - m
+    share_noise = (m * (1 - m) - variance) / others[observed]
+    # Weights: the inverse of each product's variance when the two deviations are independent.
+    weight = 1.0 / ((rate_variance + rate_noise[observed]) * (variance + share_noise))
+    raw = float(np.sum(weight * x * y) / weight.sum())
+    error = float(np.sqrt(np.sum(weight**2 * (x * y - raw) ** 2)) / weight.sum())
+    # Positive-part shrinkage: a covariance within SIGNIFICANT standard errors of 0 counts for nothing, so
+    # down-votes that say nothing (the simulation as specified) leave the score alone 95% of the time.
+    shrunk = raw * max(0.0, 1 - (SIGNIFICANT * error / raw) ** 2) if raw != 0 else 0.0
+    bound = 0.95 * float(np.sqrt(rate_variance * variance))
+    return SideEvidence(float(m), float(variance), float(np.clip(shrunk, -bound, bound)), raw, error,
+                        int(observed.sum()))
+
+
+def shifted_prior(side: SideEvidence, down: np.ndarray, others: np.ndarray, mean: float,
+                  variance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's prior mean and variance of its support rate, given its own down share (linear regression)."""
+    down = np.asarray(down, dtype=np.float64)
+    others = np.asarray(others, dtype=np.float64)
+    gain = np.zeros(down.size)
+    deviation = np.zeros(down.size)
+    observed = others > 0
+    noise = (side.mean * (1 - side.mean) - side.variance) / others[observed]
+    # The less a down share rests on, the less it moves the prior: gain = cov / (var + its noise).
+    gain[observed] = side.covariance / (side.variance + noise)
+    deviation[observed] = down[observed] / others[observed] - side.mean
+    # A straight line fitted on typical items must not be stretched to extreme ones ("77 of 78 opposed"):
+    # the prior moves at most MAX_SHIFT standard deviations of the population's spread.
+    limit = MAX_SHIFT * np.sqrt(variance)
+    return mean + np.clip(gain * deviation, -limit, limit), variance - side.covariance * gain
+
+
+def _beta_item_prior(prior: Prior, side: SideEvidence, down: np.ndarray,
+                     others: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-item Beta(a, b) given the down shares, or None when they carry no information."""
+    if side.covariance == 0.0:
+        return None
+    strength = prior.a + prior.b
+    means, variances = shifted_prior(side, down, others, prior.mean,
+                                     prior.mean * (1 - prior.mean) / (strength + 1))
+    means = np.clip(means, 1e-3, 1 - 1e-3)
+    k = np.clip(means * (1 - means) / np.maximum(variances, 1e-12) - 1, MIN_STRENGTH, MAX_STRENGTH)
+    # No item's prior is more lopsided than the population's: a prior Beta(0.001, ...) would put the
+    # posterior mean above its own 80% interval.
+    return np.maximum(means * k, min(prior.a, 1.0)), np.maximum((1 - means) * k, min(prior.b, 1.0))
+
+
+def _gamma_item_prior(prior: Prior, side: SideEvidence, down: np.ndarray,
+                      others: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-item Gamma(shape, rate) given the down shares, or None when they carry no information."""
+    if side.covariance == 0.0:
+        return None
+    means, variances = shifted_prior(side, down, others, prior.mean, prior.a / prior.b**2)
+    means = np.maximum(means, prior.mean / MAX_STRENGTH)
+    shape = np.clip(means**2 / np.maximum(variances, 1e-12), min(prior.a, 1.0), MAX_STRENGTH)
+    return shape, shape / means
+
+
+def beta_posterior(successes: np.ndarray, trials: np.ndarray, prior: Prior,
+                   item_prior: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """Posterior mean and central 80% interval of each rate under a Beta prior (or one per item)."""
     from scipy import stats  # imported here: page queries use this module, and scipy is slow to load
     successes = np.asarray(successes, dtype=np.float64)
     # More supporters than people recorded as shown (impressions lost or logged late) counts as all shown.
     trials = np.maximum(np.asarray(trials, dtype=np.float64), successes)
-    a = prior.a + successes
-    b = prior.b + trials - successes
+    prior_a, prior_b = item_prior if item_prior is not None else (prior.a, prior.b)
+    a = prior_a + successes
+    b = prior_b + trials - successes
     tail = (1 - INTERVAL) / 2
     return a / (a + b), stats.beta.ppf(tail, a, b), stats.beta.ppf(1 - tail, a, b)
 
 
-def gamma_posterior(counts: np.ndarray, exposure: np.ndarray, prior: Prior) -> tuple[np.ndarray, ...]:
-    """Posterior mean and central 80% interval of each rate under a Gamma prior, capped at 100%.
+def gamma_posterior(counts: np.ndarray, exposure: np.ndarray, prior: Prior,
+                    item_prior: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """Posterior mean and central 80% interval of each rate under a Gamma prior (or one per item), capped at 100%.
 
     Support is a share of the people shown, so it cannot pass 1 even when the exposure estimate falls short
     of the votes (a theme page once showed "149%").
     """
     from scipy import stats  # imported here: page queries use this module, and scipy is slow to load
-    shape = prior.a + np.asarray(counts, dtype=np.float64)
-    rate = prior.b + np.asarray(exposure, dtype=np.float64)
+    prior_a, prior_b = item_prior if item_prior is not None else (prior.a, prior.b)
+    shape = prior_a + np.asarray(counts, dtype=np.float64)
+    rate = prior_b + np.asarray(exposure, dtype=np.float64)
     tail = (1 - INTERVAL) / 2
     return (
         np.minimum(shape / rate, 1.0),
@@ -251,12 +368,26 @@ def support_report(dataset: Dataset, seen: Interactions | None = None) -> Suppor
     if method == "impressions":
         shown = np.bincount(seen.seen_item, minlength=n_items)
         prior = fit_beta_prior(up, shown)
-        support, low, high = beta_posterior(up, shown, prior)
+        # Of the people shown who did not up-vote, how many down-voted (the rest passed or just looked).
+        others = np.maximum(shown - up, 0)
+        strength = prior.a + prior.b
+        trials = np.maximum(shown, up).astype(np.float64)
+        noise = np.divide(prior.mean * (1 - prior.mean) * strength / (strength + 1), trials,
+                          out=np.full(n_items, np.inf), where=trials > 0)
+        rates = np.divide(up, trials, out=np.zeros(n_items), where=trials > 0)
+        side = fit_side_evidence(rates - prior.mean, noise, prior.mean * (1 - prior.mean) / (strength + 1),
+                                 down, others)
+        support, low, high = beta_posterior(up, shown, prior, _beta_item_prior(prior, side, down, others))
         exposure = None
     else:
         exposure = exposure_estimates(dataset, seen)
         prior = fit_gamma_prior(up, exposure)
-        support, low, high = gamma_posterior(up, exposure, prior)
+        # Among the voters who did not agree, how many disagreed rather than passed.
+        others = down + np.bincount(seen.vote_item[seen.vote_value == 0], minlength=n_items)
+        noise = np.divide(prior.mean, exposure, out=np.full(n_items, np.inf), where=exposure > 0)
+        rates = np.divide(up, exposure, out=np.zeros(n_items), where=exposure > 0)
+        side = fit_side_evidence(rates - prior.mean, noise, prior.a / prior.b**2, down, others)
+        support, low, high = gamma_posterior(up, exposure, prior, _gamma_item_prior(prior, side, down, others))
         shown = None
     approval_prior = fit_beta_prior(up, up + down)
     approval, approval_low, approval_high = beta_posterior(up, up + down, approval_prior)
@@ -278,7 +409,7 @@ def support_report(dataset: Dataset, seen: Interactions | None = None) -> Suppor
         )
         for i, item in enumerate(ids)
     }
-    return SupportReport(scores, method, prior, approval_prior, seen.ignored_votes)
+    return SupportReport(scores, method, prior, approval_prior, seen.ignored_votes, side)
 
 
 def compute_support(dataset: Dataset) -> dict[str, SupportScore]:

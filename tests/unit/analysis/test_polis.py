@@ -75,6 +75,12 @@ def test_polis_leaves_out_rejected_comments_and_their_votes(tmp_path):
     assert len(read_polis(tmp_path / "town", include_rejected=True).contributions) == 3
 
 
+def test_polis_keeps_what_its_grouping_uses_of_rejected_comments(tmp_path):
+    # Pol.is still counts the rejected comment as a column everyone answered, and voter 8's vote on it.
+    dataset = read_polis(write_folder(tmp_path / "town"))
+    assert dataset.meta["moderated_out"] == {"statements": 1, "votes": {"8": 1}}
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

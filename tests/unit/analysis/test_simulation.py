@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.simulate import IDEAS, simulate, simulation_figures
+from analysis.simulate import DOWN_MODELS, IDEAS, SPECIFIED, simulate, simulation_figures
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,27 @@ def test_simulation_is_reproducible_from_its_seed():
         (v.item, v.voter, v.value) for v in second.dataset.votes
     ]
     assert simulate(4).quality != first.quality
+
+
+@pytest.fixture(scope="module")
+def down_models() -> dict[str, dict[str, dict[str, float]]]:
+    """Seeds 0-4 under each down-vote model: the one specified and two where down-votes say something."""
+    return {model: simulation_figures(range(5), down=model) for model in DOWN_MODELS}
+
+
+def test_simulation_down_votes_that_say_nothing_leave_support_as_it_was(down_models):
+    figures = down_models[SPECIFIED]
+    assert figures["support (impressions)"] == figures["support, up-votes only (previous)"]
+    # And nothing else in the data could do better: the posterior mean under the true model is level.
+    ceiling = figures["ceiling, every signal: true model"]["spearman_quality"]
+    assert figures["support (impressions)"]["spearman_quality"] >= ceiling - 0.01
+
+
+@pytest.mark.parametrize("model", ["informative", "controversial"])
+def test_simulation_support_uses_down_votes_where_they_say_something(down_models, model):
+    figures = down_models[model]
+    new, old = figures["support (impressions)"], figures["support, up-votes only (previous)"]
+    assert new["spearman_quality"] >= old["spearman_quality"] + 0.01
+    assert new["spearman_quality"] >= figures["ceiling, every signal: true model"]["spearman_quality"] - 0.01
+    assert abs(new["spearman_time"]) <= 0.10
+    assert 0.70 <= new["coverage_80"] <= 0.90

@@ -174,3 +174,72 @@ def test_support_reports_raw_counts_and_approval_among_voters():
     assert score.approval_low <= score.approval <= score.approval_high
     assert score.approval > score.support, "most voters approved, but most people shown did not vote"
     assert score.to_dict()["method"] == "impressions"
+
+
+def with_down_votes(triples: list[tuple[int, int, int]], *, spacing_hours: float = 5.0) -> Dataset:
+    """One idea per (up-votes, down-votes, people shown), with impressions logged."""
+    contributions, votes, impressions = [], [], []
+    for i, (up, down, shown) in enumerate(triples):
+        item = f"c{i}"
+        contributions.append(idea(item, i * spacing_hours))
+        votes += votes_for(item, up, down, hours=i * spacing_hours + 1)
+        # Views by the up-voters and by those who passed; the down-voters' views are implied by their votes.
+        impressions += views_for(item, shown - down, hours=i * spacing_hours + 1)
+    return Dataset(contributions, votes, impressions)
+
+
+def drawn(down_share, items: int = 200, seed: int = 0) -> list[tuple[int, int, int]]:
+    """Items with appeal q ~ Beta(2, 8); of those shown who do not up-vote, ``down_share(q)`` down-vote."""
+    rng = np.random.default_rng(seed)
+    q = rng.beta(2, 8, size=items)
+    shown = rng.integers(10, 150, size=items)
+    up = rng.binomial(shown, q)
+    down = rng.binomial(shown - up, down_share(q))
+    return list(zip(up.tolist(), down.tolist(), shown.tolist(), strict=True))
+
+
+def test_support_ignores_down_votes_that_say_nothing_about_appeal():
+    # As in ANALYSIS.md's simulation: whoever does not up-vote down-votes with probability 0.3, whatever q.
+    triples = drawn(lambda q: np.full(q.shape, 0.3))
+    report = support_report(with_down_votes(triples))
+    assert report.side.covariance == 0.0
+    plain = support_report(consultation([(u, n) for u, _, n in triples])).scores
+    for i in range(len(triples)):
+        assert report.scores[f"c{i}"].support == plain[f"c{i}"].support
+
+
+def test_support_reads_down_votes_where_they_track_appeal():
+    # The less appealing an idea, the more of those who do not support it oppose it.
+    triples = drawn(lambda q: 0.9 * (1 - q) ** 2) + [(10, 2, 60), (10, 40, 60)]
+    report = support_report(with_down_votes(triples))
+    assert report.side.covariance < 0 and report.to_dict()["down_share_evidence"]["covariance"] < 0
+    few, many = report.scores[f"c{len(triples) - 2}"], report.scores[f"c{len(triples) - 1}"]
+    assert (few.up, few.impressions) == (many.up, many.impressions)
+    assert many.support < few.support, "40 of the 50 who did not support it opposed it"
+    for score in report.scores.values():
+        assert 0 <= score.low <= score.support <= score.high <= 1
+
+
+@pytest.mark.parametrize("share", [lambda q: 0.9 * (1 - q) ** 2, lambda q: 0.1 + 0.8 * q],
+                         ids=["opposition-marks-weak-ideas", "opposition-marks-popular-ideas"])
+def test_support_from_every_signal_still_rises_with_up_votes(share):
+    base = drawn(share)
+    probes = [(u, 20, 80) for u in range(0, 61, 3)] + [(u, 0, 30) for u in range(0, 31, 2)]
+    scores = support_report(with_down_votes(base + probes)).scores
+    support = [scores[f"c{len(base) + j}"].support for j in range(len(probes))]
+    first = [u for u, _, _ in probes].index(0, 1)
+    for run in (support[:first], support[first:]):
+        assert all(a < b for a, b in zip(run, run[1:], strict=False)), "more up-votes, same people shown"
+
+
+def test_support_exposure_fallback_reads_disagreement_among_voters():
+    # Pol.is-style data: no impressions; disagree and pass are both recorded votes.
+    triples = drawn(lambda q: 0.9 * (1 - q) ** 2, items=300)
+    votes = []
+    for i, (up, down, shown) in enumerate(triples):
+        votes += votes_for(f"c{i}", up, down, hours=i * 5 + 1)
+        votes += [Vote(f"c{i}", f"pass-c{i}-{j}", 0, at(i * 5 + 1)) for j in range(shown - up - down)]
+    data = Dataset([idea(f"c{i}", i * 5) for i in range(len(triples))], votes, [])
+    report = support_report(data)
+    assert report.method == "exposure" and report.side.covariance < 0
+    assert all(0 <= s.low <= s.support <= s.high <= 1 for s in report.scores.values())
