@@ -61,7 +61,8 @@ def sample_values(database: Path) -> dict[str, object]:
         idea = one(f"SELECT id FROM idea WHERE topic_id = {topic} AND moderation_state = 'published' "
                    "ORDER BY comment_count DESC LIMIT 1")
         run = one("SELECT max(id) FROM analysis_run WHERE state = 'done'")
-        return {"consultation_id": consultation, "slug": one(f"SELECT slug FROM consultation WHERE id = {consultation}"),
+        slug = one(f"SELECT slug FROM consultation WHERE id = {consultation}")
+        return {"consultation_id": consultation, "slug": slug,
                 "phase_id": phase, "topic_id": topic, "idea_id": idea, "kind": "idea", "item_id": idea,
                 "user_id": one("SELECT max(id) FROM user WHERE role = 'participant'"),
                 "case_id": one("SELECT min(id) FROM moderation_case"), "run_id": run,
@@ -125,7 +126,7 @@ def test_every_page_as_every_role_has_no_serious_violations_and_fits_320px(brows
                 log_in(page, server.url, email)
             seen: set[str] = set()
             checked[role] = 0
-            for endpoint, path in sorted(paths.items()):
+            for _endpoint, path in sorted(paths.items()):
                 response = page.goto(server.url + path)
                 status = response.status if response else 0
                 if "text/html" not in (response.headers.get("content-type", "") if response else ""):

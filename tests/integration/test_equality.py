@@ -121,7 +121,8 @@ def test_rights_download_names_ideas_comments_and_votes_by_public_id(client, mak
     comment, _ = contributions.post_comment(db.session, user, theirs, "My comment")
     db.session.commit()
     login(client, user)
-    assert client.post("/vote", data=vote_form("idea", theirs, 1), headers={"Accept": "application/json"}).status_code == 200
+    voted = client.post("/vote", data=vote_form("idea", theirs, 1), headers={"Accept": "application/json"})
+    assert voted.status_code == 200
     data = client.get("/me/download").get_json(force=True)
     # Database ids would let anyone who votes widely recover the order of everybody's posts.
     assert [i["id"] for i in data["ideas"]] == [pid("idea", mine)]
