@@ -1,7 +1,8 @@
 """Sentiment per contribution: a calibrated model over VADER, read in the light of the question answered.
 
 ``score_sentiment`` scores each text with the small logistic regression of ``analysis.sentiment_model``
-(shipped in the repository), whose features include VADER's scores and the question-aware compound below.
+(shipped in the repository), whose features include VADER's scores, the question-aware compound below and the
+averaged word vectors of the answer; ``decide`` says where the rules below overrule it.
 The question-aware compound on its own (``question_aware_vader``) is the previous method, kept as a feature
 and as a baseline in ``make eval``.
 

@@ -33,7 +33,7 @@ DIMENSIONS = (64, 256)  # the word vectors' leading principal components kept
 CLASS_WEIGHTS: tuple[str | None, ...] = ("balanced", None)
 NEUTRAL_SHIFTS = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)  # added to the neutral class's log-odds
 FELT_RULES = ("any", "one-sided")
-ABSENT = -30.0
+ABSENT = -30.0  # the intercept of a class missing from the training labels: never predicted
 MAX_REFITS = 4  # how many of the best-ranked fitted models ``train`` checks against the plain answers
 # Answers whose reading the issue states (tests/unit/analysis/test_sentiment*.py check the same ones): settings
 # whose model misreads any of them are passed over. They are not from the pxtext data.
@@ -50,7 +50,7 @@ PLAIN_ANSWERS = (
     ("The staff were helpful", "", "positive"),
     ("The ambulance crew", "What was good?", "positive"),
     ("The staff were rude", "What was good?", "negative"),
-)  # the intercept of a class missing from the training labels: never predicted
+)
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,8 @@ def train(answers: Answers, labels: list[str], respondents: list[str]) -> Sentim
     """Choose the settings by inner cross-validation on this data, then fit them on all of it.
 
     The chosen settings are the best-ranked whose model, fitted on all of this data, reads every answer of
-    ``PLAIN_ANSWERS`` as stated (if none does, the best-ranked of those that misread the fewest).
+    ``PLAIN_ANSWERS`` as stated. Settings are checked in rank order until MAX_REFITS distinct models have been
+    fitted; if none of those reads them all, the best-ranked of those that misread the fewest is kept.
     """
     vectors = _vectors(answers)
     fitted: dict[tuple[float, int, str | None], SentimentModel] = {}
