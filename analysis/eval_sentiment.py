@@ -5,14 +5,16 @@ texts it learned from:
 
 * **v6, other respondents**: the shared v6 file's labelled rows are split into five folds by respondent (no
   person on both sides); each fold is scored by a model trained on the other four, and the whole is repeated
-  for three shuffles of the folds (the seeds), whose spread is printed beside the mean;
+  for three shuffles of the folds (the seeds), whose spread is printed beside the mean. Training includes
+  choosing the model's settings by an inner cross-validation on those four folds only
+  (``analysis.sentiment_training.train``), so the figures are nested: no setting sees the people scored;
 * **across files**: a model trained on phase-1 (whose coders rated criticality, -5..5, not sentiment; read
   here as positive above 0 and negative below, with no neutral class and the unrated 0s left out) is scored
   on v6, and the shipped model (trained on v6) is scored on phase-1 by Spearman with criticality and the
   positive/negative F1.
 
-None of the model's settings was chosen on these figures: it uses scikit-learn's defaults (C = 1, balanced
-class weights) and the feature list written down before they were measured.
+None of the model's settings is chosen on these figures: the inner folds choose them (for the phase-1 model,
+inner folds by row, since phase-1 names no respondent).
 """
 
 from __future__ import annotations
@@ -25,14 +27,8 @@ from scipy.stats import spearmanr
 from sklearn.metrics import f1_score
 
 from analysis.eval_text import _PANDAS_MISSING, PHASE1_FILE, V6_FILE, sentiment_label_from_human
-from analysis.sentiment import (
-    model_inputs,
-    question_aware_vader,
-    score_sentiment,
-    sentiment_label,
-    vader_compound,
-)
-from analysis.sentiment_model import fit
+from analysis.sentiment import question_aware_vader, read_answers, score_sentiment, sentiment_label, vader_compound
+from analysis.sentiment_training import respondent_folds, train
 
 SEEDS = (0, 1, 2)
 FOLDS = 5
@@ -73,23 +69,15 @@ def _figures(scores: list[float], human: list[int], gold: list[str], *, sign: fl
             "neutral_f1": float(f1_score(gold, predicted, labels=["neutral"], average="macro"))}
 
 
-def _folds(respondents: list[str], seed: int) -> np.ndarray:
-    people = sorted(set(respondents))
-    np.random.default_rng(seed).shuffle(people)
-    fold_of = {p: i % FOLDS for i, p in enumerate(people)}
-    return np.array([fold_of[r] for r in respondents])
-
-
 def out_of_fold_scores(texts: list[str], questions: list[str], gold: list[str], respondents: list[str],
                        seed: int) -> list[float]:
-    """Calibrated scores of every text from a model that never saw its respondent."""
-    normalised, dense, kinds = model_inputs(texts, questions)
-    folds = _folds(respondents, seed)
+    """Calibrated scores of every text from a model (and settings) chosen without its respondent."""
+    answers = read_answers(texts, questions)
+    folds = respondent_folds(respondents, seed, FOLDS)
     scores: list[float] = [0.0] * len(texts)
     for fold in range(FOLDS):
-        train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
-        model = fit([normalised[i] for i in train], dense[train], [kinds[i] for i in train],
-                    [gold[i] for i in train])
+        rows, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+        model = train(answers.take(rows), [gold[i] for i in rows], [respondents[i] for i in rows])
         # Scored exactly as at run time (the same fall-backs), only with a model that never saw these people.
         fold_scores = score_sentiment([texts[i] for i in test], [questions[i] for i in test], model)
         for i, score in zip(test, fold_scores, strict=True):
@@ -119,7 +107,7 @@ def evaluate_sentiment(data_dir: Path) -> list[dict[str, object]]:
                  _row(name, method, metric + "±", (max(values) - min(values)) / 2)]
     p_texts, p_questions, criticality = load_phase1_criticality(data_dir)
     p_gold = ["positive" if c > 0 else "negative" for c in criticality]
-    p_model = fit(*model_inputs(p_texts, p_questions), p_gold)
+    p_model = train(read_answers(p_texts, p_questions), p_gold, [str(i) for i in range(len(p_texts))])
     transfer = [0.0 if s is None else s for s in score_sentiment(texts, questions, p_model)]
     rows += [_row(name, "calibrated, trained on phase-1 (no neutral class)", m, v)
              for m, v in _figures(transfer, human, gold).items()]

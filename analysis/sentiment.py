@@ -1,7 +1,8 @@
 """Sentiment per contribution: a calibrated model over VADER, read in the light of the question answered.
 
 ``score_sentiment`` scores each text with the small logistic regression of ``analysis.sentiment_model``
-(shipped in the repository), whose features include VADER's scores and the question-aware compound below.
+(shipped in the repository), whose features include VADER's scores, the question-aware compound below and the
+averaged word vectors of the answer; ``decide`` says where the rules below overrule it.
 The question-aware compound on its own (``question_aware_vader``) is the previous method, kept as a feature
 and as a baseline in ``make eval``.
 
@@ -27,13 +28,22 @@ compound alone finds few neutral answers (neutral F1 0.14 on v6); the calibrated
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from analysis.aside import is_not_english
-from analysis.sentiment_model import FEATURES, SentimentModel, calibrated_compound, dense_features, shipped_model
+from analysis.sentiment_model import (
+    FEATURES,
+    SentimentModel,
+    answer_words,
+    calibrated_compound,
+    dense_features,
+    shipped_model,
+)
 
 POSITIVE_THRESHOLD = 0.05  # VADER's own cut-offs for its compound score
 NEGATIVE_THRESHOLD = -0.05
@@ -57,12 +67,12 @@ _YES_NO_QUESTION = re.compile(
 )
 _YES = re.compile(r"^\W*(?:yes|yeah|yep|definitely|absolutely|mostly|i agree|agree(?:d)?|spot on)\b", re.IGNORECASE)
 _NO = re.compile(r"^\W*(?:no|nope|not really|not at all|i disagree|disagree|not quite|partly)\b", re.IGNORECASE)
-# The model may not call a felt answer neutral: not when its question-aware compound is this far from 0, nor
-# when VADER alone reads it at least FELT this far in the same direction ("The staff were not helpful"), nor
-# when it answers a what-was-good question without a negative word ("The ambulance crew" names what was good).
+# Where the rules overrule the model (see ``decide``): a question-aware compound this far from 0, and VADER's own
+# compound this far from 0 in the same direction ("The staff were not helpful").
 STRONGLY_FELT = 0.5
 FELT = 0.3
 YES_NO_ANSWER = 0.5  # what a bare "Yes" / "No" to a yes/no question scores
+BATCH = 20_000  # texts scored at a time, so memory stays flat however many there are
 _QUALIFIER = (
     r"(?:\s+(?:at all|really|whatsoever|much|else|more|obvious|drastic|to (?:improve|add|say|change|report|"
     r"complain about)|(?:that )?i can think of|comes to mind|springs to mind|for me|thanks?(?: you)?))*"
@@ -106,8 +116,9 @@ def _normalise(text: str) -> str:
     return text.replace("\u2019", "'").strip()
 
 
-def _score(normalised: str, kind: str, polarity: dict[str, float] | None = None) -> float:
-    """The question-aware compound of one normalised text (``polarity``: VADER's scores of it, if known)."""
+def _read(normalised: str, kind: str, polarity: dict[str, float]) -> tuple[float, bool, int]:
+    """The question-aware compound of one normalised text, whether it declines the question, and where the
+    words after a declining lead start (``polarity``: VADER's scores of the whole text)."""
     if kind == "yes/no":
         answer = _NO.match(normalised) or _YES.match(normalised)
         if answer:
@@ -116,48 +127,94 @@ def _score(normalised: str, kind: str, polarity: dict[str, float] | None = None)
             rest_score = _analyzer().polarity_scores(rest)["compound"] if rest else 0.0
             # The answer sets the direction; the rest can only strengthen it (a "No" that then praises one
             # part is still a "No").
-            return _clip(sign * max(YES_NO_ANSWER, sign * rest_score))
+            return _clip(sign * max(YES_NO_ANSWER, sign * rest_score)), False, 0
     declined = _DECLINE.match(normalised) if kind != "yes/no" else None
     if declined:
         rest = normalised[declined.end() :].strip(" \t\r\n.,!;:-\u2013")
         rest_score = _analyzer().polarity_scores(rest)["compound"] if rest else 0.0
+        # A complaint after the refusal ("Nothing, but the wait was awful") outweighs the refusal itself: the
+        # answer is then a complaint, not a declining answer.
+        complaint = rest_score <= NEGATIVE_THRESHOLD
         if kind == "praise":
-            return min(DECLINED_PRAISE, rest_score)
+            return min(DECLINED_PRAISE, rest_score), not complaint, declined.end()
         base = DECLINED_IMPROVEMENT if kind == "improvement" else DECLINED_UNKNOWN
-        # A complaint after the refusal ("Nothing, but the wait was awful") outweighs the refusal itself.
-        return rest_score if rest_score <= NEGATIVE_THRESHOLD else max(base, rest_score)
-    compound = (polarity or _analyzer().polarity_scores(normalised))["compound"]
+        return (rest_score if complaint else max(base, rest_score)), not complaint, declined.end()
+    compound = polarity["compound"]
     if kind == "improvement":
-        return _clip(compound - QUESTION_LEAN)
+        return _clip(compound - QUESTION_LEAN), False, 0
     if kind == "praise":
-        return _clip(compound + QUESTION_LEAN)
-    return compound
+        return _clip(compound + QUESTION_LEAN), False, 0
+    return compound, False, 0
 
 
-def _prepare(texts: list[str], questions: list[str]) -> tuple[list[str], np.ndarray, list[float], list[str]]:
-    """Normalised texts, the model's dense features, the question-aware compound and question kind per text."""
+@dataclass(frozen=True)
+class Answers:
+    """Everything the rules and the calibrated model read from a batch of texts and their questions."""
+
+    texts: list[str]  # normalised
+    kinds: list[str]  # question kind per text
+    dense: np.ndarray  # texts x FEATURES
+    words: list[list[str]]  # the words the averaged word vector carries (see analysis.sentiment_model)
+    question_aware: np.ndarray  # the question-aware compound per text
+    not_english: np.ndarray  # bool per text
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Answers:
+        """The answers at ``rows``, in that order."""
+        rows = list(rows)
+        return Answers([self.texts[i] for i in rows], [self.kinds[i] for i in rows], self.dense[rows],
+                       [self.words[i] for i in rows], self.question_aware[rows], self.not_english[rows])
+
+
+def read_answers(texts: list[str], questions: list[str]) -> Answers:
+    """Read every text in the light of its question: features, question-aware compound, answer words."""
     if len(questions) != len(texts):
         raise ValueError("texts and questions must have the same length")
     kinds: dict[str, str] = {}
-    normalised, rows, question_aware, text_kinds = [], [], [], []
+    lexicon = _analyzer().lexicon
+    normalised, text_kinds, rows, words, question_aware, not_english = [], [], [], [], [], []
     for text, question in zip(texts, questions, strict=True):
         kind = kinds.setdefault(question, question_kind(question))
         clean = _normalise(text)
         polarity = _analyzer().polarity_scores(clean)
-        score = _score(clean, kind, polarity) if clean else 0.0
-        declined = kind != "yes/no" and bool(_DECLINE.match(clean))
+        score, declined, start = _read(clean, kind, polarity) if clean else (0.0, False, 0)
         normalised.append(clean)
-        rows.append(dense_features(clean, kind, polarity, score, declined))
-        question_aware.append(score)
         text_kinds.append(kind)
+        rows.append(dense_features(clean, kind, polarity, score, declined))
+        words.append(answer_words(clean[start:], lexicon))
+        question_aware.append(score)
+        not_english.append(bool(clean) and is_not_english(clean))
     dense = np.array(rows, dtype=float).reshape(len(texts), len(FEATURES))
-    return normalised, dense, question_aware, text_kinds
+    return Answers(normalised, text_kinds, dense, words, np.array(question_aware, dtype=float),
+                   np.array(not_english, dtype=bool))
 
 
-def model_inputs(texts: list[str], questions: list[str]) -> tuple[list[str], np.ndarray, list[str]]:
-    """What the calibrated model reads: normalised texts, their dense features and question kinds."""
-    normalised, dense, _, kinds = _prepare(texts, questions)
-    return normalised, dense, kinds
+def decide(answers: Answers, probabilities: np.ndarray, model_kinds: frozenset[str],
+           felt_rule: str) -> list[float | None]:
+    """Scores from the model's class probabilities, the question-aware compound where the rules say so.
+
+    The question-aware compound is kept for answers to a kind of question the model never saw, and for an
+    answer the model calls neutral whose question-aware compound is at least STRONGLY_FELT from 0, or that
+    VADER alone reads at least FELT in the same direction ("The staff were not helpful"), or that answers a
+    what-was-good question without a negative word ("The ambulance crew"). With ``felt_rule`` "one-sided" the
+    last two apply only to answers without both positive and negative words: a mixed answer is the model's
+    to call.
+    """
+    compounds = calibrated_compound(probabilities)
+    fallback = answers.question_aware
+    vader = answers.dense[:, FEATURES.index("vader compound")]
+    mixed = answers.dense[:, FEATURES.index("mixed positive and negative words")] > 0
+    praise = np.array([kind == "praise" for kind in answers.kinds], dtype=bool)
+    felt_by_vader = (np.abs(vader) >= FELT) & (vader * fallback > 0)
+    leaning = felt_by_vader | (praise & (vader >= 0) & (fallback > 0))
+    if felt_rule == "one-sided":
+        leaning &= ~mixed
+    neutral = np.abs(compounds) < POSITIVE_THRESHOLD
+    overruled = neutral & ((np.abs(fallback) >= STRONGLY_FELT) | leaning)
+    known = np.array([kind in model_kinds for kind in answers.kinds], dtype=bool)
+    chosen = np.round(np.where(known & ~overruled, compounds, fallback), 4)
+    empty = np.array([not text for text in answers.texts], dtype=bool)
+    return [0.0 if blank else None if foreign else float(score)
+            for score, blank, foreign in zip(chosen, empty, answers.not_english, strict=True)]
 
 
 def score_sentiment(texts: list[str], questions: list[str],
@@ -167,33 +224,24 @@ def score_sentiment(texts: list[str], questions: list[str],
     ``model`` defaults to the shipped one (``analysis.sentiment_model``). Answers to a kind of question the
     model never saw in training (the pxtext files have no yes/no question) keep the question-aware compound,
     which reads "No" to "Have we got it right?" as disagreement, and so do strongly felt answers the model
-    would call neutral ("Nothing, but the wait was awful"). Empty text scores 0 (neutral).
+    would call neutral (see ``decide``). Empty text scores 0 (neutral).
     """
-    normalised, dense, question_aware, kinds = _prepare(texts, questions)
-    plain = dense[:, FEATURES.index("vader compound")]
+    if len(questions) != len(texts):
+        raise ValueError("texts and questions must have the same length")
     model = model or shipped_model()
-    compounds = calibrated_compound(model.probabilities(normalised, dense))
     scores: list[float | None] = []
-    for text, compound, fallback, kind, vader in zip(normalised, compounds, question_aware, kinds, plain,
-                                                    strict=True):
-        if not text:
-            scores.append(0.0)
-        elif is_not_english(text):
-            scores.append(None)
-        else:
-            felt = (abs(fallback) >= STRONGLY_FELT or (abs(vader) >= FELT and vader * fallback > 0)
-                    or (kind == "praise" and vader >= 0 and fallback > 0))
-            overruled = abs(compound) < POSITIVE_THRESHOLD and felt
-            use_model = kind in model.kinds and not overruled
-            scores.append(round(float(compound if use_model else fallback), 4))
+    for start in range(0, len(texts), BATCH):
+        answers = read_answers(texts[start:start + BATCH], questions[start:start + BATCH])
+        scores += decide(answers, model.probabilities(answers.dense, answers.words), model.kinds, model.felt_rule)
     return scores
 
 
 def question_aware_vader(texts: list[str], questions: list[str]) -> list[float | None]:
     """The previous method: VADER compound corrected for the question, None for text not in English."""
-    _, _, question_aware, _ = _prepare(texts, questions)
-    return [0.0 if not text.strip() else None if is_not_english(text) else round(score, 4)
-            for text, score in zip(texts, question_aware, strict=True)]
+    answers = read_answers(texts, questions)
+    return [0.0 if not text else None if foreign else round(float(score), 4)
+            for text, score, foreign in zip(answers.texts, answers.question_aware, answers.not_english,
+                                            strict=True)]
 
 
 def vader_compound(texts: list[str]) -> list[float]:

@@ -1,15 +1,22 @@
-"""A small calibrated sentiment model: logistic regression over VADER's parts, the question and the words.
+"""A small calibrated sentiment model: logistic regression over VADER's parts, the question and word vectors.
 
 VADER's compound score with fixed cut-offs (±0.05) cannot tell a neutral remark from a mild one, and
 consultation answers carry signals VADER does not read: the question they answer, a suggestion's wording
-("it would be good if", "please could"), hedges ("but", "apart from") and declining answers ("Nothing.").
-This module turns each text into a few such features plus TF-IDF word and bigram weights and scores them with
-a three-class (negative, neutral, positive) multinomial logistic regression.
+("it would be good if", "please could"), hedges ("but", "apart from"), declining answers ("Nothing.") and
+what the answer is about (a long wait reads worse than a kind nurse even in plain words). Each text becomes
+the hand-made features below plus the direction (unit length) of the average of the static word vectors the
+theme engine ships (``reference/word_vectors.npz``, distilled from all-MiniLM-L6-v2), and a three-class
+(negative, neutral, positive) multinomial logistic regression scores them.
 
-The model ships as ``reference/sentiment_model.json`` (coefficients, vocabulary and IDF weights; no download
-at run time). It is trained deterministically by ``python -m analysis.sentiment_model DATA_DIR`` on the human
-sentiment of the shared v6 pxtext file (MIT, NHS England); ``analysis.eval_sentiment`` measures it only on
-people it was not trained on. Scoring needs numpy and VADER only; training needs scikit-learn.
+Averaged word vectors cannot read negation or a declining lead, so two kinds of word are left out of the
+average: a declining lead ("Nothing, but the wait was awful" averages "but the wait was awful"; the refusal
+itself is a hand-made feature) and a word of VADER's lexicon within three words after one of VADER's negations
+("The staff were not helpful" averages "the staff were not"; VADER's own score reads the negation).
+
+The model ships as ``reference/sentiment_model.json`` (feature scaling, coefficients and the settings chosen
+for it; no text, no download at run time). ``python -m analysis.sentiment_model`` retrains it deterministically
+on the shared v6 pxtext file (``analysis.sentiment_training``). Scoring needs numpy, VADER and the word-vector
+file only.
 """
 
 from __future__ import annotations
@@ -18,25 +25,22 @@ import json
 import math
 import re
 import sys
-from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from vaderSentiment.vaderSentiment import NEGATE
+
+from analysis.text import stem, tokenize
+from analysis.themes import WORD_VECTORS, _load_word_vectors, _stem_index
 
 MODEL_FILE = Path(__file__).parent / "reference" / "sentiment_model.json"
 CLASSES = ("negative", "neutral", "positive")
-# scikit-learn's defaults, written down so that training and scoring cannot drift apart. They were not tuned.
-C = 1.0
-MIN_DF = 3
-WORD_WEIGHT = 0.0  # words off: see the note below
-CLASS_WEIGHT: str | dict[str, float] | None = "balanced"
-# Word and bigram TF-IDF weights (WORD_WEIGHT 1) scored higher against other respondents on v6 but misread plain
-# cases the unit tests pin down ("Nothing, but the wait was awful" came out positive, because "nothing" answers
-# an improvement question with praise in most of v6): the shipped model uses the hand-made features only. The
-# scoring code still reads a vocabulary if a model carries one.
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # TfidfVectorizer's default token pattern
+NEGATION_WINDOW = 3  # VADER's: a negation flips the valence of a word up to three words after it
+_NEGATIONS = frozenset(NEGATE)
 
 _SUGGESTION = re.compile(
     r"\b(?:would (?:be|have been|like)|could (?:be|have|do|we|you)|should|please|need(?:s|ed)?|more|less|better|"
@@ -75,14 +79,89 @@ def dense_features(text: str, kind: str, polarity: dict[str, float], question_aw
     ]
 
 
-def terms(text: str) -> Counter[str]:
-    """Lower-cased words of two or more letters and their bigrams, counted (as TfidfVectorizer makes them)."""
-    tokens = _TOKEN.findall(text.lower())
-    return Counter(tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])
+# ---------------------------------------------------------------------------------------------- word vectors
+
+
+# The word-vector table and its stem fall-back are the theme engine's: one copy in memory when both run.
+@lru_cache(maxsize=1)
+def _word_table() -> tuple[dict[str, int], dict[str, list[int]], np.ndarray]:
+    """The theme engine's word index, stem groups and vectors (float32, words x 256)."""
+    table = _load_word_vectors(WORD_VECTORS)
+    if table is None:
+        raise FileNotFoundError(f"{WORD_VECTORS} is missing: the sentiment model needs it")
+    return table.index, _stem_index(WORD_VECTORS), table.vectors
+
+
+@lru_cache(maxsize=100_000)
+def _word_row(word: str) -> int | tuple[int, ...] | None:
+    """The vector row of a word, the rows of its stem group when the vocabulary lacks it, or None."""
+    index, stems, _ = _word_table()
+    if word in index:
+        return index[word]
+    group = stems.get(stem(word))
+    return tuple(group) if group else None
+
+
+def answer_words(answer: str, lexicon: dict[str, float]) -> list[str]:
+    """Words of an answer that its averaged vector may carry: lexicon words VADER reads as negated left out."""
+    tokens = tokenize(answer)
+    kept = []
+    for i, token in enumerate(tokens):
+        if token in lexicon and any(t in _NEGATIONS for t in tokens[max(0, i - NEGATION_WINDOW):i]):
+            continue
+        kept.append(token)
+    return kept
+
+
+def averaging_matrix(words: Sequence[Sequence[str]]) -> sp.csr_matrix:
+    """Texts x vocabulary rows, each text's row averaging the vectors of its known words (zero if none).
+
+    A word missing from the vocabulary stands for the mean of its stem group, as in the theme engine.
+    """
+    data: list[float] = []
+    columns: list[int] = []
+    pointers = [0]
+    for text_words in words:
+        weights: dict[int, float] = {}
+        known = 0
+        for word in text_words:
+            row = _word_row(word)
+            if row is None:
+                continue
+            known += 1
+            group = (row,) if isinstance(row, int) else row
+            for r in group:
+                weights[r] = weights.get(r, 0.0) + 1.0 / len(group)
+        columns.extend(weights)
+        data.extend(w / known for w in weights.values())
+        pointers.append(len(columns))
+    shape = (len(words), len(_word_table()[0]))
+    return sp.csr_matrix((np.array(data, dtype=np.float32), np.array(columns, dtype=np.int32),
+                          np.array(pointers, dtype=np.int64)), shape=shape)
+
+
+def word_vector_means(words: Sequence[Sequence[str]], dimensions: int = 256) -> np.ndarray:
+    """The averaged word vector of every text, cut to its first ``dimensions`` (principal) components."""
+    vectors = _word_table()[2][:, :dimensions]
+    return np.asarray(averaging_matrix(words) @ vectors, dtype=np.float64)
+
+
+def directions(means: np.ndarray, dimensions: int) -> np.ndarray:
+    """The first ``dimensions`` of each averaged vector scaled to unit length (zero stays zero).
+
+    Only the direction counts, as in the theme engine: the average of one or two words is much longer than
+    the average of thirty, and would otherwise give short answers extreme probabilities.
+    """
+    kept = means[:, :dimensions]
+    norms = np.linalg.norm(kept, axis=1, keepdims=True)
+    return kept / np.where(norms > 0, norms, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------- the model
 
 
 class SentimentModel:
-    """A fitted model: feature scaling, vocabulary with IDF weights, and class coefficients."""
+    """A fitted model: feature scaling, class coefficients, and the settings chosen for it."""
 
     def __init__(self, stored: dict[str, Any]) -> None:
         if tuple(stored["classes"]) != CLASSES or tuple(stored["features"]) != FEATURES:
@@ -90,30 +169,26 @@ class SentimentModel:
         self.stored = stored
         self.mean = np.array(stored["mean"])
         self.scale = np.array(stored["scale"])
-        self.vocabulary = {term: i for i, term in enumerate(stored["vocabulary"])}
-        self.idf = np.array(stored["idf"])
-        self.word_weight = float(stored["word_weight"])
-        self.dense_coef = np.array(stored["coef"])[:, : len(FEATURES)]
-        self.word_coef = np.array(stored["coef"])[:, len(FEATURES):]
+        self.dimensions = int(stored["word_vector_dimensions"])
+        self.vector_mean = np.array(stored["word_vector_mean"])
+        self.vector_scale = float(stored["word_vector_scale"])
+        coef = np.array(stored["coef"])
+        self.dense_coef, self.vector_coef = coef[:, : len(FEATURES)], coef[:, len(FEATURES):]
         self.intercept = np.array(stored["intercept"])
         self.kinds = frozenset(stored["question_kinds"])
+        self.felt_rule = str(stored["felt_rule"])
 
-    def probabilities(self, texts: list[str], dense: np.ndarray) -> np.ndarray:
-        """P(negative, neutral, positive) per text, given its raw text and its dense features."""
-        if not texts:
+    def probabilities(self, dense: np.ndarray, words: Sequence[Sequence[str]]) -> np.ndarray:
+        """P(negative, neutral, positive) per text, given its dense features and its answer words."""
+        if len(words) == 0:
             return np.zeros((0, len(CLASSES)))
-        logits = ((dense - self.mean) / self.scale) @ self.dense_coef.T + self.intercept
-        for row, text in enumerate(texts):
-            weights: dict[int, float] = {}
-            for term, count in terms(text).items():
-                column = self.vocabulary.get(term)
-                if column is not None:
-                    weights[column] = (1.0 + math.log(count)) * self.idf[column]
-            if weights:
-                columns = np.fromiter(weights, dtype=int)
-                values = np.fromiter(weights.values(), dtype=float)
-                values *= self.word_weight / np.linalg.norm(values)
-                logits[row] += self.word_coef[:, columns] @ values
+        return self.probabilities_from_vectors(dense, word_vector_means(words, self.dimensions))
+
+    def probabilities_from_vectors(self, dense: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """The same from the texts' averaged word vectors (``word_vector_means``, at least ``dimensions``)."""
+        vectors = (directions(means, self.dimensions) - self.vector_mean) / self.vector_scale
+        logits = ((dense - self.mean) / self.scale) @ self.dense_coef.T + vectors @ self.vector_coef.T
+        logits += self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         expo = np.exp(logits)
         return expo / expo.sum(axis=1, keepdims=True)
@@ -137,59 +212,12 @@ def shipped_model() -> SentimentModel:
     return SentimentModel(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
 
 
-def fit(texts: list[str], dense: np.ndarray, kinds: list[str], labels: list[str]) -> SentimentModel:
-    """Train a model (scikit-learn, deterministic) on texts, their dense features, question kinds and classes."""
-    from scipy.sparse import csr_matrix, hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = dense.mean(axis=0), dense.std(axis=0)
-    scale[scale == 0] = 1.0
-    scaled = csr_matrix((dense - mean) / scale)
-    if WORD_WEIGHT > 0:
-        vectoriser = TfidfVectorizer(min_df=MIN_DF, ngram_range=(1, 2), sublinear_tf=True).fit(texts)
-        vocabulary = sorted(vectoriser.vocabulary_, key=vectoriser.vocabulary_.get)
-        idf = vectoriser.idf_
-        matrix = hstack([scaled, vectoriser.transform(texts) * WORD_WEIGHT]).tocsr()
-    else:
-        vocabulary, idf, matrix = [], np.zeros(0), scaled
-    present = [c for c in CLASSES if c in set(labels)]
-    regression = LogisticRegression(C=C, max_iter=5000, class_weight=CLASS_WEIGHT).fit(matrix, labels)
-    coef = np.zeros((len(CLASSES), matrix.shape[1]))
-    intercept = np.full(len(CLASSES), -30.0)  # a class absent from training is never predicted
-    if len(present) == 2:  # scikit-learn fits one row for two classes: the second class against the first
-        coef[CLASSES.index(present[1])] = regression.coef_[0]
-        intercept[CLASSES.index(present[0])] = 0.0
-        intercept[CLASSES.index(present[1])] = regression.intercept_[0]
-    else:
-        for row, name in enumerate(regression.classes_):
-            coef[CLASSES.index(name)] = regression.coef_[row]
-            intercept[CLASSES.index(name)] = regression.intercept_[row]
-    return SentimentModel({
-        "classes": list(CLASSES), "features": list(FEATURES), "trained_on": len(texts),
-        "question_kinds": sorted(set(kinds)), "word_weight": WORD_WEIGHT,
-        "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(), "vocabulary": vocabulary,
-        "idf": idf.round(6).tolist(), "coef": coef.round(6).tolist(),
-        "intercept": intercept.round(6).tolist(),
-    })
-
-
-def train_shipped(data_dir: Path, path: Path = MODEL_FILE) -> SentimentModel:
-    """Train on every human-labelled row of the shared v6 pxtext file and write the model to ``path``."""
-    from analysis.eval_text import load_v6_sentiment, sentiment_label_from_human
-    from analysis.sentiment import model_inputs
-
-    texts, questions, human = load_v6_sentiment(data_dir)
-    model = fit(*model_inputs(texts, questions), [sentiment_label_from_human(h) for h in human])
-    stored = dict(model.stored, source="pxtext v6framework_230831.shared30.csv (MIT, NHS England), "
-                                       "column 'Comment sentiment'")
-    path.write_text(json.dumps(stored, separators=(",", ":")) + "\n", encoding="utf-8")
-    return SentimentModel(stored)
-
-
 if __name__ == "__main__":
     from analysis.__main__ import DEFAULT_DATA
+    from analysis.sentiment_training import train_shipped
 
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DATA / "pxtext"
     trained = train_shipped(folder)
-    print(f"wrote {MODEL_FILE} ({trained.stored['trained_on']} texts, {len(trained.vocabulary)} terms)")
+    chosen = trained.stored["chosen"]
+    print(f"wrote {MODEL_FILE} ({trained.stored['trained_on']} texts; chosen by 5-fold cross-validation by "
+          f"respondent: {chosen})")
