@@ -199,13 +199,15 @@ def _eval(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: data folder not found (pass --data DIR)")
     from analysis.eval_polis import polis_opinion_rows
-    from analysis.eval_text import evaluate_text
+    from analysis.eval_text import THEME_NOTES, evaluate_text
     from analysis.eval_text import format_table as pivot_table
 
     parts = [args.only] if args.only else ["text", "polis", "support", "proposals"]
     if "text" in parts:
         # Themes and sentiment pivoted (one line per method, a column per metric).
         print(pivot_table(evaluate_text(data_dir)))
+        print()
+        print(THEME_NOTES)
         print()
     if "polis" in parts:
         # Opinion groups against Pol.is's own, meta statements left out.

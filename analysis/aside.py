@@ -7,7 +7,8 @@ They are counted here in named buckets instead, and the rest is clustered by wha
 A text is non-substantive when none of its content words is *topical*: every word is a stop word, a sentiment
 or politeness word (VADER's lexicon, which ships with ``vaderSentiment``), or a generic word such as
 "service" or "everything". A short list of words that are both felt and about something ("clean", "pain",
-"noisy", "delay") stays topical.
+"noisy", "delay") stays topical, and so do words for how staff treat people ("kind", "rude", "listened"):
+"Friendly, caring, clear" is about staff manner, a topic human coders code, while "All good" is set aside.
 """
 
 from __future__ import annotations
@@ -32,13 +33,24 @@ BUCKETS: tuple[tuple[str, str], ...] = (
 )
 BUCKET_LABELS = dict(BUCKETS)
 
+# How staff treat people ("kind", "rude", "listened", "explained clearly"). Felt words, but their subject is
+# a topic: NHS coding frameworks code it (v6's "Staff manner & personal attributes", phase-1's "Staff"), so
+# "Friendly, caring, clear" is about staff manner, not general praise to set aside like "All good".
+MANNER_WORDS: frozenset[str] = frozenset(
+    "helpful unhelpful friendly unfriendly kind kindness unkind caring uncaring polite impolite rude rudeness "
+    "courteous discourteous respectful disrespectful professional unprofessional efficient inefficient patient "
+    "impatient calm reassuring reassurance reassured supportive attentive compassionate compassion understanding "
+    "knowledgeable informative approachable considerate inconsiderate thoughtful welcoming cheerful pleasant "
+    "gentle empathetic empathy sympathetic dismissive arrogant listened listening listen organised disorganised "
+    "prompt punctual thorough clear clearly explained".split()
+)
 # Felt words that also name a topic a human coder would code: they stay in the clustering.
 TOPICAL_FEELINGS: frozenset[str] = frozenset(
     "clean cleanliness dirty pain painful noisy noise delay delays delayed cramped lonely ignored lost "
     "hungry thirsty cold safe unsafe safety comfortable uncomfortable privacy dignity respect respected "
     "free cost expensive busy crowded understaffed confusing confused anxious anxiety stress stressful "
     "worry worried scared frightened disabled disability death died mental loud quiet".split()
-)
+) | MANNER_WORDS
 # Words that carry no topic of their own in a service-feedback answer.
 GENERIC_WORDS: frozenset[str] = frozenset(
     "service services everything everyone everybody experience overall thing things anything something "

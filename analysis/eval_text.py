@@ -239,6 +239,16 @@ def _row(data: str, method: str, metric: str, value: float) -> dict[str, object]
 
 
 SET_ASIDE_LABEL = -1
+# Printed under the theme tables by ``python -m analysis eval``: where each theme setting was chosen.
+THEME_NOTES = """\
+Theme settings and where they were chosen (analysis/reference/theme_grid.py; choose on one file, read the other):
+  staff-manner words topical (aside.MANNER_WORDS): chosen on v6 and on phase-1 alike (each file held out for
+    the other's choice).
+  TONE_WEIGHT 0.6: chosen on v6 at k = codes (phase-1 held out); kept by both directions of the new grid.
+  word weights, common-component removal, LSA weight and dimensions, graph neighbours: the two files chose
+    differently, inside the engine's sensitivity to noise, so the previous values stay; phase-1 figures are
+    not a clean hold-out for these (README "Quality").
+The +- columns are half the range over seeds 0-2; a difference inside them is a tie."""
 
 
 def _run_ours(data: LabelledTexts, themes: int | None, seed: int) -> tuple[ThemeResult, list[int], float]:

@@ -65,6 +65,22 @@ def test_non_substantive_answers_get_named_buckets() -> None:
     assert result.clustered == 12 and sum(t.size for t in result.themes) == 12
 
 
+def test_answers_about_how_staff_treat_people_are_themed_not_set_aside() -> None:
+    # "Friendly, caring, clear" is about staff manner, a topic coders code; "All good" says nothing specific.
+    for text in ("Friendly, caring, clear.", "Very kind and professional.", "The receptionist was rude",
+                 "They listened and explained everything"):
+        assert classify(text).bucket is None, text
+    for text, bucket in (("All good", "praise"), ("Excellent service!", "praise"), ("Everything was fine.", "praise"),
+                         ("Nothing, it was perfect.", "nothing"), ("Thank you", "thanks")):
+        assert classify(text).bucket == bucket, text
+    manner = ["Very kind and patient nurses", "The doctor was rude and dismissive",
+              "Staff were friendly and polite", "Reception staff were unhelpful and rude",
+              "Kind, gentle and respectful nurses", "Courteous and kind staff"]
+    result = find_themes(_docs(PARKING + manner), k=2, seed=0)
+    assert {result.primary[f"d{i}"] for i in range(6, 12)} == {result.primary["d6"]} != {result.primary["d0"]}
+    assert result.set_aside == {}
+
+
 def test_tiny_input_gives_a_plain_statement() -> None:
     result = find_themes(_docs(PARKING[:3]), seed=0)
     assert result.themes == [] and "Too few different contributions" in result.statement
