@@ -4,7 +4,8 @@ The rating matrix has one row per voter and one column per statement anyone vote
 0 pass or withdrawn). Its two principal components (missing votes imputed with the column mean) place every
 voter; each position is scaled by ``sqrt(statements / statements answered)`` so sparse voters are not all
 pulled to the centre. Voters with at least ``MIN_VOTES`` votes are grouped: k-means into up to 100 base
-clusters, then the base clusters into k = 2..5 groups, k chosen by silhouette, as Pol.is does.
+clusters, then the base clusters into k = 2..5 groups by silhouette, as Pol.is does; k is the one that wins
+the silhouette most often over resamples of the voters (Pol.is changes k only when a new k keeps winning).
 
 Meta statements (about the speaker, "I am over 55"; see ``analysis.meta``) and statements moderators took out
 after people voted on them (``Dataset.meta["moderated_out"]``, from a Pol.is export) are treated as Pol.is
@@ -87,6 +88,7 @@ class _Groups:
     silhouettes: dict[int, float]
     explained: list[float]
     base_clusters: int
+    k_wins: dict[int, int]
 
 
 def _group(table: om.VoteTable, min_votes: int, seed: int, k: int | None = None) -> _Groups | str:
@@ -102,17 +104,19 @@ def _group(table: om.VoteTable, min_votes: int, seed: int, k: int | None = None)
         points = om.project(table, pca)[people]
         base, centres, sizes = om.base_clusters(points)
         found = om.group_clusterings(centres, sizes, seed=seed)
+        wins = om.steady_k(points, seed=seed) if found and k not in found else {}
     if not found:
         return "the voters' positions are too alike to split into groups"
     silhouettes = {key: _round(score) for key, (_, score) in found.items()}
-    k = k if k in found else om.best_k(silhouettes)
+    if k not in found:
+        k = om.modal_k({key: n for key, n in wins.items() if key in found}, om.best_k(silhouettes))
     labels = found[k][0][base]
     # Number groups by size, largest first, so "group 0" means the same thing across reruns.
     order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
     relabel = np.empty(k, dtype=np.int64)
     relabel[order] = np.arange(k)
     return _Groups(people, relabel[labels], k, silhouettes, [_round(v) for v in pca.explained],
-                   int(centres.shape[0]))
+                   int(centres.shape[0]), wins)
 
 
 def _counts_by_group(matrix: sparse.csr_matrix, labels: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
@@ -187,6 +191,8 @@ def opinion_groups(
         "k": found.k,
         "silhouette": found.silhouettes[found.k],
         "silhouettes": {str(key): value for key, value in found.silhouettes.items()},
+        "k_wins": {str(key): value for key, value in sorted(found.k_wins.items())},
+        "resamples": om.RESAMPLES,
         "explained_variance": found.explained,
         "base_clusters": found.base_clusters,
         "groups": [

@@ -17,11 +17,13 @@ The steps, as Pol.is runs them on every update of a conversation:
 
 Pol.is's k-means starts from the first k distinct points and stops when no centre moves by 0.01; Pol.is
 then carries each clustering over to its next update as the next starting point, and changes k only after
-a new k has won four updates in a row. A single run has no previous update, so neither is reproduced: the
-grouping step keeps the best of Pol.is's own start and ``restarts`` random ones (lowest within-group sum of
-squares), and k is the silhouette's best. Replaying a conversation's history with warm starts and that
-smoothing was tried on the Pol.is exports and depended too much on the update schedule to be worth it
-(README, quality section).
+a new k has won four updates in a row. A single run has no previous update, so neither is reproduced as
+such: the grouping step keeps the best of Pol.is's own start and ``restarts`` random ones (lowest
+within-group sum of squares). In place of "won four updates in a row", k is the one that wins the
+silhouette most often when the grouped people are resampled (``steady_k``): a k that wins only on the exact
+data at hand, by a margin inside its sampling noise, would not have survived Pol.is's updates either.
+Replaying a conversation's history with warm starts and that smoothing was tried on the Pol.is exports and
+depended too much on the update schedule to be worth it (README, quality section).
 
 Everything works on coordinate arrays (person, statement, value), never a dense people x statements matrix.
 """
@@ -44,6 +46,8 @@ GROUP_ITERATIONS = 20  # Pol.is passes its group iterations under a key its k-me
 CENTRE_TOLERANCE = 0.01
 SVD_TOLERANCE = 1e-6  # relative accuracy of the singular values: far finer than any grouping can tell
 BLOCK = 20_000  # points per distance block: 20,000 x 100 centres is 16 MB
+RESAMPLES = 100  # bootstrap resamples of the grouped people when choosing k (steady_k)
+RESAMPLE_MAX = 2_000  # people drawn per resample in a large conversation: bounds the cost at any size
 
 
 @dataclass(frozen=True)
@@ -223,3 +227,31 @@ def group_clusterings(centres: np.ndarray, sizes: np.ndarray, *, seed: int = 0,
 def best_k(silhouettes: dict[int, float]) -> int:
     """The k with the highest silhouette (the smaller k on a tie)."""
     return max(silhouettes, key=lambda k: (silhouettes[k], -k))
+
+
+def steady_k(points: np.ndarray, *, seed: int = 0, resamples: int | None = None) -> dict[int, int]:
+    """How often each k wins the silhouette when the grouped people are drawn again with replacement.
+
+    Stands in for Pol.is's rule that a new k must win four updates in a row: the k chosen is the one that
+    wins most often (``modal_k``), so a near-tie that flips with who happened to vote does not decide it.
+    Large conversations draw at most ``RESAMPLE_MAX`` people per resample.
+    """
+    resamples = RESAMPLES if resamples is None else resamples
+    rng = np.random.default_rng(seed)
+    draw = min(points.shape[0], RESAMPLE_MAX)
+    wins: dict[int, int] = {}
+    for r in range(resamples):
+        sample = points[rng.choice(points.shape[0], size=draw, replace=True)]
+        # Pol.is starts from the first distinct points; a resample's order must not repeat the original's.
+        sample = sample[rng.permutation(draw)]
+        _, centres, sizes = base_clusters(sample)
+        found = group_clusterings(centres, sizes, seed=seed + r + 1)
+        if found:
+            winner = best_k({k: score for k, (_, score) in found.items()})
+            wins[winner] = wins.get(winner, 0) + 1
+    return wins
+
+
+def modal_k(wins: dict[int, int], fallback: int) -> int:
+    """The k that won most resamples (the smaller k on a tie), or ``fallback`` when none was found."""
+    return min(wins, key=lambda k: (-wins[k], k)) if wins else fallback

@@ -144,3 +144,23 @@ def test_groups_of_two_clear_camps_are_found_with_a_high_silhouette():
 def test_best_k_prefers_fewer_groups_on_a_tie():
     assert om.best_k({2: 0.5, 3: 0.5, 4: 0.4}) == 2
     assert om.best_k({2: 0.4, 3: 0.5}) == 3
+
+
+def test_two_clear_camps_win_every_resample_so_k_is_two():
+    rng = np.random.default_rng(3)
+    camps = np.vstack([rng.normal((-2.0, 0.0), 0.3, size=(150, 2)), rng.normal((2.0, 0.0), 0.3, size=(150, 2))])
+    wins = om.steady_k(camps, seed=0, resamples=20)
+    assert wins == {2: 20}
+    assert om.modal_k(wins, fallback=5) == 2
+
+
+def test_the_k_that_wins_most_resamples_is_chosen_and_fewer_groups_win_a_tie():
+    assert om.modal_k({2: 40, 3: 45, 5: 15}, fallback=2) == 3
+    assert om.modal_k({2: 30, 4: 30}, fallback=4) == 2
+    assert om.modal_k({}, fallback=4) == 4
+
+
+def test_resampling_is_repeatable_for_a_seed_and_bounded_in_size():
+    points = np.random.default_rng(5).normal(size=(3_000, 2))
+    assert om.steady_k(points, seed=7, resamples=5) == om.steady_k(points, seed=7, resamples=5)
+    assert om.RESAMPLE_MAX < points.shape[0]  # a large conversation is resampled at RESAMPLE_MAX people
