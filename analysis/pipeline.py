@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.aside import set_aside_summary
+from analysis.events import about_items
 from analysis.group_disclosure import disclosed_group_breakdown
 from analysis.groups import flatten_cells
 from analysis.labels import flat
@@ -114,8 +115,8 @@ def without_offline_votes(dataset: Dataset) -> tuple[Dataset, int]:
     offline = {c.id for c in dataset.contributions if offline_channel(c)}
     if not offline:
         return dataset, 0
-    votes = [v for v in dataset.votes if v.item not in offline]
-    return replace(dataset, votes=votes, impressions=[i for i in dataset.impressions if i.item not in offline]), \
+    votes = about_items(dataset.votes, offline, inside=False)
+    return replace(dataset, votes=votes, impressions=about_items(dataset.impressions, offline, inside=False)), \
         len(dataset.votes) - len(votes)
 
 
@@ -147,8 +148,8 @@ def select_phases(dataset: Dataset, phases: Iterable[str]) -> Dataset:
     return replace(
         dataset,
         contributions=contributions,
-        votes=[v for v in dataset.votes if v.item in ids],
-        impressions=[i for i in dataset.impressions if i.item in ids],
+        votes=about_items(dataset.votes, ids),
+        impressions=about_items(dataset.impressions, ids),
     )
 
 
