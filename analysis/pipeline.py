@@ -24,6 +24,7 @@ from analysis.group_disclosure import disclosed_group_breakdown
 from analysis.groups import flatten_cells
 from analysis.labels import flat
 from analysis.opinion import opinion_groups
+from analysis.parallel import split_map
 from analysis.records import Dataset, InputError, distinct, format_time, index_interactions, timestamps
 from analysis.saturation import saturation_curve
 from analysis.stance import describe, is_check_question, phase_comparison, phase_shares, response_kind, stance, wilson
@@ -336,7 +337,8 @@ def run_analysis(
 
     def sentiment_stage(_: Progress) -> tuple[dict[str, float | None], dict[str, str]]:
         texts, questions = [c.text for c in contributions], [c.question for c in contributions]
-        compounds = engines.score_sentiment(texts, questions)
+        # Each text is scored on its own, so the two halves can be scored on the two cores.
+        compounds = split_map(engines.score_sentiment, texts, questions)
         # None: not scored (text not in English).
         values = {c.id: None if v is None else float(v) for c, v in zip(contributions, compounds, strict=True)}
         return values, {i: "not scored" if v is None else engines.sentiment_label(v) for i, v in values.items()}
