@@ -245,16 +245,23 @@ def _peak_mb() -> float:
 
 def _cpu() -> float:
     """CPU seconds of this process and of the helper processes it has waited for (``analysis.parallel``)."""
+    return time.process_time() + _helpers_cpu()
+
+
+def _helpers_cpu() -> float:
+    """CPU seconds of the helper processes this one has waited for."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
+    return children.ru_utime + children.ru_stime
 
 
 def measure(path: Path, out_dir: Path) -> dict[str, Any]:
     """Read, analyse and write one export: wall and CPU seconds per stage, and peak memory as each stage ends.
 
     CPU seconds (every thread of this process and of its helper processes) are the fair figure on a shared
-    machine; wall seconds are only fair when it is quiet. Peak memory is this process's: the helper process
-    forked to score sentiment (``analysis.parallel``) shares its pages and adds only the half it scores.
+    machine; wall seconds are only fair when it is quiet. A large consultation's sentiment is scored in a
+    forked helper process while themes are found (``analysis.parallel``): the helper's CPU seconds are counted
+    under "sentiment", and the wall seconds of "sentiment" are only the wait for it after the themes. Peak
+    memory is this process's; the helper shares its pages and adds what scoring allocates.
     """
     from analysis.pipeline import STAGES, run_analysis, write_results
     from analysis.records import read_jsonl
@@ -268,27 +275,30 @@ def measure(path: Path, out_dir: Path) -> dict[str, Any]:
     def end_stage() -> None:
         name, cpu_began = current[-1]
         peaks[name] = _peak_mb()
-        cpu[name] = round(_cpu() - cpu_began, 2)
+        cpu[name] = round(cpu.get(name, 0.0) + time.process_time() - cpu_began, 2)
 
     def progress(_: float, message: str) -> None:
         name = stage_of.get(message.split(":", 1)[0])
         if name and (not current or current[-1][0] != name):
             if current:
                 end_stage()
-            current.append((name, _cpu()))
+            current.append((name, time.process_time()))
 
-    began, cpu_began = time.perf_counter(), _cpu()
-    current.append(("read", cpu_began))
+    began, cpu_began, helpers_before = time.perf_counter(), _cpu(), _helpers_cpu()
+    current.append(("read", time.process_time()))
     dataset = read_jsonl(path)
     read_seconds = time.perf_counter() - began
     end_stage()
+    cpu["read"] = round(cpu["read"] + _helpers_cpu() - helpers_before, 2)  # a helper reading half the file
     current.clear()
+    helpers_before = _helpers_cpu()
     result = run_analysis(dataset, progress=progress)
     del dataset
     if current:
         end_stage()
+    cpu["sentiment"] = round(cpu.get("sentiment", 0.0) + _helpers_cpu() - helpers_before, 2)
     summarised = time.perf_counter()
-    current.append(("write", _cpu()))
+    current.append(("write", time.process_time()))
     write_results(result, out_dir)
     end_stage()
     stage_wall = {k: v for k, v in result["meta"]["timings"].items() if k != "total"}

@@ -1,9 +1,11 @@
-"""Per-item work split over two processes, so a large consultation uses both cores of the machine.
+"""Work done in a second process, so a large consultation uses both cores of the machine.
 
 ``split_map(function, items, *columns)`` computes ``function`` on the first half of the items here and on the
 second half in a forked process, and joins the results: the same list as ``function(items, *columns)`` for
-any function whose answer for an item depends on that item alone. Below ``MIN_ITEMS`` items, on one core, or
-where processes cannot be forked, it simply calls ``function``. If the forked half fails, it is done here.
+any function whose answer for an item depends on that item alone. ``in_background(function, items,
+*columns)`` starts ``function(items, *columns)`` in a forked process while this one goes on with other work;
+``.result()`` waits for it. Below ``MIN_ITEMS`` items, on one core, or where processes cannot be forked, both
+simply call ``function`` here; if the forked process fails, its work is done here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from threadpoolctl import threadpool_limits
 
@@ -59,3 +61,55 @@ def split_map(function: Callable[..., Sequence[Any]], items: Sequence[Any], *col
             log.warning("Second process failed (%s); finishing the work in this one", second)
             second = list(function(items[half:], *(c[half:] for c in columns)))
     return first + second
+
+
+Result = TypeVar("Result")
+
+
+class Background(Generic[Result]):
+    """A function's answer being computed in a forked process (or already computed here)."""
+
+    def __init__(self, function: Callable[..., Result], *args: Any) -> None:
+        self.function, self.args = function, args
+        self.done = False
+        self.value: Result | None = None
+        if len(args[0]) < MIN_ITEMS or workers() < 2:
+            self.value, self.done = function(*args), True
+            return
+        context = multiprocessing.get_context("fork")
+        self.receive, send = context.Pipe(duplex=False)
+
+        def work() -> None:
+            try:
+                send.send(("ok", function(*args)))
+            except BaseException as error:  # noqa: BLE001 - reported to the parent, which redoes the work
+                send.send(("failed", repr(error)))
+            finally:
+                send.close()
+
+        # One BLAS/OpenMP thread in each process while both run: two processes already fill the two cores.
+        self.limits = threadpool_limits(limits=1)
+        self.process = context.Process(target=work, daemon=True)
+        self.process.start()
+        send.close()
+
+    def result(self) -> Result:
+        """The answer, waiting for the forked process if it is still working."""
+        if not self.done:
+            try:
+                status, value = self.receive.recv()
+            except EOFError:
+                status, value = "failed", "the process ended without an answer"
+            self.process.join()
+            self.receive.close()
+            self.limits.restore_original_limits()
+            if status != "ok":
+                log.warning("Background process failed (%s); doing its work in this one", value)
+                value = self.function(*self.args)
+            self.value, self.done = value, True
+        return self.value  # type: ignore[return-value]
+
+
+def in_background(function: Callable[..., Result], items: Sequence[Any], *columns: Sequence[Any]) -> Background[Result]:
+    """Start ``function(items, *columns)`` in a forked process (here, at once, when small); ``.result()`` waits."""
+    return Background(function, items, *columns)

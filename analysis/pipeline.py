@@ -24,7 +24,7 @@ from analysis.group_disclosure import disclosed_group_breakdown
 from analysis.groups import flatten_cells
 from analysis.labels import flat
 from analysis.opinion import opinion_groups
-from analysis.parallel import split_map
+from analysis.parallel import Background, in_background
 from analysis.records import Dataset, InputError, distinct, format_time, index_interactions, timestamps
 from analysis.saturation import saturation_curve
 from analysis.stance import describe, is_check_question, phase_comparison, phase_shares, response_kind, stance, wilson
@@ -335,15 +335,13 @@ def run_analysis(
     report: SupportReport = stages.run("support", lambda _: support_report(dataset, seen))
     scores = report.scores
 
-    def sentiment_stage(_: Progress) -> tuple[dict[str, float | None], dict[str, str]]:
+    def sentiment_stage(_: Progress) -> Background[list[float | None]]:
         texts, questions = [c.text for c in contributions], [c.question for c in contributions]
-        # Each text is scored on its own, so the two halves can be scored on the two cores.
-        compounds = split_map(engines.score_sentiment, texts, questions)
-        # None: not scored (text not in English).
-        values = {c.id: None if v is None else float(v) for c, v in zip(contributions, compounds, strict=True)}
-        return values, {i: "not scored" if v is None else engines.sentiment_label(v) for i, v in values.items()}
+        # Sentiment needs nothing the themes need: on a large consultation it is scored in a second process
+        # while this one finds the themes (two cores), and collected after them.
+        return in_background(engines.score_sentiment, texts, questions)
 
-    sentiment, labels = stages.run("sentiment", sentiment_stage)
+    scoring = stages.run("sentiment", sentiment_stage)
 
     def theme_stage(report_progress: Progress) -> Any:
         docs = []
@@ -355,6 +353,12 @@ def run_analysis(
         return engines.find_themes(docs, k=k, seed=seed, progress=report_progress)
 
     themes = stages.run("themes", theme_stage)
+    waited = time.perf_counter()
+    compounds = scoring.result()
+    stages.timings["sentiment"] = round(stages.timings["sentiment"] + time.perf_counter() - waited, 3)
+    # None: not scored (text not in English).
+    sentiment = {c.id: None if v is None else float(v) for c, v in zip(contributions, compounds, strict=True)}
+    labels = {i: "not scored" if v is None else engines.sentiment_label(v) for i, v in sentiment.items()}
     theme_ids = [int(t.id) for t in themes.themes]
     # The site-wide disclosure rule (counts under 10, rounding, no small groups, no recovery by subtraction).
     groups = stages.run("groups", lambda _: disclosed_group_breakdown(dataset, themes.primary, theme_ids,
