@@ -35,18 +35,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import orjson
 
-from analysis.events import (
-    Impression,
-    ImpressionTable,
-    Names,
-    Vote,
-    VoteTable,
-    as_tables,
-    first_appearance,
-    seconds,
-)
+from analysis.events import Impression, ImpressionTable, Vote, VoteTable, as_tables, first_appearance, seconds
 
 __all__ = ["Contribution", "Dataset", "Impression", "ImpressionTable", "InputError", "Interactions", "Vote",
            "VoteTable", "distinct", "format_time", "index_interactions", "parse_time", "read_jsonl",
@@ -145,7 +135,8 @@ def timestamps(moments: Iterable[datetime]) -> np.ndarray:
     )
 
 
-def _contribution(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
+def contribution_from_dict(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
+    """A contribution from its JSON-lines object (``intern`` shares one string per repeated id)."""
     kind = row.get("kind", "idea")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -170,134 +161,15 @@ def _contribution(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
     )
 
 
-# Event lines converted to columns at a time while reading: bounds the memory the raw values take.
-READ_CHUNK = 200_000
-
-
-def _utc_seconds(value: str) -> float:
-    """Seconds since the epoch of an ISO 8601 string (naive times are UTC), as ``timestamps`` gives them."""
-    moment = datetime.fromisoformat(value)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-class _EventLines:
-    """The event lines of one type as they are read, turned into columns every ``READ_CHUNK`` lines."""
-
-    def __init__(self, names: Names, kind: str, fields: tuple[str, str, str], values: bool) -> None:
-        self.names, self.kind, self.fields = names, kind, fields
-        self.item: list[Any] = []
-        self.person: list[Any] = []
-        self.at: list[Any] = []
-        self.line: list[int] = []
-        self.value: list[Any] | None = [] if values else None
-        self.parts: list[tuple[np.ndarray, ...]] = []
-
-    def flush(self, path: Path) -> None:
-        """Turn the lines read so far into columns (checking their times) and start again."""
-        if not self.line:
-            return
-        try:
-            at = np.fromiter(map(_utc_seconds, self.at), dtype=np.float64, count=len(self.at))
-        except (ValueError, TypeError):
-            for number, value in zip(self.line, self.at, strict=True):
-                try:
-                    _utc_seconds(value)
-                except (ValueError, TypeError):
-                    raise InputError(f"{path}:{number}: expected an ISO 8601 time in {self.fields[2]!r}, "
-                                     f"got {value!r}") from None
-            raise
-        # Exact: timestamp() is a correctly rounded division of whole microseconds.
-        part = [self.names.encode(list(map(str, self.item))), self.names.encode(list(map(str, self.person))),
-                np.rint(at * 1e6).astype(np.int64)]
-        if self.value is not None:
-            part.append(np.array(self.value, dtype=np.int8))
-            self.value.clear()
-        self.parts.append(tuple(part))
-        for column in (self.item, self.person, self.at, self.line):
-            column.clear()
-
-    def table(self, path: Path) -> VoteTable | ImpressionTable:
-        """Everything read, as one table."""
-        self.flush(path)
-        dtypes = (np.int32, np.int32, np.int64, np.int8)[: 3 if self.value is None else 4]
-        columns = [np.concatenate([part[i] for part in self.parts]) if self.parts else np.zeros(0, dtype=dtype)
-                   for i, dtype in enumerate(dtypes)]
-        self.parts.clear()
-        if self.value is not None:
-            return VoteTable(self.names, columns[0], columns[1], columns[3], columns[2])
-        return ImpressionTable(self.names, columns[0], columns[1], columns[2])
-
-
 def read_jsonl(path: Path | str) -> Dataset:
     """Read a JSON-lines export (format in this module's docstring) into a Dataset.
 
-    Votes and impressions come back as tables (``analysis.events``): millions of them fit in a few hundred
-    MB. Lines are parsed by orjson, which takes a third of the time of the standard library's parser.
+    Votes and impressions come back as tables (``analysis.events``); a large export is read by two processes,
+    half each (``analysis.reader``).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    contributions: list[Contribution] = []
-    meta: dict[str, Any] = {}
-    intern: dict[str, str] = {}
-    names = Names()
-    votes = _EventLines(names, "vote", ("item", "voter", "at"), values=True)
-    impressions = _EventLines(names, "impression", ("item", "viewer", "first_seen"), values=False)
-    # Bound methods, looked up once: these lines run millions of times.
-    vote_item, vote_voter, vote_at, vote_line = (votes.item.append, votes.person.append, votes.at.append,
-                                                 votes.line.append)
-    vote_value = votes.value.append  # type: ignore[union-attr]
-    seen_item, seen_viewer, seen_at, seen_line = (impressions.item.append, impressions.person.append,
-                                                  impressions.at.append, impressions.line.append)
-    loads = orjson.loads
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                row = loads(line)
-            except orjson.JSONDecodeError as error:
-                if not line.strip():
-                    continue
-                raise InputError(f"{path}:{number}: not valid JSON ({error})") from None
-            if type(row) is not dict:
-                raise InputError(f"{path}:{number}: expected a JSON object")
-            kind = row.get("type")
-            try:
-                if kind == "impression":
-                    seen_item(row["item"])
-                    seen_viewer(row["viewer"])
-                    seen_at(row["first_seen"])
-                    seen_line(number)
-                    if len(impressions.line) >= READ_CHUNK:
-                        impressions.flush(path)
-                elif kind == "vote":
-                    value = row["value"]
-                    if value not in VOTE_VALUES or isinstance(value, bool):
-                        raise ValueError(f"vote value must be 1, -1 or 0, got {value!r}")
-                    vote_item(row["item"])
-                    vote_voter(row["voter"])
-                    vote_at(row["at"])
-                    vote_value(value)
-                    vote_line(number)
-                    if len(votes.line) >= READ_CHUNK:
-                        votes.flush(path)
-                elif kind == "contribution":
-                    contributions.append(_contribution(row, intern))
-                    if "meta" in row:
-                        meta["meta_marked"] = True
-                elif kind == "meta":
-                    meta.update({k: v for k, v in row.items() if k != "type"})
-                else:
-                    raise ValueError(f"unknown type {kind!r} (expected contribution, vote, impression or meta)")
-            except KeyError as error:
-                raise InputError(f"{path}:{number}: {kind} line lacks {error.args[0]!r}") from None
-            except (ValueError, TypeError) as error:
-                raise InputError(f"{path}:{number}: {error}") from None
-    if not contributions:
-        raise InputError(f"{path}: no contribution lines; is this a consultation export?")
-    ids = [c.id for c in contributions]
-    if len(set(ids)) != len(ids):
-        raise InputError(f"{path}: contribution ids are not unique")
-    return Dataset(contributions, votes.table(path), impressions.table(path), meta)
+    from analysis.reader import read_export
+
+    return read_export(Path(path))
 
 
 def contribution_to_dict(c: Contribution) -> dict[str, Any]:
