@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -442,12 +443,13 @@ def run_analysis(
     }
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+def _write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """One line per row, its values in ``columns`` ("" for None or missing)."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
+        writer = csv.writer(handle)  # csv.DictWriter's bytes, without building a dict per row
+        writer.writerow(columns)
         for row in rows:
-            writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in columns})
+            writer.writerow(["" if (value := row.get(key)) is None else value for key in columns])
 
 
 JSON_ROWS = 5_000  # rows of a long list encoded at a time
@@ -501,13 +503,11 @@ def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
     ], ["theme", "label", "description", "terms", "size", "participants", "sentiment_mean", "positive", "neutral",
         "negative", "support_mean", "quotes"])
     by_id = {row["id"]: row for row in contributions}
-    members = [
-        {"theme": t["id"], "label": t["label"], "rank": rank, **by_id[item]}
-        for t in themes
-        for rank, item in enumerate(t["contributions"], start=1)
-    ]
-    _write_csv(paths[3], members, ["theme", "label", "rank", "id", "kind", "phase", "support", "low", "high",
-                                   "up", "down", "sentiment", "sentiment_label", "text"])
+    # Each member's own row over its theme's id and label and its rank (the row's own keys win).
+    members = (ChainMap(by_id[item], {"theme": t["id"], "label": t["label"], "rank": rank})
+               for t in themes for rank, item in enumerate(t["contributions"], start=1))
+    _write_csv(paths[3], members, ["theme", "label", "rank", "id", "kind", "phase", "support", "low", "high", "up",
+                                   "down", "sentiment", "sentiment_label", "text"])
     _write_csv(paths[4], flatten_cells(result["groups"]),
                ["phase", "dimension", "theme", "group", "contributors", "contributions", "share", "ratio",
                 "z", "voters", "support", "theme_consensus", "suppressed"])
