@@ -1,8 +1,10 @@
 """The whole analysis of one consultation (or some of its phases), as one JSON-serialisable result.
 
 Stages, in order: index votes and views, time-adjusted support, sentiment, themes, group breakdowns, opinion
-groups, saturation, time bias. ``progress(fraction, message)`` is called as they run, so the site and the
-command line can show a progress bar. ``write_results`` saves the result as JSON and CSV files.
+groups, saturation, time bias. From 20,000 contributions sentiment is scored in a second process while the
+themes are found (``analysis.parallel``), so the analysis uses two cores. ``progress(fraction, message)`` is
+called as they run, so the site and the command line can show a progress bar. ``write_results`` saves the
+result as JSON and CSV files.
 """
 
 from __future__ import annotations
