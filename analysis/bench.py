@@ -23,6 +23,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,9 +239,46 @@ def generate(size: Size, path: Path, seed: int = 0) -> None:
         _write_events(out, rng, size.votes, people, phase, posted, appeal)
 
 
-def _peak_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class _Memory:
+    """The most memory seen: this process's resident pages plus its helper processes' own pages (Linux).
+
+    A helper forked by ``analysis.parallel`` shares this process's pages until it writes them, so only its
+    private pages are added. Sampled every 0.2 s by a thread; ``ru_maxrss`` covers this process between samples.
+    """
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _fields(path: str, names: tuple[str, ...]) -> int:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            return 0
+        return sum(int(line.split()[1]) for line in lines if line.split(":")[0] in names)
+
+    def sample(self) -> int:
+        """This process's resident kB plus its children's private kB, now."""
+        pid = os.getpid()
+        total = self._fields(f"/proc/{pid}/status", ("VmRSS",))
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        for child in children:
+            total += self._fields(f"/proc/{child}/smaps_rollup", ("Private_Clean", "Private_Dirty"))
+        return total
+
+    def _watch(self) -> None:
+        while not self.stop.wait(0.2):
+            self.peak_kb = max(self.peak_kb, self.sample())
+
+    def peak_mb(self) -> float:
+        """The largest total so far, in MB (at least this process's own peak)."""
+        return max(self.peak_kb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
 def _cpu() -> float:
@@ -261,11 +299,12 @@ def measure(path: Path, out_dir: Path) -> dict[str, Any]:
     machine; wall seconds are only fair when it is quiet. A large consultation's sentiment is scored in a
     forked helper process while themes are found (``analysis.parallel``): the helper's CPU seconds are counted
     under "sentiment", and the wall seconds of "sentiment" are only the wait for it after the themes. Peak
-    memory is this process's; the helper shares its pages and adds what scoring allocates.
+    memory is this process's plus its helpers' own pages (``_Memory``).
     """
     from analysis.pipeline import STAGES, run_analysis, write_results
     from analysis.records import read_jsonl
 
+    memory = _Memory()
     stage_of = {message: name for name, message, _ in STAGES}
     stage_of["Done"] = "summarise"
     peaks: dict[str, float] = {}
@@ -274,7 +313,7 @@ def measure(path: Path, out_dir: Path) -> dict[str, Any]:
 
     def end_stage() -> None:
         name, cpu_began = current[-1]
-        peaks[name] = _peak_mb()
+        peaks[name] = memory.peak_mb()
         cpu[name] = round(cpu.get(name, 0.0) + time.process_time() - cpu_began, 2)
 
     def progress(_: float, message: str) -> None:
@@ -301,6 +340,7 @@ def measure(path: Path, out_dir: Path) -> dict[str, Any]:
     current.append(("write", time.process_time()))
     write_results(result, out_dir)
     end_stage()
+    memory.stop.set()
     stage_wall = {k: v for k, v in result["meta"]["timings"].items() if k != "total"}
     timings = {"read": round(read_seconds, 2), **stage_wall, "write": round(time.perf_counter() - summarised, 2)}
     counts = result["meta"]["counts"]

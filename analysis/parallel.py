@@ -9,6 +9,7 @@ here, as if there were one process).
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -55,7 +56,13 @@ class Background(Generic[Result]):
         # One BLAS/OpenMP thread in each process while both run: two processes already fill the two cores.
         self.limits = threadpool_limits(limits=1)
         self.process = context.Process(target=work, daemon=True)
-        self.process.start()
+        # Objects that exist now are left out of the forked process's garbage collections: a collection
+        # writes to every object it visits, which would copy the whole shared heap into the new process.
+        gc.freeze()
+        try:
+            self.process.start()
+        finally:
+            gc.unfreeze()
         send.close()
 
     def cancel(self) -> None:
