@@ -45,6 +45,7 @@ STAGES: tuple[tuple[str, str, float], ...] = (
     ("opinion", "Finding opinion groups", 0.07),
     ("saturation", "Checking saturation", 0.05),
 )
+SENTIMENT_SLICE = 25_000  # texts scored at a time
 SCORE_FIELDS = ("up", "down", "voters", "impressions", "exposure", "support", "low", "high", "approval",
                 "approval_low", "approval_high")
 # The figures an offline contribution does not get: it is left out of vote-based support.
@@ -338,11 +339,17 @@ def run_analysis(
     report: SupportReport = stages.run("support", lambda _: support_report(dataset, seen))
     scores = report.scores
 
+    def score_in_slices(texts: list[str], questions: list[str]) -> list[float | None]:
+        # Each text is scored on its own: slices give the same scores and bound what scoring allocates.
+        return [score for start in range(0, len(texts), SENTIMENT_SLICE)
+                for score in engines.score_sentiment(texts[start:start + SENTIMENT_SLICE],
+                                                     questions[start:start + SENTIMENT_SLICE])]
+
     def sentiment_stage(_: Progress) -> Background[list[float | None]]:
         texts, questions = [c.text for c in contributions], [c.question for c in contributions]
         # Sentiment needs nothing the themes need: on a large consultation it is scored in a second process
         # while this one finds the themes (two cores), and collected after them.
-        return in_background(engines.score_sentiment, texts, questions)
+        return in_background(score_in_slices, texts, questions)
 
     scoring = stages.run("sentiment", sentiment_stage)
 
