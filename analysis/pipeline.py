@@ -72,6 +72,14 @@ def default_engines() -> TextEngines:
     return TextEngines(ThemeDoc, find_themes, score_sentiment, sentiment_label)
 
 
+def score_in_slices(score: Callable[[list[str], list[str]], list[float | None]], texts: list[str],
+                    questions: list[str]) -> list[float | None]:
+    """``score(texts, questions)``, ``SENTIMENT_SLICE`` texts at a time."""
+    # Each text is scored on its own, so slices give the same scores and bound what scoring allocates.
+    return [value for start in range(0, len(texts), SENTIMENT_SLICE)
+            for value in score(texts[start:start + SENTIMENT_SLICE], questions[start:start + SENTIMENT_SLICE])]
+
+
 def _spearman(values: np.ndarray, other: np.ndarray) -> float | None:
     """Spearman's rho, or None when either side is constant or there are fewer than 3 items."""
     if values.size < 3 or np.ptp(values) == 0 or np.ptp(other) == 0:
@@ -339,17 +347,11 @@ def run_analysis(
     report: SupportReport = stages.run("support", lambda _: support_report(dataset, seen))
     scores = report.scores
 
-    def score_in_slices(texts: list[str], questions: list[str]) -> list[float | None]:
-        # Each text is scored on its own: slices give the same scores and bound what scoring allocates.
-        return [score for start in range(0, len(texts), SENTIMENT_SLICE)
-                for score in engines.score_sentiment(texts[start:start + SENTIMENT_SLICE],
-                                                     questions[start:start + SENTIMENT_SLICE])]
-
     def sentiment_stage(_: Progress) -> Background[list[float | None]]:
         texts, questions = [c.text for c in contributions], [c.question for c in contributions]
         # Sentiment needs nothing the themes need: on a large consultation it is scored in a second process
         # while this one finds the themes (two cores), and collected after them.
-        return in_background(score_in_slices, texts, questions)
+        return in_background(score_in_slices, engines.score_sentiment, texts, questions, items=len(texts))
 
     scoring = stages.run("sentiment", sentiment_stage)
 
