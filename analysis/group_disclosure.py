@@ -12,6 +12,7 @@ reference population (``reweighted_theme_shares``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -135,14 +136,19 @@ def disclosed_group_breakdown(dataset: Dataset, primary: Mapping[str, int], them
     raw = group_breakdown(dataset, primary, themes, seen=seen, min_cell=1)
     phase_of = {c.id: c.phase for c in dataset.contributions}
     author_of = {c.id: c.author for c in dataset.contributions}
+    wanted = set(themes)
+    # Theme sizes and themed authors per scope (all phases, or one), worked out once per scope rather than once
+    # per (scope, dimension) table.
+    per_scope: dict[str | None, tuple[dict[int, int], int]] = {}
     tables = []
     for table in raw["tables"]:
-        ids = [i for i in primary if i in phase_of and (table["phase"] is None or phase_of[i] == table["phase"])]
-        sizes: dict[int, int] = {}
-        for i in ids:
-            sizes[primary[i]] = sizes.get(primary[i], 0) + 1
-        themed_authors = {author_of[i] for i in ids if primary[i] in set(themes)}
-        tables.append(disclose_table(table, sizes, len(themed_authors), policy))
+        scope = table["phase"]
+        if scope not in per_scope:
+            ids = [i for i in primary if i in phase_of and (scope is None or phase_of[i] == scope)]
+            sizes = Counter(primary[i] for i in ids)
+            per_scope[scope] = (dict(sizes), len({author_of[i] for i in ids if primary[i] in wanted}))
+        sizes, themed_authors = per_scope[scope]
+        tables.append(disclose_table(table, sizes, themed_authors, policy))
     return {**raw, "min_cell": policy.min_count, "min_group": policy.min_group, "rounding": policy.rounding,
             "tables": tables}
 

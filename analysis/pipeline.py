@@ -1,8 +1,10 @@
 """The whole analysis of one consultation (or some of its phases), as one JSON-serialisable result.
 
 Stages, in order: index votes and views, time-adjusted support, sentiment, themes, group breakdowns, opinion
-groups, saturation, time bias. ``progress(fraction, message)`` is called as they run, so the site and the
-command line can show a progress bar. ``write_results`` saves the result as JSON and CSV files.
+groups, saturation, time bias. From 20,000 contributions sentiment is scored in a second process while the
+themes are found (``analysis.parallel``), so the analysis uses two cores. ``progress(fraction, message)`` is
+called as they run, so the site and the command line can show a progress bar. ``write_results`` saves the
+result as JSON and CSV files.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,10 +22,12 @@ import numpy as np
 from scipy import stats
 
 from analysis.aside import set_aside_summary
+from analysis.events import about_items
 from analysis.group_disclosure import disclosed_group_breakdown
 from analysis.groups import flatten_cells
 from analysis.labels import flat
 from analysis.opinion import opinion_groups
+from analysis.parallel import Background, in_background
 from analysis.records import Dataset, InputError, distinct, format_time, index_interactions, timestamps
 from analysis.saturation import saturation_curve
 from analysis.stance import describe, is_check_question, phase_comparison, phase_shares, response_kind, stance, wilson
@@ -40,6 +45,7 @@ STAGES: tuple[tuple[str, str, float], ...] = (
     ("opinion", "Finding opinion groups", 0.07),
     ("saturation", "Checking saturation", 0.05),
 )
+SENTIMENT_SLICE = 25_000  # texts scored at a time
 SCORE_FIELDS = ("up", "down", "voters", "impressions", "exposure", "support", "low", "high", "approval",
                 "approval_low", "approval_high")
 # The figures an offline contribution does not get: it is left out of vote-based support.
@@ -64,6 +70,14 @@ def default_engines() -> TextEngines:
     from analysis.themes import ThemeDoc, find_themes
 
     return TextEngines(ThemeDoc, find_themes, score_sentiment, sentiment_label)
+
+
+def score_in_slices(score: Callable[[list[str], list[str]], list[float | None]], texts: list[str],
+                    questions: list[str]) -> list[float | None]:
+    """``score(texts, questions)``, ``SENTIMENT_SLICE`` texts at a time."""
+    # Each text is scored on its own, so slices give the same scores and bound what scoring allocates.
+    return [value for start in range(0, len(texts), SENTIMENT_SLICE)
+            for value in score(texts[start:start + SENTIMENT_SLICE], questions[start:start + SENTIMENT_SLICE])]
 
 
 def _spearman(values: np.ndarray, other: np.ndarray) -> float | None:
@@ -114,8 +128,8 @@ def without_offline_votes(dataset: Dataset) -> tuple[Dataset, int]:
     offline = {c.id for c in dataset.contributions if offline_channel(c)}
     if not offline:
         return dataset, 0
-    votes = [v for v in dataset.votes if v.item not in offline]
-    return replace(dataset, votes=votes, impressions=[i for i in dataset.impressions if i.item not in offline]), \
+    votes = about_items(dataset.votes, offline, inside=False)
+    return replace(dataset, votes=votes, impressions=about_items(dataset.impressions, offline, inside=False)), \
         len(dataset.votes) - len(votes)
 
 
@@ -147,8 +161,8 @@ def select_phases(dataset: Dataset, phases: Iterable[str]) -> Dataset:
     return replace(
         dataset,
         contributions=contributions,
-        votes=[v for v in dataset.votes if v.item in ids],
-        impressions=[i for i in dataset.impressions if i.item in ids],
+        votes=about_items(dataset.votes, ids),
+        impressions=about_items(dataset.impressions, ids),
     )
 
 
@@ -333,14 +347,13 @@ def run_analysis(
     report: SupportReport = stages.run("support", lambda _: support_report(dataset, seen))
     scores = report.scores
 
-    def sentiment_stage(_: Progress) -> tuple[dict[str, float | None], dict[str, str]]:
+    def sentiment_stage(_: Progress) -> Background[list[float | None]]:
         texts, questions = [c.text for c in contributions], [c.question for c in contributions]
-        compounds = engines.score_sentiment(texts, questions)
-        # None: not scored (text not in English).
-        values = {c.id: None if v is None else float(v) for c, v in zip(contributions, compounds, strict=True)}
-        return values, {i: "not scored" if v is None else engines.sentiment_label(v) for i, v in values.items()}
+        # Sentiment needs nothing the themes need: on a large consultation it is scored in a second process
+        # while this one finds the themes (two cores), and collected after them.
+        return in_background(score_in_slices, engines.score_sentiment, texts, questions, items=len(texts))
 
-    sentiment, labels = stages.run("sentiment", sentiment_stage)
+    scoring = stages.run("sentiment", sentiment_stage)
 
     def theme_stage(report_progress: Progress) -> Any:
         docs = []
@@ -352,6 +365,12 @@ def run_analysis(
         return engines.find_themes(docs, k=k, seed=seed, progress=report_progress)
 
     themes = stages.run("themes", theme_stage)
+    waited = time.perf_counter()
+    compounds = scoring.result()
+    stages.timings["sentiment"] = round(stages.timings["sentiment"] + time.perf_counter() - waited, 3)
+    # None: not scored (text not in English).
+    sentiment = {c.id: None if v is None else float(v) for c, v in zip(contributions, compounds, strict=True)}
+    labels = {i: "not scored" if v is None else engines.sentiment_label(v) for i, v in sentiment.items()}
     theme_ids = [int(t.id) for t in themes.themes]
     # The site-wide disclosure rule (counts under 10, rounding, no small groups, no recovery by subtraction).
     groups = stages.run("groups", lambda _: disclosed_group_breakdown(dataset, themes.primary, theme_ids,
@@ -435,12 +454,38 @@ def run_analysis(
     }
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+def _write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """One line per row, its values in ``columns`` ("" for None or missing)."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
+        writer = csv.writer(handle)  # csv.DictWriter's bytes, without building a dict per row
+        writer.writerow(columns)
         for row in rows:
-            writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in columns})
+            writer.writerow(["" if (value := row.get(key)) is None else value for key in columns])
+
+
+JSON_ROWS = 5_000  # rows of a long list encoded at a time
+
+
+def _write_json(result: Mapping[str, Any], handle: Any) -> None:
+    """``json.dump(result, handle)`` (the same bytes) through the C encoder, a slice of a long list at a time.
+
+    ``json.dump`` streams through the pure-Python encoder, 4x slower than ``json.dumps``; encoding the
+    whole result in one string would hold it twice in memory.
+    """
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    handle.write("{")
+    for position, (key, value) in enumerate(result.items()):
+        handle.write((", " if position else "") + dumps(str(key)) + ": ")
+        if isinstance(value, list) and len(value) > JSON_ROWS:
+            handle.write("[")
+            for start in range(0, len(value), JSON_ROWS):
+                handle.write((", " if start else "") + dumps(value[start:start + JSON_ROWS])[1:-1])
+            handle.write("]")
+        else:
+            handle.write(dumps(value))
+    handle.write("}")
 
 
 def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
@@ -450,7 +495,7 @@ def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
     paths = [out / name for name in ("results.json", "support.csv", "themes.csv", "theme_members.csv",
                                      "groups.csv")]
     with paths[0].open("w", encoding="utf-8") as handle:
-        json.dump(result, handle, ensure_ascii=False, allow_nan=False)
+        _write_json(result, handle)
     contributions = result["contributions"]
     # The support ranking: online contributions only (offline ones are left out of vote-based support).
     _write_csv(paths[1], sorted((r for r in contributions if r.get("support") is not None),
@@ -469,13 +514,11 @@ def write_results(result: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
     ], ["theme", "label", "description", "terms", "size", "participants", "sentiment_mean", "positive", "neutral",
         "negative", "support_mean", "quotes"])
     by_id = {row["id"]: row for row in contributions}
-    members = [
-        {"theme": t["id"], "label": t["label"], "rank": rank, **by_id[item]}
-        for t in themes
-        for rank, item in enumerate(t["contributions"], start=1)
-    ]
-    _write_csv(paths[3], members, ["theme", "label", "rank", "id", "kind", "phase", "support", "low", "high",
-                                   "up", "down", "sentiment", "sentiment_label", "text"])
+    # Each member's own row over its theme's id and label and its rank (the row's own keys win).
+    members = (ChainMap(by_id[item], {"theme": t["id"], "label": t["label"], "rank": rank})
+               for t in themes for rank, item in enumerate(t["contributions"], start=1))
+    _write_csv(paths[3], members, ["theme", "label", "rank", "id", "kind", "phase", "support", "low", "high", "up",
+                                   "down", "sentiment", "sentiment_label", "text"])
     _write_csv(paths[4], flatten_cells(result["groups"]),
                ["phase", "dimension", "theme", "group", "contributors", "contributions", "share", "ratio",
                 "z", "voters", "support", "theme_consensus", "suppressed"])

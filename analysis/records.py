@@ -28,13 +28,19 @@ strings; a time without an offset is read as UTC. Unknown keys are ignored, so t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from analysis.events import Impression, ImpressionTable, Vote, VoteTable, as_tables, first_appearance, seconds
+
+__all__ = ["Contribution", "Dataset", "Impression", "ImpressionTable", "InputError", "Interactions", "Vote",
+           "VoteTable", "distinct", "format_time", "index_interactions", "parse_time", "read_jsonl",
+           "timestamps", "write_jsonl"]
 
 KINDS = ("idea", "comment")
 VOTE_VALUES = (1, -1, 0)
@@ -62,32 +68,17 @@ class Contribution:
     meta: bool = False  # a Pol.is-style "meta" statement about the speaker ("I am over 55"), not an opinion
 
 
-@dataclass(frozen=True, slots=True)
-class Vote:
-    """One vote event: +1 up, -1 down, 0 withdrawn."""
-
-    item: str
-    voter: str
-    value: int
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Impression:
-    """The first time a person was shown an item."""
-
-    item: str
-    viewer: str
-    first_seen: datetime
-
-
 @dataclass(frozen=True)
 class Dataset:
-    """Everything one analysis reads: contributions, vote events, impressions and free-form metadata."""
+    """Everything one analysis reads: contributions, vote events, impressions and free-form metadata.
+
+    ``votes`` and ``impressions`` are lists of records, or tables (``analysis.events``) when read from an
+    export; either is a sequence of ``Vote`` or ``Impression``.
+    """
 
     contributions: list[Contribution]
-    votes: list[Vote]
-    impressions: list[Impression]
+    votes: Sequence[Vote]
+    impressions: Sequence[Impression]
     meta: dict[str, Any] = field(default_factory=dict)
 
     def voter_groups(self) -> dict[str, dict[str, str]]:
@@ -144,7 +135,8 @@ def timestamps(moments: Iterable[datetime]) -> np.ndarray:
     )
 
 
-def _contribution(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
+def contribution_from_dict(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
+    """A contribution from its JSON-lines object (``intern`` shares one string per repeated id)."""
     kind = row.get("kind", "idea")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -169,80 +161,15 @@ def _contribution(row: dict[str, Any], intern: dict[str, str]) -> Contribution:
     )
 
 
-def _vote(row: dict[str, Any], intern: dict[str, str]) -> Vote:
-    value = row["value"]
-    if value not in VOTE_VALUES or isinstance(value, bool):
-        raise ValueError(f"vote value must be 1, -1 or 0, got {value!r}")
-    item, voter = str(row["item"]), str(row["voter"])
-    # Interning: millions of vote rows repeat a few thousand ids; one string object each saves memory.
-    at = parse_time(row["at"])
-    return Vote(intern.setdefault(item, item), intern.setdefault(voter, voter), int(value), at)
-
-
-def _impression(row: dict[str, Any], intern: dict[str, str]) -> Impression:
-    item, viewer = str(row["item"]), str(row["viewer"])
-    first_seen = parse_time(row["first_seen"])
-    return Impression(intern.setdefault(item, item), intern.setdefault(viewer, viewer), first_seen)
-
-
-_DECODER = json.JSONDecoder()
-
-
-def iter_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSON-lines file."""
-    # raw_decode skips json.loads' per-call checks: a fifth of the read time over millions of short lines.
-    decode = _DECODER.raw_decode
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row, end = decode(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            if end != len(line):
-                raise InputError(f"{path}:{number}: not valid JSON (extra data after the object)")
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{number}: expected a JSON object")
-            yield number, row
-
-
 def read_jsonl(path: Path | str) -> Dataset:
-    """Read a JSON-lines export (format in this module's docstring) into a Dataset."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    contributions: list[Contribution] = []
-    votes: list[Vote] = []
-    impressions: list[Impression] = []
-    meta: dict[str, Any] = {}
-    intern: dict[str, str] = {}
-    for number, row in iter_lines(path):
-        kind = row.get("type")
-        try:
-            if kind == "vote":
-                votes.append(_vote(row, intern))
-            elif kind == "impression":
-                impressions.append(_impression(row, intern))
-            elif kind == "contribution":
-                contributions.append(_contribution(row, intern))
-                if "meta" in row:
-                    meta["meta_marked"] = True
-            elif kind == "meta":
-                meta.update({k: v for k, v in row.items() if k != "type"})
-            else:
-                raise ValueError(f"unknown type {kind!r} (expected contribution, vote, impression or meta)")
-        except KeyError as error:
-            raise InputError(f"{path}:{number}: {kind} line lacks {error.args[0]!r}") from None
-        except (ValueError, TypeError) as error:
-            raise InputError(f"{path}:{number}: {error}") from None
-    if not contributions:
-        raise InputError(f"{path}: no contribution lines; is this a consultation export?")
-    ids = [c.id for c in contributions]
-    if len(set(ids)) != len(ids):
-        raise InputError(f"{path}: contribution ids are not unique")
-    return Dataset(contributions, votes, impressions, meta)
+    """Read a JSON-lines export (format in this module's docstring) into a Dataset.
+
+    Votes and impressions come back as tables (``analysis.events``); a large export is read by two processes,
+    half each (``analysis.reader``).
+    """
+    from analysis.reader import read_export
+
+    return read_export(Path(path))
 
 
 def contribution_to_dict(c: Contribution) -> dict[str, Any]:
@@ -313,20 +240,27 @@ def _first_and_last_per_pair(item: np.ndarray, person: np.ndarray, at: np.ndarra
 
 def index_interactions(dataset: Dataset) -> Interactions:
     """Current votes and distinct (item, person) views as arrays; those of unknown items are dropped."""
-    index = {c.id: i for i, c in enumerate(dataset.contributions)}
-    people: dict[str, int] = {}
-    n = len(dataset.votes)
-    item = np.fromiter((index.get(v.item, -1) for v in dataset.votes), dtype=np.int64, count=n)
-    person = np.fromiter((people.setdefault(v.voter, len(people)) for v in dataset.votes), dtype=np.int64,
-                         count=n)
-    value = np.fromiter((v.value for v in dataset.votes), dtype=np.int8, count=n)
-    at = timestamps(v.at for v in dataset.votes)
+    votes, impressions = as_tables(dataset.votes, dataset.impressions)
+    names = votes.names
+    # Item index per name code (-1: not a contribution); people numbered in the order they first appear
+    # among votes, then among impressions.
+    item_of = np.full(len(names), -1, dtype=np.int64)
+    for i, c in enumerate(dataset.contributions):
+        code = names.codes.get(c.id)
+        if code is not None:
+            item_of[code] = i
+    voters = first_appearance(votes.person, len(names))
+    viewers = first_appearance(impressions.person, len(names))
+    rank = np.full(len(names), -1, dtype=np.int64)
+    rank[voters] = np.arange(voters.size)
+    viewers = viewers[rank[viewers] < 0]
+    rank[viewers] = np.arange(voters.size, voters.size + viewers.size)
+    people = [names.names[code] for code in np.concatenate([voters, viewers]).tolist()]
+    n = len(votes)
+    item, person, value, at = item_of[votes.item], rank[votes.person], votes.value, seconds(votes.at)
     known = item >= 0
     item, person, value, at = item[known], person[known], value[known], at[known]
-    m = len(dataset.impressions)
-    viewed = np.fromiter((index.get(i.item, -1) for i in dataset.impressions), dtype=np.int64, count=m)
-    viewer = np.fromiter((people.setdefault(i.viewer, len(people)) for i in dataset.impressions),
-                         dtype=np.int64, count=m)
+    viewed, viewer = item_of[impressions.item], rank[impressions.person]
     first, keep = _first_and_last_per_pair(item, person, at, len(people))
     item, person, value, first_at = item[keep], person[keep], value[keep], at[first]
     width = max(len(people), 1)
@@ -337,5 +271,5 @@ def index_interactions(dataset: Dataset) -> Interactions:
     return Interactions(
         vote_item=item, vote_person=person, vote_value=value, vote_first_at=first_at,
         seen_item=pairs // width, seen_person=pairs % width,
-        people=list(people), has_impressions=bool(dataset.impressions), ignored_votes=int(n - known.sum()),
+        people=people, has_impressions=len(impressions) > 0, ignored_votes=int(n - known.sum()),
     )

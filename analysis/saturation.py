@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.events import microseconds
 from analysis.records import Contribution
 
 MIN_MEMBERS = 3
@@ -37,20 +38,25 @@ def saturation_curve(
     points: int = CURVE_POINTS,
 ) -> dict[str, Any]:
     """Themes found against contributions read in time order, and a plain statement about saturation."""
-    ordered = sorted(contributions, key=lambda c: (c.visible_from, c.id))
-    seen: dict[int, int] = {}
-    found_after = np.zeros(len(ordered), dtype=np.int64)
-    discovered = 0
-    last_new = 0
-    for position, c in enumerate(ordered, start=1):
-        theme = primary.get(c.id)
-        if theme is not None and theme >= 0:
-            seen[theme] = seen.get(theme, 0) + 1
-            if seen[theme] == min_members:
-                discovered += 1
-                last_new = position
-        found_after[position - 1] = discovered
-    n = len(ordered)
+    n = len(contributions)
+    # Time order, ties by id (a stable sort by id, then by time).
+    ids = np.array([c.id for c in contributions], dtype=object)
+    moments = np.array([microseconds(c.visible_from) for c in contributions], dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
+    order = by_id[np.argsort(moments[by_id], kind="stable")]
+    theme = np.fromiter((-1 if (t := primary.get(c.id)) is None else t for c in contributions), dtype=np.int64,
+                        count=n)[order]
+    # Where each theme's min_members-th contribution is read: the moment it counts as found.
+    themed = np.flatnonzero(theme >= 0)
+    grouped = themed[np.argsort(theme[themed], kind="stable")]
+    starts = np.flatnonzero(np.concatenate([[True], theme[grouped][1:] != theme[grouped][:-1]])) if grouped.size \
+        else np.zeros(0, dtype=np.int64)
+    ends = np.append(starts[1:], grouped.size)
+    enough = ends - starts >= min_members
+    found_at = grouped[starts[enough] + min_members - 1] + 1  # 1-based read positions
+    found_after = np.cumsum(np.bincount(found_at - 1, minlength=n)[:n]) if n else np.zeros(0, dtype=np.int64)
+    discovered = int(found_at.size)
+    last_new = int(found_at.max()) if found_at.size else 0
     result: dict[str, Any] = {
         "min_members": min_members,
         "tail": tail,

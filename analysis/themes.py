@@ -24,6 +24,7 @@ Method (unsupervised; settings chosen by cross-validation across the two pxtext 
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -226,7 +227,8 @@ def _static_vectors(corpus: _Corpus) -> np.ndarray | None:
     )
     rows: dict[str, int] = {}
     vectors: list[np.ndarray] = []
-    entries: tuple[list[int], list[int], list[float]] = ([], [], [])
+    # Typed arrays, not lists: 8 bytes an entry instead of about 40 (7.5 million entries at 500,000 texts).
+    entries = (array("q"), array("q"), array("d"))
     for i, words in enumerate(corpus.words):
         weighted: Counter[str] = Counter(words)
         if TONE_WEIGHT > 0 and i < len(corpus.tone):
@@ -248,8 +250,10 @@ def _static_vectors(corpus: _Corpus) -> np.ndarray | None:
             entries[2].append(count * max(idf, 0.0) ** IDF_POWER)
     if not vectors:
         return np.zeros((n, table.vectors.shape[1]), dtype=np.float32)
-    weights = sp.csr_matrix((entries[2], (entries[0], entries[1])), shape=(n, len(vectors)), dtype=np.float32)
-    return normalize(weights @ np.vstack(vectors))
+    weights = sp.csr_matrix((np.frombuffer(entries[2]), (np.frombuffer(entries[0], dtype=np.int64),
+                                                         np.frombuffer(entries[1], dtype=np.int64))),
+                            shape=(n, len(vectors)), dtype=np.float32)
+    return normalize(weights @ np.vstack(vectors), copy=False)
 
 
 @dataclass
@@ -277,15 +281,19 @@ def _features(corpus: _Corpus, seed: int) -> _Features:
         tfidf = normalize((tfidf @ sp.diags(scale)).tocsr())
     else:
         tfidf = counts
-    parts: list[np.ndarray] = []
     static = _static_vectors(corpus)
-    if static is not None:
-        parts.append((1 - LSA_WEIGHT) * static)
     dimensions = min(LSA_DIMENSIONS, counts.shape[1] - 1, n - 1)
-    if dimensions >= 1:
-        lsa = TruncatedSVD(dimensions, random_state=0).fit_transform(tfidf)
-        parts.append((LSA_WEIGHT if static is not None else 1.0) * normalize(lsa))
-    dense = np.hstack(parts).astype(np.float32) if parts else np.zeros((n, 1), dtype=np.float32)
+    lsa = TruncatedSVD(dimensions, random_state=0).fit_transform(tfidf) if dimensions >= 1 else None
+    width = (0 if static is None else static.shape[1]) + (0 if lsa is None else lsa.shape[1])
+    if not width:
+        return _Features(counts, vocabulary, np.zeros((n, 1), dtype=np.float32), tfidf)
+    # Both parts written into one float32 array (the values np.hstack(...).astype(float32) gave) without the
+    # float64 copies: at 500,000 texts those took 2.4 GB.
+    dense = np.empty((n, width), dtype=np.float32)
+    if static is not None:
+        np.multiply(static, np.float32(1 - LSA_WEIGHT), out=dense[:, : static.shape[1]])
+    if lsa is not None:
+        dense[:, width - lsa.shape[1]:] = (LSA_WEIGHT if static is not None else 1.0) * normalize(lsa)
     return _Features(counts, vocabulary, dense, tfidf)
 
 
