@@ -18,6 +18,7 @@ from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
 from analysis.labels import PhraseIndex, label_from
+from analysis.quotes import OwnWords, choose_typical, stems_of_phrases
 
 STABILITY_SAMPLE = 1500  # texts per stability re-run (keeps the check cheap at any scale)
 STABILITY_RUNS = 3  # seeds compared for run-to-run agreement
@@ -140,8 +141,13 @@ def _stability(dense: np.ndarray, labels: np.ndarray, k: int, seed: int) -> tupl
 
 
 def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, docs: Sequence[Any],
-                seed: int, parent: Sequence[str] = ()) -> list[dict[str, object]]:
-    """Two to four sub-themes of one theme (k-means, k by silhouette), each labelled by its own phrases."""
+                seed: int, parent: Sequence[str] = (), own: OwnWords | None = None) -> list[dict[str, object]]:
+    """Two to four sub-themes of one theme (k-means, k by silhouette), each labelled by its own phrases and,
+    given each text's ``own`` words, with its typical member (nearest its centre, holding its label's words).
+
+    Phrases made only of the words of ``parent`` (the theme's label) do not label a sub-theme. A sub-theme
+    smaller than ``MIN_SUB_THEME_SIZE`` is folded into the nearest other one.
+    """
     if members.size < 2 * MIN_SUB_THEME_SIZE:
         return []
     points = normalize(dense[members])
@@ -163,17 +169,32 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
                 best = (score, model)
         if best is None:
             return []
+        centres = best[1].cluster_centers_
         labels = best[1].predict(points)
+    # Nearest centre by squared distance on unit rows: the largest 2 p.c - |c|^2 (no members x centres x
+    # dimensions array).
+    closeness = 2 * points @ centres.T - (centres**2).sum(axis=1)
+    counts = np.bincount(labels, minlength=len(centres))
+    kept = np.flatnonzero(counts >= MIN_SUB_THEME_SIZE)
+    if kept.size < 2:
+        return []
+    if kept.size < len(centres):
+        labels = kept[closeness[:, kept].argmax(axis=1)]
     order = [t for t, _ in Counter(labels.tolist()).most_common()]
     taken: set[str] = set()
     result = []
     for number, t in enumerate(order):
-        inside = members[labels == t]
+        where = np.flatnonzero(labels == t)
+        inside = members[where]
         label, top = label_from(phrases, inside.tolist(), f"Other points ({number + 1})", taken,
-                                exclude=list(parent[:1]))
+                                exclude=list(parent))
         taken.add(label.lower())
-        result.append({"id": number, "label": label, "phrases": top[:4], "size": int(inside.size),
-                       "contributions": [docs[i].id for i in inside]})
+        sub: dict[str, object] = {"id": number, "label": label, "phrases": top[:4], "size": int(inside.size),
+                                  "contributions": [docs[i].id for i in inside]}
+        if own is not None:
+            similarity = np.zeros(len(docs), dtype=np.float64)
+            similarity[inside] = points[where] @ centres[t]
+            typical = choose_typical(inside, similarity, own, stems_of_phrases([label] if top else []))
+            sub["typical"] = None if typical is None else docs[typical].id
+        result.append(sub)
     return result
-
-
