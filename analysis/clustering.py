@@ -17,8 +17,8 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from analysis.labels import PhraseIndex, label_from
-from analysis.quotes import OwnWords, choose_typical, stems_of_phrases
+from analysis.labels import PhraseIndex, label_from, label_phrases
+from analysis.quotes import OwnWords, choose_typical
 
 STABILITY_SAMPLE = 1500  # texts per stability re-run (keeps the check cheap at any scale)
 STABILITY_RUNS = 3  # seeds compared for run-to-run agreement
@@ -194,7 +194,7 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
         if own is not None:
             similarity = np.zeros(len(docs), dtype=np.float64)
             similarity[inside] = points[where] @ centres[t]
-            typical = choose_typical(inside, similarity, own, stems_of_phrases([label] if top else []))
+            typical = choose_typical(inside, similarity, own, label_phrases(label, top))
             sub["typical"] = None if typical is None else docs[typical].id
         result.append(sub)
     return result

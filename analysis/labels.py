@@ -56,7 +56,9 @@ _EDGE_WORDS = frozenset(
 )
 _GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_NOUNS)
 _CAPITALS = re.compile(r"\b[A-Z]{2}\b")
-_PUNCTUATION = re.compile(r"[,.;:!?()\[\]/\n\"]+|\s[-\u2013\u2014]\s")
+# Punctuation, and hyphenated compounds ("board-level AHP leaders", "community-based"), whose parts make
+# junk phrases ("level AHP", "community base").
+_PUNCTUATION = re.compile(r"[,.;:!?()\[\]/\n\"]+|\s[-\u2013\u2014]\s|[A-Za-z]+(?:-[A-Za-z]+)+")
 # Set phrases of praise that read as topics word by word ("1st class", "springs to mind").
 _PRAISE_IDIOMS = re.compile(r"\b(?:1st|first|top|world)[- ]class\b|\btop[- ]notch\b|\bsecond to none\b"
                             r"|\bsprings? to mind\b|\babove and beyond\b|\bover and above\b"
@@ -139,12 +141,13 @@ class PhraseIndex:
                 self.document_frequency[key] += 1
         self.n = len(texts)
         self.acronyms = _acronyms(texts)
-        self._kinds: dict[str, tuple[str, str]] = {}  # key -> (kind, spelling it was judged by)
+        # (key, members) -> (kind, spelling it was judged by); the spelling a key was last judged by.
+        self._kinds: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self._spelling: dict[str, str] = {}
 
     def readable(self, key: str) -> str:
-        """A phrase's most common spelling (or the one it was judged by), acronyms in capitals."""
-        chosen = self._kinds.get(key)
-        words = (chosen[1] if chosen else self.surface[key].most_common(1)[0][0]).split()
+        """A phrase's spelling (the one it was last judged by, else the most common), acronyms in capitals."""
+        words = self._spelling.get(key, self.surface[key].most_common(1)[0][0]).split()
         return " ".join(w.upper() if w in self.acronyms else w for w in words)
 
     @staticmethod
@@ -158,11 +161,11 @@ class PhraseIndex:
         return frozenset(stem(w) for w in tokenize(text) if w not in CONNECTORS and w not in STOP_WORDS)
 
     def kind(self, key: str, members: Sequence[int]) -> str:
-        """ "ok" for a phrase that can lead a label, "weak" for one too general to stand alone ("Staff", or
-        "phone" written mostly as "phone calls"), "bad" for one whose last word names no topic (an adjective, a
-        verb, filler such as "sounds"). A phrase is judged by its best spelling, which it is then shown in
-        ("waiting" rather than "wait")."""
-        if key not in self._kinds:
+        """ "ok" for a phrase that can lead a label, "weak" for one too general to stand alone ("Staff"), "bad"
+        for one whose last word names no topic (an adjective, a verb, filler such as "sounds"). A phrase is
+        judged by its best spelling, which it is then shown in ("waiting" rather than "wait")."""
+        cache = (key, len(members), members[0] if len(members) else -1)
+        if cache not in self._kinds:
             spellings = self.surface[key].most_common(3)
             first = spellings[0][0]
             best = (self._kind_of(first, key, members), first)
@@ -174,8 +177,9 @@ class PhraseIndex:
                 kind = self._kind_of(spelling, key, members)
                 if kind != "bad":
                     best = (kind, spelling)
-            self._kinds[key] = best
-        return self._kinds[key][0]
+            self._kinds[cache] = best
+        self._spelling[key] = self._kinds[cache][1]
+        return self._kinds[cache][0]
 
     def _kind_of(self, spelling: str, key: str, members: Sequence[int]) -> str:
         """The kind of one spelling of a phrase (see ``kind``)."""
@@ -186,13 +190,13 @@ class PhraseIndex:
         classes = word_classes(head)
         if classes == {"VERB"}:  # a gerund: "waiting" is a topic, "reassuring" (said "very reassuring") is not
             return "bad" if uses(head, self._using(key, members))[2] >= DEGREE_USE else "ok"
-        if "NOUN" in classes and (classes & {"ADJ", "VERB"} or len(words) == 1):
+        if "NOUN" in classes and classes & {"ADJ", "VERB"}:
             adjective, verb, _ = uses(head, self._using(key, members))
             # "professional", "clinical" used as adjectives, "thought", "spoke" as verbs: say what about.
             if ("ADJ" in classes and adjective >= ADJECTIVE_USE) or ("VERB" in classes and verb >= VERB_USE):
                 return "bad"
             if len(words) == 1 and adjective >= ADJECTIVE_USE:
-                return "weak"  # mostly the first word of a longer name ("phone calls", "car park")
+                return "weak"  # mostly before another word: a verb ("prevention builds ...") or "phone calls"
         if len(words) == 1 and (head in GENERIC_NOUNS or key in _GENERIC_STEMS):
             return "weak"
         return "ok"
@@ -283,9 +287,9 @@ def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
         if excluded and index.stems(key) <= excluded:
             continue
         kind = index.kind(key, members)
-        # The leading phrase, and a word that cannot lead alone, grow to the longer phrase most of their uses
-        # belong to ("waiting" -> "waiting times", "professional" -> "professional manner").
-        grown = index.extend(members, key) if kind != "ok" or not candidates else key
+        # A word grows to the longer phrase a good share of its uses belong to ("waiting" -> "waiting times",
+        # "professional" -> "professional manner").
+        grown = index.extend(members, key)
         if grown != key:
             kind = index.kind(grown, members)
         if kind == "bad":
@@ -298,20 +302,37 @@ def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
     readable = [index.readable(k) for k, _, _ in candidates]
     lead = next((i for i, (_, _, kind) in enumerate(candidates) if kind == "ok"), 0)
     label, used = readable[lead], [lead]
+    if len(candidates) == 1 and candidates[0][2] == "weak":
+        # A word too general to stand alone and nothing to join it to: say so ("Staff in general").
+        return f"{label[:1].upper()}{label[1:]} in general", readable
     # A second phrase when the lead cannot stand alone, when a phrase scored above the lead was too general
     # to lead, or when the next phrase is nearly as strong.
     second = next((i for i in range(len(candidates)) if i != lead), None)
     if second is not None and " and " not in label + readable[second] and (
             candidates[lead][2] == "weak" or second < lead
             or candidates[second][1] >= SECOND_PHRASE_RATIO * candidates[lead][1]):
-        joined = f"{label} and {readable[second]}"
+        # A general word goes first, so the label ends on its topic ("Advice and exercises").
+        pair = [second, lead] if candidates[second][2] == "weak" else [lead, second]
+        joined = f"{readable[pair[0]]} and {readable[pair[1]]}"
         if len(joined.split()) <= MAX_LABEL_WORDS:
-            label, used = joined, [lead, second]
+            label, used = joined, pair
     if label.lower() in taken:
         extra = next((i for i in range(len(candidates)) if i not in used and " and " not in readable[i]), None)
         if extra is not None:
-            label = f"{readable[lead]} and {readable[extra]}"
-    return label[:1].upper() + label[1:], readable[:5]
+            pair = [extra, lead] if candidates[extra][2] == "weak" else [lead, extra]
+            label, used = f"{readable[pair[0]]} and {readable[pair[1]]}", pair
+    # The label's own phrases first: descriptions say "about <label phrases> and ...", and the typical
+    # example is looked for by them.
+    ordered = [readable[i] for i in used] + [r for i, r in enumerate(readable) if i not in used]
+    return label[:1].upper() + label[1:], ordered[:5]
+
+
+def label_phrases(label: str, top: Sequence[str]) -> list[str]:
+    """The phrases a label from ``label_from`` is made of (its ``top`` list starts with them); none for a
+    fallback label."""
+    if len(top) > 1 and label.lower() == f"{top[0]} and {top[1]}".lower():
+        return list(top[:2])
+    return list(top[:1]) if top and label.lower().startswith(top[0].lower()) else []
 
 
 def flat(text: str) -> str:

@@ -78,16 +78,17 @@ def choose_quotes(members: np.ndarray, similarity: np.ndarray, weights: np.ndarr
 
 
 def choose_typical(members: np.ndarray, similarity: np.ndarray, own: OwnWords,
-                   label_stems: frozenset[str]) -> int | None:
-    """The substantive member nearest the centre among those whose own words hold every word of the label,
-    else one of them; None when none does (a typical example that does not match its label misleads)."""
+                   label_phrases: Sequence[str]) -> int | None:
+    """The substantive member nearest the centre among those whose own words hold every word of the label's
+    phrases, else of its first phrase, else of its second, else one word of them; None when none does (a
+    typical example that does not match its label misleads)."""
     substantive = [int(i) for i in members if own.substantive[i]]
-    if not substantive:
+    wanted = [stems_of_phrases(label_phrases)] + [stems_of_phrases([p]) for p in label_phrases]
+    wanted = [w for w in wanted if w]
+    if not substantive or not wanted:
         return None
-    tiers = (
-        [i for i in substantive if label_stems and label_stems <= own.stems[i]],
-        [i for i in substantive if own.stems[i] & label_stems],
-    )
+    tiers = [[i for i in substantive if w <= own.stems[i]] for w in wanted]
+    tiers.append([i for i in substantive if own.stems[i] & wanted[0]])
     tier = next((t for t in tiers if t), None)
     return None if tier is None else max(tier, key=lambda i: (similarity[i], -i))
 

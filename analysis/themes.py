@@ -50,7 +50,7 @@ from analysis.clustering import (
     _stability,
     _sub_themes,
 )
-from analysis.labels import PhraseIndex, label_from
+from analysis.labels import PhraseIndex, label_from, label_phrases
 from analysis.quotes import OwnWords, choose_quotes, choose_typical, examples, stems_of_phrases
 from analysis.text import KEPT_WORDS, content_tokens, stem, tokenize
 
@@ -475,7 +475,7 @@ def find_themes(
         taken.add(label.lower())
         key = stems_of_phrases([label, *top] if top else terms[t])
         quotes = choose_quotes(members, similarity[:, t], weights, own, key, features.tfidf)
-        typical = choose_typical(members, similarity[:, t], own, stems_of_phrases([label] if top else []))
+        typical = choose_typical(members, similarity[:, t], own, label_phrases(label, top))
         subs = _sub_themes(features.dense, members, phrases, kept, seed, [label] if top else [], own=own)
         themes.append(Theme(t, label, terms[t], len(members), [kept[i].id for i in members],
                             [kept[i].id for i in quotes], top, subs,

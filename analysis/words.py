@@ -134,14 +134,24 @@ def uses(word: str, texts: Iterable[str]) -> tuple[float, float, float]:
             before = words[i - 1] if i else ""
             after = words[i + 1] if i + 1 < len(words) and not tokens[i].endswith((",", ".", ";", ":")) else ""
             degree += before in _DEGREE_CUES or after in _OBJECT_CUES
+            # In a list of adjectives ("friendly, professional and helpful"), the word is one too.
+            listed = _adjective_only(words[i - 1] if i else "") or _adjective_only(
+                words[i + 1] if i + 1 < len(words) else "") or (i + 2 < len(words) and words[i + 1] in (
+                    "and", "&", "") and _adjective_only(words[i + 2]))
             if before in _VERB_CUES:
                 verb += 1
-            elif before in _ADJECTIVE_CUES or (after and after not in STOP_WORDS and after.isalpha()):
+            elif listed or before in _ADJECTIVE_CUES or (after and after not in STOP_WORDS and after.isalpha()):
                 adjective += 1
             elif before in _NOUN_CUES or not after:
                 noun += 1
     total = adjective + verb + noun
     return (adjective / max(total, 1), verb / max(total, 1), degree / max(seen, 1))
+
+
+def _adjective_only(word: str) -> bool:
+    """A word the lexicon lists as an adjective and not as a noun ("friendly", "helpful")."""
+    classes = word_classes(word) if word.isalpha() else frozenset()
+    return "ADJ" in classes and "NOUN" not in classes
 
 
 def own_topical_words(text: str) -> list[str]:
@@ -162,5 +172,6 @@ _VAGUE_WORDS = frozenset(
     "come coming came take took taken told tell ask asked seen see use used able possible sure maybe also "
     "still even ever always often sometimes usually quite rather little know knew known look looked like "
     "liked feel try tried trying talked happen happened happens start started back week weeks year years "
-    "month months ago last next first new old lovely sorry worse better best shouldn wouldn couldn ll".split()
+    "month months ago last next first new old lovely sorry worse better best shouldn wouldn couldn ll later "
+    "earlier soon now then left right today yesterday tomorrow".split()
 )
