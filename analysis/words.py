@@ -71,7 +71,7 @@ _INTRODUCTION = re.compile(
     r"|i\s+(?:care\s+for|look\s+after)\s+my\s[^.!?]*[.!?]"
     r"|(?:speaking\s+)?as\s+an?\s+[\w' -]{1,40}?[,:]"
     r"|speaking\s+(?:from\s+experience|personally)\s*[,:.]"
-    r"|(?!(?:the|this|that|it|we|they|i)\b)(?:\w[\w'-]*\s+){0,2}\w[\w'-]*\s+here\s*[.:,!]"
+    r"|(?!(?:the|this|that|it|we|they|i)\b)(?:\w[\w'-]*\s+){0,4}\w[\w'-]*\s+here\s*[.:,!]"
     r")\s*",
     re.IGNORECASE,
 )
