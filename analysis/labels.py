@@ -24,6 +24,7 @@ from analysis.text import STOP_WORDS, stem, tokenize
 from analysis.words import (
     FILLER_HEADS,
     GENERIC_NOUNS,
+    can_be_adjective,
     can_be_noun,
     is_verb_only,
     uses,
@@ -187,6 +188,8 @@ class PhraseIndex:
         head = words[-1]
         if head in FILLER_HEADS or not can_be_noun(head):
             return "bad"
+        if "and" in words and all(can_be_adjective(w) for w in words if w not in CONNECTORS):
+            return "bad"  # "clear and specific", "clean and tidy": qualities, not a topic
         classes = word_classes(head)
         if classes == {"VERB"}:  # a gerund: "waiting" is a topic, "reassuring" (said "very reassuring") is not
             return "bad" if uses(head, self._using(key, members))[2] >= DEGREE_USE else "ok"

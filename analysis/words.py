@@ -45,7 +45,8 @@ _PREPOSITIONAL = frozenset("considering regarding including concerning according
 # Words before an adjective ("was helpful", "very professional") or before a noun ("the summary").
 _ADJECTIVE_CUES = frozenset(
     "is are was were be been being am very so really too quite extremely more most less always felt feel "
-    "feels seemed seems incredibly totally particularly especially get gets got getting".split()
+    "feels seemed seems incredibly totally particularly especially get gets got getting become becomes "
+    "became remain remains stay stays".split()
 )
 _DEGREE_CUES = frozenset("very so really too quite extremely more most less incredibly totally".split())
 _VERB_CUES = frozenset(

@@ -36,7 +36,7 @@ WEAK_ENDINGS = frozenset(
 ADJECTIVES = frozenset(
     "helpful professional clinical friendly kind caring polite good great excellent supportive reassuring "
     "attentive efficient knowledgeable informative clear quick mental physical local private small normal "
-    "amazing brilliant lovely nice patient understanding".split()
+    "amazing brilliant lovely nice patient understanding permanent specific".split()
 )
 # Words of a reaction, not of a topic: a quote or typical example needs topical words besides these.
 REACTION_WORDS = frozenset(
