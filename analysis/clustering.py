@@ -17,7 +17,8 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from analysis.labels import PhraseIndex, label_from
+from analysis.labels import PhraseIndex, label_from, label_phrases
+from analysis.quotes import OwnWords, choose_typical
 
 STABILITY_SAMPLE = 1500  # texts per stability re-run (keeps the check cheap at any scale)
 STABILITY_RUNS = 3  # seeds compared for run-to-run agreement
@@ -25,6 +26,9 @@ K_RANGE = range(6, 13)  # "about 6-12 themes" for a consultation of LARGE_INPUT 
 K_SEEDS = (0, 1, 2)  # fixed: the number of themes must not depend on the run's seed
 LARGE_INPUT = 200
 MIN_DISTINCT_PER_THEME = 5
+MIN_THEME_SIZE = 3  # no theme of fewer texts (of those clustered) when the cut can avoid it
+MIN_THEME_SHARE = 0.01  # nor of a smaller share of them
+EXTRA_CUTS = 4  # finer cuts tried to find k themes of at least that size
 SUB_THEMES = range(2, 5)
 MIN_SUB_THEME_SIZE = 5
 SUB_THEME_SAMPLE = 800  # members a sub-theme split is fitted on
@@ -76,7 +80,34 @@ def _consensus(embedding: np.ndarray, k: int, seed: int) -> np.ndarray:
         indicators.append(sp.csr_matrix((np.ones(n, dtype=np.float32), (np.arange(n), labels)), shape=(n, k)))
     stacked = sp.hstack(indicators).tocsr()
     distance = 1.0 - (stacked @ stacked.T).toarray() / len(runs)
-    return AgglomerativeClustering(k, metric="precomputed", linkage="average").fit_predict(distance)
+    return _cut(distance, k)
+
+
+def _cut(distance: np.ndarray, k: int) -> np.ndarray:
+    """Average-linkage cut of the co-association distances into ``k`` themes, none smaller than
+    ``MIN_THEME_SHARE`` of the texts (at least ``MIN_THEME_SIZE``).
+
+    Average linkage leaves a handful of outlying texts as a theme of their own (3 of 1,357 on one demo seed,
+    5 beside themes of 264). Then the tree is cut into a few more clusters, the ``k`` largest are kept, and
+    every text of the others joins the kept cluster it is most often grouped with: still ``k`` themes on
+    every seed, none of them a few stray texts.
+    """
+    n = distance.shape[0]
+    smallest = max(MIN_THEME_SIZE, int(np.ceil(MIN_THEME_SHARE * n)))
+    labels = AgglomerativeClustering(k, metric="precomputed", linkage="average").fit_predict(distance)
+    if k < 2 or np.bincount(labels).min() >= smallest or n < k * smallest:
+        return labels
+    for extra in range(1, EXTRA_CUTS + 1):
+        finer = AgglomerativeClustering(k + extra, metric="precomputed", linkage="average").fit_predict(distance)
+        sizes = np.bincount(finer)
+        if (sizes >= smallest).sum() >= k:
+            kept = np.argsort(-sizes, kind="stable")[:k]
+            inside = np.isin(finer, kept)
+            # Mean co-association of each stray text with each kept cluster's texts.
+            closeness = np.stack([(1.0 - distance[~inside][:, finer == c]).mean(axis=1) for c in kept], axis=1)
+            finer[~inside] = kept[closeness.argmax(axis=1)]
+            return np.searchsorted(np.sort(kept), finer)
+    return labels
 
 
 def _cluster(dense: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -140,8 +171,13 @@ def _stability(dense: np.ndarray, labels: np.ndarray, k: int, seed: int) -> tupl
 
 
 def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, docs: Sequence[Any],
-                seed: int, parent: Sequence[str] = ()) -> list[dict[str, object]]:
-    """Two to four sub-themes of one theme (k-means, k by silhouette), each labelled by its own phrases."""
+                seed: int, parent: Sequence[str] = (), own: OwnWords | None = None) -> list[dict[str, object]]:
+    """Two to four sub-themes of one theme (k-means, k by silhouette), each labelled by its own phrases and,
+    given each text's ``own`` words, with its typical member (nearest its centre, holding its label's words).
+
+    Phrases made only of the words of ``parent`` (the theme's label) do not label a sub-theme. A sub-theme
+    smaller than ``MIN_SUB_THEME_SIZE`` is folded into the nearest other one.
+    """
     if members.size < 2 * MIN_SUB_THEME_SIZE:
         return []
     points = normalize(dense[members])
@@ -163,17 +199,32 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
                 best = (score, model)
         if best is None:
             return []
+        centres = best[1].cluster_centers_
         labels = best[1].predict(points)
+    # Nearest centre by squared distance on unit rows: the largest 2 p.c - |c|^2 (no members x centres x
+    # dimensions array).
+    closeness = 2 * points @ centres.T - (centres**2).sum(axis=1)
+    counts = np.bincount(labels, minlength=len(centres))
+    kept = np.flatnonzero(counts >= MIN_SUB_THEME_SIZE)
+    if kept.size < 2:
+        return []
+    if kept.size < len(centres):
+        labels = kept[closeness[:, kept].argmax(axis=1)]
     order = [t for t, _ in Counter(labels.tolist()).most_common()]
     taken: set[str] = set()
     result = []
     for number, t in enumerate(order):
-        inside = members[labels == t]
+        where = np.flatnonzero(labels == t)
+        inside = members[where]
         label, top = label_from(phrases, inside.tolist(), f"Other points ({number + 1})", taken,
-                                exclude=list(parent[:1]))
+                                exclude=list(parent))
         taken.add(label.lower())
-        result.append({"id": number, "label": label, "phrases": top[:4], "size": int(inside.size),
-                       "contributions": [docs[i].id for i in inside]})
+        sub: dict[str, object] = {"id": number, "label": label, "phrases": top[:4], "size": int(inside.size),
+                                  "contributions": [docs[i].id for i in inside]}
+        if own is not None:
+            similarity = np.zeros(len(docs), dtype=np.float64)
+            similarity[inside] = points[where] @ centres[t]
+            typical = choose_typical(inside, similarity, own, label_phrases(label, top))
+            sub["typical"] = None if typical is None else docs[typical].id
+        result.append(sub)
     return result
-
-

@@ -2,9 +2,13 @@
 
 Candidate phrases are runs of one to three adjacent topical words in a text (stop words, sentiment and
 politeness words break a run: "the car park was full" gives "car park"), keyed by their stems and shown in
-their most common spelling. A phrase scores by how much more often the theme's texts use it than the rest do
-(class-based TF-IDF over documents), with a bonus for two- and three-word phrases that several texts share.
-The label is the best phrase, or the two best joined by "and" when the second is nearly as strong.
+their most common spelling; self-introductions ("I'm a physiotherapist working in ...") are not read. A phrase
+scores by how many of the theme's texts use it times how much more often they do than the rest (class-based
+TF-IDF over documents), with a bonus for two- and three-word phrases that several texts share. A phrase can
+lead a label only when its last word names a topic (``analysis.words``): not an adjective ("Helpful"), not
+filler ("sounds", "end") and, standing alone, not a word as general as "Staff" or "Advice"; such a word is
+grown to the longer phrase it is mostly part of ("professional manner") or joined to the best topical phrase.
+The label is that phrase, or two joined by "and" when the second is nearly as strong, never repeating a word.
 """
 
 from __future__ import annotations
@@ -17,13 +21,30 @@ import numpy as np
 
 from analysis.aside import is_tone_word
 from analysis.text import STOP_WORDS, stem, tokenize
+from analysis.words import (
+    FILLER_HEADS,
+    GENERIC_NOUNS,
+    can_be_adjective,
+    can_be_noun,
+    is_verb_only,
+    uses,
+    without_introduction,
+    word_classes,
+)
 
 MAX_PHRASE_WORDS = 3
 MIN_PHRASE_DOCS = 2
-SECOND_PHRASE_RATIO = 0.75
+SECOND_PHRASE_RATIO = 0.75  # a second phrase joins the label when it scores this much of the first
+MAX_LABEL_WORDS = 7
+CANDIDATES = 12  # best-scoring phrases a label is chosen from
 PHRASE_BONUS = 0.35  # per extra word, for phrases at least MIN_PHRASE_DOCS texts share
 EXTEND_SHARE = 0.2  # a longer phrase replaces its word when it has this share of the word's uses
 COVERAGE_POWER = 1.0  # above 1 favours phrases many of the theme use over rare distinctive ones
+ADJECTIVE_USE = 0.5  # a word that can be an adjective or a noun is an adjective when used so this often
+VERB_USE = 0.5  # likewise a verb
+DEGREE_USE = 0.2  # a word in -ing is an adjective when this share of its uses follow "very", "so", "really"
+OTHER_SPELLING_SHARE = 0.25  # a phrase may be shown in another spelling that has this share of its uses
+USE_SAMPLE = 200  # member texts read to see how a word is used
 # Words that read badly at either end of a label ("waiting long", "need parking").
 _EDGE_WORDS = frozenset(
     "need needs needed want wanted get getting given give make made go going went come came take took "
@@ -34,10 +55,19 @@ _EDGE_WORDS = frozenset(
     "years year months weeks days term willing whilst etc thing things idea ideas point points way ways "
     "lot lots kind sort part parts bit everyone anyone someone".split()
 )
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_NOUNS)
+_CAPITALS = re.compile(r"\b[A-Z]{2}\b")
+# Punctuation, and hyphenated compounds ("board-level AHP leaders", "community-based"), whose parts make
+# junk phrases ("level AHP", "community base").
+_PUNCTUATION = re.compile(r"[,.;:!?()\[\]/\n\"]+|\s[-\u2013\u2014]\s|[A-Za-z]+(?:-[A-Za-z]+)+")
+# Set phrases of praise that read as topics word by word ("1st class", "springs to mind").
+_PRAISE_IDIOMS = re.compile(r"\b(?:1st|first|top|world)[- ]class\b|\btop[- ]notch\b|\bsecond to none\b"
+                            r"|\bsprings? to mind\b|\babove and beyond\b|\bover and above\b"
+                            r"|\b10 out of 10\b|\bten out of ten\b", re.IGNORECASE)
 
 
 def noun_like(word: str) -> bool:
-    """A rough test, with no tagger to hand, for a word that can end a noun phrase."""
+    """A rough first test for a word that can end a noun phrase (the lexicon decides later)."""
     if word in _EDGE_WORDS or len(word) < 3:
         return False
     return not (word.endswith(("ed", "ly")) and not word.endswith(("bed", "need", "speed", "feed", "family")))
@@ -48,13 +78,19 @@ CONNECTORS = frozenset({"and", "of", "for", "to", "in", "at", "on"})
 
 
 def phrases_of(text: str) -> list[tuple[str, str]]:
-    """(stem key, surface) of every candidate phrase in ``text``, each once."""
+    """(stem key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped."""
+    text = _PRAISE_IDIOMS.sub(" ", without_introduction(text))
+    # Two-letter words join a phrase only when written in capitals here ("GP", "OT"), not "1st" read as "st".
+    capitals = {w.lower() for w in _CAPITALS.findall(text)}
     runs: list[list[str]] = [[]]
-    for token in tokenize(text):
+    # A phrase never spans punctuation: "arts therapies, orthoptics and prosthetics" is not one phrase.
+    tokens = [t for part in _PUNCTUATION.split(text) for t in (*tokenize(part), "")]
+    for token in tokens:
         if token in CONNECTORS and runs[-1]:
             runs[-1].append(token)
             continue
-        if token in STOP_WORDS or len(token) < 2 or is_tone_word(token) or token.startswith("xx"):
+        if (token in STOP_WORDS or len(token) < 2 or (len(token) == 2 and token not in capitals)
+                or is_tone_word(token) or token.startswith("xx")):
             if runs[-1]:
                 runs.append([])
             continue
@@ -66,9 +102,13 @@ def phrases_of(text: str) -> list[tuple[str, str]]:
                 words = run[start : start + size]
                 if words[0] in CONNECTORS or words[-1] in CONNECTORS:
                     continue
-                if sum(w not in CONNECTORS for w in words) > MAX_PHRASE_WORDS:
+                content = [w for w in words if w not in CONNECTORS]
+                if len(content) > MAX_PHRASE_WORDS:
                     continue
-                if words[0] in _EDGE_WORDS or not noun_like(words[-1]):
+                if words[0] in _EDGE_WORDS or not noun_like(words[-1]) or is_verb_only(words[0]):
+                    continue
+                stems = [stem(w) for w in content]
+                if len(set(stems)) < len(stems):  # "ward ward", "mental health and mental"
                     continue
                 key = " ".join(w if w in CONNECTORS else stem(w) for w in words)
                 found.setdefault(key, " ".join(words))
@@ -90,6 +130,7 @@ class PhraseIndex:
 
     def __init__(self, texts: Sequence[str]) -> None:
         """Read every text's phrases once."""
+        self.texts = texts
         self.keys: list[list[str]] = []
         self.surface: dict[str, Counter[str]] = {}
         self.document_frequency: Counter[str] = Counter()
@@ -101,14 +142,81 @@ class PhraseIndex:
                 self.document_frequency[key] += 1
         self.n = len(texts)
         self.acronyms = _acronyms(texts)
+        # (key, members) -> (kind, spelling it was judged by); the spelling a key was last judged by.
+        self._kinds: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self._spelling: dict[str, str] = {}
 
     def readable(self, key: str) -> str:
-        """A phrase's most common spelling, acronyms in capitals."""
-        words = self.surface[key].most_common(1)[0][0].split()
+        """A phrase's spelling (the one it was last judged by, else the most common), acronyms in capitals."""
+        words = self._spelling.get(key, self.surface[key].most_common(1)[0][0]).split()
         return " ".join(w.upper() if w in self.acronyms else w for w in words)
 
-    def top(self, members: Sequence[int], count: int = 5) -> list[str]:
-        """The ``count`` most distinctive phrase keys of the texts at ``members``, no phrase inside another."""
+    @staticmethod
+    def stems(key: str) -> frozenset[str]:
+        """The stems of a phrase key's words (joining words left out)."""
+        return frozenset(key.split()) - CONNECTORS
+
+    @staticmethod
+    def stems_of_text(text: str) -> frozenset[str]:
+        """The stems of the content words of a readable phrase or label."""
+        return frozenset(stem(w) for w in tokenize(text) if w not in CONNECTORS and w not in STOP_WORDS)
+
+    def kind(self, key: str, members: Sequence[int]) -> str:
+        """ "ok" for a phrase that can lead a label, "weak" for one too general to stand alone ("Staff"), "bad"
+        for one whose last word names no topic (an adjective, a verb, filler such as "sounds"). A phrase is
+        judged by its best spelling, which it is then shown in ("waiting" rather than "wait")."""
+        cache = (key, len(members), members[0] if len(members) else -1)
+        if cache not in self._kinds:
+            spellings = self.surface[key].most_common(3)
+            first = spellings[0][0]
+            best = (self._kind_of(first, key, members), first)
+            # Another common spelling of the same stems may read as a noun where the usual one does not
+            # ("waiting" where "wait" is mostly a verb); never a rarer spelling to escape "weak".
+            for spelling, count in spellings[1:]:
+                if best[0] != "bad" or count < OTHER_SPELLING_SHARE * sum(self.surface[key].values()):
+                    break
+                kind = self._kind_of(spelling, key, members)
+                if kind != "bad":
+                    best = (kind, spelling)
+            self._kinds[cache] = best
+        self._spelling[key] = self._kinds[cache][1]
+        return self._kinds[cache][0]
+
+    def _kind_of(self, spelling: str, key: str, members: Sequence[int]) -> str:
+        """The kind of one spelling of a phrase (see ``kind``)."""
+        words = spelling.split()
+        head = words[-1]
+        if head in FILLER_HEADS or not can_be_noun(head):
+            return "bad"
+        if "and" in words and all(can_be_adjective(w) for w in words if w not in CONNECTORS):
+            return "bad"  # "clear and specific", "clean and tidy": qualities, not a topic
+        classes = word_classes(head)
+        if classes == {"VERB"}:  # a gerund: "waiting" is a topic, "reassuring" (said "very reassuring") is not
+            return "bad" if uses(head, self._using(key, members))[2] >= DEGREE_USE else "ok"
+        if "NOUN" in classes and classes & {"ADJ", "VERB"}:
+            adjective, verb, _ = uses(head, self._using(key, members))
+            # "professional", "clinical" used as adjectives, "thought", "spoke" as verbs: say what about.
+            if ("ADJ" in classes and adjective >= ADJECTIVE_USE) or ("VERB" in classes and verb >= VERB_USE):
+                return "bad"
+            if len(words) == 1 and adjective >= ADJECTIVE_USE:
+                return "weak"  # mostly before another word: a verb ("prevention builds ...") or "phone calls"
+        if len(words) == 1 and (head in GENERIC_NOUNS or key in _GENERIC_STEMS):
+            return "weak"
+        return "ok"
+
+    def _using(self, key: str, members: Sequence[int]) -> list[str]:
+        """Up to USE_SAMPLE member texts that use the phrase."""
+        found = []
+        for i in members:
+            if key in self.keys[i]:
+                found.append(self.texts[i])
+                if len(found) == USE_SAMPLE:
+                    break
+        return found
+
+    def ranked(self, members: Sequence[int], count: int = 5) -> list[tuple[str, float]]:
+        """The ``count`` most distinctive phrase keys of the texts at ``members`` with their scores, no
+        phrase inside another."""
         if not members:
             return []
         inside: Counter[str] = Counter()
@@ -130,26 +238,32 @@ class PhraseIndex:
             if score > 0:
                 scored.append((score, -words, key))
         scored.sort(reverse=True)
-        chosen: list[str] = []
-        for _, _, key in scored:
-            parts = set(key.split()) - CONNECTORS
-            if any(parts <= set(c.split()) or (set(c.split()) - CONNECTORS) <= parts for c in chosen):
+        chosen: list[tuple[str, float]] = []
+        for score, _, key in scored:
+            parts = self.stems(key)
+            if any(parts <= self.stems(c) or self.stems(c) <= parts for c, _ in chosen):
                 continue
-            chosen.append(key)
+            chosen.append((key, float(score)))
             if len(chosen) == count:
                 break
         return chosen
 
+    def top(self, members: Sequence[int], count: int = 5) -> list[str]:
+        """The ``count`` most distinctive phrase keys of the texts at ``members``, no phrase inside another."""
+        return [key for key, _ in self.ranked(members, count)]
+
     def extend(self, members: Sequence[int], key: str) -> str:
-        """A one-word phrase grown to the longer phrase a good share of its uses belong to ("waiting times")."""
+        """A one-word phrase grown to the longer phrase a good share of its uses belong to ("waiting times"),
+        if that phrase can lead a label."""
         if " " in key:
             return key
         inside: Counter[str] = Counter()
         for i in members:
             inside.update(k for k in self.keys[i] if " " in k and key in k.split())
         base = self.scores(members, [key])[0] * max(len(members), 1)
-        best = [(n, k) for k, n in inside.items() if n >= max(MIN_PHRASE_DOCS, EXTEND_SHARE * base)]
-        return max(best)[1] if best else key
+        best = sorted(((n, k) for k, n in inside.items() if n >= max(MIN_PHRASE_DOCS, EXTEND_SHARE * base)),
+                      reverse=True)
+        return next((k for _, k in best if self.kind(k, members) != "bad"), key)
 
     def scores(self, members: Sequence[int], keys: Sequence[str]) -> list[float]:
         """Share of the texts at ``members`` that use each phrase key."""
@@ -164,22 +278,64 @@ def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
                exclude: Sequence[str] = ()) -> tuple[str, list[str]]:
     """A label ("Car park and parking charges") and the theme's top phrases in readable form.
 
-    A label already in ``taken`` (another theme's) gets the theme's next phrase joined to it; phrases in
-    ``exclude`` (a parent theme's) are not used, so a sub-theme says what sets it apart.
+    The label leads with the best phrase whose head names a topic; a phrase too general to stand alone
+    ("Staff", "Advice") or a second strong phrase is joined to it by "and", never one that repeats a word of
+    the first. A label already in ``taken`` (another theme's) gets the next phrase joined to it; phrases made
+    only of the words of ``exclude`` (a parent theme's label) are not used, so a sub-theme says what sets it
+    apart.
     """
-    keys = [k for k in index.top(members, 5 + len(exclude)) if index.readable(k) not in exclude][:5]
-    if not keys:
+    excluded = frozenset().union(*(index.stems_of_text(e) for e in exclude)) if exclude else frozenset()
+    candidates: list[tuple[str, float, str]] = []  # key, score, "ok" or "weak"
+    for key, score in index.ranked(members, CANDIDATES + 4 * len(exclude)):
+        if excluded and index.stems(key) <= excluded:
+            continue
+        kind = index.kind(key, members)
+        # A word grows to the longer phrase a good share of its uses belong to ("waiting" -> "waiting times",
+        # "professional" -> "professional manner").
+        grown = index.extend(members, key)
+        if grown != key:
+            kind = index.kind(grown, members)
+        if kind == "bad":
+            continue
+        if any(index.stems(grown) & index.stems(k) for k, _, _ in candidates):
+            continue
+        candidates.append((grown, score, kind))
+    if not candidates:
         return fallback, []
-    keys[0] = index.extend(members, keys[0])
-    readable = [index.readable(k) for k in keys]
-    shares = index.scores(members, keys[:2])
-    label = readable[0]
-    if len(keys) > 1 and shares[1] >= SECOND_PHRASE_RATIO * shares[0]:
-        label = f"{readable[0]} and {readable[1]}"
+    readable = [index.readable(k) for k, _, _ in candidates]
+    lead = next((i for i, (_, _, kind) in enumerate(candidates) if kind == "ok"), 0)
+    label, used = readable[lead], [lead]
+    if len(candidates) == 1 and candidates[0][2] == "weak":
+        # A word too general to stand alone and nothing to join it to: say so ("Staff in general").
+        return f"{label[:1].upper()}{label[1:]} in general", readable
+    # A second phrase when the lead cannot stand alone, when a phrase scored above the lead was too general
+    # to lead, or when the next phrase is nearly as strong.
+    second = next((i for i in range(len(candidates)) if i != lead), None)
+    if second is not None and " and " not in label + readable[second] and (
+            candidates[lead][2] == "weak" or second < lead
+            or candidates[second][1] >= SECOND_PHRASE_RATIO * candidates[lead][1]):
+        # A general word goes first, so the label ends on its topic ("Advice and exercises").
+        pair = [second, lead] if candidates[second][2] == "weak" else [lead, second]
+        joined = f"{readable[pair[0]]} and {readable[pair[1]]}"
+        if len(joined.split()) <= MAX_LABEL_WORDS:
+            label, used = joined, pair
     if label.lower() in taken:
-        extra = next((r for r in readable[1:] if r not in label), None)
-        label = f"{readable[0]} and {extra}" if extra else label
-    return label[:1].upper() + label[1:], readable
+        extra = next((i for i in range(len(candidates)) if i not in used and " and " not in readable[i]), None)
+        if extra is not None:
+            pair = [extra, lead] if candidates[extra][2] == "weak" else [lead, extra]
+            label, used = f"{readable[pair[0]]} and {readable[pair[1]]}", pair
+    # The label's own phrases first: descriptions say "about <label phrases> and ...", and the typical
+    # example is looked for by them.
+    ordered = [readable[i] for i in used] + [r for i, r in enumerate(readable) if i not in used]
+    return label[:1].upper() + label[1:], ordered[:5]
+
+
+def label_phrases(label: str, top: Sequence[str]) -> list[str]:
+    """The phrases a label from ``label_from`` is made of (its ``top`` list starts with them); none for a
+    fallback label."""
+    if len(top) > 1 and label.lower() == f"{top[0]} and {top[1]}".lower():
+        return list(top[:2])
+    return list(top[:1]) if top and label.lower().startswith(top[0].lower()) else []
 
 
 def flat(text: str) -> str:

@@ -208,17 +208,20 @@ def _quote(item: str, by_id: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _typical(theme: Any, by_id: Mapping[str, Any]) -> str | None:
-    """The text an extractive description quotes: the first quote, else the most supported member."""
-    for item in list(theme.quotes) + list(theme.members[:1]):
+    """The text an extractive description quotes: the theme's typical member, else its first quote; none when
+    no member says enough on its own (a short reaction is never the typical example)."""
+    typical = getattr(theme, "typical", None)
+    for item in ([typical] if typical else []) + list(theme.quotes[:1]):
         return flat(by_id[item].text)
     return None
 
 
 def _examples(members: list[str], labels: Mapping[str, str], quotes: list[str], by_id: Mapping[str, Any],
-              ranked: list[str]) -> dict[str, str]:
-    """One short example text per sentiment, preferring quotes, then the best supported."""
+              ranked: list[str], nearby: Sequence[str] = ()) -> dict[str, str]:
+    """One short example text per sentiment, preferring quotes, then substantive members near the centre,
+    then the best supported."""
     examples: dict[str, str] = {}
-    for item in quotes + ranked:
+    for item in [*quotes, *nearby, *ranked]:
         label = labels.get(item)
         if label in ("positive", "negative", "neutral") and label not in examples:
             words = flat(by_id[item].text).split()
@@ -249,7 +252,8 @@ def _theme_summary(theme: Any, by_id: Mapping[str, Any], scores: Mapping[str, Su
         ids = list(sub["contributions"])
         sub_people = len({by_id[i].author for i in ids})
         sub_counts = {name: sum(labels[i] == name for i in ids) for name in ("positive", "neutral", "negative")}
-        first = next((i for i in ids if len(by_id[i].text.split()) >= 4), ids[0] if ids else None)
+        first = sub.get("typical") if "typical" in sub else next(
+            (i for i in ids if len(by_id[i].text.split()) >= 4), ids[0] if ids else None)
         sub_themes.append({"id": int(sub["id"]), "label": sub["label"], "size": len(ids),
                            "description": describe(len(ids), len(members), sub_people, sub_counts,
                                                    sub.get("phrases", []), flat(by_id[first].text) if first else None)
@@ -283,7 +287,8 @@ def _theme_summary(theme: Any, by_id: Mapping[str, Any], scores: Mapping[str, Su
             "note": None if member_support else "no votes yet",
         },
         "stance": stance(counts, [(scores[i].approval, scores[i].voters) for i in voted],
-                         _examples(members, labels, quotes, by_id, ranked), responses),
+                         _examples(members, labels, quotes, by_id, ranked, getattr(theme, "examples", ())),
+                         responses),
         "phase_shares": phase_shares(members, context["phase_of"], context["phase_totals"],
                                      {i: (scores[i].support if scores[i].voters else None) for i in members}),
         "sub_themes": sub_themes,

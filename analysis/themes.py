@@ -16,9 +16,11 @@ Method (unsupervised; settings chosen by cross-validation across the two pxtext 
    distinct texts the clustering is fitted on a seeded sample and the rest go to the nearest theme centre.
 3. Number of themes: mean silhouette over fixed seeds in the spectral embedding, 6-12 for a consultation of
    any size (fewer for a small one); the run's seed does not enter, so every seed gives the same k.
-4. Labels (``labels``): the theme's most distinctive noun phrase drawn from its texts, two joined by "and"
-   when both are strong. Quotes: members near the centre with at least three topical words of their own,
-   re-ranked by support, no near-duplicates. Sub-themes: k-means (2-4) within each theme.
+4. Labels (``labels``): the theme's most distinctive noun phrase drawn from its texts whose last word names a
+   topic, two joined by "and" when both are strong or the first is too general alone. Quotes (``quotes``):
+   members near the centre whose own words say enough to stand alone and carry the theme's key words,
+   re-ranked by support, no near-duplicates; the typical example is the nearest one holding the label's
+   words. Sub-themes: k-means (2-4) within each theme, each with its label and typical example.
 5. Stability: mean adjusted Rand index between runs with three seeds at the chosen k.
 """
 
@@ -49,7 +51,8 @@ from analysis.clustering import (
     _stability,
     _sub_themes,
 )
-from analysis.labels import PhraseIndex, label_from
+from analysis.labels import PhraseIndex, label_from, label_phrases
+from analysis.quotes import OwnWords, choose_quotes, choose_typical, examples, stems_of_phrases
 from analysis.text import KEPT_WORDS, content_tokens, stem, tokenize
 
 WORD_VECTORS = Path(__file__).parent / "reference" / "word_vectors.npz"
@@ -64,10 +67,6 @@ IDF_POWER = 0.25  # damped idf: frequent words still shape a text's vector, rare
 MULTI_MEMBERSHIP_RATIO = 0.85  # a second theme counts when its centre is this close relative to the first
 MULTI_MEMBERSHIP_MIN = 0.3
 MAX_MEMBERSHIPS = 3
-QUOTES = 3
-QUOTE_POOL = 12  # members nearest the centre that compete, by support, to be quoted
-QUOTE_MAX_SIMILARITY = 0.8
-QUOTE_MIN_TOPICAL_WORDS = 3
 LABEL_TERMS = 3
 KEPT_WORD_LABEL_SHARE = 0.5
 TOP_TERMS = 10
@@ -100,6 +99,8 @@ class Theme:
     quotes: list[str]
     phrases: list[str] = field(default_factory=list)
     sub_themes: list[dict[str, object]] = field(default_factory=list)
+    typical: str | None = None  # the member a description quotes as typical
+    examples: list[str] = field(default_factory=list)  # substantive members near the centre
 
 
 @dataclass
@@ -346,26 +347,6 @@ def _theme_terms(
     return result
 
 
-def _quotes(
-    members: np.ndarray, similarity: np.ndarray, weights: np.ndarray, features: _Features, keys: list[str]
-) -> list[int]:
-    """Members near the centre, re-ranked by support, skipping near-duplicates of quotes already chosen."""
-    pool = members[np.argsort(-similarity[members], kind="stable")[:QUOTE_POOL]]
-    ranked = sorted(pool.tolist(), key=lambda i: (-weights[i], -similarity[i]))
-    chosen: list[int] = []
-    for i in ranked:
-        if any(keys[i] == keys[j] for j in chosen):
-            continue
-        if chosen and features.tfidf.shape[1]:
-            overlap = (features.tfidf[chosen] @ features.tfidf[i].T).toarray().max()
-            if overlap > QUOTE_MAX_SIMILARITY:
-                continue
-        chosen.append(i)
-        if len(chosen) == QUOTES:
-            break
-    return chosen
-
-
 def _near_duplicate_key(words: list[str], text: str) -> str:
     """Texts with the same set of content stems (or, lacking any, the same tokens) are near-duplicates."""
     stems = sorted({stem(w) for w in words})
@@ -389,13 +370,6 @@ def embed_texts(texts: list[str]) -> np.ndarray:
 
     hashed = HashingVectorizer(analyzer=lambda terms: terms, n_features=256, alternate_sign=False)
     return normalize(hashed.transform(corpus.terms).toarray()).astype(np.float32)
-
-
-def _substantive(i: int, docs: list[ThemeDoc], corpus: _Corpus) -> bool:
-    """A text worth quoting on its own: at least three topical words of its own ("Good point." is not)."""
-    own = docs[i].own
-    topical = [w for w in content_tokens(own) if not is_tone_word(w)] if own is not None else corpus.words[i]
-    return len(topical) >= QUOTE_MIN_TOPICAL_WORDS
 
 
 def _tiny_statement(clustered: int, distinct: int, aside: int) -> str:
@@ -496,22 +470,25 @@ def find_themes(
 
     report(0.85, "Labelling themes and picking quotes")
     weights = np.array([d.weight for d in kept], dtype=np.float64)
-    quotable = np.array([_substantive(i, kept, corpus) for i in range(len(kept))])
-    # Brief reactions are never quoted alone; a text with fewer than four words of its own is quoted last.
-    weights = np.where(quotable, weights, weights - 2.0)
+    own_texts = [d.own if d.own is not None else d.text for d in kept]
+    own = OwnWords.read(own_texts)
     terms = _theme_terms(features, labels, k, corpus.surface)
-    phrases = PhraseIndex([d.own if d.own is not None else d.text for d in kept])
+    phrases = PhraseIndex(own_texts)
     themes = []
     taken: set[str] = set()
     for t in range(k):
         members = np.flatnonzero(labels == t)
-        quotes = [i for i in _quotes(members, similarity[:, t], weights, features, keys) if quotable[i]]
         fallback = " · ".join(terms[t][:LABEL_TERMS]).capitalize() or f"Theme {t + 1}"
         label, top = label_from(phrases, members.tolist(), fallback, taken)
         taken.add(label.lower())
-        subs = _sub_themes(features.dense, members, phrases, kept, seed, top)
+        key = stems_of_phrases([label, *top] if top else terms[t])
+        quotes = choose_quotes(members, similarity[:, t], weights, own, key, features.tfidf)
+        typical = choose_typical(members, similarity[:, t], own, label_phrases(label, top))
+        subs = _sub_themes(features.dense, members, phrases, kept, seed, [label] if top else [], own=own)
         themes.append(Theme(t, label, terms[t], len(members), [kept[i].id for i in members],
-                            [kept[i].id for i in quotes], top, subs))
+                            [kept[i].id for i in quotes], top, subs,
+                            None if typical is None else kept[typical].id,
+                            [kept[i].id for i in examples(members, similarity[:, t], own, key)]))
     primary = {doc.id: int(t) for doc, t in zip(kept, labels.tolist(), strict=True)}
     memberships: dict[str, list[int]] = {}
     for i, doc in enumerate(kept):

@@ -122,7 +122,10 @@ def _skip_labels() -> None:
     themes.label_from = lambda phrases, members, fallback, taken: (f"t{len(taken)}", [])
     themes._sub_themes = lambda *args, **kwargs: []
     themes._theme_terms = lambda features, labels, k, surface: [[] for _ in range(k)]
-    themes._quotes = lambda *args, **kwargs: []
+    themes.OwnWords = type("OwnWords", (), {"read": staticmethod(lambda texts: None)})  # type: ignore[misc]
+    themes.choose_quotes = lambda *args, **kwargs: []
+    themes.choose_typical = lambda *args, **kwargs: None
+    themes.examples = lambda *args, **kwargs: []
 
 
 def score_file(data: LabelledTexts) -> dict[str, dict[str, object]]:
