@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,8 +35,9 @@ from consult.demo import DEMO_PASSWORD, seed_demo
 from consult.extensions import make_engine
 from consult.models import Consultation, Idea, ParticipantProfile, Phase, Topic, User
 from consult.services.contributions import recount
+from tests.bench.cpu import group_cpu, own_cpu
 from tests.bench.site import hammer
-from tests.support.live import ROOT, csrf_token, live_server, logged_in_session
+from tests.support.live import ROOT, LiveServer, csrf_token, live_server, logged_in_session
 from tests.support.publicids import LIVE_PUBLIC_ID_KEY, pid
 
 WORKERS, THREADS = 2, 8
@@ -81,15 +82,23 @@ def seed(url: str, ideas: int, votes: int) -> dict[str, object]:
             "accounts": list(accounts), "password": DEMO_PASSWORD}
 
 
-def participants(url: str, plan: dict[str, object], users: int, seconds: float, folder: Path) -> dict:
+def participants(server: LiveServer, plan: dict[str, object], users: int, seconds: float, folder: Path) -> dict:
     """Run locust's simulated participants in their own process; its figures."""
     path = folder / f"plan-{users}.json"
-    path.write_text(json.dumps({**plan, "url": url, "users": users, "seconds": seconds}))
+    path.write_text(json.dumps({**plan, "url": server.url, "server_pgid": server.process.pid, "users": users,
+                                "seconds": seconds}))
     done = subprocess.run([sys.executable, "-m", "tests.bench.participants", str(path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=seconds + 600)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cpu_of(server: LiveServer, run: Callable[[], tuple[int, int]]) -> tuple[int, int, tuple[float, float]]:
+    """Run the vote hammer; its counts and the CPU seconds the server and this process (the voters) used."""
+    server_cpu, client_cpu = group_cpu(server.process.pid), own_cpu()
+    ok, bad = run()
+    return ok, bad, (group_cpu(server.process.pid) - server_cpu, own_cpu() - client_cpu)
 
 
 def main() -> None:
@@ -114,7 +123,7 @@ def main() -> None:
                       + ", ".join(f"{v:,} {k}" for k, v in counts.items()), flush=True)
                 with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS) as server:
                     for users in args.users:
-                        figures = participants(server.url, plan, users, args.seconds, folder)
+                        figures = participants(server, plan, users, args.seconds, folder)
                         line = (f"load: {users} concurrent, {figures['rps']:.0f} req/s, p50 {figures['p50']:.0f} ms, "
                                 f"p99 {figures['p99']:.0f} ms, {figures['errors']} errors ({kind})")
                         lines.append(line)
@@ -123,24 +132,31 @@ def main() -> None:
                         parts = [f"{name} n={s['n']} p50 {s['p50']:.0f} ms p99 {s['p99']:.0f} ms" for name, s in
                                  slowest]
                         print("  by request: " + "; ".join(parts), flush=True)
+                        print(f"  CPU per request: server {figures['server_cpu_ms']:.1f} ms, "
+                              f"locust {figures['client_cpu_ms']:.1f} ms", flush=True)
                         if figures["error_kinds"]:
                             print(f"  errors: {figures['error_kinds']}", flush=True)
                     if kind == args.databases[0]:
                         voters = plan["accounts"][:8]
                         sessions = [logged_in_session(server.url, email, DEMO_PASSWORD) for email in voters]
                         tokens = [csrf_token(s, server.url + f"/ideas/{plan['open_ideas'][0]}") for s in sessions]
-                        ok, bad = hammer(server.url, sessions, tokens, plan["open_ideas"], args.vote_seconds)
+                        ok, bad, vote_cpu = cpu_of(server, lambda: hammer(
+                            server.url, sessions, tokens, plan["open_ideas"], args.vote_seconds))
                 if kind == args.databases[0]:
                     with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS,
                                      app="tests.bench.bare_app:app") as bare:
                         plain = [requests.Session() for _ in voters]
-                        bare_ok, bare_bad = hammer(bare.url, plain, ["-"] * len(plain), plan["open_ideas"],
-                                                   args.vote_seconds)
+                        bare_ok, bare_bad, bare_cpu = cpu_of(bare, lambda: hammer(
+                            bare.url, plain, ["-"] * len(plain), plan["open_ideas"], args.vote_seconds))
                     line = (f"votes: {ok / args.vote_seconds:.0f}/s beside a bare endpoint's "
                             f"{bare_ok / args.vote_seconds:.0f}/s, ratio {ok / max(bare_ok, 1):.2f} "
                             f"({len(voters)} voters, {bad} + {bare_bad} errors, {kind})")
                     lines.append(line)
                     print(line, flush=True)
+                    print(f"  CPU per vote: server {vote_cpu[0] * 1000 / max(ok + bad, 1):.1f} ms, "
+                          f"voters {vote_cpu[1] * 1000 / max(ok + bad, 1):.1f} ms; bare endpoint: server "
+                          f"{bare_cpu[0] * 1000 / max(bare_ok + bare_bad, 1):.1f} ms, voters "
+                          f"{bare_cpu[1] * 1000 / max(bare_ok + bare_bad, 1):.1f} ms", flush=True)
     print(f"\nSummary (gunicorn {WORKERS} processes x {THREADS} threads, 127.0.0.1, demo at {args.ideas:,} ideas):")
     for line in lines:
         print(line)

@@ -24,6 +24,8 @@ import gevent  # noqa: E402
 from locust import HttpUser, between, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
+from tests.bench.cpu import group_cpu, own_cpu  # noqa: E402
+
 PLAN: dict = {}
 _ACCOUNTS = itertools.count()
 READY = {"n": 0}
@@ -114,12 +116,17 @@ def main(path: str) -> None:
         gevent.sleep(0.2)
     gevent.sleep(2)
     env.stats.reset_all()
+    server_cpu, client_cpu = group_cpu(PLAN["server_pgid"]), own_cpu()
     gevent.sleep(PLAN["seconds"])
+    server_cpu, client_cpu = group_cpu(PLAN["server_pgid"]) - server_cpu, own_cpu() - client_cpu
     total = env.stats.total
     figures = {
         "requests": total.num_requests, "rps": total.num_requests / PLAN["seconds"],
         "p50": total.get_response_time_percentile(0.5), "p99": total.get_response_time_percentile(0.99),
         "errors": total.num_failures,
+        # CPU per request of the server (all its processes) and of locust itself, which share the cores.
+        "server_cpu_ms": server_cpu * 1000 / max(total.num_requests, 1),
+        "client_cpu_ms": client_cpu * 1000 / max(total.num_requests, 1),
         "by_name": {name: {"n": s.num_requests, "p50": s.get_response_time_percentile(0.5),
                            "p99": s.get_response_time_percentile(0.99), "errors": s.num_failures}
                     for (name, _method), s in env.stats.entries.items()},

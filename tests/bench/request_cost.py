@@ -1,0 +1,222 @@
+"""CPU per request, in-process: `python -m tests.bench.request_cost [--requests N] [--profile vote]`.
+
+Seeds the load benchmark's demo (tests/bench/load.py) into a throwaway SQLite file, builds the app as the live
+servers configure it, logs simulated participants in through the real form, then sends the load mix (topic
+pages, idea pages, votes, comments, posts, in tests/bench/participants.py's proportions) through the WSGI app
+and prints the CPU time (time.process_time) the app spent on each request type. Then a tight vote loop (the
+vote benchmark's path) and the bare endpoint's vote (tests/bench/bare_app.py) on the same measure.
+
+CPU time, not wall time: it hardly moves when other processes load the machine, so before/after figures taken
+on a busy machine are fair. It covers the app only (not gunicorn's HTTP parsing, nor the client), the same for
+every request type and for the bare endpoint. `--profile TYPE` adds a cProfile of that request type.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.bench.load import seed
+from tests.support.live import server_env
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# The locust mix's task weights (tests/bench/participants.py); a post is sent on 3 draws in 10.
+MIX = (("topic", 4), ("idea", 4), ("vote", 3), ("comment", 1), ("post", 1))
+POST_CHANCE = 0.3
+
+
+class CpuMeter:
+    """WSGI middleware that adds each request's CPU and wall time to the current request type's tally."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.kind = "other"
+        self.cpu: dict[str, list[float]] = defaultdict(list)
+        self.wall: dict[str, list[float]] = defaultdict(list)
+        self.profile_kind: str | None = None
+        self.profiler = cProfile.Profile()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """Run the app and read its whole body, timed."""
+        profiling = self.kind == self.profile_kind
+        if profiling:
+            self.profiler.enable()
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = self.app(environ, start_response)
+        try:
+            body = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        self.cpu[self.kind].append((time.process_time() - cpu) * 1000)
+        self.wall[self.kind].append((time.perf_counter() - wall) * 1000)
+        if profiling:
+            self.profiler.disable()
+        return body
+
+
+def build_app(folder: Path, url: str) -> Flask:
+    """The app configured as tests/support/live.py configures the live servers (no background worker)."""
+    os.environ.update(server_env(folder / "load.sqlite3", folder, url))
+    os.environ["CONSULT_ANALYSIS_WORKER"] = "false"  # its polling thread would be counted in process_time
+    from consult import create_app
+
+    return create_app()
+
+
+def log_in(client: FlaskClient, email: str, password: str, meter: CpuMeter) -> str:
+    """Log in through the real form; returns a CSRF token from an idea page as locust's participants keep it."""
+    meter.kind = "login page"
+    page = client.get("/login")
+    token = TOKEN.search(page.get_data(as_text=True))
+    assert token, "no CSRF token on the login page"
+    meter.kind = "login"
+    done = client.post("/login", data={"email": email, "password": password, "csrf_token": token.group(1)})
+    assert done.status_code == 302, done.status_code
+    return token.group(1)
+
+
+def run_mix(clients: list[tuple[FlaskClient, str]], plan: dict[str, Any], meter: CpuMeter, count: int,
+            rng: random.Random, only: str | None = None) -> dict[str, int]:
+    """Send `count` requests in the locust mix (or of one type) from random participants; the statuses seen."""
+    kinds = [kind for kind, weight in MIX for _ in range(weight) if only in (None, kind)]
+    statuses: dict[str, int] = defaultdict(int)
+    sent = 0
+    while sent < count:
+        client, token = rng.choice(clients)
+        kind = rng.choice(kinds)
+        if kind == "post" and rng.random() > POST_CHANCE:
+            continue
+        meter.kind = kind
+        response = send(client, token, kind, plan, rng)
+        statuses[f"{kind} {response.status_code}"] += 1
+        sent += 1
+    return dict(statuses)
+
+
+def send(client: FlaskClient, token: str, kind: str, plan: dict[str, Any], rng: random.Random) -> Any:
+    """One request of this kind, as tests/bench/participants.py sends it."""
+    if kind == "topic":
+        order = rng.choice(["random", "newest", "discussed", "supported"])
+        return client.get(f"/topics/{rng.choice(plan['topics'])}?order={order}&page={rng.randint(1, 3)}")
+    if kind == "idea":
+        return client.get(f"/ideas/{rng.choice(plan['ideas'])}")
+    if kind == "vote":
+        return client.post("/vote", headers={"Accept": "application/json"}, data={
+            "kind": "idea", "id": rng.choice(plan["open_ideas"]), "value": rng.choice([1, 1, -1, 0]),
+            "csrf_token": token})
+    if kind == "comment":
+        return client.post(f"/ideas/{rng.choice(plan['open_ideas'])}/comments", data={
+            "body": f"I agree with this, it matters to my family ({rng.randint(1, 10**9)})", "csrf_token": token})
+    return client.post(f"/topics/{rng.choice(plan['open_topics'])}/ideas/new", data={
+        "title": f"Idea {rng.randint(1, 10**9)}", "body": "Evening and weekend appointments for people who work.",
+        "csrf_token": token})
+
+
+def vote_loop(client: FlaskClient, token: str, ideas: list[str], meter: CpuMeter, count: int, kind: str) -> None:
+    """The vote benchmark's loop: one voter alternating support and opposition on random open ideas."""
+    rng = random.Random(7)
+    meter.kind = kind
+    value = 1
+    for _ in range(count):
+        value = -value
+        client.post("/vote", headers={"Accept": "application/json"},
+                    data={"kind": "idea", "id": rng.choice(ideas), "value": value, "csrf_token": token})
+
+
+def report(meter: CpuMeter, kinds: Iterable[str]) -> None:
+    """Print CPU ms per request (mean, median, p90) and in-process wall ms, one line per request type."""
+    print(f"{'request':<14}{'n':>6}{'cpu mean':>11}{'cpu p50':>10}{'cpu p90':>10}{'wall p50':>11}")
+    for kind in kinds:
+        cpu = meter.cpu.get(kind)
+        if not cpu:
+            continue
+        ordered = sorted(cpu)
+        print(f"{kind:<14}{len(cpu):>6}{statistics.fmean(cpu):>9.2f}ms{statistics.median(cpu):>8.2f}ms"
+              f"{ordered[int(0.9 * (len(ordered) - 1))]:>8.2f}ms{statistics.median(meter.wall[kind]):>9.2f}ms")
+
+
+def main() -> None:
+    """Seed, log in, send the mix and the vote loop, print CPU per request type."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ideas", type=int, default=3000)
+    parser.add_argument("--votes", type=int, default=30000)
+    parser.add_argument("--people", type=int, default=20, help="participants logged in")
+    parser.add_argument("--requests", type=int, default=1300, help="requests of the mix")
+    parser.add_argument("--vote-loop", type=int, default=400, help="votes in the tight loop")
+    parser.add_argument("--profile", help="cProfile this request type (topic, idea, vote, comment, post, login,"
+                                          " vote loop, bare vote)")
+    parser.add_argument("--profile-lines", type=int, default=35)
+    parser.add_argument("--only", help="send only this request type of the mix (for a sampling profiler)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="consult-cost-") as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'load.sqlite3'}"
+        plan = seed(url, args.ideas, args.votes)
+        app = build_app(folder, url)
+        meter = CpuMeter(app.wsgi_app)
+        meter.profile_kind = args.profile
+        app.wsgi_app = meter  # type: ignore[method-assign]
+        clients = []
+        for email in plan["accounts"][:args.people]:
+            client = app.test_client()
+            log_in(client, email, plan["password"], meter)
+            meter.kind = "idea"
+            page = client.get(f"/ideas/{plan['open_ideas'][0]}")
+            clients.append((client, TOKEN.search(page.get_data(as_text=True)).group(1)))
+        rng = random.Random(1)
+        run_mix(clients, plan, meter, min(200, args.requests // 5), rng)  # warm caches, compile templates
+        logins = (meter.cpu.pop("login", []), meter.wall.pop("login", []))
+        meter.cpu.clear()
+        meter.wall.clear()
+        meter.cpu["login"], meter.wall["login"] = logins
+        statuses = run_mix(clients, plan, meter, args.requests, rng, args.only)
+        vote_loop(*clients[0], plan["open_ideas"], meter, args.vote_loop, "vote loop")
+
+        from tests.bench.bare_app import app as bare
+
+        bare_meter = CpuMeter(bare.wsgi_app)
+        bare_meter.profile_kind = args.profile
+        bare.wsgi_app = bare_meter  # type: ignore[method-assign]
+        vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, 50, "bare vote")  # warm up
+        bare_meter.cpu.clear()
+        bare_meter.wall.clear()
+        vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, args.vote_loop, "bare vote")
+        meter.cpu.update(bare_meter.cpu)
+        meter.wall.update(bare_meter.wall)
+
+    print(f"\nApp CPU per request, in-process on SQLite (demo at {args.ideas:,} ideas; {args.people} participants; "
+          f"{args.requests} requests of the load mix; time.process_time)")
+    report(meter, ["topic", "idea", "vote", "comment", "post", "login", "vote loop", "bare vote"])
+    weights = {kind: len(meter.cpu.get(kind, [])) for kind, _ in MIX}
+    total = sum(weights.values())
+    mix_cpu = sum(statistics.fmean(meter.cpu[k]) * n for k, n in weights.items() if n) / max(total, 1)
+    print(f"mix: {mix_cpu:.2f} ms CPU per request on average; statuses {statuses}")
+    print(f"vote loop / bare vote CPU: {statistics.fmean(meter.cpu['vote loop']) / statistics.fmean(meter.cpu['bare vote']):.1f}x")
+    if args.profile:
+        profiler = bare_meter.profiler if args.profile == "bare vote" else meter.profiler
+        print(f"\ncProfile of '{args.profile}' requests (cumulative):")
+        stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
+        stats.print_stats(args.profile_lines)
+        print(f"\ncProfile of '{args.profile}' requests (own time):")
+        stats.sort_stats("tottime").print_stats(args.profile_lines)
+
+
+if __name__ == "__main__":
+    main()
