@@ -80,9 +80,11 @@ def phase_timing(phase: Any, now: datetime | None = None) -> str:
 
 def phase_step(phase: Any) -> str:
     """Where a phase sits in its consultation, e.g. "Phase 2 of 3" (counting the phases this person sees)."""
-    phases = visible_phases(phase.consultation)
-    number = next((i for i, p in enumerate(phases, 1) if p.id == phase.id), phase.position)
-    return f"Phase {number} of {max(len(phases), number)}"
+    from . import authz
+
+    ids = authz.visible_phase_ids(phase.consultation)
+    number = next((i for i, phase_id in enumerate(ids, 1) if phase_id == phase.id), phase.position)
+    return f"Phase {number} of {max(len(ids), number)}"
 
 
 def page_url(page: int, **changes: Any) -> str:

@@ -112,7 +112,9 @@ def idea(idea_id: int) -> Any:
 
 
 def _record_seen(user_id: int, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
-    """Record what this page showed the participant, in one short write; a busy database skips it."""
+    """Record what this page showed the participant for the first time, in one short write; a busy database skips it."""
+    # A read first: a page shown again (most are) needs no write, and so no wait for the write lock.
+    idea_ids, comment_ids = contributions.unseen(db.session, user_id, idea_ids=idea_ids, comment_ids=comment_ids)
     if not idea_ids and not comment_ids:
         return
     # End the read transaction first: SQLite cannot turn a read into a write while another writer commits.
