@@ -70,7 +70,9 @@ def audience_of(app: Flask, endpoint: str) -> frozenset[str] | None:
 
 def _user() -> User | None:
     """The logged-in user, or None for visitors."""
-    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+    # The object itself, not the proxy: each attribute read through current_user looks the user up again.
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user if user.is_authenticated else None
 
 
 def route_allowed(audience: frozenset[str], user: User | None) -> bool:
@@ -279,16 +281,24 @@ def get_phase(phase_id: int | None) -> Phase:
     return item
 
 
-# Built once: pages load an idea or a topic with its phase and consultation in one query, not three lazy loads.
-_TOPIC = (select(Topic).options(joinedload(Topic.phase).joinedload(Phase.consultation))
-          .where(Topic.id == bindparam("id")))
-_IDEA = (select(Idea).options(joinedload(Idea.topic).joinedload(Topic.phase).joinedload(Phase.consultation))
+# Built once: pages load an idea or a topic with its phase, the phase's audience and its consultation in one
+# query (a lazy load of each, or the audience's own "selectin" query, cost more than the whole join).
+_PHASE_CHAIN = (joinedload(Phase.consultation), joinedload(Phase.audience))
+_TOPIC = select(Topic).options(joinedload(Topic.phase).options(*_PHASE_CHAIN)).where(Topic.id == bindparam("id"))
+_IDEA = (select(Idea).options(joinedload(Idea.topic).joinedload(Topic.phase).options(*_PHASE_CHAIN))
          .where(Idea.id == bindparam("id")))
+
+
+def _load(statement: Any, item_id: int | None) -> Any:
+    """The one row a built-once statement names, or None."""
+    if item_id is None:
+        return None
+    return db.session.execute(statement, {"id": item_id}).unique().scalar_one_or_none()
 
 
 def get_topic(topic_id: int | None) -> Topic:
     """A topic in a phase this person may see, or NotFound."""
-    item = db.session.scalar(_TOPIC, {"id": topic_id}) if topic_id is not None else None
+    item = _load(_TOPIC, topic_id)
     if item is None or not phase_visible(item.phase):
         raise NotFound(NOT_FOUND)
     return item
@@ -296,7 +306,7 @@ def get_topic(topic_id: int | None) -> Topic:
 
 def get_idea(idea_id: int | None) -> Idea:
     """An idea this person may see (published, their own, or one they moderate), or NotFound."""
-    item = db.session.scalar(_IDEA, {"id": idea_id}) if idea_id is not None else None
+    item = _load(_IDEA, idea_id)
     if item is None or not phase_visible(item.topic.phase):
         raise NotFound(NOT_FOUND)
     if not contribution_visible(item, item.topic.phase.consultation_id):

@@ -17,7 +17,7 @@ from ..security import safe_next, wants_json
 from ..services import contributions, queries
 from ..services.errors import Conflict, Invalid, NotFound, ServiceError
 from ..services.phases import eligibility, require_contribution_allowed
-from .helpers import form_values, page_arg
+from .helpers import form_values, logged_in_user, page_arg
 
 bp = Blueprint("participate", __name__)
 LIMITS = {"title": TITLE_MAX, "idea_body": IDEA_BODY_MAX, "comment_body": COMMENT_BODY_MAX}
@@ -34,7 +34,8 @@ def new_idea(topic_id: int) -> Any:
         return render_template("idea_new.html", topic=topic, phase=phase, errors={}, form={}, limits=LIMITS)
     form = IdeaForm()
     try:
-        idea, created = contributions.post_idea(db.session, current_user, topic, form.title.data, form.body.data)
+        idea, created = contributions.post_idea(db.session, logged_in_user(), topic, form.title.data,
+                                                form.body.data)
     except Invalid as exc:
         db.session.rollback()
         return render_template("idea_new.html", topic=topic, phase=phase, errors=exc.field_errors,
@@ -68,7 +69,7 @@ def comment(idea_id: int) -> Any:
     # Each reply box's error and text go back to that box.
     field = "body" if parent_id is None else f"reply-{publicids.encode('comment', parent_id)}"
     try:
-        item, created = contributions.post_comment(db.session, current_user, idea, form.body.data,
+        item, created = contributions.post_comment(db.session, logged_in_user(), idea, form.body.data,
                                                    parent_id=parent_id)
     except (Invalid, Conflict) as exc:
         db.session.rollback()
@@ -124,7 +125,7 @@ def vote() -> Any:
             raise NotFound(authz.NOT_FOUND)  # only ideas and comments take votes
         if form.id.data is None or field_errors(form) or value is None:
             raise Invalid("That vote was not understood. Go back and try again.")
-        result = contributions.vote(db.session, current_user, form.kind.data or "", form.id.data, value)
+        result = contributions.vote(db.session, logged_in_user(), form.kind.data or "", form.id.data, value)
     except ServiceError as exc:
         db.session.rollback()
         if wants_json():
