@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -140,14 +141,14 @@ def main() -> None:
                         voters = plan["accounts"][:8]
                         sessions = [logged_in_session(server.url, email, DEMO_PASSWORD) for email in voters]
                         tokens = [csrf_token(s, server.url + f"/ideas/{plan['open_ideas'][0]}") for s in sessions]
-                        ok, bad, vote_cpu = cpu_of(server, lambda: hammer(
-                            server.url, sessions, tokens, plan["open_ideas"], args.vote_seconds))
+                        ok, bad, vote_cpu = cpu_of(server, partial(
+                            hammer, server.url, sessions, tokens, plan["open_ideas"], args.vote_seconds))
                 if kind == args.databases[0]:
                     with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS,
                                      app="tests.bench.bare_app:app") as bare:
                         plain = [requests.Session() for _ in voters]
-                        bare_ok, bare_bad, bare_cpu = cpu_of(bare, lambda: hammer(
-                            bare.url, plain, ["-"] * len(plain), plan["open_ideas"], args.vote_seconds))
+                        bare_ok, bare_bad, bare_cpu = cpu_of(bare, partial(
+                            hammer, bare.url, plain, ["-"] * len(plain), plan["open_ideas"], args.vote_seconds))
                     line = (f"votes: {ok / args.vote_seconds:.0f}/s beside a bare endpoint's "
                             f"{bare_ok / args.vote_seconds:.0f}/s, ratio {ok / max(bare_ok, 1):.2f} "
                             f"({len(voters)} voters, {bad} + {bare_bad} errors, {kind})")

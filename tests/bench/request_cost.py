@@ -41,7 +41,11 @@ POST_CHANCE = 0.3
 
 
 class CpuMeter:
-    """WSGI middleware that adds each request's CPU and wall time to the current request type's tally."""
+    """WSGI middleware that adds each request's CPU and wall time to the current request type's tally.
+
+    With count_calls set it instead counts the Python function calls of each request type under cProfile: a
+    figure that does not move at all with the machine's load (only with the code and the data).
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
@@ -50,10 +54,32 @@ class CpuMeter:
         self.wall: dict[str, list[float]] = defaultdict(list)
         self.profile_kind: str | None = None
         self.profiler = cProfile.Profile()
+        self.count_calls = False
+        self.counters: dict[str, cProfile.Profile] = defaultdict(cProfile.Profile)
+        self.counted: dict[str, int] = defaultdict(int)
+
+    def calls_per_request(self, kind: str) -> float:
+        """The mean number of Python function calls per counted request of this type."""
+        counter = self.counters.get(kind)
+        if counter is None or not self.counted[kind]:
+            return float("nan")
+        return pstats.Stats(counter).total_calls / self.counted[kind]  # type: ignore[attr-defined]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        """Run the app and read its whole body, timed."""
-        profiling = self.kind == self.profile_kind
+        """Run the app and read its whole body, timed (or with its calls counted)."""
+        if self.count_calls:
+            self.counted[self.kind] += 1
+            counter = self.counters[self.kind]
+            counter.enable()
+            try:
+                return self._run(environ, start_response)
+            finally:
+                counter.disable()
+        return self._run(environ, start_response)
+
+    def _run(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The app's response body, with its time added to the tally (unless counting calls)."""
+        profiling = self.kind == self.profile_kind and not self.count_calls
         if profiling:
             self.profiler.enable()
         wall, cpu = time.perf_counter(), time.process_time()
@@ -64,8 +90,9 @@ class CpuMeter:
             close = getattr(result, "close", None)
             if close:
                 close()
-        self.cpu[self.kind].append((time.process_time() - cpu) * 1000)
-        self.wall[self.kind].append((time.perf_counter() - wall) * 1000)
+        if not self.count_calls:
+            self.cpu[self.kind].append((time.process_time() - cpu) * 1000)
+            self.wall[self.kind].append((time.perf_counter() - wall) * 1000)
         if profiling:
             self.profiler.disable()
         return body
@@ -141,15 +168,16 @@ def vote_loop(client: FlaskClient, token: str, ideas: list[str], meter: CpuMeter
 
 
 def report(meter: CpuMeter, kinds: Iterable[str]) -> None:
-    """Print CPU ms per request (mean, median, p90) and in-process wall ms, one line per request type."""
-    print(f"{'request':<14}{'n':>6}{'cpu mean':>11}{'cpu p50':>10}{'cpu p90':>10}{'wall p50':>11}")
+    """Print CPU ms per request (mean, median, p90), in-process wall ms and Python calls, one line per type."""
+    print(f"{'request':<14}{'n':>6}{'cpu mean':>11}{'cpu p50':>10}{'cpu p90':>10}{'wall p50':>11}{'py calls':>10}")
     for kind in kinds:
         cpu = meter.cpu.get(kind)
         if not cpu:
             continue
         ordered = sorted(cpu)
         print(f"{kind:<14}{len(cpu):>6}{statistics.fmean(cpu):>9.2f}ms{statistics.median(cpu):>8.2f}ms"
-              f"{ordered[int(0.9 * (len(ordered) - 1))]:>8.2f}ms{statistics.median(meter.wall[kind]):>9.2f}ms")
+              f"{ordered[int(0.9 * (len(ordered) - 1))]:>8.2f}ms{statistics.median(meter.wall[kind]):>9.2f}ms"
+              f"{meter.calls_per_request(kind):>10.0f}")
 
 
 def main() -> None:
@@ -163,6 +191,8 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile this request type (topic, idea, vote, comment, post, login,"
                                           " vote loop, bare vote)")
     parser.add_argument("--profile-lines", type=int, default=35)
+    parser.add_argument("--calls", type=int, default=300,
+                        help="requests of the mix sent again to count Python calls per request (0: none)")
     parser.add_argument("--only", help="send only this request type of the mix (for a sampling profiler)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="consult-cost-") as tmp:
@@ -188,6 +218,12 @@ def main() -> None:
         meter.cpu["login"], meter.wall["login"] = logins
         statuses = run_mix(clients, plan, meter, args.requests, rng, args.only)
         vote_loop(*clients[0], plan["open_ideas"], meter, args.vote_loop, "vote loop")
+        if args.calls:
+            # The same mix again, counting Python calls instead of timing (the profiler slows every call).
+            meter.count_calls = True
+            run_mix(clients, plan, meter, args.calls, random.Random(2), args.only)
+            vote_loop(*clients[0], plan["open_ideas"], meter, max(50, args.calls // 4), "vote loop")
+            meter.count_calls = False
 
         from tests.bench.bare_app import app as bare
 
@@ -198,6 +234,11 @@ def main() -> None:
         bare_meter.cpu.clear()
         bare_meter.wall.clear()
         vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, args.vote_loop, "bare vote")
+        if args.calls:
+            bare_meter.count_calls = True
+            vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, 50, "bare vote")
+            meter.counters["bare vote"], meter.counted["bare vote"] = (bare_meter.counters["bare vote"],
+                                                                     bare_meter.counted["bare vote"])
         meter.cpu.update(bare_meter.cpu)
         meter.wall.update(bare_meter.wall)
 
@@ -208,7 +249,8 @@ def main() -> None:
     total = sum(weights.values())
     mix_cpu = sum(statistics.fmean(meter.cpu[k]) * n for k, n in weights.items() if n) / max(total, 1)
     print(f"mix: {mix_cpu:.2f} ms CPU per request on average; statuses {statuses}")
-    print(f"vote loop / bare vote CPU: {statistics.fmean(meter.cpu['vote loop']) / statistics.fmean(meter.cpu['bare vote']):.1f}x")
+    ratio = statistics.fmean(meter.cpu["vote loop"]) / statistics.fmean(meter.cpu["bare vote"])
+    print(f"vote loop / bare vote CPU: {ratio:.1f}x")
     if args.profile:
         profiler = bare_meter.profiler if args.profile == "bare vote" else meter.profiler
         print(f"\ncProfile of '{args.profile}' requests (cumulative):")
