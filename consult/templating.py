@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 
 from . import publicids
 from .models import AHP_PROFESSIONS, CATEGORY_LABELS, CATEGORY_PLURALS, OTHER_PROFESSIONS, PROFESSION_LABELS, utcnow
@@ -95,6 +95,14 @@ def page_url(page: int, **changes: Any) -> str:
     return url_for(request.endpoint or "public.home", **(request.view_args or {}), **args)
 
 
+def url_once(endpoint: str) -> str:
+    """url_for(endpoint) for an address without arguments, worked out once per request (lists repeat it)."""
+    known = g.setdefault("consult_urls", {})
+    if endpoint not in known:
+        known[endpoint] = url_for(endpoint)
+    return known[endpoint]
+
+
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters["uk_time"] = uk_time
@@ -115,6 +123,7 @@ def init_app(app: Flask) -> None:
         visible_phases=visible_phases,
         phase_timing=phase_timing,
         phase_step=phase_step,
+        url_once=url_once,
     )
 
 

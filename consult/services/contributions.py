@@ -171,7 +171,6 @@ class _VoteSql:
     """The vote path's statements for one kind and dialect, built once (building them cost more than running them)."""
 
     rules: Any
-    audience: Any
     withdraw: Any
     insert: Any
     existing: Any
@@ -188,10 +187,12 @@ def _vote_sql(kind: str, dialect: str) -> _VoteSql:
     column = "idea_id" if kind == "idea" else "comment_id"
     items, votes, events = model.__table__, Vote.__table__, VoteEvent.__table__
     item_id, voter_id = bindparam("item_id"), bindparam("voter_id")
-    # One query for the item and its phase's rules.
+    # One query for the item and its phase's rules: a row per audience category (none when open to all).
     rules = (select(items.c.moderation_state, items.c.channel, Phase.id, Phase.title, Phase.state, Phase.opens_at,
-                    Phase.closes_at, Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
+                    Phase.closes_at, Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff,
+                    PhaseAudience.category)
              .join(Phase, Phase.id == items.c.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
+             .outerjoin(PhaseAudience, PhaseAudience.phase_id == Phase.id)
              .where(items.c.id == item_id))
     if kind == "comment":
         # A comment is only as visible as its idea and, for a reply, the comment it replies to.
@@ -206,7 +207,6 @@ def _vote_sql(kind: str, dialect: str) -> _VoteSql:
     now = bindparam("now")
     return _VoteSql(
         rules=rules,
-        audience=select(PhaseAudience.category).where(PhaseAudience.phase_id == bindparam("phase_id")),
         withdraw=delete(votes).where(mine).returning(votes.c.value),
         insert=dialect_insert(votes).values(**fields, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["voter_id", column]).returning(votes.c.id),
@@ -232,7 +232,8 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound("There is nothing to vote on here")
     sql = _vote_sql(kind, session.get_bind().dialect.name)
     connection = session.connection()
-    row = connection.execute(sql.rules, {"item_id": item_id}).one_or_none()
+    rows = connection.execute(sql.rules, {"item_id": item_id}).all()
+    row = rows[0] if rows else None
     if row is None or row.moderation_state != "published":
         raise NotFound(f"This {kind} is not available")
     if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
@@ -240,7 +241,7 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     if row.channel != "online" and value != 0:
         # Offline contributions are left out of vote-based support (issue 7); an old vote can still be withdrawn.
         raise Conflict(OFFLINE_NOT_VOTED)
-    audience = connection.execute(sql.audience, {"phase_id": row.id}).scalars().all()
+    audience = [r.category for r in rows if r.category is not None]
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
                        audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
     if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]

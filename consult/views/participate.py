@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from .. import authz, publicids
 from ..authz import allow
-from ..extensions import db
+from ..extensions import db, set_write_intent
 from ..forms import field_errors
 from ..forms.participate import CommentForm, IdeaForm, VoteForm
 from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
@@ -75,6 +75,7 @@ def comment(idea_id: int) -> Any:
         db.session.rollback()
         return _idea_with_errors(idea, exc, field, form.body.data or "")
     db.session.commit()
+    set_write_intent(False)  # what follows only reads: its transaction need not wait for the write lock
     if item.moderation_state == "held":
         return redirect(url_for("moderation.edit", kind="comment", item_id=item.id))
     if created:
