@@ -89,10 +89,12 @@ def topic(topic_id: int) -> Any:
     user = user_or_none()
     ids = [i.id for i in page.items]
     votes = queries.my_votes(db.session, user, idea_ids=ids)
+    # The page first, in the same read as its lists; then what it showed, in a short write of its own.
+    html = render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
+                           orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
     if user is not None:
         _record_seen(user.id, idea_ids=ids)
-    return render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
-                           orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
+    return html
 
 
 @bp.route("/ideas/<idea_pid:idea_id>")
@@ -105,10 +107,12 @@ def idea(idea_id: int) -> Any:
     comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page(), in_place=True)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)
+    # The page first, in the same read as its lists; then what it showed, in a short write of its own.
+    html = render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
+                           replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={})
     if user is not None:
         _record_seen(user.id, idea_ids=[item.id], comment_ids=comment_ids)
-    return render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
-                           replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={})
+    return html
 
 
 def _record_seen(user_id: int, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
