@@ -24,7 +24,7 @@ import gevent  # noqa: E402
 from locust import FastHttpUser, between, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from tests.bench.cpu import group_cpu, own_cpu  # noqa: E402
+from tests.bench.cpu import group_cpu, own_cpu, postgres_cpu  # noqa: E402
 
 PLAN: dict = {}
 _ACCOUNTS = itertools.count()
@@ -120,16 +120,21 @@ def main(path: str) -> None:
         gevent.sleep(0.2)
     gevent.sleep(2)
     env.stats.reset_all()
+    port = PLAN.get("database_port")
     server_cpu, client_cpu = group_cpu(PLAN["server_pgid"]), own_cpu()
+    database_cpu = postgres_cpu(port) if port else 0.0
     gevent.sleep(PLAN["seconds"])
     server_cpu, client_cpu = group_cpu(PLAN["server_pgid"]) - server_cpu, own_cpu() - client_cpu
+    database_cpu = postgres_cpu(port) - database_cpu if port else 0.0
     total = env.stats.total
     figures = {
         "requests": total.num_requests, "rps": total.num_requests / PLAN["seconds"],
         "p50": total.get_response_time_percentile(0.5), "p99": total.get_response_time_percentile(0.99),
         "errors": total.num_failures,
-        # CPU per request of the server (all its processes) and of locust itself, which share the cores.
+        # CPU per request of the server (all its processes), of PostgreSQL (its backends; SQLite's work is in
+        # the server's) and of locust itself, which all share the cores.
         "server_cpu_ms": server_cpu * 1000 / max(total.num_requests, 1),
+        "database_cpu_ms": database_cpu * 1000 / max(total.num_requests, 1),
         "client_cpu_ms": client_cpu * 1000 / max(total.num_requests, 1),
         "by_name": {name: {"n": s.num_requests, "p50": s.get_response_time_percentile(0.5),
                            "p99": s.get_response_time_percentile(0.99), "errors": s.num_failures}

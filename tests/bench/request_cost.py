@@ -1,15 +1,17 @@
-"""CPU per request, in-process: `python -m tests.bench.request_cost [--requests N] [--profile vote]`.
+"""CPU per request, in-process: `python -m tests.bench.request_cost [--database postgresql] [--profile vote]`.
 
-Seeds the load benchmark's demo (tests/bench/load.py) into a throwaway SQLite file, builds the app as the live
-servers configure it, logs simulated participants in through the real form, then sends the load mix (topic
-pages, idea pages, votes, comments, posts, in tests/bench/participants.py's proportions) through the WSGI app
-and prints the CPU time (time.process_time) the app spent on each request type. Then a tight vote loop (the
-vote benchmark's path) and the bare endpoint's vote (tests/bench/bare_app.py) on the same measure.
+Seeds the load benchmark's demo (tests/bench/load.py) into a throwaway SQLite file (or a private PostgreSQL
+cluster, whose own CPU is then given for the mix as a whole), builds the app as the live servers configure
+it, logs simulated participants in through the real form, then sends the load mix (topic pages, idea pages,
+votes, comments, posts, in tests/bench/participants.py's proportions) through the WSGI app and prints the CPU
+time (time.process_time) the app spent on each request type. Then a tight vote loop (the vote benchmark's
+path) and the bare endpoint's vote (tests/bench/bare_app.py) on the same measure.
 
-CPU time, not wall time: it hardly moves when other processes load the machine, so before/after figures taken
-on a busy machine are fair. It covers the app only (not gunicorn's HTTP parsing, nor the client), the same for
-every request type and for the bare endpoint. `--profile TYPE` adds a cProfile of that request type.
-Prints figures; asserts nothing.
+CPU time, not wall time: it moves far less than wall time when other processes load the machine (on a
+heavily loaded machine it still rises by a fifth or more, so compare runs taken back to back). The Python
+function calls per request, counted in a second pass, do not move with load at all. It covers the app only
+(not gunicorn's HTTP parsing, nor the client), the same for every request type and for the bare endpoint.
+`--profile TYPE` adds a cProfile of that request type. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.bench.load import seed
+from tests.bench.cpu import postgres_cpu
+from tests.bench.load import database, seed
 from tests.support.live import server_env
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -180,9 +184,62 @@ def report(meter: CpuMeter, kinds: Iterable[str]) -> None:
               f"{meter.calls_per_request(kind):>10.0f}")
 
 
+def measure_app(url: str, folder: Path, args: argparse.Namespace) -> tuple[CpuMeter, dict[str, int], float]:
+    """Seed, log in, warm up, then send the mix and the vote loop; the meter, statuses and database CPU."""
+    plan = seed(url, args.ideas, args.votes)
+    app = build_app(folder, url)
+    meter = CpuMeter(app.wsgi_app)
+    meter.profile_kind = args.profile
+    app.wsgi_app = meter  # type: ignore[method-assign]
+    clients = []
+    for email in plan["accounts"][:args.people]:
+        client = app.test_client()
+        log_in(client, email, plan["password"], meter)
+        meter.kind = "idea"
+        page = client.get(f"/ideas/{plan['open_ideas'][0]}")
+        clients.append((client, TOKEN.search(page.get_data(as_text=True)).group(1)))
+    rng = random.Random(1)
+    run_mix(clients, plan, meter, min(200, args.requests // 5), rng)  # warm caches, compile templates
+    logins = (meter.cpu.pop("login", []), meter.wall.pop("login", []))
+    meter.cpu.clear()
+    meter.wall.clear()
+    meter.cpu["login"], meter.wall["login"] = logins
+    port = urlsplit(url).port if url.startswith("postgresql") else None
+    database_cpu = postgres_cpu(port) if port else 0.0
+    statuses = run_mix(clients, plan, meter, args.requests, rng, args.only)
+    database_cpu = postgres_cpu(port) - database_cpu if port else 0.0
+    vote_loop(*clients[0], plan["open_ideas"], meter, args.vote_loop, "vote loop")
+    if args.calls:
+        # The same mix again, counting Python calls instead of timing (the profiler slows every call).
+        meter.count_calls = True
+        run_mix(clients, plan, meter, args.calls, random.Random(2), args.only)
+        vote_loop(*clients[0], plan["open_ideas"], meter, max(50, args.calls // 4), "vote loop")
+        meter.count_calls = False
+    return meter, statuses, database_cpu * 1000 / max(sum(statuses.values()), 1)
+
+
+def measure_bare(ideas: list[str], args: argparse.Namespace) -> CpuMeter:
+    """The bare endpoint's vote on the same measure."""
+    from tests.bench.bare_app import app as bare
+
+    meter = CpuMeter(bare.wsgi_app)
+    meter.profile_kind = args.profile
+    bare.wsgi_app = meter  # type: ignore[method-assign]
+    vote_loop(bare.test_client(), "-", ideas, meter, 50, "bare vote")  # warm up
+    meter.cpu.clear()
+    meter.wall.clear()
+    vote_loop(bare.test_client(), "-", ideas, meter, args.vote_loop, "bare vote")
+    if args.calls:
+        meter.count_calls = True
+        vote_loop(bare.test_client(), "-", ideas, meter, 50, "bare vote")
+        meter.count_calls = False
+    return meter
+
+
 def main() -> None:
-    """Seed, log in, send the mix and the vote loop, print CPU per request type."""
+    """Measure the app and the bare endpoint; print CPU (and Python calls) per request type."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--ideas", type=int, default=3000)
     parser.add_argument("--votes", type=int, default=30000)
     parser.add_argument("--people", type=int, default=20, help="participants logged in")
@@ -195,64 +252,26 @@ def main() -> None:
                         help="requests of the mix sent again to count Python calls per request (0: none)")
     parser.add_argument("--only", help="send only this request type of the mix (for a sampling profiler)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="consult-cost-") as tmp:
-        folder = Path(tmp)
-        url = f"sqlite:///{folder / 'load.sqlite3'}"
-        plan = seed(url, args.ideas, args.votes)
-        app = build_app(folder, url)
-        meter = CpuMeter(app.wsgi_app)
-        meter.profile_kind = args.profile
-        app.wsgi_app = meter  # type: ignore[method-assign]
-        clients = []
-        for email in plan["accounts"][:args.people]:
-            client = app.test_client()
-            log_in(client, email, plan["password"], meter)
-            meter.kind = "idea"
-            page = client.get(f"/ideas/{plan['open_ideas'][0]}")
-            clients.append((client, TOKEN.search(page.get_data(as_text=True)).group(1)))
-        rng = random.Random(1)
-        run_mix(clients, plan, meter, min(200, args.requests // 5), rng)  # warm caches, compile templates
-        logins = (meter.cpu.pop("login", []), meter.wall.pop("login", []))
-        meter.cpu.clear()
-        meter.wall.clear()
-        meter.cpu["login"], meter.wall["login"] = logins
-        statuses = run_mix(clients, plan, meter, args.requests, rng, args.only)
-        vote_loop(*clients[0], plan["open_ideas"], meter, args.vote_loop, "vote loop")
-        if args.calls:
-            # The same mix again, counting Python calls instead of timing (the profiler slows every call).
-            meter.count_calls = True
-            run_mix(clients, plan, meter, args.calls, random.Random(2), args.only)
-            vote_loop(*clients[0], plan["open_ideas"], meter, max(50, args.calls // 4), "vote loop")
-            meter.count_calls = False
+    with tempfile.TemporaryDirectory(prefix="consult-cost-") as tmp, database(args.database, Path(tmp)) as url:
+        meter, statuses, database_ms = measure_app(url, Path(tmp), args)
+    bare = measure_bare(["-"], args)
+    meter.cpu.update(bare.cpu)
+    meter.wall.update(bare.wall)
+    meter.counters["bare vote"], meter.counted["bare vote"] = bare.counters["bare vote"], bare.counted["bare vote"]
 
-        from tests.bench.bare_app import app as bare
-
-        bare_meter = CpuMeter(bare.wsgi_app)
-        bare_meter.profile_kind = args.profile
-        bare.wsgi_app = bare_meter  # type: ignore[method-assign]
-        vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, 50, "bare vote")  # warm up
-        bare_meter.cpu.clear()
-        bare_meter.wall.clear()
-        vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, args.vote_loop, "bare vote")
-        if args.calls:
-            bare_meter.count_calls = True
-            vote_loop(bare.test_client(), "-", plan["open_ideas"], bare_meter, 50, "bare vote")
-            meter.counters["bare vote"], meter.counted["bare vote"] = (bare_meter.counters["bare vote"],
-                                                                     bare_meter.counted["bare vote"])
-        meter.cpu.update(bare_meter.cpu)
-        meter.wall.update(bare_meter.wall)
-
-    print(f"\nApp CPU per request, in-process on SQLite (demo at {args.ideas:,} ideas; {args.people} participants; "
-          f"{args.requests} requests of the load mix; time.process_time)")
+    print(f"\nApp CPU per request, in-process on {args.database} (demo at {args.ideas:,} ideas; {args.people} "
+          f"participants; {args.requests} requests of the load mix; time.process_time)")
     report(meter, ["topic", "idea", "vote", "comment", "post", "login", "vote loop", "bare vote"])
     weights = {kind: len(meter.cpu.get(kind, [])) for kind, _ in MIX}
     total = sum(weights.values())
     mix_cpu = sum(statistics.fmean(meter.cpu[k]) * n for k, n in weights.items() if n) / max(total, 1)
-    print(f"mix: {mix_cpu:.2f} ms CPU per request on average; statuses {statuses}")
+    print(f"mix: {mix_cpu:.2f} ms CPU per request on average"
+          + (f", and {database_ms:.2f} ms of PostgreSQL's" if args.database == "postgresql" else "")
+          + f"; statuses {statuses}")
     ratio = statistics.fmean(meter.cpu["vote loop"]) / statistics.fmean(meter.cpu["bare vote"])
     print(f"vote loop / bare vote CPU: {ratio:.1f}x")
     if args.profile:
-        profiler = bare_meter.profiler if args.profile == "bare vote" else meter.profiler
+        profiler = bare.profiler if args.profile == "bare vote" else meter.profiler
         print(f"\ncProfile of '{args.profile}' requests (cumulative):")
         stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
         stats.print_stats(args.profile_lines)
