@@ -90,7 +90,10 @@ def _schedule_ticks(app: Flask) -> None:
 
     def _apply_due_changes() -> None:
         with db.new_session() as session:
-            if not due_phase_ids(session):
+            due = due_phase_ids(session)
+            # End the read with COMMIT: at a ROLLBACK psycopg drops the connection's prepared statements.
+            session.commit()
+            if not due:
                 return
         with write_intent(), db.new_session() as session:
             if tick(session):

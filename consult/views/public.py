@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import authz
 from ..authz import allow
 from ..extensions import db, write_intent
-from ..models import Consultation, Phase, utcnow
+from ..models import Consultation, Phase, User, utcnow
 from ..services import contributions, queries
 from ..services.phases import eligibility, scheduled_state
 from .helpers import page_arg, user_or_none
@@ -92,8 +92,7 @@ def topic(topic_id: int) -> Any:
     # The page first, in the same read as its lists; then what it showed, in a short write of its own.
     html = render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
                            orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
-    if user is not None:
-        _record_seen(user.id, idea_ids=ids)
+    _finish_page(user, idea_ids=ids)
     return html
 
 
@@ -110,22 +109,24 @@ def idea(idea_id: int) -> Any:
     # The page first, in the same read as its lists; then what it showed, in a short write of its own.
     html = render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
                            replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={})
-    if user is not None:
-        _record_seen(user.id, idea_ids=[item.id], comment_ids=comment_ids)
+    _finish_page(user, idea_ids=[item.id], comment_ids=comment_ids)
     return html
 
 
-def _record_seen(user_id: int, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
-    """Record what this page showed the participant for the first time, in one short write; a busy database skips it."""
+def _finish_page(user: User | None, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
+    """End the page's read, then record what it showed a participant for the first time; a busy database skips it."""
     # A read first: a page shown again (most are) needs no write, and so no wait for the write lock.
-    idea_ids, comment_ids = contributions.unseen(db.session, user_id, idea_ids=idea_ids, comment_ids=comment_ids)
-    if not idea_ids and not comment_ids:
-        return
-    # End the read transaction first: SQLite cannot turn a read into a write while another writer commits.
+    new_ideas, new_comments = (contributions.unseen(db.session, user.id, idea_ids=idea_ids, comment_ids=comment_ids)
+                               if user is not None else ([], []))
+    # The read ends with COMMIT, not the ROLLBACK of the request's end (it wrote nothing, so they are the same):
+    # on PostgreSQL a ROLLBACK makes psycopg drop every statement it had prepared on the connection, and
+    # SQLite cannot turn a read into a write while another writer commits.
     db.session.commit()
+    if user is None or not new_ideas and not new_comments:
+        return
     try:
         with write_intent():
-            contributions.record_impressions(db.session, user_id, idea_ids=idea_ids, comment_ids=comment_ids)
+            contributions.record_impressions(db.session, user.id, idea_ids=new_ideas, comment_ids=new_comments)
             db.session.commit()
     except OperationalError:
         # Losing one page's impressions under heavy load is better than failing the page.
