@@ -83,6 +83,11 @@ def seed(url: str, ideas: int, votes: int) -> dict[str, object]:
         all_ideas = session.scalars(select(Idea.id).where(published, Idea.topic_id.in_(topics))).all()
         accounts = session.scalars(select(User.email).join(ParticipantProfile).where(User.role == "participant")
                                    .order_by(User.id).limit(400)).all()
+    with engine.begin() as connection:
+        # Statistics for the query planner, as autovacuum (PostgreSQL) would gather within a minute of a bulk
+        # load: measured straight after loading, PostgreSQL planned the comment queries without any and
+        # spent ~0.5 ms on a query that takes 0.07 ms once analysed.
+        connection.exec_driver_sql("ANALYZE")
     engine.dispose()
     # Ideas as the live servers name them in pages and forms: by public id.
     return {"counts": counts, "topics": list(topics), "open_topics": list(open_topics),
