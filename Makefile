@@ -65,6 +65,7 @@ test-fast: install-test  ## The suite without the browser and slow tests
 
 bench: install-test  ## Print speed and memory figures (load on SQLite and PostgreSQL, site pages, analysis)
 	$(BIN)/python -m tests.bench.load
+	$(BIN)/python -m tests.bench.request_cost
 	$(BIN)/python -m tests.bench.site
 	$(BIN)/python -m tests.bench.inclusion
 	$(BIN)/python -m analysis.bench

@@ -77,6 +77,8 @@ def _schedule_ticks(app: Flask) -> None:
         now = time.monotonic()
         if request.endpoint != "static" and now - state["last"] >= app.config["TICK_INTERVAL"]:
             state["last"] = now
+            # End the read that loaded the user, so this request's reads see any change the tick makes.
+            db.session.commit()
             _apply_due_changes()
         view = app.view_functions.get(request.endpoint or "")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(view, "_consult_reads_first", False):
@@ -88,7 +90,10 @@ def _schedule_ticks(app: Flask) -> None:
 
     def _apply_due_changes() -> None:
         with db.new_session() as session:
-            if not due_phase_ids(session):
+            due = due_phase_ids(session)
+            # End the read with COMMIT: at a ROLLBACK psycopg drops the connection's prepared statements.
+            session.commit()
+            if not due:
                 return
         with write_intent(), db.new_session() as session:
             if tick(session):

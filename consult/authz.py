@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, request
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.routing import BaseConverter, ValidationError
 
 from . import publicids
@@ -70,7 +70,9 @@ def audience_of(app: Flask, endpoint: str) -> frozenset[str] | None:
 
 def _user() -> User | None:
     """The logged-in user, or None for visitors."""
-    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+    # The object itself, not the proxy: each attribute read through current_user looks the user up again.
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user if user.is_authenticated else None
 
 
 def route_allowed(audience: frozenset[str], user: User | None) -> bool:
@@ -93,8 +95,11 @@ def _check_route() -> Any:
     if audience is None:
         abort(404)
     user = _user() if "anyone" not in audience else None
-    # End the read that loaded the user, so the rest of the request (and the schedule tick) starts fresh.
-    db.session.commit()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # End the read that loaded the user, so what this request writes begins in a transaction of its own
+        # (reads_first views write with write_intent() straight after their reads). A page keeps reading in
+        # the same transaction: one BEGIN and COMMIT fewer, and on PostgreSQL one pooled connection fewer.
+        db.session.commit()
     if route_allowed(audience, user):
         return None
     if user is None:
@@ -210,12 +215,31 @@ def consultation_visible(consultation: Consultation, user: User | None = None) -
 
 def phase_visible(phase: Phase, user: User | None = None) -> bool:
     """A phase is public once it has opened (or its planned opening has passed) in a visible consultation."""
-    from .services.phases import scheduled_state
-
     user = user if user is not None else _user()
     if not consultation_visible(phase.consultation, user):
         return False
-    return scheduled_state(phase, utcnow()) != "draft" or can(user, phase.consultation_id, "see")
+    return _schedule_visible(phase, phase.consultation_id, user)
+
+
+def _schedule_visible(phase: Any, consultation_id: int, user: User | None) -> bool:
+    """Whether the phase's schedule shows it (it has opened), or the person is the consultation's staff."""
+    from .services.phases import scheduled_state
+
+    return scheduled_state(phase, utcnow()) != "draft" or can(user, consultation_id, "see")
+
+
+# The phases of a consultation with only what their visibility needs, built once (topic pages show "phase 2 of 3").
+_SCHEDULES = (select(Phase.id, Phase.state, Phase.opens_at, Phase.closes_at)
+              .where(Phase.consultation_id == bindparam("consultation_id")).order_by(Phase.position))
+
+
+def visible_phase_ids(consultation: Consultation, user: User | None = None) -> list[int]:
+    """Ids of the consultation's phases this person may see, in order, from one light query."""
+    user = user if user is not None else _user()
+    if not consultation_visible(consultation, user):
+        return []
+    rows = db.session.execute(_SCHEDULES, {"consultation_id": consultation.id}).all()
+    return [row.id for row in rows if _schedule_visible(row, consultation.id, user)]
 
 
 def contribution_visible(item: Idea | Comment, consultation_id: int, user: User | None = None) -> bool:
@@ -260,9 +284,24 @@ def get_phase(phase_id: int | None) -> Phase:
     return item
 
 
+# Built once: pages load an idea or a topic with its phase, the phase's audience and its consultation in one
+# query (a lazy load of each, or the audience's own "selectin" query, cost more than the whole join).
+_PHASE_CHAIN = (joinedload(Phase.consultation), joinedload(Phase.audience))
+_TOPIC = select(Topic).options(joinedload(Topic.phase).options(*_PHASE_CHAIN)).where(Topic.id == bindparam("id"))
+_IDEA = (select(Idea).options(joinedload(Idea.topic).joinedload(Topic.phase).options(*_PHASE_CHAIN))
+         .where(Idea.id == bindparam("id")))
+
+
+def _load(statement: Any, item_id: int | None) -> Any:
+    """The one row a built-once statement names, or None."""
+    if item_id is None:
+        return None
+    return db.session.execute(statement, {"id": item_id}).unique().scalar_one_or_none()
+
+
 def get_topic(topic_id: int | None) -> Topic:
     """A topic in a phase this person may see, or NotFound."""
-    item = db.session.get(Topic, topic_id) if topic_id is not None else None
+    item = _load(_TOPIC, topic_id)
     if item is None or not phase_visible(item.phase):
         raise NotFound(NOT_FOUND)
     return item
@@ -270,7 +309,7 @@ def get_topic(topic_id: int | None) -> Topic:
 
 def get_idea(idea_id: int | None) -> Idea:
     """An idea this person may see (published, their own, or one they moderate), or NotFound."""
-    item = db.session.get(Idea, idea_id) if idea_id is not None else None
+    item = _load(_IDEA, idea_id)
     if item is None or not phase_visible(item.topic.phase):
         raise NotFound(NOT_FOUND)
     if not contribution_visible(item, item.topic.phase.consultation_id):

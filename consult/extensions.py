@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +14,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -63,7 +65,12 @@ def is_transient(exc: BaseException) -> bool:
     orig = exc.orig
     if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
         return True
-    text = str(orig).lower()
+    return is_transient_message(str(orig))
+
+
+def is_transient_message(text: str) -> bool:
+    """True for a database error message that means busy or locked (try again shortly)."""
+    text = text.lower()
     return any(message in text for message in TRANSIENT_MESSAGES)
 
 
@@ -79,6 +86,7 @@ def make_engine(url: str, *, busy_timeout: float = 5.0, statement_timeout_ms: in
         connect_args = {"options": " ".join(options)} if options else {}
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
+    gate = WriteGate(busy_timeout)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -95,9 +103,53 @@ def make_engine(url: str, *, busy_timeout: float = 5.0, statement_timeout_ms: in
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if _write_intent.get():
+            gate.begin_immediate(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+class WriteGate:
+    """Takes SQLite's write lock (BEGIN IMMEDIATE) for one thread of this process at a time, promptly.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so under load a writer slept
+    through the moments the lock was free, every waiting thread polled on its own, and requests queued for
+    seconds. Here the threads of a process queue on a lock, and the one at the front tries every half
+    millisecond. Writers in other processes (other workers, commands) still take turns through SQLite's lock;
+    after busy_timeout seconds the wait ends with SQLite's own "database is locked" error, answered with 503.
+    """
+
+    POLL_SECONDS = 0.0005
+
+    def __init__(self, busy_timeout: float) -> None:
+        self.timeout = busy_timeout
+        self._lock = threading.Lock()
+
+    def begin_immediate(self, connection: Any) -> None:
+        """Begin a write transaction on this SQLAlchemy connection, waiting at most the busy timeout."""
+        deadline = time.monotonic() + self.timeout
+        raw = connection.connection.dbapi_connection
+        queued = self._lock.acquire(timeout=self.timeout)
+        try:
+            raw.execute("PRAGMA busy_timeout=0")  # fail at once when busy: this loop does the waiting
+            try:
+                while time.monotonic() < deadline:
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as exc:
+                        if not is_transient_message(str(exc)):
+                            raise OperationalError("BEGIN IMMEDIATE", {}, exc) from exc
+                    time.sleep(self.POLL_SECONDS)
+                # Out of time: one last try through SQLAlchemy, which raises its own error when still locked.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        finally:
+            if queued:
+                self._lock.release()
 
 
 class Database:

@@ -28,6 +28,14 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+# Sent with every response unless the view set its own: (name, lower-case name, value).
+SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+))
 ERROR_TITLES = {
     400: "There is a problem with the request",
     403: "You cannot do this",
@@ -143,20 +151,20 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        headers = response.headers
         if "request_started" in g:
             # Server time of the request, for benchmarks and browser dev tools.
-            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.request_started) * 1000:.2f}"
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if response.status_code >= 400:
-            # An error (a forged Host header, a missing page) is never worth keeping in a shared cache.
-            response.headers.setdefault("Cache-Control", "no-store")
-        if current_user and getattr(current_user, "is_authenticated", False):
-            # Pages for a logged-in person must not be kept by shared caches or the back button of a shared device.
-            response.headers.setdefault("Cache-Control", "no-store")
+            headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.request_started) * 1000:.2f}"
+        # Each header is added unless the view set its own (one look at the names, not one per header).
+        present = {name.lower() for name, _ in headers.items()}
+        for name, lower, value in SECURITY_HEADERS:
+            if lower not in present:
+                headers.add(name, value)
+        # An error (a forged Host header, a missing page) is never worth keeping in a shared cache, nor a page
+        # for a logged-in person (in shared caches or the back button of a shared device).
+        if "cache-control" not in present and (
+                response.status_code >= 400 or getattr(current_user, "is_authenticated", False)):
+            headers.add("Cache-Control", "no-store")
         return response
 
     @app.errorhandler(ServiceError)

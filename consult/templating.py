@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 
 from . import publicids
 from .models import AHP_PROFESSIONS, CATEGORY_LABELS, CATEGORY_PLURALS, OTHER_PROFESSIONS, PROFESSION_LABELS, utcnow
@@ -80,9 +80,11 @@ def phase_timing(phase: Any, now: datetime | None = None) -> str:
 
 def phase_step(phase: Any) -> str:
     """Where a phase sits in its consultation, e.g. "Phase 2 of 3" (counting the phases this person sees)."""
-    phases = visible_phases(phase.consultation)
-    number = next((i for i, p in enumerate(phases, 1) if p.id == phase.id), phase.position)
-    return f"Phase {number} of {max(len(phases), number)}"
+    from . import authz
+
+    ids = authz.visible_phase_ids(phase.consultation)
+    number = next((i for i, phase_id in enumerate(ids, 1) if phase_id == phase.id), phase.position)
+    return f"Phase {number} of {max(len(ids), number)}"
 
 
 def page_url(page: int, **changes: Any) -> str:
@@ -91,6 +93,14 @@ def page_url(page: int, **changes: Any) -> str:
     args.update({k: str(v) for k, v in changes.items()})
     args["page"] = str(page)
     return url_for(request.endpoint or "public.home", **(request.view_args or {}), **args)
+
+
+def url_once(endpoint: str) -> str:
+    """url_for(endpoint) for an address without arguments, worked out once per request (lists repeat it)."""
+    known = g.setdefault("consult_urls", {})
+    if endpoint not in known:
+        known[endpoint] = url_for(endpoint)
+    return known[endpoint]
 
 
 def init_app(app: Flask) -> None:
@@ -113,6 +123,7 @@ def init_app(app: Flask) -> None:
         visible_phases=visible_phases,
         phase_timing=phase_timing,
         phase_step=phase_step,
+        url_once=url_once,
     )
 
 

@@ -1,7 +1,9 @@
 """Flask-WTF forms, one module per area (field validation only; the rules live in services).
 
 Every state-changing route reads its input through a form here, never from ``request.form`` by hand:
-the form checks the CSRF token, parses each id and number once and safely, and gives plain messages.
+the form parses each id and number once and safely, and gives plain messages. The CSRF token of every
+POST, PUT, PATCH and DELETE is checked once, for the whole app, by CSRFProtect before any view runs
+(consult/__init__.py; no view is exempt), so the forms do not check it a second time.
 Templates take ``errors`` as {field: message} (``field_errors(form)``) and the submitted values as
 ``form.data`` so nothing typed is lost when something is wrong.
 """
@@ -22,11 +24,14 @@ NOT_UNDERSTOOD = "That was not understood. Go back and try again."
 
 
 class Form(FlaskForm):
-    """Base form: CSRF-protected, and never a 500 for odd input."""
+    """Base form: never a 500 for odd input (the CSRF token was checked before the view ran)."""
 
     class Meta:
         # Error messages are ours, in plain English, not WTForms' defaults.
         locales = False
+        # CSRFProtect has already checked the token of this request; checking it again in every form, and
+        # signing a fresh token for a form that is never shown, cost more than the rest of the form.
+        csrf = False
 
 
 class IdField(IntegerField):

@@ -171,7 +171,6 @@ class _VoteSql:
     """The vote path's statements for one kind and dialect, built once (building them cost more than running them)."""
 
     rules: Any
-    audience: Any
     withdraw: Any
     insert: Any
     existing: Any
@@ -188,10 +187,12 @@ def _vote_sql(kind: str, dialect: str) -> _VoteSql:
     column = "idea_id" if kind == "idea" else "comment_id"
     items, votes, events = model.__table__, Vote.__table__, VoteEvent.__table__
     item_id, voter_id = bindparam("item_id"), bindparam("voter_id")
-    # One query for the item and its phase's rules.
+    # One query for the item and its phase's rules: a row per audience category (none when open to all).
     rules = (select(items.c.moderation_state, items.c.channel, Phase.id, Phase.title, Phase.state, Phase.opens_at,
-                    Phase.closes_at, Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff)
+                    Phase.closes_at, Phase.consultation_id, Consultation.is_published, Phase.requires_verified_staff,
+                    PhaseAudience.category)
              .join(Phase, Phase.id == items.c.phase_id).join(Consultation, Consultation.id == Phase.consultation_id)
+             .outerjoin(PhaseAudience, PhaseAudience.phase_id == Phase.id)
              .where(items.c.id == item_id))
     if kind == "comment":
         # A comment is only as visible as its idea and, for a reply, the comment it replies to.
@@ -206,7 +207,6 @@ def _vote_sql(kind: str, dialect: str) -> _VoteSql:
     now = bindparam("now")
     return _VoteSql(
         rules=rules,
-        audience=select(PhaseAudience.category).where(PhaseAudience.phase_id == bindparam("phase_id")),
         withdraw=delete(votes).where(mine).returning(votes.c.value),
         insert=dialect_insert(votes).values(**fields, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["voter_id", column]).returning(votes.c.id),
@@ -232,7 +232,8 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise NotFound("There is nothing to vote on here")
     sql = _vote_sql(kind, session.get_bind().dialect.name)
     connection = session.connection()
-    row = connection.execute(sql.rules, {"item_id": item_id}).one_or_none()
+    rows = connection.execute(sql.rules, {"item_id": item_id}).all()
+    row = rows[0] if rows else None
     if row is None or row.moderation_state != "published":
         raise NotFound(f"This {kind} is not available")
     if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
@@ -240,7 +241,7 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     if row.channel != "online" and value != 0:
         # Offline contributions are left out of vote-based support (issue 7); an old vote can still be withdrawn.
         raise Conflict(OFFLINE_NOT_VOTED)
-    audience = connection.execute(sql.audience, {"phase_id": row.id}).scalars().all()
+    audience = [r.category for r in rows if r.category is not None]
     rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
                        audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
     if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
@@ -301,24 +302,53 @@ class PhaseRules:
     requires_verified_staff: bool = False
 
 
+@lru_cache(maxsize=8)
+def _impression_sql(kind: str, dialect: str) -> tuple[Any, Any, Any]:
+    """The statements that find, record and count first sights of one kind, built once (every page runs them)."""
+    table, items = Impression.__table__, (Idea if kind == "idea" else Comment).__table__
+    column = table.c[f"{kind}_id"]
+    ids = bindparam("ids", expanding=True)
+    seen = select(column).where(table.c.viewer_id == bindparam("viewer_id"), column.in_(ids))
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    record = (dialect_insert(table).values(viewer_id=bindparam("viewer_id"), **{column.name: bindparam("item_id")},
+                                           first_seen=bindparam("now"))
+              .on_conflict_do_nothing(index_elements=["viewer_id", column.name]).returning(column))
+    count = update(items).where(items.c.id.in_(ids)).values(impression_count=items.c.impression_count + 1)
+    return seen, record, count
+
+
+def unseen(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]
+           comment_ids: list[int] = ()) -> tuple[list[int], list[int]]:  # type: ignore[assignment]
+    """The ideas and comments among these that the viewer has not been shown before (a read only)."""
+    dialect = session.get_bind().dialect.name
+    result = []
+    for kind, ids in (("idea", idea_ids), ("comment", comment_ids)):
+        ids = sorted(set(ids))
+        if ids:
+            seen = set(session.connection().execute(_impression_sql(kind, dialect)[0],
+                                                    {"viewer_id": viewer_id, "ids": ids}).scalars())
+            ids = [i for i in ids if i not in seen]
+        result.append(ids)
+    return result[0], result[1]
+
+
 def record_impressions(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]
                        comment_ids: list[int] = (), now: datetime | None = None) -> int:  # type: ignore[assignment]
-    """Record first sight of each item by this viewer in one statement per kind; returns how many were new."""
+    """Record first sight of each item by this viewer (one statement per kind); returns how many were new."""
     now = now or utcnow()
+    dialect = session.get_bind().dialect.name
     new = 0
-    for ids, column, model in ((idea_ids, "idea_id", Idea), (comment_ids, "comment_id", Comment)):
+    for kind, ids in (("idea", idea_ids), ("comment", comment_ids)):
         ids = sorted(set(ids))
         if not ids:
             continue
-        stmt = dialect_insert(session, Impression).values(
-            [{"viewer_id": viewer_id, column: i, "first_seen": now} for i in ids]
-        )
-        inserted = session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["viewer_id", column]).returning(getattr(Impression, column))
-        ).scalars().all()
+        _, record, count = _impression_sql(kind, dialect)
+        connection = session.connection()
+        # One INSERT for all the rows (SQLAlchemy batches an executemany with RETURNING into one statement).
+        inserted = connection.execute(record, [{"viewer_id": viewer_id, "item_id": i, "now": now}
+                                               for i in ids]).scalars().all()
         if inserted:
-            session.execute(update(model).where(model.id.in_(inserted))
-                            .values(impression_count=model.impression_count + 1))
+            connection.execute(count, {"ids": sorted(inserted)})
             new += len(inserted)
     return new
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, BindParameter, Float, Select, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from analysis.support import Prior, fit_beta_prior
@@ -80,18 +80,18 @@ def published_consultations(session: Session, *, include_unpublished: bool = Fal
     return paginate(session, stmt, page, per_page)
 
 
-def random_order_key(seed: int) -> Any:
+def random_order_key(seed: Any) -> Any:
     """A per-viewer shuffle that is stable while the seed is (a multiplicative hash, portable SQL)."""
-    return (Idea.id * literal(2654435761) + literal(seed)) % literal(4294967291)
+    seed = seed if isinstance(seed, BindParameter) else literal(seed)
+    return (Idea.id * literal(2654435761) + seed) % literal(4294967291)
 
 
-def support_order_key(session: Session, phase_id: int) -> Any:
-    """Time-adjusted support per impression (ANALYSIS.md section 1), with the Beta prior fitted over the phase."""
-    prior = _phase_prior(session, phase_id)
+def support_order_key(prior_a: Any, prior_ab: Any) -> Any:
+    """Time-adjusted support per impression (ANALYSIS.md section 1) under a Beta prior (a, a + b)."""
     # An item voted on more than it was "seen" (imported data) still counts every vote.
     exposure = case((Idea.impression_count > Idea.up_count + Idea.down_count, Idea.impression_count),
                     else_=Idea.up_count + Idea.down_count)
-    return (Idea.up_count + literal(prior.a)) / (exposure + literal(prior.a + prior.b))
+    return (Idea.up_count + prior_a) / (exposure + prior_ab)
 
 
 def _phase_prior(session: Session, phase_id: int) -> Prior:
@@ -113,20 +113,62 @@ def _phase_prior(session: Session, phase_id: int) -> Prior:
     return prior
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A list's count and page statements, built once with bound parameters (limit and offset for the page).
+
+    Pages run these on every request: building a statement (and its cache key) cost more than running it.
+    """
+
+    count: Select[Any]
+    page: Select[Any]
+
+
+def listing(stmt: Select[Any]) -> Listing:
+    """The count and paged forms of an ordered statement whose values are bound parameters."""
+    return Listing(count=select(func.count()).select_from(stmt.order_by(None).subquery()),
+                   page=stmt.limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+def paginate_listing(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
+                     ) -> Page[Any]:
+    """One page of a built listing (as paginate(): pages past the end show the last page)."""
+    total = session.scalar(built.count, params) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    rows = session.scalars(built.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+
+
+_TOPIC_IDEAS = select(Idea).where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
+_SUPPORT = support_order_key(bindparam("prior_a", type_=Float), bindparam("prior_ab", type_=Float))
+TOPIC_IDEAS = {
+    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc())),
+    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc())),
+    # Ideas gathered offline are left out of vote-based support, so they come after every online idea.
+    "supported": listing(_TOPIC_IDEAS.order_by(case((Idea.channel == "online", 0), else_=1), _SUPPORT.desc(),
+                                               Idea.id.desc())),
+    "random": listing(_TOPIC_IDEAS.order_by(random_order_key(bindparam("seed", type_=BigInteger)), Idea.id)),
+}
+
+
 def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: int, per_page: int) -> Page[Idea]:
     """Published ideas under a topic in the chosen order, one page."""
-    stmt = select(Idea).where(Idea.topic_id == topic.id, Idea.moderation_state == "published")
-    if order == "newest":
-        stmt = stmt.order_by(Idea.created_at.desc(), Idea.id.desc())
-    elif order == "discussed":
-        stmt = stmt.order_by(Idea.comment_count.desc(), Idea.id.desc())
-    elif order == "supported":
-        # Ideas gathered offline are left out of vote-based support, so they come after every online idea.
-        stmt = stmt.order_by(case((Idea.channel == "online", 0), else_=1), support_order_key(session, topic.phase_id)
-                             .desc(), Idea.id.desc())
-    else:
-        stmt = stmt.order_by(random_order_key(seed), Idea.id)
-    return paginate(session, stmt, page, per_page)
+    order = order if order in TOPIC_IDEAS else "random"
+    params: dict[str, Any] = {"topic_id": topic.id}
+    if order == "supported":
+        prior = _phase_prior(session, topic.phase_id)
+        params.update(prior_a=prior.a, prior_ab=prior.a + prior.b)
+    elif order == "random":
+        params["seed"] = seed
+    return paginate_listing(session, TOPIC_IDEAS[order], params, page, per_page)
+
+
+_STATES = bindparam("states", expanding=True)
+_TOP_COMMENTS = listing(
+    select(Comment).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
+                          Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
+_REPLIES = (select(Comment).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
+                                  Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
 
 
 def idea_comments(
@@ -136,17 +178,11 @@ def idea_comments(
 
     ``in_place`` adds hidden comments, for the idea page to show the moderator's reason where they were.
     """
-    states = IN_PLACE_STATES if in_place else ("published",)
-    stmt = (select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None),
-                                  Comment.moderation_state.in_(states))
-            .order_by(Comment.created_at, Comment.id))
-    result = paginate(session, stmt, page, per_page)
+    states = list(IN_PLACE_STATES if in_place else ("published",))
+    result = paginate_listing(session, _TOP_COMMENTS, {"idea_id": idea.id, "states": states}, page, per_page)
     replies: dict[int, list[Comment]] = {c.id: [] for c in result.items}
     if replies:
-        for reply in session.scalars(
-            select(Comment).where(Comment.parent_id.in_(list(replies)), Comment.moderation_state.in_(states))
-            .order_by(Comment.created_at, Comment.id)
-        ):
+        for reply in session.scalars(_REPLIES, {"parents": list(replies), "states": states}):
             replies[reply.parent_id].append(reply)  # type: ignore[index]
     return result, replies
 
@@ -164,23 +200,20 @@ def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
     return before // per_page + 1
 
 
+_MY_VOTES = (select(Vote.idea_id, Vote.comment_id, Vote.value)
+             .where(Vote.voter_id == bindparam("voter_id"),
+                    or_(Vote.idea_id.in_(bindparam("ideas", expanding=True)),
+                        Vote.comment_id.in_(bindparam("comments", expanding=True)))))
+
+
 def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  # type: ignore[assignment]
              comment_ids: list[int] = ()) -> dict[tuple[str, int], int]:  # type: ignore[assignment]
-    """The user's current votes on these items, keyed by ("idea"|"comment", id)."""
+    """The user's current votes on these items, keyed by ("idea"|"comment", id), in one built-once query."""
     if user is None or (not idea_ids and not comment_ids):
         return {}
-    votes: dict[tuple[str, int], int] = {}
-    if idea_ids:
-        for item_id, value in session.execute(
-            select(Vote.idea_id, Vote.value).where(Vote.voter_id == user.id, Vote.idea_id.in_(idea_ids))
-        ):
-            votes[("idea", item_id)] = value
-    if comment_ids:
-        for item_id, value in session.execute(
-            select(Vote.comment_id, Vote.value).where(Vote.voter_id == user.id, Vote.comment_id.in_(comment_ids))
-        ):
-            votes[("comment", item_id)] = value
-    return votes
+    rows = session.execute(_MY_VOTES, {"voter_id": user.id, "ideas": list(idea_ids), "comments": list(comment_ids)})
+    return {("idea", idea_id) if idea_id is not None else ("comment", comment_id): value
+            for idea_id, comment_id, value in rows}
 
 
 def topic_counts(session: Session, phase_ids: list[int]) -> dict[int, int]:

@@ -96,13 +96,17 @@ def _upsert_sql(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(key=bindparam("key"), count=1, expires_at=bindparam("expires_at"))
     return stmt.on_conflict_do_update(index_elements=["key"], set_={"count": table.c.count + 1}).returning(
-        table.c.count)
+        table.c.key, table.c.count)
 
 
-def _upsert(session: Session, key: str, expires_at: datetime) -> int:
-    """Add one to a counter and return its new value, in one statement."""
+def _upsert(session: Session, keys: list[str], expires: list[datetime]) -> list[int]:
+    """Add one to each counter and return their new values, in one statement for all of them."""
     statement = _upsert_sql(session.get_bind().dialect.name)
-    return int(session.connection().execute(statement, {"key": key, "expires_at": expires_at}).scalar_one())
+    # SQLAlchemy sends the rows of an executemany with RETURNING as one multi-row INSERT.
+    rows = session.connection().execute(statement, [{"key": key, "expires_at": ends}
+                                                    for key, ends in zip(keys, expires, strict=True)])
+    counts = {key: int(count) for key, count in rows}
+    return [counts[key] for key in keys]
 
 
 def _retry_after(ends: datetime, now: datetime) -> int:
@@ -129,7 +133,7 @@ def hit(session: Session, limits: Iterable[Limit], subject: str, *, now: datetim
     if url:
         counts = ratelimit_redis.increment(url, [key for _, key, _ in wanted], [ends for _, _, ends in wanted])
     else:
-        counts = [_upsert(session, key, ends) for _, key, ends in wanted]
+        counts = _upsert(session, [key for _, key, _ in wanted], [ends for _, _, ends in wanted])
     wait = 0
     for (limit, _, ends), count in zip(wanted, counts, strict=True):
         if count > _allowed(limit):

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import LoginSession, User, utcnow
@@ -55,12 +55,16 @@ def _dead(timeouts: Timeouts, now: datetime) -> ColumnElement[bool]:
     return (LoginSession.last_seen_at < now - timeouts.idle) | (LoginSession.created_at < now - timeouts.absolute)
 
 
+# Built once: every request of a logged-in person runs it, and building it cost more than running it.
+_FIND = (select(LoginSession).options(joinedload(LoginSession.user).joinedload(User.profile))
+         .where(LoginSession.key_hash == bindparam("key_hash")))
+
+
 def find(session: Session, secret: str) -> LoginSession | None:
     """The session row for a cookie's secret, with its account and profile loaded (a read only)."""
     if not secret:
         return None
-    return session.scalar(select(LoginSession).options(joinedload(LoginSession.user).joinedload(User.profile))
-                          .where(LoginSession.key_hash == key_hash(secret)))
+    return session.scalar(_FIND, {"key_hash": key_hash(secret)})
 
 
 def expired(record: LoginSession, *, timeouts: Timeouts, now: datetime | None = None) -> str | None:

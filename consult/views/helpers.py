@@ -31,7 +31,14 @@ def page_arg() -> int:
 
 def user_or_none() -> User | None:
     """The logged-in user, or None for visitors."""
-    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+    # The object itself, not the proxy: each attribute read through current_user looks the user up again.
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user if user.is_authenticated else None
+
+
+def logged_in_user() -> User:
+    """The logged-in user itself, on routes for logged-in people only (services read it many times)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
 def form_values(form: Any) -> dict[str, Any]:

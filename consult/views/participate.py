@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from .. import authz, publicids
 from ..authz import allow
-from ..extensions import db
+from ..extensions import db, set_write_intent
 from ..forms import field_errors
 from ..forms.participate import CommentForm, IdeaForm, VoteForm
 from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
@@ -17,7 +17,7 @@ from ..security import safe_next, wants_json
 from ..services import contributions, queries
 from ..services.errors import Conflict, Invalid, NotFound, ServiceError
 from ..services.phases import eligibility, require_contribution_allowed
-from .helpers import form_values, page_arg
+from .helpers import form_values, logged_in_user, page_arg
 
 bp = Blueprint("participate", __name__)
 LIMITS = {"title": TITLE_MAX, "idea_body": IDEA_BODY_MAX, "comment_body": COMMENT_BODY_MAX}
@@ -34,7 +34,8 @@ def new_idea(topic_id: int) -> Any:
         return render_template("idea_new.html", topic=topic, phase=phase, errors={}, form={}, limits=LIMITS)
     form = IdeaForm()
     try:
-        idea, created = contributions.post_idea(db.session, current_user, topic, form.title.data, form.body.data)
+        idea, created = contributions.post_idea(db.session, logged_in_user(), topic, form.title.data,
+                                                form.body.data)
     except Invalid as exc:
         db.session.rollback()
         return render_template("idea_new.html", topic=topic, phase=phase, errors=exc.field_errors,
@@ -68,12 +69,13 @@ def comment(idea_id: int) -> Any:
     # Each reply box's error and text go back to that box.
     field = "body" if parent_id is None else f"reply-{publicids.encode('comment', parent_id)}"
     try:
-        item, created = contributions.post_comment(db.session, current_user, idea, form.body.data,
+        item, created = contributions.post_comment(db.session, logged_in_user(), idea, form.body.data,
                                                    parent_id=parent_id)
     except (Invalid, Conflict) as exc:
         db.session.rollback()
         return _idea_with_errors(idea, exc, field, form.body.data or "")
     db.session.commit()
+    set_write_intent(False)  # what follows only reads: its transaction need not wait for the write lock
     if item.moderation_state == "held":
         return redirect(url_for("moderation.edit", kind="comment", item_id=item.id))
     if created:
@@ -124,7 +126,7 @@ def vote() -> Any:
             raise NotFound(authz.NOT_FOUND)  # only ideas and comments take votes
         if form.id.data is None or field_errors(form) or value is None:
             raise Invalid("That vote was not understood. Go back and try again.")
-        result = contributions.vote(db.session, current_user, form.kind.data or "", form.id.data, value)
+        result = contributions.vote(db.session, logged_in_user(), form.kind.data or "", form.id.data, value)
     except ServiceError as exc:
         db.session.rollback()
         if wants_json():

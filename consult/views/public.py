@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import authz
 from ..authz import allow
 from ..extensions import db, write_intent
-from ..models import Consultation, Phase, utcnow
+from ..models import Consultation, Phase, User, utcnow
 from ..services import contributions, queries
 from ..services.phases import eligibility, scheduled_state
 from .helpers import page_arg, user_or_none
@@ -89,10 +89,11 @@ def topic(topic_id: int) -> Any:
     user = user_or_none()
     ids = [i.id for i in page.items]
     votes = queries.my_votes(db.session, user, idea_ids=ids)
-    if user is not None:
-        _record_seen(user.id, idea_ids=ids)
-    return render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
+    # The page first, in the same read as its lists; then what it showed, in a short write of its own.
+    html = render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
                            orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
+    _finish_page(user, idea_ids=ids)
+    return html
 
 
 @bp.route("/ideas/<idea_pid:idea_id>")
@@ -105,21 +106,27 @@ def idea(idea_id: int) -> Any:
     comments, replies = queries.idea_comments(db.session, item, page=page_arg(), per_page=_per_page(), in_place=True)
     comment_ids = [c.id for c in comments.items] + [r.id for rs in replies.values() for r in rs]
     votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)
-    if user is not None:
-        _record_seen(user.id, idea_ids=[item.id], comment_ids=comment_ids)
-    return render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
+    # The page first, in the same read as its lists; then what it showed, in a short write of its own.
+    html = render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
                            replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={})
+    _finish_page(user, idea_ids=[item.id], comment_ids=comment_ids)
+    return html
 
 
-def _record_seen(user_id: int, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
-    """Record what this page showed the participant, in one short write; a busy database skips it."""
-    if not idea_ids and not comment_ids:
-        return
-    # End the read transaction first: SQLite cannot turn a read into a write while another writer commits.
+def _finish_page(user: User | None, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
+    """End the page's read, then record what it showed a participant for the first time; a busy database skips it."""
+    # A read first: a page shown again (most are) needs no write, and so no wait for the write lock.
+    new_ideas, new_comments = (contributions.unseen(db.session, user.id, idea_ids=idea_ids, comment_ids=comment_ids)
+                               if user is not None else ([], []))
+    # The read ends with COMMIT, not the ROLLBACK of the request's end (it wrote nothing, so they are the same):
+    # on PostgreSQL a ROLLBACK makes psycopg drop every statement it had prepared on the connection, and
+    # SQLite cannot turn a read into a write while another writer commits.
     db.session.commit()
+    if user is None or not new_ideas and not new_comments:
+        return
     try:
         with write_intent():
-            contributions.record_impressions(db.session, user_id, idea_ids=idea_ids, comment_ids=comment_ids)
+            contributions.record_impressions(db.session, user.id, idea_ids=new_ideas, comment_ids=new_comments)
             db.session.commit()
     except OperationalError:
         # Losing one page's impressions under heavy load is better than failing the page.

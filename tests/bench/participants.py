@@ -21,8 +21,10 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import gevent  # noqa: E402
-from locust import HttpUser, between, events, task  # noqa: E402
+from locust import FastHttpUser, between, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
+
+from tests.bench.cpu import group_cpu, own_cpu, postgres_cpu  # noqa: E402
 
 PLAN: dict = {}
 _ACCOUNTS = itertools.count()
@@ -30,8 +32,12 @@ READY = {"n": 0}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-class Participant(HttpUser):
-    """One person taking part: reads far more than they write."""
+class Participant(FastHttpUser):
+    """One person taking part: reads far more than they write.
+
+    FastHttpUser (geventhttpclient) rather than HttpUser (requests): the same requests, cookies and kept-alive
+    connections for a fraction of the load generator's CPU, which shares the cores with the server.
+    """
 
     wait_time = between(0.5, 2.0)
 
@@ -114,12 +120,22 @@ def main(path: str) -> None:
         gevent.sleep(0.2)
     gevent.sleep(2)
     env.stats.reset_all()
+    port = PLAN.get("database_port")
+    server_cpu, client_cpu = group_cpu(PLAN["server_pgid"]), own_cpu()
+    database_cpu = postgres_cpu(port) if port else 0.0
     gevent.sleep(PLAN["seconds"])
+    server_cpu, client_cpu = group_cpu(PLAN["server_pgid"]) - server_cpu, own_cpu() - client_cpu
+    database_cpu = postgres_cpu(port) - database_cpu if port else 0.0
     total = env.stats.total
     figures = {
         "requests": total.num_requests, "rps": total.num_requests / PLAN["seconds"],
         "p50": total.get_response_time_percentile(0.5), "p99": total.get_response_time_percentile(0.99),
         "errors": total.num_failures,
+        # CPU per request of the server (all its processes), of PostgreSQL (its backends; SQLite's work is in
+        # the server's) and of locust itself, which all share the cores.
+        "server_cpu_ms": server_cpu * 1000 / max(total.num_requests, 1),
+        "database_cpu_ms": database_cpu * 1000 / max(total.num_requests, 1),
+        "client_cpu_ms": client_cpu * 1000 / max(total.num_requests, 1),
         "by_name": {name: {"n": s.num_requests, "p50": s.get_response_time_percentile(0.5),
                            "p99": s.get_response_time_percentile(0.99), "errors": s.num_failures}
                     for (name, _method), s in env.stats.entries.items()},

@@ -65,10 +65,12 @@ def server_env(database: Path, instance: Path, url: str | None = None) -> dict[s
 
 @contextmanager
 def live_server(database: Path, *, workers: int = 2, threads: int = 4, extra_env: dict[str, str] | None = None,
-                app: str = "wsgi:app", timeout: float = 120.0, url: str | None = None) -> Iterator[LiveServer]:
+                app: str = "wsgi:app", timeout: float = 120.0, url: str | None = None,
+                keepalive: int | None = None) -> Iterator[LiveServer]:
     """Serve the app with gunicorn until the block ends; the database must already be migrated.
 
     database is a SQLite file, or (with url, a PostgreSQL URL) a path whose folder holds the logs.
+    keepalive is gunicorn's --keep-alive in seconds (its default, 2, when None).
     """
     port = free_port()
     env = server_env(database, database.parent, url)
@@ -76,7 +78,7 @@ def live_server(database: Path, *, workers: int = 2, threads: int = 4, extra_env
     log = open(database.parent / f"gunicorn-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-         "--graceful-timeout", "5", app],
+         "--graceful-timeout", "5", *(["--keep-alive", str(keepalive)] if keepalive else []), app],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
