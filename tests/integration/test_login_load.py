@@ -74,8 +74,11 @@ def test_parallel_logins_do_not_stall_votes(tmp_path: Path, promise) -> None:
         def vote_until_stopped(index: int) -> None:
             session, token = voters[index]
             value = 1
-            # Under the per-person vote limit (120 a minute), so every refusal would be the lock's doing.
-            while not stop.is_set() and len(statuses) < VOTERS * 100:
+            # Each voter stays under the per-person vote limit (120 a minute), so every refusal would be the
+            # lock's doing. The cap is per voter: on a busy machine one thread can run far ahead of the others.
+            for _ in range(100):
+                if stop.is_set():
+                    break
                 statuses.append(_vote(session, server.url, token, idea_id, value))
                 value = -value
 
@@ -100,7 +103,8 @@ def test_parallel_logins_do_not_stall_votes(tmp_path: Path, promise) -> None:
                 future.result()
     refused = sum(status != 200 for status in statuses)
     promise(f"lock: {LOGINS} parallel logins during a vote load, {refused} votes refused")
-    print(f"\n{len(statuses)} votes, {during} while the logins ran; login statuses {sorted(set(logins))}")
+    answers = {status: statuses.count(status) for status in sorted(set(statuses))}
+    print(f"\n{len(statuses)} votes ({answers}), {during} while the logins ran; login statuses {sorted(set(logins))}")
     assert sorted(logins) == [302] * (LOGINS // 2) + [400] * (LOGINS // 2)
     assert refused == 0 and during > 0
 
