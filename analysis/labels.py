@@ -1,7 +1,8 @@
 """Theme labels an analyst would write: short noun phrases drawn from the texts, not lists of stems.
 
 Candidate phrases are runs of one to three adjacent topical words in a text (stop words, sentiment and
-politeness words break a run: "the car park was full" gives "car park"), keyed by their stems and shown in
+politeness words break a run: "the car park was full" gives "car park"), keyed by their words' dictionary
+forms (``analysis.words.word_key``: "waiting times" and "wait time" are one phrase) and shown in
 their most common spelling; self-introductions ("I'm a physiotherapist working in ...") are not read. A phrase
 scores by how many of the theme's texts use it times how much more often they do than the rest (class-based
 TF-IDF over documents), with a bonus for two- and three-word phrases that several texts share. A phrase can
@@ -19,8 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analysis.aside import is_tone_word
-from analysis.text import STOP_WORDS, stem, tokenize
+from analysis.aside import GENERIC_WORDS, is_tone_word
+from analysis.text import STOP_WORDS, tokenize
 from analysis.words import (
     FILLER_HEADS,
     GENERIC_NOUNS,
@@ -30,6 +31,7 @@ from analysis.words import (
     uses,
     without_introduction,
     word_classes,
+    word_key,
 )
 
 MAX_PHRASE_WORDS = 3
@@ -55,15 +57,46 @@ _EDGE_WORDS = frozenset(
     "years year months weeks days term willing whilst etc thing things idea ideas point points way ways "
     "lot lots kind sort part parts bit everyone anyone someone".split()
 )
-_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_NOUNS)
+_GENERIC_KEYS = frozenset(word_key(w) for w in GENERIC_NOUNS)
 _CAPITALS = re.compile(r"\b[A-Z]{2}\b")
 # Punctuation, and hyphenated compounds ("board-level AHP leaders", "community-based"), whose parts make
 # junk phrases ("level AHP", "community base").
 _PUNCTUATION = re.compile(r"[,.;:!?()\[\]/\n\"]+|\s[-\u2013\u2014]\s|[A-Za-z]+(?:-[A-Za-z]+)+")
-# Set phrases of praise that read as topics word by word ("1st class", "springs to mind").
+# Set phrases that read as topics word by word ("1st class", "springs to mind", "good on paper").
 _PRAISE_IDIOMS = re.compile(r"\b(?:1st|first|top|world)[- ]class\b|\btop[- ]notch\b|\bsecond to none\b"
                             r"|\bsprings? to mind\b|\babove and beyond\b|\bover and above\b"
+                            r"|\b(?:good|fine|great|nice|well) on paper\b"
                             r"|\b10 out of 10\b|\bten out of ten\b", re.IGNORECASE)
+
+
+# Nouns of feeling or courtesy that sentiment lexicons list: never part of a topic's phrase.
+_FEELING_NOUNS = frozenset(
+    "love hate joy fun pleasure hope hopes fear fears thanks thank praise smile smiles luck shame gratitude "
+    "happiness sadness delight relief disappointment frustration anger wish wishes credit kudos compliment "
+    "compliments well done".split()
+)
+# Generic words that are nouns naming part of a topic ("waiting times", "social care"); the other generic
+# words ("think", "keep", "thing") break a phrase.
+_TOPICAL_GENERIC = frozenset("time times care treatment service services team teams place experience day job "
+                             "work people person".split())
+
+
+def _breaks_phrase(token: str) -> bool:
+    """A word that ends a candidate phrase: a tone or politeness word, unless it can only be a noun.
+
+    Clustering leaves out every sentiment-lexicon and generic word, but many are nouns that name the topic
+    inside a phrase ("waiting times", "parking charges", "social care", "protected research time"); alone
+    they are no phrase. Adjectives and verbs of feeling
+    ("great", "rude", "helped") and nouns of feeling ("thanks", "love") still break it.
+    """
+    if not is_tone_word(token):
+        return False
+    if token in GENERIC_WORDS:
+        return token not in _TOPICAL_GENERIC
+    if token in _FEELING_NOUNS or token in STOP_WORDS:
+        return True
+    classes = word_classes(token)
+    return not classes or not ({"NOUN"} <= classes) or "ADJ" in classes or "ADV" in classes
 
 
 def noun_like(word: str) -> bool:
@@ -78,7 +111,7 @@ CONNECTORS = frozenset({"and", "of", "for", "to", "in", "at", "on"})
 
 
 def phrases_of(text: str) -> list[tuple[str, str]]:
-    """(stem key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped."""
+    """(key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped."""
     text = _PRAISE_IDIOMS.sub(" ", without_introduction(text))
     # Two-letter words join a phrase only when written in capitals here ("GP", "OT"), not "1st" read as "st".
     capitals = {w.lower() for w in _CAPITALS.findall(text)}
@@ -90,7 +123,7 @@ def phrases_of(text: str) -> list[tuple[str, str]]:
             runs[-1].append(token)
             continue
         if (token in STOP_WORDS or len(token) < 2 or (len(token) == 2 and token not in capitals)
-                or is_tone_word(token) or token.startswith("xx")):
+                or _breaks_phrase(token) or token.startswith("xx")):
             if runs[-1]:
                 runs.append([])
             continue
@@ -103,14 +136,14 @@ def phrases_of(text: str) -> list[tuple[str, str]]:
                 if words[0] in CONNECTORS or words[-1] in CONNECTORS:
                     continue
                 content = [w for w in words if w not in CONNECTORS]
-                if len(content) > MAX_PHRASE_WORDS:
-                    continue
+                if len(content) > MAX_PHRASE_WORDS or (len(content) == 1 and is_tone_word(content[0])):
+                    continue  # a tone word names a topic only inside a phrase ("waiting times", not "times")
                 if words[0] in _EDGE_WORDS or not noun_like(words[-1]) or is_verb_only(words[0]):
                     continue
-                stems = [stem(w) for w in content]
-                if len(set(stems)) < len(stems):  # "ward ward", "mental health and mental"
+                parts = [word_key(w) for w in content]
+                if len(set(parts)) < len(parts):  # "ward ward", "mental health and mental"
                     continue
-                key = " ".join(w if w in CONNECTORS else stem(w) for w in words)
+                key = " ".join(w if w in CONNECTORS else word_key(w) for w in words)
                 found.setdefault(key, " ".join(words))
     return list(found.items())
 
@@ -153,13 +186,13 @@ class PhraseIndex:
 
     @staticmethod
     def stems(key: str) -> frozenset[str]:
-        """The stems of a phrase key's words (joining words left out)."""
+        """The word keys of a phrase key (joining words left out)."""
         return frozenset(key.split()) - CONNECTORS
 
     @staticmethod
     def stems_of_text(text: str) -> frozenset[str]:
-        """The stems of the content words of a readable phrase or label."""
-        return frozenset(stem(w) for w in tokenize(text) if w not in CONNECTORS and w not in STOP_WORDS)
+        """The word keys of the content words of a readable phrase or label."""
+        return frozenset(word_key(w) for w in tokenize(text) if w not in CONNECTORS and w not in STOP_WORDS)
 
     def kind(self, key: str, members: Sequence[int]) -> str:
         """ "ok" for a phrase that can lead a label, "weak" for one too general to stand alone ("Staff"), "bad"
@@ -170,7 +203,7 @@ class PhraseIndex:
             spellings = self.surface[key].most_common(3)
             first = spellings[0][0]
             best = (self._kind_of(first, key, members), first)
-            # Another common spelling of the same stems may read as a noun where the usual one does not
+            # Another common spelling of the same words may read as a noun where the usual one does not
             # ("waiting" where "wait" is mostly a verb); never a rarer spelling to escape "weak".
             for spelling, count in spellings[1:]:
                 if best[0] != "bad" or count < OTHER_SPELLING_SHARE * sum(self.surface[key].values()):
@@ -200,7 +233,7 @@ class PhraseIndex:
                 return "bad"
             if len(words) == 1 and adjective >= ADJECTIVE_USE:
                 return "weak"  # mostly before another word: a verb ("prevention builds ...") or "phone calls"
-        if len(words) == 1 and (head in GENERIC_NOUNS or key in _GENERIC_STEMS):
+        if len(words) == 1 and (head in GENERIC_NOUNS or key in _GENERIC_KEYS):
             return "weak"
         return "ok"
 
@@ -305,8 +338,8 @@ def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
     readable = [index.readable(k) for k, _, _ in candidates]
     lead = next((i for i, (_, _, kind) in enumerate(candidates) if kind == "ok"), 0)
     label, used = readable[lead], [lead]
-    if len(candidates) == 1 and candidates[0][2] == "weak":
-        # A word too general to stand alone and nothing to join it to: say so ("Staff in general").
+    if all(kind == "weak" for _, _, kind in candidates):
+        # Words too general to stand alone and no topic to join them to: say so ("Staff in general").
         return f"{label[:1].upper()}{label[1:]} in general", readable
     # A second phrase when the lead cannot stand alone, when a phrase scored above the lead was too general
     # to lead, or when the next phrase is nearly as strong.

@@ -91,6 +91,21 @@ def word_classes(word: str) -> frozenset[str]:
     return frozenset(getAllLemmas(word))
 
 
+@lru_cache(maxsize=100_000)
+def word_key(word: str) -> str:
+    """What a word counts as in a label phrase: its dictionary form where the lexicon knows it, else its stem.
+
+    Stems join words of different meaning ("different" and "difference", "clinical" and "clinic",
+    "professional" and "profession"), so a theme in which many texts say "different" was labelled
+    "Difference"; dictionary forms keep them apart and still join "waiting" with "wait", "therapies" with
+    "therapy". Unknown words (names, acronyms, "physio", "AHPs") fall back to the stem.
+    """
+    from lemminflect import getAllLemmas
+
+    lemmas = sorted({lemma for forms in getAllLemmas(word).values() for lemma in forms})
+    return lemmas[0].lower() if lemmas else stem(word)
+
+
 def can_be_noun(word: str) -> bool:
     """A word the lexicon lists as a noun, a gerund ("waiting", "parking"), or one it does not know
     (names, acronyms and jargon such as "physio", "AHPs", "Healthwatch") that does not look like an adjective."""
@@ -138,7 +153,9 @@ def uses(word: str, texts: Iterable[str]) -> tuple[float, float, float]:
             # In a list of adjectives ("friendly, professional and helpful"), the word is one too.
             listed = _adjective_only(words[i - 1] if i else "") or _adjective_only(
                 words[i + 1] if i + 1 < len(words) else "") or (i + 2 < len(words) and words[i + 1] in (
-                    "and", "&", "") and _adjective_only(words[i + 2]))
+                    "and", "&", "") and _adjective_only(words[i + 2])) or (
+                    # "kind and professional", "caring and professional": joined to a word that can be one
+                    i >= 2 and before in ("and", "&") and not after and can_be_adjective(words[i - 2]))
             if before in _VERB_CUES:
                 verb += 1
             elif listed or before in _ADJECTIVE_CUES or (after and after not in STOP_WORDS and after.isalpha()):

@@ -1,0 +1,37 @@
+"""Label phrases: which runs of words can name a theme, and which words count as the same word."""
+
+from analysis.labels import PhraseIndex, label_from, phrases_of
+
+
+def _surfaces(text: str) -> set[str]:
+    return {surface for _, surface in phrases_of(text)}
+
+
+def test_nouns_a_sentiment_lexicon_lists_stay_inside_topic_phrases() -> None:
+    assert "waiting times" in _surfaces("Waiting times for appointments are too long")
+    assert "parking charges" in _surfaces("The parking charges were too high")
+    assert "research time" in _surfaces("Protected research time would have changed everything.")
+    assert "social care" in _surfaces("Better links with social care, please")
+
+
+def test_words_of_feeling_and_generic_words_are_no_phrase_on_their_own() -> None:
+    found = _surfaces("I love the staff, they were great. Thanks for the care and I think it was good on paper")
+    assert not found & {"love", "thanks", "care", "think", "great", "paper", "time"}
+    assert "staff" in found
+
+
+def test_an_adjective_and_a_noun_sharing_a_stem_are_different_phrases() -> None:
+    # "different" and "difference" share the stem "differ"; a theme where people say "different" is not
+    # about "difference" (the demo labelled such a theme "Difference").
+    texts = ["The service is different in every county"] * 6 + ["It makes a real difference to families"] + [
+        "Parking at the clinic is impossible", "Physio appointments were cancelled twice"] * 5
+    index = PhraseIndex(texts)
+    keys = {key for keys in index.keys for key in keys}
+    assert {"different", "difference"} <= keys
+    label, _ = label_from(index, list(range(7)), "fallback")
+    assert label != "Difference"
+
+
+def test_waiting_and_wait_are_one_phrase() -> None:
+    index = PhraseIndex(["The waiting times are long", "The wait time was two hours", "Wait times are bad"])
+    assert len({key for keys in index.keys for key in keys if "time" in key}) == 1
