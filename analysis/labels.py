@@ -81,6 +81,14 @@ _TOPICAL_GENERIC = frozenset("time times care treatment service services team te
                              "work people person".split())
 
 
+# Whose it is ("my son's squint", "patients' surgery", "my master's") says nothing of the topic and read as
+# a label "Son squint": such a word is dropped and ends the phrase ("squint", "surgery").
+_PERSONAL_POSSESSIVES = re.compile(
+    r"\b(?:son|daughter|mum|mom|mother|dad|father|wife|husband|partner|child|baby|brother|sister|friend|"
+    r"grandson|granddaughter|grandmother|grandfather|patient|person|master|bachelor)(?:'|\u2019)s\b"
+    r"|\b(?:patients|parents|friends)(?:'|\u2019)(?=\s)")
+
+
 def _breaks_phrase(token: str) -> bool:
     """A word that ends a candidate phrase: a tone or politeness word, unless it can only be a noun.
 
@@ -112,7 +120,7 @@ CONNECTORS = frozenset({"and", "of", "for", "to", "in", "at", "on"})
 
 def phrases_of(text: str) -> list[tuple[str, str]]:
     """(key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped."""
-    text = _PRAISE_IDIOMS.sub(" ", without_introduction(text))
+    text = _PERSONAL_POSSESSIVES.sub(" . ", _PRAISE_IDIOMS.sub(" ", without_introduction(text)))
     # Two-letter words join a phrase only when written in capitals here ("GP", "OT"), not "1st" read as "st".
     capitals = {w.lower() for w in _CAPITALS.findall(text)}
     runs: list[list[str]] = [[]]

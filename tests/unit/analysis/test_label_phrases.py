@@ -35,3 +35,10 @@ def test_an_adjective_and_a_noun_sharing_a_stem_are_different_phrases() -> None:
 def test_waiting_and_wait_are_one_phrase() -> None:
     index = PhraseIndex(["The waiting times are long", "The wait time was two hours", "Wait times are bad"])
     assert len({key for keys in index.keys for key in keys if "time" in key}) == 1
+
+
+def test_whose_it_is_is_no_part_of_a_topic() -> None:
+    found = _surfaces("My son's squint was only picked up at school. I did my master's in my own time.")
+    assert "squint" in found
+    assert not {"son squint", "son", "master"} & found
+    assert "parkinson disease" in {key for key, _ in phrases_of("Parkinson's disease nurses")}
