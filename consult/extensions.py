@@ -12,11 +12,12 @@ from typing import Any
 
 from flask import Flask
 from flask_login import LoginManager
-from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from .cookies import RememberingCSRFProtect
 
 # Set for requests that write, so SQLite takes its write lock at BEGIN and never has to
 # upgrade a read lock mid-transaction (the upgrade fails at once instead of waiting).
@@ -207,5 +208,5 @@ class Database:
 
 
 db = Database()
-csrf = CSRFProtect()
+csrf = RememberingCSRFProtect()
 login_manager = LoginManager()
