@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, g, session
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from consult.extensions import db
-from consult.models import Idea, Vote
+from consult.models import Idea, LoginSession, User, Vote
 from tests.conftest import login
 from tests.support.publicids import pid
 
@@ -74,6 +74,26 @@ def test_a_csrf_token_accepted_for_one_session_is_refused_for_another(app, make)
     tampered = token[:-3] + ("xyz" if not token.endswith("xyz") else "abc")
     assert _vote(owner, idea, 1, tampered).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Vote)) == 1  # the owner's, changed once
+
+
+def test_a_remembered_cookie_and_token_vote_nothing_once_the_account_or_session_has_ended(app, make) -> None:
+    # The cookie and token are remembered by this worker; whether they log anybody in is read afresh each time.
+    idea, user = _idea(make), make.user()
+    client = app.test_client()
+    login(_as(client), user)
+    token = _as(client).csrf_token()
+    assert _vote(client, idea, 1, token).status_code == 200
+    db.session.execute(update(User).where(User.id == user.id).values(is_active=False))  # as another worker would
+    db.session.commit()
+    assert _vote(client, idea, -1, token).status_code in (302, 401)
+    assert _as(client).get("/account").status_code == 302
+    db.session.execute(update(User).where(User.id == user.id).values(is_active=True))
+    db.session.commit()
+    assert _vote(client, idea, -1, token).status_code == 200  # it was the flag that refused it
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))  # logged out elsewhere
+    db.session.commit()
+    assert _vote(client, idea, 1, token).status_code in (302, 401)
+    assert db.session.scalars(select(Vote.value)).all() == [-1]
 
 
 def _idea(make) -> Idea:
