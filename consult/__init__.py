@@ -87,7 +87,8 @@ def _schedule_ticks(app: Flask) -> None:
             # Load the logged-in user in a short read first, so the write lock below is held only for
             # the work itself; then (SQLite) writers take the lock at BEGIN and queue instead of failing.
             current_user._get_current_object()
-            db.session.commit()
+            if db.single_writer:
+                db.session.commit()
             set_write_intent(True)
 
     def _apply_due_changes() -> None:

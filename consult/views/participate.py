@@ -83,6 +83,9 @@ def comment(idea_id: int) -> Any:
         flash("You had already posted this; it was not added twice.", "info")
     # Take them to the page the comment landed on (new comments go last, often on a later page).
     page = queries.comment_page(db.session, item, per_page=_per_page())
+    # End the read with COMMIT, not the request end's ROLLBACK: on PostgreSQL a ROLLBACK makes psycopg drop
+    # every statement it had prepared on the connection.
+    db.session.commit()
     return redirect(url_for("public.idea", idea_id=idea.id, page=page if page > 1 else None)
                     + publicids.anchor(item.id))
 
