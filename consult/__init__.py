@@ -12,6 +12,7 @@ from flask import Flask, request
 from flask_login import current_user
 
 from .config import ROOT, load_config
+from .cookies import RememberingSessionInterface
 from .extensions import csrf, db, login_manager, set_write_intent, write_intent
 
 
@@ -25,6 +26,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(load_config(instance_path, overrides))
+    app.session_interface = RememberingSessionInterface()
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -85,7 +87,8 @@ def _schedule_ticks(app: Flask) -> None:
             # Load the logged-in user in a short read first, so the write lock below is held only for
             # the work itself; then (SQLite) writers take the lock at BEGIN and queue instead of failing.
             current_user._get_current_object()
-            db.session.commit()
+            if db.single_writer:
+                db.session.commit()
             set_write_intent(True)
 
     def _apply_due_changes() -> None:

@@ -95,10 +95,10 @@ def _check_route() -> Any:
     if audience is None:
         abort(404)
     user = _user() if "anyone" not in audience else None
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        # End the read that loaded the user, so what this request writes begins in a transaction of its own
-        # (reads_first views write with write_intent() straight after their reads). A page keeps reading in
-        # the same transaction: one BEGIN and COMMIT fewer, and on PostgreSQL one pooled connection fewer.
+    if request.method not in ("GET", "HEAD", "OPTIONS") and db.single_writer:
+        # SQLite: end the read that loaded the user, so what this request writes begins in a transaction of its
+        # own (reads_first views write with write_intent() straight after their reads). A page keeps reading in
+        # the same transaction: one BEGIN and COMMIT fewer. PostgreSQL reads and writes in one transaction.
         db.session.commit()
     if route_allowed(audience, user):
         return None

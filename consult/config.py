@@ -65,8 +65,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # so a stuck request answers 503 instead of holding a connection; 0 means no limit.
         "PG_STATEMENT_TIMEOUT_MS": 15000,
         "PG_LOCK_TIMEOUT_MS": 5000,
-        # Connections per app process (PostgreSQL); gunicorn threads share them.
-        "DB_POOL_SIZE": 5,
+        # Connections per app process (PostgreSQL), kept open: at least gunicorn's threads, or under load the pool
+        # closes connections and opens new ones (a new PostgreSQL process each, its prepared statements lost).
+        # The overflow serves the short extra sessions (noting a session's use, phase ticks, the worker).
+        "DB_POOL_SIZE": 10,
         "DB_MAX_OVERFLOW": 5,
         "PSEUDONYM_KEY": None,
         # Key of the public ids of ideas and comments (consult/publicids.py); the same on every server, and

@@ -12,11 +12,12 @@ from typing import Any
 
 from flask import Flask
 from flask_login import LoginManager
-from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from .cookies import RememberingCSRFProtect
 
 # Set for requests that write, so SQLite takes its write lock at BEGIN and never has to
 # upgrade a read lock mid-transaction (the upgrade fails at once instead of waiting).
@@ -178,6 +179,17 @@ class Database:
                 self._scoped.remove()
 
     @property
+    def single_writer(self) -> bool:
+        """True on SQLite, where a request ends its reads before it writes (see authz._check_route).
+
+        SQLite takes one writer at a time and cannot turn a read into a write while another writer commits, so
+        a writing request reads in one short transaction and writes in another. PostgreSQL has neither limit,
+        and there a second transaction costs a pooled connection's checkout (with its ping), a BEGIN and a
+        COMMIT: its requests read and write in one.
+        """
+        return self.engine is not None and self.engine.dialect.name == "sqlite"
+
+    @property
     def session(self) -> Session:
         """The session of the current request or command."""
         assert self._scoped is not None, "Database.init_app() has not been called"
@@ -207,5 +219,5 @@ class Database:
 
 
 db = Database()
-csrf = CSRFProtect()
+csrf = RememberingCSRFProtect()
 login_manager = LoginManager()

@@ -63,7 +63,7 @@ def _load_user(user_id: str) -> User | None:
     g.consult_login = None
     g.consult_login_expired = False
     record = sessions.find(db.session, session.get(SESSION_KEY) or "") if user_id.isdigit() else None
-    if record is None or record.user_id != int(user_id) or not record.user.is_active:
+    if record is None or record.user.id != int(user_id) or not record.user.is_active:
         return None
     reason = sessions.expired(record, timeouts=session_timeouts())
     if reason:

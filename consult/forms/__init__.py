@@ -1,7 +1,8 @@
 """Flask-WTF forms, one module per area (field validation only; the rules live in services).
 
 Every state-changing route reads its input through a form here, never from ``request.form`` by hand:
-the form parses each id and number once and safely, and gives plain messages. The CSRF token of every
+the form parses each id and number once and safely, and gives plain messages. (The vote, the busiest
+route, is read by ``participate.VoteInput`` with the same parsers and no form object.) The CSRF token of every
 POST, PUT, PATCH and DELETE is checked once, for the whole app, by CSRFProtect before any view runs
 (consult/__init__.py; no view is exempt), so the forms do not check it a second time.
 Templates take ``errors`` as {field: message} (``field_errors(form)``) and the submitted values as
@@ -46,7 +47,7 @@ class IdField(IntegerField):
                 raise ValueError(NOT_UNDERSTOOD)
 
 
-def _stored(kind: str, text: str) -> int | None:
+def stored_id(kind: str, text: str) -> int | None:
     """The stored id a public id names, or None (also for numbers beyond any stored id)."""
     number = publicids.decode(kind, text)
     return number if number is not None and number <= MAX_ID else None
@@ -73,7 +74,7 @@ class PublicIdField(Field):
         self.data = None
         self.raw = str(valuelist[0]).strip() if valuelist else ""
         if self.raw and self.kind is not None:
-            self.data = _stored(self.kind, self.raw)
+            self.data = stored_id(self.kind, self.raw)
             if self.data is None:
                 raise ValueError(NOT_UNDERSTOOD)
 
@@ -82,7 +83,7 @@ class PublicIdField(Field):
         if self.kind is not None or not self.raw:
             return
         kind = form["kind"].data if "kind" in form else None
-        self.data = _stored(kind, self.raw) if kind in publicids.KINDS else None
+        self.data = stored_id(kind, self.raw) if kind in publicids.KINDS else None
         if self.data is None:
             raise ValidationError(NOT_UNDERSTOOD)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField, StringField, TextAreaField
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from . import Form, PublicIdField
+from wtforms import StringField, TextAreaField
+
+from .. import publicids
+from . import Form, PublicIdField, stored_id
 
 
 class IdeaForm(Form):
@@ -21,14 +25,24 @@ class CommentForm(Form):
     parent_id = PublicIdField(kind="comment")
 
 
-class VoteForm(Form):
-    """Support (1), oppose (-1) or withdraw (0) a vote on an idea or a comment."""
+@dataclass(frozen=True)
+class VoteInput:
+    """A vote as sent: support (1), oppose (-1) or withdraw (0) on an idea or a comment, named by its public id.
 
-    kind = HiddenField()
-    id = PublicIdField()  # of the kind the kind field names
-    value = HiddenField()
-    next = HiddenField()
+    The one input read without a WTForms form: voting is the busiest route, and building a form cost more than
+    the rest of reading it. It parses with the same helpers as the forms and is never an exception.
+    """
 
-    def vote_value(self) -> int | None:
-        """The vote as -1, 0 or 1, or None when it is anything else."""
-        return {"1": 1, "-1": -1, "0": 0}.get((self.value.data or "").strip())
+    kind: str
+    item_id: int | None  # the stored id, None when missing or not a public id of that kind
+    value: int | None  # -1, 0 or 1, None when anything else
+    next: str | None
+
+    @classmethod
+    def read(cls, data: Mapping[str, str]) -> VoteInput:
+        """Parse the submitted fields (the first value of each)."""
+        kind = data.get("kind") or ""
+        raw = (data.get("id") or "").strip()
+        item_id = stored_id(kind, raw) if raw and kind in publicids.KINDS else None
+        value = {"1": 1, "-1": -1, "0": 0}.get((data.get("value") or "").strip())
+        return cls(kind=kind, item_id=item_id, value=value, next=data.get("next"))

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -33,6 +34,7 @@ from ..models import (
 from . import audit, moderation, ratelimit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import require_contribution_allowed, scheduled_state
+from .prepared import Prepared
 from .text import require_text
 
 # A second identical post within this window is a double submit, not a new contribution.
@@ -166,23 +168,14 @@ OFFLINE_NOT_VOTED = ("Ideas and comments gathered at workshops, on paper or by p
                      "left out of vote-based support, so every group's voice counts the same way.")
 
 
-@dataclass(frozen=True)
-class _VoteSql:
-    """The vote path's statements for one kind and dialect, built once (building them cost more than running them)."""
-
-    rules: Any
-    withdraw: Any
-    insert: Any
-    existing: Any
-    change: Any
-    event: Any
-    count: Any
-    totals: Any
+# The columns the vote's rules query returns, in order (a comment's adds its idea's and parent's states).
+_RULE_COLUMNS = ("moderation_state", "channel", "phase_id", "title", "state", "opens_at", "closes_at",
+                 "consultation_id", "is_published", "requires_verified_staff", "category")
 
 
-@lru_cache(maxsize=8)
-def _vote_sql(kind: str, dialect: str) -> _VoteSql:
-    """Core statements on the tables, with bound parameters: no ORM unit of work on the hottest path."""
+@lru_cache(maxsize=16)
+def _vote_sql(kind: str, dialect: Dialect) -> dict[str, Prepared]:
+    """The vote path's statements for one kind, compiled once per database (every vote runs four or five)."""
     model: type[Idea] | type[Comment] = Idea if kind == "idea" else Comment
     column = "idea_id" if kind == "idea" else "comment_id"
     items, votes, events = model.__table__, Vote.__table__, VoteEvent.__table__
@@ -201,25 +194,26 @@ def _vote_sql(kind: str, dialect: str) -> _VoteSql:
                                    parent.moderation_state.label("parent_state"))
                  .join(Idea, Idea.id == items.c.idea_id).outerjoin(parent, parent.id == items.c.parent_id))
     mine = (votes.c.voter_id == voter_id) & (votes.c[column] == item_id)
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     fields = {"voter_id": voter_id, column: item_id, "value": bindparam("value"),
               "voter_category": bindparam("category"), "voter_profession": bindparam("profession")}
     now = bindparam("now")
-    return _VoteSql(
-        rules=rules,
-        withdraw=delete(votes).where(mine).returning(votes.c.value),
-        insert=dialect_insert(votes).values(**fields, created_at=now, updated_at=now)
+    statements = {
+        "rules": rules,
+        "withdraw": delete(votes).where(mine).returning(votes.c.value),
+        "insert": dialect_insert(votes).values(**fields, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["voter_id", column]).returning(votes.c.id),
-        existing=select(votes.c.id, votes.c.value).where(mine).with_for_update(),
-        change=update(votes).where(votes.c.id == bindparam("vote_id")).values(
+        "existing": select(votes.c.id, votes.c.value).where(mine).with_for_update(),
+        "change": update(votes).where(votes.c.id == bindparam("vote_id")).values(
             value=bindparam("value"), updated_at=now, voter_category=bindparam("category"),
             voter_profession=bindparam("profession")),
-        event=insert(events).values(**fields, at=now),
-        count=update(items).where(items.c.id == item_id).values(
+        "event": insert(events).values(**fields, at=now).inline(),
+        "count": update(items).where(items.c.id == item_id).values(
             up_count=items.c.up_count + bindparam("up_delta"), down_count=items.c.down_count + bindparam("down_delta"))
         .returning(items.c.up_count, items.c.down_count),
-        totals=select(items.c.up_count, items.c.down_count).where(items.c.id == item_id),
-    )
+        "totals": select(items.c.up_count, items.c.down_count).where(items.c.id == item_id),
+    }
+    return {name: Prepared(statement, dialect) for name, statement in statements.items()}
 
 
 def vote(session: Session, user: User, kind: str, item_id: int, value: int,
@@ -230,25 +224,26 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
         raise Invalid("Choose support or against")
     if kind not in ("idea", "comment"):
         raise NotFound("There is nothing to vote on here")
-    sql = _vote_sql(kind, session.get_bind().dialect.name)
     connection = session.connection()
-    rows = connection.execute(sql.rules, {"item_id": item_id}).all()
+    sql = _vote_sql(kind, connection.dialect)
+    rows = [dict(zip(_RULE_COLUMNS + ("idea_state", "parent_state"), found, strict=False))
+            for found in sql["rules"].rows(connection, {"item_id": item_id})]
     row = rows[0] if rows else None
-    if row is None or row.moderation_state != "published":
+    if row is None or row["moderation_state"] != "published":
         raise NotFound(f"This {kind} is not available")
-    if kind == "comment" and (row.idea_state != "published" or row.parent_state not in (None, "published")):
+    if kind == "comment" and (row["idea_state"] != "published" or row["parent_state"] not in (None, "published")):
         raise NotFound(f"This {kind} is not available")
-    if row.channel != "online" and value != 0:
+    if row["channel"] != "online" and value != 0:
         # Offline contributions are left out of vote-based support (issue 7); an old vote can still be withdrawn.
         raise Conflict(OFFLINE_NOT_VOTED)
-    audience = [r.category for r in rows if r.category is not None]
-    rules = PhaseRules(title=row.title, state=row.state, opens_at=row.opens_at, closes_at=row.closes_at,
-                       audience_categories=sorted(audience), requires_verified_staff=row.requires_verified_staff)
-    if not row.is_published or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
+    audience = [r["category"] for r in rows if r["category"] is not None]
+    rules = PhaseRules(title=row["title"], state=row["state"], opens_at=row["opens_at"], closes_at=row["closes_at"],
+                       audience_categories=sorted(audience), requires_verified_staff=row["requires_verified_staff"])
+    if not row["is_published"] or scheduled_state(rules, now) == "draft":  # type: ignore[arg-type]
         from .. import authz
 
         # An unpublished consultation or a phase not open yet is invisible to all but its staff: 404, not 409.
-        if not authz.can(user, row.consultation_id, "see", session):
+        if not authz.can(user, row["consultation_id"], "see", session):
             raise NotFound(f"This {kind} is not available")
     require_contribution_allowed(rules, user, now)  # type: ignore[arg-type]
     ratelimit.throttle(session, ratelimit.VOTE_USER, f"user:{user.id}", "voted", now=now)
@@ -258,20 +253,24 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
               "profession": profession, "now": now}
     old = 0
     if value == 0:
-        old = connection.execute(sql.withdraw, params).scalar() or 0
-    elif connection.execute(sql.insert, params).scalar() is None:
+        withdrawn = sql["withdraw"].first(connection, params)
+        old = withdrawn[0] if withdrawn else 0
+    elif sql["insert"].first(connection, params) is None:
         # Someone (perhaps this same person in another tab) voted first: change that row instead.
-        existing = connection.execute(sql.existing, params).one()
-        old = existing.value
+        existing = sql["existing"].first(connection, params)
+        assert existing is not None, "the row that conflicted is locked for this transaction"
+        vote_id, old = existing
         if old != value:
-            connection.execute(sql.change, {**params, "vote_id": existing.id})
+            sql["change"].rows(connection, {**params, "vote_id": vote_id})
     changed = old != value
     if changed:
-        connection.execute(sql.event, params)
-        up, down = connection.execute(sql.count, {"item_id": item_id, "up_delta": (value == 1) - (old == 1),
-                                                  "down_delta": (value == -1) - (old == -1)}).one()
+        sql["event"].rows(connection, params)
+        totals = sql["count"].first(connection, {"item_id": item_id, "up_delta": (value == 1) - (old == 1),
+                                                 "down_delta": (value == -1) - (old == -1)})
     else:
-        up, down = connection.execute(sql.totals, {"item_id": item_id}).one()
+        totals = sql["totals"].first(connection, {"item_id": item_id})
+    assert totals is not None, "the item was found above, in this transaction"
+    up, down = totals
     if session.identity_map:
         _sync_loaded(session, kind, item_id, user.id, up, down)
     return VoteResult(value=value, up=up, down=down, changed=changed)

@@ -17,16 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ..models import RateCounter, utcnow
 from . import ratelimit_redis
 from .errors import ServiceError
+from .prepared import Prepared
 
 EPOCH = datetime(2000, 1, 1)
 
@@ -67,7 +68,13 @@ class TooManyRequests(ServiceError):
 def _digest(subject: str) -> str:
     """A keyed hash of the subject, so the table holds no email or network address."""
     secret = current_app.config["SECRET_KEY"] if has_app_context() else ""
-    return hmac.new(str(secret).encode(), subject.encode(), hashlib.sha256).hexdigest()[:40]
+    return _keyed_hash(str(secret), subject)
+
+
+@lru_cache(maxsize=4096)
+def _keyed_hash(secret: str, subject: str) -> str:
+    """HMAC-SHA256 of the subject, shortened (remembered: the same person's votes hash the same subject)."""
+    return hmac.new(secret.encode(), subject.encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def _allowed(limit: Limit) -> float:
@@ -89,23 +96,24 @@ def _key(limit: Limit, subject: str, now: datetime) -> tuple[str, datetime]:
     return f"{window}:{_digest(subject)}", ends
 
 
-@lru_cache(maxsize=2)
-def _upsert_sql(dialect: str) -> Any:
-    """The counter's upsert for one dialect, built once: every vote and post runs it."""
+@lru_cache(maxsize=16)
+def _upsert_sql(dialect: Dialect, rows: int) -> Prepared:
+    """The upsert of this many counters for one database, compiled once: every vote and post runs it."""
     table = RateCounter.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(key=bindparam("key"), count=1, expires_at=bindparam("expires_at"))
-    return stmt.on_conflict_do_update(index_elements=["key"], set_={"count": table.c.count + 1}).returning(
-        table.c.key, table.c.count)
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values([{"key": bindparam(f"key{i}"), "count": 1, "expires_at": bindparam(f"ends{i}")}
+                                 for i in range(rows)])
+    return Prepared(stmt.on_conflict_do_update(index_elements=["key"], set_={"count": table.c.count + 1})
+                    .returning(table.c.key, table.c.count), dialect)
 
 
 def _upsert(session: Session, keys: list[str], expires: list[datetime]) -> list[int]:
     """Add one to each counter and return their new values, in one statement for all of them."""
-    statement = _upsert_sql(session.get_bind().dialect.name)
-    # SQLAlchemy sends the rows of an executemany with RETURNING as one multi-row INSERT.
-    rows = session.connection().execute(statement, [{"key": key, "expires_at": ends}
-                                                    for key, ends in zip(keys, expires, strict=True)])
-    counts = {key: int(count) for key, count in rows}
+    connection = session.connection()
+    values = {}
+    for i, (key, ends) in enumerate(zip(keys, expires, strict=True)):
+        values[f"key{i}"], values[f"ends{i}"] = key, ends
+    counts = {key: int(count) for key, count in _upsert_sql(connection.dialect, len(keys)).rows(connection, values)}
     return [counts[key] for key in keys]
 
 

@@ -10,8 +10,7 @@ from flask_login import current_user
 from .. import authz, publicids
 from ..authz import allow
 from ..extensions import db, set_write_intent
-from ..forms import field_errors
-from ..forms.participate import CommentForm, IdeaForm, VoteForm
+from ..forms.participate import CommentForm, IdeaForm, VoteInput
 from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
 from ..security import safe_next, wants_json
 from ..services import contributions, queries
@@ -84,6 +83,9 @@ def comment(idea_id: int) -> Any:
         flash("You had already posted this; it was not added twice.", "info")
     # Take them to the page the comment landed on (new comments go last, often on a later page).
     page = queries.comment_page(db.session, item, per_page=_per_page())
+    # End the read with COMMIT, not the request end's ROLLBACK: on PostgreSQL a ROLLBACK makes psycopg drop
+    # every statement it had prepared on the connection.
+    db.session.commit()
     return redirect(url_for("public.idea", idea_id=idea.id, page=page if page > 1 else None)
                     + publicids.anchor(item.id))
 
@@ -117,16 +119,13 @@ def _field_error(exc: Invalid | Conflict, field: str) -> dict[str, str]:
 @allow("participant")
 def vote() -> Any:
     """Support, oppose or withdraw a vote; JSON for the enhanced buttons, a redirect otherwise."""
-    form = VoteForm()
-    form.validate_on_submit()
-    next_url = safe_next(form.next.data, url_for("public.home"))
-    value = form.vote_value()
+    sent = VoteInput.read(request.form)
     try:
-        if (form.kind.data or "") not in publicids.KINDS:
+        if sent.kind not in publicids.KINDS:
             raise NotFound(authz.NOT_FOUND)  # only ideas and comments take votes
-        if form.id.data is None or field_errors(form) or value is None:
+        if sent.item_id is None or sent.value is None:
             raise Invalid("That vote was not understood. Go back and try again.")
-        result = contributions.vote(db.session, logged_in_user(), form.kind.data or "", form.id.data, value)
+        result = contributions.vote(db.session, logged_in_user(), sent.kind, sent.item_id, sent.value)
     except ServiceError as exc:
         db.session.rollback()
         if wants_json():
@@ -136,13 +135,13 @@ def vote() -> Any:
                 response.headers["Retry-After"] = str(int(exc.retry_after))
             return response, exc.status
         flash(exc.message, "error")
-        return redirect(next_url)
+        return redirect(safe_next(sent.next, url_for("public.home")))
     db.session.commit()
     if wants_json():
         return jsonify(value=result.value, up=result.up, down=result.down, changed=result.changed)
     messages = {1: "You support this.", -1: "You are against this.", 0: "Your vote has been withdrawn."}
     flash(messages[result.value], "success")
-    return redirect(next_url)
+    return redirect(safe_next(sent.next, url_for("public.home")))
 
 
 @bp.route("/me/contributions")

@@ -118,12 +118,13 @@ def _finish_page(user: User | None, *, idea_ids: list[int], comment_ids: list[in
     # A read first: a page shown again (most are) needs no write, and so no wait for the write lock.
     new_ideas, new_comments = (contributions.unseen(db.session, user.id, idea_ids=idea_ids, comment_ids=comment_ids)
                                if user is not None else ([], []))
-    # The read ends with COMMIT, not the ROLLBACK of the request's end (it wrote nothing, so they are the same):
-    # on PostgreSQL a ROLLBACK makes psycopg drop every statement it had prepared on the connection, and
-    # SQLite cannot turn a read into a write while another writer commits.
-    db.session.commit()
     if user is None or not new_ideas and not new_comments:
+        # The read ends with COMMIT, not the ROLLBACK of the request's end (it wrote nothing, so they are the
+        # same): on PostgreSQL a ROLLBACK makes psycopg drop every statement it had prepared on the connection.
+        db.session.commit()
         return
+    if db.single_writer:
+        db.session.commit()  # SQLite cannot turn a read into a write while another writer commits
     try:
         with write_intent():
             contributions.record_impressions(db.session, user.id, idea_ids=new_ideas, comment_ids=new_comments)

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from consult import migrate
 from consult.demo import DEMO_PASSWORD, seed_demo
@@ -110,6 +111,20 @@ def participants(server: LiveServer, database_url: str, plan: dict[str, object],
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def sessions_opened(url: str) -> int:
+    """How many connections PostgreSQL has accepted on the database since it was created (pg_stat_database).
+
+    A connection pool smaller than the server's threads closes connections and opens new ones under load, each
+    a new PostgreSQL process that has lost the statements prepared on the last one: this shows it.
+    """
+    engine = make_engine(url, poolclass=NullPool)
+    with engine.connect() as connection:
+        opened = connection.exec_driver_sql(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").scalar()
+    engine.dispose()
+    return int(opened or 0)
+
+
 def cpu_of(server: LiveServer, run: Callable[[], tuple[int, int]]) -> tuple[int, int, tuple[float, float]]:
     """Run the vote hammer; its counts and the CPU seconds the server and this process (the voters) used."""
     server_cpu, client_cpu = group_cpu(server.process.pid), own_cpu()
@@ -140,6 +155,7 @@ def main() -> None:
                 with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS,
                                  keepalive=KEEPALIVE, extra_env=SERVER_ENV) as server:
                     for users in args.users:
+                        opened = sessions_opened(url) if kind == "postgresql" else 0
                         figures = participants(server, url, plan, users, args.seconds, folder)
                         line = (f"load: {users} concurrent, {figures['rps']:.0f} req/s, p50 {figures['p50']:.0f} ms, "
                                 f"p99 {figures['p99']:.0f} ms, {figures['errors']} errors ({kind})")
@@ -152,6 +168,10 @@ def main() -> None:
                         print(f"  CPU per request: server {figures['server_cpu_ms']:.1f} ms"
                               + (f", PostgreSQL {figures['database_cpu_ms']:.1f} ms" if kind != "sqlite" else "")
                               + f", locust {figures['client_cpu_ms']:.1f} ms", flush=True)
+                        if kind == "postgresql":
+                            # Less the one this count itself opened.
+                            print(f"  PostgreSQL connections opened during the load: "
+                                  f"{sessions_opened(url) - opened - 1}", flush=True)
                         if figures["error_kinds"]:
                             print(f"  errors: {figures['error_kinds']}", flush=True)
                     if kind == args.databases[0]:

@@ -35,7 +35,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.bench.cpu import postgres_cpu
-from tests.bench.load import database, seed
+from tests.bench.load import SERVER_ENV, database, seed
 from tests.support.live import server_env
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -103,8 +103,10 @@ class CpuMeter:
 
 
 def build_app(folder: Path, url: str) -> Flask:
-    """The app configured as tests/support/live.py configures the live servers (no background worker)."""
+    """The app configured as the load benchmark's server (no background worker)."""
     os.environ.update(server_env(folder / "load.sqlite3", folder, url))
+    # The vote benchmark's raised rate limits: without them the tight vote loop measured 429 answers.
+    os.environ.update(SERVER_ENV)
     os.environ["CONSULT_ANALYSIS_WORKER"] = "false"  # its polling thread would be counted in process_time
     from consult import create_app
 
