@@ -124,9 +124,9 @@ def topical_words(text: str) -> list[str]:
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """English word list (the distilled vectors' vocabulary: the model's words and SCOWL's list)."""
-    from analysis.themes import WORD_VECTORS, _load_word_vectors
+    from analysis.word_vectors import WORD_VECTORS, load_word_vectors
 
-    table = _load_word_vectors(WORD_VECTORS)
+    table = load_word_vectors(WORD_VECTORS)
     return frozenset(table.index) if table is not None else frozenset()
 
 

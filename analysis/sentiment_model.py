@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from vaderSentiment.vaderSentiment import NEGATE
 
 from analysis.text import stem, tokenize
-from analysis.themes import WORD_VECTORS, _load_word_vectors, _stem_index
+from analysis.word_vectors import WORD_VECTORS, load_word_vectors, stem_index
 
 MODEL_FILE = Path(__file__).parent / "reference" / "sentiment_model.json"
 CLASSES = ("negative", "neutral", "positive")
@@ -86,10 +86,10 @@ def dense_features(text: str, kind: str, polarity: dict[str, float], question_aw
 @lru_cache(maxsize=1)
 def _word_table() -> tuple[dict[str, int], dict[str, list[int]], np.ndarray]:
     """The theme engine's word index, stem groups and vectors (float32, words x 256)."""
-    table = _load_word_vectors(WORD_VECTORS)
+    table = load_word_vectors(WORD_VECTORS)
     if table is None:
         raise FileNotFoundError(f"{WORD_VECTORS} is missing: the sentiment model needs it")
-    return table.index, _stem_index(WORD_VECTORS), table.vectors
+    return table.index, stem_index(WORD_VECTORS), table.vectors
 
 
 @lru_cache(maxsize=100_000)

@@ -26,21 +26,19 @@ Method (unsupervised; settings chosen by cross-validation across the two pxtext 
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from analysis.aside import classify, is_tone_word
+from analysis.aside import classify
 from analysis.clustering import (
     K_SEEDS,
     _candidates,
@@ -51,11 +49,13 @@ from analysis.clustering import (
     _stability,
     _sub_themes,
 )
+from analysis.corpus import Corpus, first_occurrences, term_counts
 from analysis.labels import PhraseIndex, label_from, label_phrases
 from analysis.quotes import OwnWords, choose_quotes, choose_typical, examples, stems_of_phrases
-from analysis.text import KEPT_WORDS, content_tokens, stem, tokenize
+from analysis.records import distinct as distinct_values
+from analysis.text import KEPT_WORDS, stem, tokenize
+from analysis.word_vectors import WORD_VECTORS, fill_static, load_word_vectors, static_parts
 
-WORD_VECTORS = Path(__file__).parent / "reference" / "word_vectors.npz"
 FIT_SAMPLE = 4000  # texts the clustering is fitted on; the rest are assigned to the nearest centre
 MIN_TEXTS = 10  # fewer distinct substantive texts than this: a plain statement, not themes
 # How much sentiment and politeness words count in a text's vector (0 = not at all). They stay out of the
@@ -76,7 +76,7 @@ _KEPT_STEMS = frozenset(stem(w) for w in KEPT_WORDS)
 Progress = Callable[[float, str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no per-object __dict__: 500,000 of them at the large size
 class ThemeDoc:
     """One contribution to be themed: ``weight`` (its support) ranks quotes; ``question`` is carried along."""
 
@@ -143,62 +143,12 @@ class ThemeResult:
 # ---------------------------------------------------------------------------------------------- features
 
 
-@dataclass(frozen=True)
-class _WordVectors:
-    index: dict[str, int]
-    vectors: np.ndarray  # float32, one row per word
+# Every text's words as integer codes (``analysis.corpus``): Python lists of strings took 1 GB at 500,000 texts.
+_Corpus = Corpus
 
 
-@lru_cache(maxsize=1)
-def _load_word_vectors(path: Path) -> _WordVectors | None:
-    """The distilled static word vectors, or None when the file is absent (TF-IDF features only)."""
-    if not path.exists():
-        return None
-    with np.load(path) as data:
-        words = str(data["words"]).split("\n")
-        vectors = data["vectors"].astype(np.float32) * data["scales"][:, None]
-    return _WordVectors({w: i for i, w in enumerate(words)}, vectors)
-
-
-@lru_cache(maxsize=1)
-def _stem_index(path: Path) -> dict[str, list[int]]:
-    """Rows of the word vectors grouped by stem, for words the vocabulary lacks (plurals, -ing forms)."""
-    table = _load_word_vectors(path)
-    groups: dict[str, list[int]] = {}
-    if table is not None:
-        for word, row in table.index.items():
-            groups.setdefault(stem(word), []).append(row)
-    return groups
-
-
-@dataclass
-class _Corpus:
-    words: list[list[str]]  # content words per text, unstemmed
-    terms: list[list[str]]  # stemmed unigrams and bigrams per text
-    surface: dict[str, Counter[str]]  # stem term -> spellings seen
-    tone: list[list[str]] = field(default_factory=list)  # sentiment and politeness words per text
-
-
-def _read(texts: Sequence[str]) -> _Corpus:
-    words: list[list[str]] = []
-    terms: list[list[str]] = []
-    tone: list[list[str]] = []
-    surface: dict[str, Counter[str]] = {}
-    for text in texts:
-        every = content_tokens(text)
-        # What a text is about, not how it sounds: "great", "rude", "thanks" would pull texts together by
-        # tone, so they count only TONE_WEIGHT as much as topical words (see _features).
-        content = [w for w in every if not is_tone_word(w)]
-        tone.append([w for w in every if is_tone_word(w)])
-        stems = [stem(w) for w in every]
-        bigrams = [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False)]
-        for s, w in zip(stems, every, strict=True):
-            surface.setdefault(s, Counter())[w] += 1
-        for s, a, b in zip(bigrams, every, every[1:], strict=False):
-            surface.setdefault(s, Counter())[f"{a} {b}"] += 1
-        words.append(content)
-        terms.append(stems + bigrams)
-    return _Corpus(words, terms, surface, tone)
+def _read(texts: Sequence[str]) -> Corpus:
+    return Corpus(texts)
 
 
 def _tone_columns(vocabulary: np.ndarray) -> np.ndarray:
@@ -215,46 +165,15 @@ def _tone_stem_set() -> frozenset[str]:
     return frozenset(stem(w) for w in words) - frozenset(stem(w) for w in TOPICAL_FEELINGS)
 
 
-def _static_vectors(corpus: _Corpus) -> np.ndarray | None:
+def _static_vectors(corpus: Corpus) -> np.ndarray | None:
     """Damped-idf weighted sum of distilled word vectors per text, unit length (zero if no word is known)."""
-    table = _load_word_vectors(WORD_VECTORS)
-    if table is None:
+    parts = static_parts(corpus, TONE_WEIGHT, IDF_POWER)
+    if parts is None:
         return None
-    stems = _stem_index(WORD_VECTORS)
-    n = len(corpus.words)
-    document_frequency = Counter(
-        stem(w) for i, words in enumerate(corpus.words)
-        for w in set(words) | set(corpus.tone[i] if i < len(corpus.tone) else ())
-    )
-    rows: dict[str, int] = {}
-    vectors: list[np.ndarray] = []
-    # Typed arrays, not lists: 8 bytes an entry instead of about 40 (7.5 million entries at 500,000 texts).
-    entries = (array("q"), array("q"), array("d"))
-    for i, words in enumerate(corpus.words):
-        weighted: Counter[str] = Counter(words)
-        if TONE_WEIGHT > 0 and i < len(corpus.tone):
-            for w in corpus.tone[i]:
-                weighted[w] += TONE_WEIGHT
-        for word, count in weighted.items():
-            if word not in rows:
-                if word in table.index:
-                    vector = table.vectors[table.index[word]]
-                elif stem(word) in stems:
-                    vector = table.vectors[stems[stem(word)]].mean(axis=0)
-                else:
-                    continue
-                rows[word] = len(vectors)
-                vectors.append(vector)
-            idf = np.log((n + 1) / (document_frequency[stem(word)] + 1))
-            entries[0].append(i)
-            entries[1].append(rows[word])
-            entries[2].append(count * max(idf, 0.0) ** IDF_POWER)
-    if not vectors:
-        return np.zeros((n, table.vectors.shape[1]), dtype=np.float32)
-    weights = sp.csr_matrix((np.frombuffer(entries[2]), (np.frombuffer(entries[0], dtype=np.int64),
-                                                         np.frombuffer(entries[1], dtype=np.int64))),
-                            shape=(n, len(vectors)), dtype=np.float32)
-    return normalize(weights @ np.vstack(vectors), copy=False)
+    weights, vectors = parts
+    static = np.empty((weights.shape[0], vectors.shape[1]), dtype=np.float32)
+    fill_static(weights, vectors, static, 1.0)
+    return static
 
 
 @dataclass
@@ -265,36 +184,37 @@ class _Features:
     tfidf: sp.csr_matrix  # for near-duplicate checks between quotes
 
 
-def _features(corpus: _Corpus, seed: int) -> _Features:
-    n = len(corpus.terms)
-    vectorizer = CountVectorizer(analyzer=lambda terms: terms, min_df=2 if n >= 50 else 1)
-    try:
-        counts = vectorizer.fit_transform(corpus.terms).tocsr()
-        vocabulary = vectorizer.get_feature_names_out()
-    except ValueError:  # no term occurs often enough: every text is empty or unique
-        counts = sp.csr_matrix((n, 0))
-        vocabulary = np.array([], dtype=object)
+def _features(corpus: Corpus, seed: int) -> _Features:
+    n = len(corpus)
+    counts, vocabulary = term_counts(corpus, min_df=2 if n >= 50 else 1)
     if counts.shape[1]:
-        tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsc()
-        tone = np.flatnonzero(_tone_columns(vocabulary))
+        # TF-IDF with tone terms down-weighted, scaled and normalised in place: the values the chain
+        # tocsc() @ diags(scale) -> tocsr() -> normalize gave, without its three copies of the matrix.
+        tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
         scale = np.ones(counts.shape[1], dtype=np.float64)
-        scale[tone] = TONE_WEIGHT
-        tfidf = normalize((tfidf @ sp.diags(scale)).tocsr())
+        scale[np.flatnonzero(_tone_columns(vocabulary))] = TONE_WEIGHT
+        tfidf.data *= scale[tfidf.indices]
+        tfidf.sort_indices()
+        tfidf = normalize(tfidf, copy=False)
     else:
         tfidf = counts
-    static = _static_vectors(corpus)
+    static = static_parts(corpus, TONE_WEIGHT, IDF_POWER)
     dimensions = min(LSA_DIMENSIONS, counts.shape[1] - 1, n - 1)
     lsa = TruncatedSVD(dimensions, random_state=0).fit_transform(tfidf) if dimensions >= 1 else None
-    width = (0 if static is None else static.shape[1]) + (0 if lsa is None else lsa.shape[1])
+    width = (0 if static is None else static[1].shape[1]) + (0 if lsa is None else lsa.shape[1])
     if not width:
         return _Features(counts, vocabulary, np.zeros((n, 1), dtype=np.float32), tfidf)
-    # Both parts written into one float32 array (the values np.hstack(...).astype(float32) gave) without the
-    # float64 copies: at 500,000 texts those took 2.4 GB.
+    # Both parts written into one float32 array (the values np.hstack(...).astype(float32) gave) without
+    # float64 copies, the word vectors a slice of texts at a time.
     dense = np.empty((n, width), dtype=np.float32)
     if static is not None:
-        np.multiply(static, np.float32(1 - LSA_WEIGHT), out=dense[:, : static.shape[1]])
+        fill_static(*static, dense[:, : static[1].shape[1]], 1 - LSA_WEIGHT)
     if lsa is not None:
-        dense[:, width - lsa.shape[1]:] = (LSA_WEIGHT if static is not None else 1.0) * normalize(lsa)
+        # Normalised and weighted in place: the products LSA_WEIGHT * normalize(lsa) gave, without two
+        # float64 copies of the texts x 20 array (160 MB at 500,000 texts, at the stage's peak).
+        lsa = normalize(lsa, copy=False)
+        lsa *= LSA_WEIGHT if static is not None else 1.0
+        dense[:, width - lsa.shape[1]:] = lsa
     return _Features(counts, vocabulary, dense, tfidf)
 
 
@@ -347,10 +267,23 @@ def _theme_terms(
     return result
 
 
-def _near_duplicate_key(words: list[str], text: str) -> str:
-    """Texts with the same set of content stems (or, lacking any, the same tokens) are near-duplicates."""
-    stems = sorted({stem(w) for w in words})
-    return " ".join(stems) if stems else "\x00" + " ".join(tokenize(text))
+def _near_duplicate_groups(corpus: Corpus, texts: Sequence[str]) -> np.ndarray:
+    """Each text's group of near-duplicates, numbered in the order first seen: texts with the same set of
+    topical stems (or, lacking any, the same tokens) are near-duplicates."""
+    tokens = corpus.tokens
+    topical = ~corpus.is_tone[tokens.values]
+    width = len(corpus.stems)
+    stems = distinct_values(tokens.row_of_each()[topical] * width + corpus.stem_code[tokens.values[topical]])
+    starts = np.searchsorted(stems // width, np.arange(len(corpus) + 1))
+    stems = (stems % width).astype(np.int32)
+    groups: dict[bytes | str, int] = {}
+    keys = np.empty(len(corpus), dtype=np.int64)
+    for i, text in enumerate(texts):
+        begin, end = starts[i], starts[i + 1]
+        # The stems' codes as bytes (the same set, sorted, gives the same bytes); a string never equals them.
+        key: bytes | str = stems[begin:end].tobytes() if end > begin else " ".join(tokenize(text))
+        keys[i] = groups.setdefault(key, len(groups))
+    return keys
 
 
 # ---------------------------------------------------------------------------------------------- entry
@@ -394,7 +327,7 @@ def find_themes(
         if progress is not None:
             progress(fraction, message)
 
-    static_available = _load_word_vectors(WORD_VECTORS) is not None
+    static_available = load_word_vectors(WORD_VECTORS) is not None
     method = (
         "minilm-static-words+" if static_available else ""
     ) + f"tfidf-lsa{LSA_DIMENSIONS} | knn-spectral consensus k-means"
@@ -412,19 +345,16 @@ def find_themes(
         statement = _tiny_statement(0, 0, aside_count) if docs else "Nothing to theme."
         return ThemeResult([], {}, {}, [], 1.0, 0, method, {}, set_aside, statement)
     corpus = _read([d.text for d in kept])
-    keys = [_near_duplicate_key(w, d.text) for w, d in zip(corpus.words, kept, strict=True)]
-    groups: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
-    duplicates = sorted(([kept[i].id for i in g] for g in groups.values() if len(g) > 1),
+    keys = _near_duplicate_groups(corpus, [d.text for d in kept])
+    _, representative, _ = first_occurrences(keys)
+    sizes = np.bincount(keys)
+    groups = np.split(np.argsort(keys, kind="stable"), np.cumsum(sizes)[:-1])
+    duplicates = sorted(([kept[i].id for i in g.tolist()] for g in groups if len(g) > 1),
                         key=lambda g: (-len(g), g[0]))
-    # Cluster one representative per group of near-identical texts: copies must land in one theme, and
-    # fifty copies of one sentence must not outvote fifty different ones.
-    representative = np.array([g[0] for g in groups.values()])
-    group_of = np.empty(len(kept), dtype=int)
-    for g, members in enumerate(groups.values()):
-        group_of[members] = g
-    distinct = len(groups)
+    # Cluster one representative per group of near-identical texts (its first member): copies must land in
+    # one theme, and fifty copies of one sentence must not outvote fifty different ones.
+    group_of = keys
+    distinct = sizes.size
     if distinct < MIN_TEXTS and distinct > 1:
         return ThemeResult([], {}, {}, duplicates, 1.0, 0, method, {}, set_aside,
                            _tiny_statement(len(kept), distinct, aside_count), clustered=0)

@@ -35,6 +35,7 @@ import analysis.clustering as clustering  # noqa: E402
 import analysis.themes as themes  # noqa: E402
 from analysis.eval_text import SET_ASIDE_LABEL, LabelledTexts, load_phase1, load_v6_single_label  # noqa: E402
 from analysis.text import stem  # noqa: E402
+from analysis.word_vectors import WORD_VECTORS, load_word_vectors, stem_index  # noqa: E402
 
 RESULTS = Path(__file__).with_name("theme_grid.jsonl")
 DEFAULTS = {"manner": False, "weight": "idf", "idf_power": 0.25, "sif_a": 1e-3, "pcs": 0, "tone": 0.6,
@@ -58,8 +59,8 @@ def configure(setting: dict[str, object]) -> None:
 
 def _static(corpus: themes._Corpus) -> np.ndarray:
     """``themes._static_vectors`` with the word weights and common-component removal of the setting."""
-    table = themes._load_word_vectors(themes.WORD_VECTORS)
-    stems = themes._stem_index(themes.WORD_VECTORS)
+    table = load_word_vectors(WORD_VECTORS)
+    stems = stem_index(WORD_VECTORS)
     n = len(corpus.words)
     every = [list(words) + list(corpus.tone[i]) for i, words in enumerate(corpus.words)]
     document_frequency = Counter(stem(w) for words in every for w in set(words))
