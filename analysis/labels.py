@@ -186,6 +186,10 @@ class PhraseIndex:
         # (key, members) -> (kind, spelling it was judged by); the spelling a key was last judged by.
         self._kinds: dict[tuple[str, int, int], tuple[str, str]] = {}
         self._spelling: dict[str, str] = {}
+        # The phrase counts of the last group of texts asked about, and the longer phrases holding each word:
+        # labelling asks about one theme (or sub-theme) many times in a row, and recounting its phrases for
+        # every candidate was a sixth of the theme stage at 500,000 texts.
+        self._counted: tuple[tuple[int, ...], Counter[str], dict[str, list[str]]] | None = None
 
     def readable(self, key: str) -> str:
         """A phrase's spelling (the one it was last judged by, else the most common), acronyms in capitals."""
@@ -260,9 +264,7 @@ class PhraseIndex:
         phrase inside another."""
         if not members:
             return []
-        inside: Counter[str] = Counter()
-        for i in members:
-            inside.update(self.keys[i])
+        inside = self._counts(members)[0]
         size = len(members)
         scored = []
         for key, count_in in inside.items():
@@ -298,20 +300,31 @@ class PhraseIndex:
         if that phrase can lead a label."""
         if " " in key:
             return key
-        inside: Counter[str] = Counter()
-        for i in members:
-            inside.update(k for k in self.keys[i] if " " in k and key in k.split())
+        counts, holding = self._counts(members)
         base = self.scores(members, [key])[0] * max(len(members), 1)
-        best = sorted(((n, k) for k, n in inside.items() if n >= max(MIN_PHRASE_DOCS, EXTEND_SHARE * base)),
-                      reverse=True)
+        best = sorted(((counts[k], k) for k in holding.get(key, ())
+                       if counts[k] >= max(MIN_PHRASE_DOCS, EXTEND_SHARE * base)), reverse=True)
         return next((k for _, k in best if self.kind(k, members) != "bad"), key)
 
     def scores(self, members: Sequence[int], keys: Sequence[str]) -> list[float]:
         """Share of the texts at ``members`` that use each phrase key."""
-        inside: Counter[str] = Counter()
-        for i in members:
-            inside.update(self.keys[i])
+        inside = self._counts(members)[0]
         return [inside[k] / max(len(members), 1) for k in keys]
+
+    def _counts(self, members: Sequence[int]) -> tuple[Counter[str], dict[str, list[str]]]:
+        """How many of the texts at ``members`` use each phrase, and the longer phrases holding each word."""
+        identity = tuple(members)
+        if self._counted is None or self._counted[0] != identity:
+            inside: Counter[str] = Counter()
+            for i in members:
+                inside.update(self.keys[i])
+            holding: dict[str, list[str]] = {}
+            for key in inside:
+                if " " in key:
+                    for part in set(key.split()):
+                        holding.setdefault(part, []).append(key)
+            self._counted = (identity, inside, holding)
+        return self._counted[1], self._counted[2]
 
 
 def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
