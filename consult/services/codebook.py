@@ -62,6 +62,21 @@ def _clean_label(label: str | None, field: str = "label") -> str:
     return text
 
 
+def _unused_label(session: Session, codebook_id: int, label: str, field: str, *, theme_id: int | None = None) -> None:
+    """Invalid when another theme in use in this codebook already has this name (any capitals).
+
+    Two themes of one name cannot be told apart where the codebook is used: the lists a facilitator ticks to
+    publish statements or write "What we heard", the export's Themes sheet, the evidence pack.
+    """
+    taken = session.scalar(select(CodebookTheme.id).where(
+        CodebookTheme.codebook_id == codebook_id, CodebookTheme.state == "active",
+        func.lower(CodebookTheme.label) == label.lower(),
+        CodebookTheme.id != (theme_id if theme_id is not None else -1)).limit(1))
+    if taken is not None:
+        raise Invalid("There is a problem", {field: f"Another theme is already called “{label}”: choose a "
+                                                    "different name, or merge the two themes"})
+
+
 def _clean_summary(summary: str | None, field: str = "summary") -> str:
     """A theme summary, trimmed (may be empty), or Invalid."""
     text = (summary or "").strip().replace("\r\n", "\n")
@@ -145,6 +160,8 @@ def rename(session: Session, *, actor: User, theme: CodebookTheme, label: str | 
     new_label, new_summary = _clean_label(label), _clean_summary(summary)
     if new_label == theme.label and new_summary == theme.summary:
         return False
+    if new_label.lower() != theme.label.lower():
+        _unused_label(session, theme.codebook_id, new_label, "label", theme_id=theme.id)
     before = _snapshot([theme])
     what = []
     if new_label != theme.label:
@@ -187,6 +204,7 @@ def split(session: Session, *, actor: User, theme: CodebookTheme, contributions:
     if len(chosen) == len(members):
         raise Invalid("There is a problem",
                       {"contributions": "Leave at least one contribution in the theme (or rename it instead)"})
+    _unused_label(session, theme.codebook_id, new_label, "new_label")
     before = _snapshot([theme])
     created = CodebookTheme(codebook_id=theme.codebook_id, position=_next_position(session, theme.codebook),
                             label=new_label, summary=new_summary, state="active", terms=[])

@@ -137,14 +137,14 @@ def test_workspace_journey(browser, analysed_demo) -> None:
 
     # Rename the first theme and write its summary.
     page.locator("table").first.locator("tbody th a").nth(0).click()
-    page.get_by_label("Name", exact=True).fill("Waiting times")
+    page.get_by_label("Name", exact=True).fill("Long waits for therapy")
     page.get_by_label("Summary", exact=True).fill("People wait months for therapy and want shorter waits.")
     page.get_by_role("button", name="Save name and summary").click()
     _flash(page, "Saved as version 2")
     # Merge another theme into it.
     page.get_by_label(re.compile("^Theme to merge into")).select_option(index=1)
     page.get_by_role("button", name="Merge").click()
-    _flash(page, "has been merged into “Waiting times”")
+    _flash(page, "has been merged into “Long waits for therapy”")
     # Split two of its contributions into a new theme with its own summary.
     boxes = page.get_by_label(re.compile(r"^Tick [ic]\d+$"))
     boxes.nth(0).check()
@@ -173,7 +173,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     book = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True)
     assert "Themes" in book.sheetnames and "Vote totals" in book.sheetnames
     labels = [row[1] for row in list(book["Themes"].iter_rows(values_only=True))[1:]]
-    assert "Waiting times" in labels and "Waits for children's therapy" in labels
+    assert "Long waits for therapy" in labels and "Waits for children's therapy" in labels
     assert len(list(book["Ideas"].iter_rows(values_only=True))) > 100
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the evidence pack (Word)").click()
@@ -189,7 +189,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     facilitator.goto(base + "/facilitate/")
     facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
     facilitator.get_by_label("Publish under this topic").select_option(index=1)
-    facilitator.get_by_label("Waiting times", exact=True).check()
+    facilitator.get_by_label("Long waits for therapy", exact=True).check()
     facilitator.get_by_label("Waits for children's therapy", exact=True).check()
     facilitator.get_by_role("button", name="Publish as statements").click()
     _flash(facilitator, "2 statements published")
@@ -199,22 +199,23 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     people.set_default_timeout(90_000)
     person = people.new_page()
     register(person, analysed_demo, "checker@example.org")
-    facilitator.get_by_role("link", name="Waiting times", exact=True).click()
+    facilitator.get_by_role("link", name="Long waits for therapy", exact=True).click()
     statement_url = facilitator.url
     person.goto(statement_url)
-    expect(person.get_by_role("heading", level=1)).to_contain_text("Waiting times")
+    expect(person.get_by_role("heading", level=1)).to_contain_text("Long waits for therapy")
     person.get_by_role("button", name=re.compile("^Support")).first.click()
     expect(person.locator("[data-vote-up]").first).to_have_text("1")
 
     # The facilitator writes "What we heard" for the first conversation from the codebook and publishes it.
     facilitator.goto(base + "/facilitate/")
     facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
-    expect(facilitator.locator("main table").first).to_contain_text("Waiting times")
+    expect(facilitator.locator("main table").first).to_contain_text("Long waits for therapy")
     facilitator.get_by_role("link", name=re.compile("^Write “What we heard” for phase 1")).click()
     facilitator.get_by_label("Introduction").fill("We asked what would make care better. Here is what you said.")
-    facilitator.get_by_label("Waiting times", exact=True).check()
+    facilitator.get_by_label("Long waits for therapy", exact=True).check()
     facilitator.get_by_label("Waits for children's therapy", exact=True).check()
-    facilitator.get_by_label("What was done about “Waiting times” (optional)").fill("Waiting times are a priority.")
+    facilitator.get_by_label("What was done about “Long waits for therapy” (optional)").fill(
+        "Waiting times are a priority.")
     facilitator.get_by_label("Publish this page to everyone").check()
     facilitator.get_by_role("button", name="Save").click()
     _flash(facilitator, "The page is published.")
@@ -223,7 +224,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     person.get_by_role("link", name=re.compile("^Phase 1")).first.click()
     person.get_by_role("link", name="What we heard in this conversation").click()
     main = person.locator("main")
-    expect(main).to_contain_text("Waiting times")
+    expect(main).to_contain_text("Long waits for therapy")
     expect(main).to_contain_text("Waits for children's therapy")
     expect(main).to_contain_text("Waiting times are a priority.")
     expect(main).to_contain_text(re.compile(r"Anon, \w+ \d{4}, "))

@@ -84,7 +84,15 @@ def test_bad_changes_are_refused_with_a_message(adopted) -> None:
         cb.split(db.session, actor=analyst, theme=a, contributions=sorted(_members(a)), label="All of it")
     with pytest.raises(Invalid):
         cb.split(db.session, actor=analyst, theme=a, contributions=["i999999"], label="Nothing")
+    # Two themes of one name could not be told apart where the codebook is used (publishing, exports).
+    with pytest.raises(Invalid) as renamed:
+        cb.rename(db.session, actor=analyst, theme=a, label=b.label.upper(), summary="")
+    assert "already called" in renamed.value.field_errors["label"]
+    with pytest.raises(Invalid) as split:
+        cb.split(db.session, actor=analyst, theme=a, contributions=sorted(_members(a))[:1], label=b.label)
+    assert "already called" in split.value.field_errors["new_label"]
     assert book.version == 1
+    assert cb.rename(db.session, actor=analyst, theme=a, label=a.label.upper(), summary="")  # its own name
 
 
 def test_new_contributions_are_proposed_and_accepted_in_bulk(adopted, make) -> None:
