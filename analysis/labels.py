@@ -90,12 +90,12 @@ _PERSONAL_POSSESSIVES = re.compile(
 
 
 def _breaks_phrase(token: str) -> bool:
-    """A word that ends a candidate phrase: a tone or politeness word, unless it can only be a noun.
+    """A word that ends a candidate phrase: a tone or politeness word, unless it is a noun naming a topic.
 
     Clustering leaves out every sentiment-lexicon and generic word, but many are nouns that name the topic
     inside a phrase ("waiting times", "parking charges", "social care", "protected research time"); alone
-    they are no phrase. Adjectives and verbs of feeling
-    ("great", "rude", "helped") and nouns of feeling ("thanks", "love") still break it.
+    they are no phrase. Words the lexicon also lists as adjectives or adverbs ("great", "rude"), verbs only
+    ("helped"), nouns of feeling ("thanks", "love") and generic words that name nothing ("think") still break it.
     """
     if not is_tone_word(token):
         return False
@@ -188,7 +188,7 @@ class PhraseIndex:
         self._spelling: dict[str, str] = {}
         # The phrase counts of the last group of texts asked about, and the longer phrases holding each word:
         # labelling asks about one theme (or sub-theme) many times in a row, and recounting its phrases for
-        # every candidate was a sixth of the theme stage at 500,000 texts.
+        # every candidate took a sixth of the theme stage (cProfile, 60,000 texts).
         self._counted: tuple[tuple[int, ...], Counter[str], dict[str, list[str]]] | None = None
 
     def readable(self, key: str) -> str:
