@@ -143,11 +143,8 @@ class ThemeResult:
 # ---------------------------------------------------------------------------------------------- features
 
 
-# Every text's words as integer codes (``analysis.corpus``): Python lists of strings took 1 GB at 500,000 texts.
-_Corpus = Corpus
-
-
 def _read(texts: Sequence[str]) -> Corpus:
+    """Every text's words as integer codes (``analysis.corpus``): lists of strings took 1 GB at 500,000 texts."""
     return Corpus(texts)
 
 

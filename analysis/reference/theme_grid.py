@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 import analysis.aside as aside  # noqa: E402
 import analysis.clustering as clustering  # noqa: E402
 import analysis.themes as themes  # noqa: E402
+from analysis.corpus import Corpus  # noqa: E402
 from analysis.eval_text import SET_ASIDE_LABEL, LabelledTexts, load_phase1, load_v6_single_label  # noqa: E402
 from analysis.text import stem  # noqa: E402
 from analysis.word_vectors import WORD_VECTORS, load_word_vectors, stem_index  # noqa: E402
@@ -57,7 +58,7 @@ def configure(setting: dict[str, object]) -> None:
     clustering.NEIGHBOURS = P["nn"]
 
 
-def _static(corpus: themes._Corpus) -> np.ndarray:
+def _static(corpus: Corpus) -> np.ndarray:
     """``themes._static_vectors`` with the word weights and common-component removal of the setting."""
     table = load_word_vectors(WORD_VECTORS)
     stems = stem_index(WORD_VECTORS)
@@ -100,7 +101,7 @@ def _static(corpus: themes._Corpus) -> np.ndarray:
     return normalize(summed)
 
 
-def _features(corpus: themes._Corpus, seed: int) -> themes._Features:
+def _features(corpus: Corpus, seed: int) -> themes._Features:
     """``themes._features`` for the setting (same TF-IDF, LSA and joining)."""
     n = len(corpus.terms)
     vectorizer = CountVectorizer(analyzer=lambda terms: terms, min_df=2 if n >= 50 else 1)
