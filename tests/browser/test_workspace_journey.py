@@ -7,12 +7,17 @@ import io
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 from playwright.sync_api import expect
+from sqlalchemy.orm import Session
 
+from consult.demo import seed_demo
+from consult.extensions import make_engine
+from consult.models import utcnow
 from tests.browser.conftest import screenshot
 from tests.browser.test_facilitator_journey import log_in
 from tests.browser.test_participant_journey import register
@@ -26,7 +31,14 @@ def analysed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     """The demo with one finished analysis of the whole consultation, served by gunicorn."""
     database = tmp_path_factory.mktemp("workspace") / "demo.sqlite3"
     flask_command(database, "init-db")
-    flask_command(database, "seed-demo")
+    # The demo's activity follows the hour of day relative to `now`, so seeding at another hour gives other
+    # rows and themes; this journey's proposals need the same data at any hour: the last noon that has passed.
+    noon = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
+    engine = make_engine(f"sqlite:///{database}")
+    with Session(engine) as session:
+        seed_demo(session, now=noon if noon <= utcnow() else noon - timedelta(days=1))
+        session.commit()
+    engine.dispose()
     flask_command(database, "analyse", "ahp-strategy")
     assign_demo_staff(database)
     with live_server(database, timeout=180) as server:
