@@ -32,12 +32,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import authz, cli, ops, security, templating
-    from .services import mail
+    from .services import impressions, mail
     from .views import register_blueprints
 
     ops.init_app(app)
     authz.init_app(app)
     mail.init_app(app)
+    impressions.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     register_blueprints(app)

@@ -115,6 +115,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # `flask --app wsgi worker` instead and sets CONSULT_ANALYSIS_WORKER=false on the web servers.
         "ANALYSIS_WORKER": True,
         "WORKER_POLL_SECONDS": 2.0,
+        # Pages note which ideas and comments they showed each participant; each process writes those first
+        # sights this often, in one transaction (consult/services/impressions.py). 0: in the request itself.
+        "IMPRESSION_FLUSH_SECONDS": 1.0,
         # How long a worker's claim on a run lasts without a heartbeat, and how often a run may be tried.
         "WORKER_LEASE_SECONDS": 120.0,
         "WORKER_MAX_ATTEMPTS": 3,

@@ -132,6 +132,8 @@ def make_app(tmp_path: Path, **overrides: Any) -> Flask:
         # Sent mail is kept in memory (consult.services.mail.outbox()) for tests to read.
         "MAIL_BACKEND": "locmem",
         "MAIL_SEND_IN_BACKGROUND": False,
+        # Pages write what they showed within the request, so a test reads the counts straight after.
+        "IMPRESSION_FLUSH_SECONDS": 0.0,
     }
     config.update(overrides)
     app = create_app(config)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,7 +30,7 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import audit, moderation, ratelimit
+from . import audit, impressions, moderation, ratelimit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import require_contribution_allowed, scheduled_state
 from .prepared import Prepared
@@ -301,55 +300,13 @@ class PhaseRules:
     requires_verified_staff: bool = False
 
 
-@lru_cache(maxsize=8)
-def _impression_sql(kind: str, dialect: str) -> tuple[Any, Any, Any]:
-    """The statements that find, record and count first sights of one kind, built once (every page runs them)."""
-    table, items = Impression.__table__, (Idea if kind == "idea" else Comment).__table__
-    column = table.c[f"{kind}_id"]
-    ids = bindparam("ids", expanding=True)
-    seen = select(column).where(table.c.viewer_id == bindparam("viewer_id"), column.in_(ids))
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    record = (dialect_insert(table).values(viewer_id=bindparam("viewer_id"), **{column.name: bindparam("item_id")},
-                                           first_seen=bindparam("now"))
-              .on_conflict_do_nothing(index_elements=["viewer_id", column.name]).returning(column))
-    count = update(items).where(items.c.id.in_(ids)).values(impression_count=items.c.impression_count + 1)
-    return seen, record, count
-
-
-def unseen(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]
-           comment_ids: list[int] = ()) -> tuple[list[int], list[int]]:  # type: ignore[assignment]
-    """The ideas and comments among these that the viewer has not been shown before (a read only)."""
-    dialect = session.get_bind().dialect.name
-    result = []
-    for kind, ids in (("idea", idea_ids), ("comment", comment_ids)):
-        ids = sorted(set(ids))
-        if ids:
-            seen = set(session.connection().execute(_impression_sql(kind, dialect)[0],
-                                                    {"viewer_id": viewer_id, "ids": ids}).scalars())
-            ids = [i for i in ids if i not in seen]
-        result.append(ids)
-    return result[0], result[1]
-
-
 def record_impressions(session: Session, viewer_id: int, *, idea_ids: list[int] = (),  # type: ignore[assignment]
                        comment_ids: list[int] = (), now: datetime | None = None) -> int:  # type: ignore[assignment]
-    """Record first sight of each item by this viewer (one statement per kind); returns how many were new."""
+    """Record first sight of each item by this viewer in the caller's transaction; returns how many were new."""
     now = now or utcnow()
-    dialect = session.get_bind().dialect.name
-    new = 0
-    for kind, ids in (("idea", idea_ids), ("comment", comment_ids)):
-        ids = sorted(set(ids))
-        if not ids:
-            continue
-        _, record, count = _impression_sql(kind, dialect)
-        connection = session.connection()
-        # One INSERT for all the rows (SQLAlchemy batches an executemany with RETURNING into one statement).
-        inserted = connection.execute(record, [{"viewer_id": viewer_id, "item_id": i, "now": now}
-                                               for i in ids]).scalars().all()
-        if inserted:
-            connection.execute(count, {"ids": sorted(inserted)})
-            new += len(inserted)
-    return new
+    sights = {**{("idea", i, viewer_id): now for i in idea_ids},
+              **{("comment", c, viewer_id): now for c in comment_ids}}
+    return impressions.write(session, sights)
 
 
 def recount(session: Session) -> None:

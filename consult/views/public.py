@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, session
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from .. import authz
 from ..authz import allow
-from ..extensions import db, write_intent
+from ..extensions import db
 from ..models import Consultation, Phase, User, utcnow
-from ..services import contributions, queries
+from ..services import impressions, queries
 from ..services.phases import eligibility, scheduled_state
 from .helpers import page_arg, user_or_none
 
 bp = Blueprint("public", __name__)
-log = logging.getLogger(__name__)
 
 
 def order_seed() -> int:
@@ -114,25 +111,12 @@ def idea(idea_id: int) -> Any:
 
 
 def _finish_page(user: User | None, *, idea_ids: list[int], comment_ids: list[int] = ()) -> None:  # type: ignore[assignment]
-    """End the page's read, then record what it showed a participant for the first time; a busy database skips it."""
-    # A read first: a page shown again (most are) needs no write, and so no wait for the write lock.
-    new_ideas, new_comments = (contributions.unseen(db.session, user.id, idea_ids=idea_ids, comment_ids=comment_ids)
-                               if user is not None else ([], []))
-    if user is None or not new_ideas and not new_comments:
-        # The read ends with COMMIT, not the ROLLBACK of the request's end (it wrote nothing, so they are the
-        # same): on PostgreSQL a ROLLBACK makes psycopg drop every statement it had prepared on the connection.
-        db.session.commit()
-        return
-    if db.single_writer:
-        db.session.commit()  # SQLite cannot turn a read into a write while another writer commits
-    try:
-        with write_intent():
-            contributions.record_impressions(db.session, user.id, idea_ids=new_ideas, comment_ids=new_comments)
-            db.session.commit()
-    except OperationalError:
-        # Losing one page's impressions under heavy load is better than failing the page.
-        db.session.rollback()
-        log.warning("Impressions not recorded: database busy")
+    """End the page's read and note what it showed a participant (written off the request path)."""
+    # The read ends with COMMIT, not the ROLLBACK of the request's end (it wrote nothing, so they are the same):
+    # on PostgreSQL a ROLLBACK makes psycopg drop every statement it had prepared on the connection.
+    db.session.commit()
+    if user is not None:
+        impressions.note(user.id, idea_ids=idea_ids, comment_ids=comment_ids)
 
 
 def _per_page() -> int:
