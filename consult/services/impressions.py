@@ -72,11 +72,17 @@ def write(session: Session, sights: dict[Key, datetime]) -> int:
         record, count = _statements(kind, dialect)
         # One INSERT for all the rows (SQLAlchemy batches an executemany with RETURNING into one statement).
         inserted = Counter(connection.execute(record, rows).scalars().all())
-        by_times: dict[int, list[int]] = {}
+        if not inserted:
+            continue
+        # Every counted row once, locked in one statement; then the rows first seen by several viewers in this
+        # batch again, which this transaction already holds, so it never waits for another writer halfway.
+        connection.execute(count, {"ids": sorted(inserted), "n": 1})
+        more: dict[int, list[int]] = {}
         for item, times in sorted(inserted.items()):
-            by_times.setdefault(times, []).append(item)
-        for times, ids in sorted(by_times.items()):
-            connection.execute(count, {"ids": ids, "n": times})
+            if times > 1:
+                more.setdefault(times - 1, []).append(item)
+        for extra, ids in sorted(more.items()):
+            connection.execute(count, {"ids": ids, "n": extra})
         new += sum(inserted.values())
     return new
 

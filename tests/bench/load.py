@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring time of each load")
     parser.add_argument("--vote-seconds", type=float, default=10.0)
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=THREADS, help="gunicorn threads per process")
     args = parser.parse_args()
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="consult-load-") as tmp:
@@ -152,7 +154,7 @@ def main() -> None:
                 counts = plan.pop("counts")
                 print(f"{kind}: seeded in {time.perf_counter() - began:.0f} s: "
                       + ", ".join(f"{v:,} {k}" for k, v in counts.items()), flush=True)
-                with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS,
+                with live_server(folder / "load.sqlite3", url=url, workers=args.workers, threads=args.threads,
                                  keepalive=KEEPALIVE, extra_env=SERVER_ENV) as server:
                     for users in args.users:
                         opened = sessions_opened(url) if kind == "postgresql" else 0
@@ -181,7 +183,7 @@ def main() -> None:
                         ok, bad, vote_cpu = cpu_of(server, partial(
                             hammer, server.url, sessions, tokens, plan["open_ideas"], args.vote_seconds))
                 if kind == args.databases[0]:
-                    with live_server(folder / "load.sqlite3", url=url, workers=WORKERS, threads=THREADS,
+                    with live_server(folder / "load.sqlite3", url=url, workers=args.workers, threads=args.threads,
                                      app="tests.bench.bare_app:app") as bare:
                         plain = [requests.Session() for _ in voters]
                         bare_ok, bare_bad, bare_cpu = cpu_of(bare, partial(
@@ -195,7 +197,8 @@ def main() -> None:
                           f"voters {vote_cpu[1] * 1000 / max(ok + bad, 1):.1f} ms; bare endpoint: server "
                           f"{bare_cpu[0] * 1000 / max(bare_ok + bare_bad, 1):.1f} ms, voters "
                           f"{bare_cpu[1] * 1000 / max(bare_ok + bare_bad, 1):.1f} ms", flush=True)
-    print(f"\nSummary (gunicorn {WORKERS} processes x {THREADS} threads, 127.0.0.1, demo at {args.ideas:,} ideas):")
+    print(f"\nSummary (gunicorn {args.workers} processes x {args.threads} threads, 127.0.0.1, "
+          f"demo at {args.ideas:,} ideas):")
     for line in lines:
         print(line)
 

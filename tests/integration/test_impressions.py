@@ -73,6 +73,20 @@ def test_pages_note_sights_and_a_flush_writes_each_once(buffered, make) -> None:
     assert _counts() == [2, 2, 2]
 
 
+def test_one_write_counts_an_item_first_seen_by_several_people(buffered, make) -> None:
+    phase = make.phase()
+    people = [make.user() for _ in range(3)]
+    client = buffered.test_client()
+    login(client, people[0])
+    ideas = _ideas(client, phase.topics[0].id, 2)
+    buffer = buffered.extensions["consult_impressions"]
+    for person in people:
+        buffer.note(person.id, idea_ids=[ideas[0].id])
+    buffer.note(people[0].id, idea_ids=[ideas[1].id])
+    assert buffer.flush() == 4
+    assert _counts() == [3, 1]
+
+
 def test_a_busy_database_keeps_the_sights_for_the_next_write(buffered, make, monkeypatch) -> None:
     phase = make.phase()
     reader = make.user()
