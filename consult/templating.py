@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -95,12 +96,37 @@ def page_url(page: int, **changes: Any) -> str:
     return url_for(request.endpoint or "public.home", **(request.view_args or {}), **args)
 
 
-def url_once(endpoint: str) -> str:
-    """url_for(endpoint) for an address without arguments, worked out once per request (lists repeat it)."""
-    known = g.setdefault("consult_urls", {})
-    if endpoint not in known:
-        known[endpoint] = url_for(endpoint)
-    return known[endpoint]
+def fixed_url(known: dict[tuple[Any, ...], str], endpoint: str, **values: Any) -> str:
+    """url_for() of an address that is the same on every request (static files, pages without arguments).
+
+    Remembered per app (`known`) and script root: every page links a dozen of them in base.html. The app has no
+    url_defaults functions, so nothing else about a request changes these addresses.
+    """
+    key = (request.script_root, endpoint, *values.items())
+    url = known.get(key)
+    if url is None:
+        url = known[key] = url_for(endpoint, **values)
+    return url
+
+
+def pid_url(endpoint: str, id_arg: str, id_kind: str, item_id: int, **values: Any) -> str:
+    """url_for(endpoint, **{id_arg: item_id}, **values) for an address that ends in an idea's or comment's public id.
+
+    A list links each of its ideas or comments to the same endpoint: the address is built by url_for once per
+    page and the other items' public ids put in place of the first one's (url_for cost more than a card's text).
+    """
+    known = g.setdefault("consult_pid_urls", {})
+    key = (endpoint, id_arg, id_kind, *values.items())
+    prefix = known.get(key)
+    if prefix is None:
+        url = url_for(endpoint, **values, **{id_arg: item_id})
+        public_id = publicids.encode(id_kind, item_id)
+        # An address whose public id is not its last part (none yet) is left to url_for on every item.
+        known[key] = url[:-len(public_id)] if url.endswith("/" + public_id) else ""
+        return url
+    if not prefix:
+        return url_for(endpoint, **values, **{id_arg: item_id})
+    return prefix + publicids.encode(id_kind, item_id)
 
 
 def init_app(app: Flask) -> None:
@@ -108,7 +134,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["uk_time"] = uk_time
     app.jinja_env.filters["month_year"] = month_year
     # {{ comment.id|pid('comment') }}: the public id of an idea or comment (anchors, form fields, data attributes).
-    app.jinja_env.filters["pid"] = lambda n, kind: publicids.encode(kind, n)
+    # The key is read once, as the URL converters read it (authz.init_app): pages call this ~70 times.
+    key = str(app.config["PUBLIC_ID_KEY"])
+    app.jinja_env.filters["pid"] = lambda n, kind: publicids.encode(kind, n, key=key)
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         AHP_PROFESSIONS=AHP_PROFESSIONS,
@@ -123,7 +151,8 @@ def init_app(app: Flask) -> None:
         visible_phases=visible_phases,
         phase_timing=phase_timing,
         phase_step=phase_step,
-        url_once=url_once,
+        fixed_url=partial(fixed_url, {}),
+        pid_url=pid_url,
     )
 
 

@@ -72,6 +72,9 @@ class Comment(_Contribution, Base):
         CheckConstraint(f"moderation_state IN ({sql_in(MODERATION_STATES)})", name="moderation_state"),
         CheckConstraint(f"channel IN ({sql_in(CHANNELS)})", name="channel"),
         Index("ix_comment_idea_created", "idea_id", "created_at"),
+        # An idea page's top-level comments (and their count): without it SQLite walked every top-level comment
+        # of the site through ix_comment_parent_id (parent_id IS NULL), 1.1 ms a count at 11,500 comments.
+        Index("ix_comment_idea_parent_created", "idea_id", "parent_id", "created_at"),
         Index("ix_comment_phase_state", "phase_id", "moderation_state"),
     )
 

@@ -117,7 +117,8 @@ def _phase_prior(session: Session, phase_id: int) -> Prior:
 class Listing:
     """A list's count and page statements, built once with bound parameters (limit and offset for the page).
 
-    Pages run these on every request: building a statement (and its cache key) cost more than running it.
+    Pages run these on every request: building a statement (and its cache key) cost more than running it. The
+    page statement carries the count as its last column, so a page in range is one query, not two.
     """
 
     count: Select[Any]
@@ -126,17 +127,33 @@ class Listing:
 
 def listing(stmt: Select[Any]) -> Listing:
     """The count and paged forms of an ordered statement whose values are bound parameters."""
-    return Listing(count=select(func.count()).select_from(stmt.order_by(None).subquery()),
-                   page=stmt.limit(bindparam("limit")).offset(bindparam("offset")))
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    # An uncorrelated scalar subquery: both databases count once per query, and the page keeps its own plan.
+    return Listing(count=count, page=stmt.add_columns(count.scalar_subquery())
+                   .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def paginate_listing(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
                      ) -> Page[Any]:
     """One page of a built listing (as paginate(): pages past the end show the last page)."""
-    total = session.scalar(built.count, params) or 0
-    page = min(max(1, page), max(1, -(-total // per_page)))
-    rows = session.scalars(built.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
-    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+    page = max(1, page)
+    rows = _listing_rows(session, built, params, page, per_page)
+    if rows:
+        total = rows[0][-1]
+    elif page == 1:
+        total = 0
+    else:
+        # Past the end: count, then show the last page.
+        total = session.scalar(built.count, params) or 0
+        page = max(1, -(-total // per_page))
+        rows = _listing_rows(session, built, params, page, per_page) if total else []
+    return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=total)
+
+
+def _listing_rows(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
+                  ) -> list[Any]:
+    """One page's rows of a built listing: (item, total)."""
+    return list(session.execute(built.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}))
 
 
 _TOPIC_IDEAS = select(Idea).where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
