@@ -34,6 +34,15 @@ def _ideas(client, topic_id: int, n: int) -> list[Idea]:
     return db.session.scalars(select(Idea).order_by(Idea.id)).all()
 
 
+def _posted(app: Flask, make, n: int):
+    """A participant who posted n ideas in a new open phase; the participant, the ideas and the app's buffer."""
+    phase = make.phase()
+    person = make.user()
+    client = app.test_client()
+    login(client, person)
+    return person, _ideas(client, phase.topics[0].id, n), app.extensions["consult_impressions"]
+
+
 def _switch() -> None:
     """The next request is another person's (requests in one test share the app context, and so flask-login's g)."""
     g.pop("_login_user", None)
@@ -74,12 +83,8 @@ def test_pages_note_sights_and_a_flush_writes_each_once(buffered, make) -> None:
 
 
 def test_one_write_counts_an_item_first_seen_by_several_people(buffered, make) -> None:
-    phase = make.phase()
-    people = [make.user() for _ in range(3)]
-    client = buffered.test_client()
-    login(client, people[0])
-    ideas = _ideas(client, phase.topics[0].id, 2)
-    buffer = buffered.extensions["consult_impressions"]
+    author, ideas, buffer = _posted(buffered, make, 2)
+    people = [author, make.user(), make.user()]
     for person in people:
         buffer.note(person.id, idea_ids=[ideas[0].id])
     buffer.note(people[0].id, idea_ids=[ideas[1].id])
@@ -88,12 +93,7 @@ def test_one_write_counts_an_item_first_seen_by_several_people(buffered, make) -
 
 
 def test_a_busy_database_keeps_the_sights_for_the_next_write(buffered, make, monkeypatch) -> None:
-    phase = make.phase()
-    reader = make.user()
-    client = buffered.test_client()
-    login(client, reader)
-    ideas = _ideas(client, phase.topics[0].id, 2)
-    buffer = buffered.extensions["consult_impressions"]
+    reader, ideas, buffer = _posted(buffered, make, 2)
     buffer.note(reader.id, idea_ids=[i.id for i in ideas])
     real = impressions.write
 
@@ -108,12 +108,7 @@ def test_a_busy_database_keeps_the_sights_for_the_next_write(buffered, make, mon
 
 
 def test_sights_of_an_item_removed_meanwhile_do_not_stop_the_rest(buffered, make) -> None:
-    phase = make.phase()
-    reader = make.user()
-    client = buffered.test_client()
-    login(client, reader)
-    ideas = _ideas(client, phase.topics[0].id, 1)
-    buffer = buffered.extensions["consult_impressions"]
+    reader, ideas, buffer = _posted(buffered, make, 1)
     buffer.note(reader.id, idea_ids=[ideas[0].id, 999_999], comment_ids=[888_888])
     buffer.note(999_777, idea_ids=[ideas[0].id])  # an account erased since its page was shown
     assert buffer.flush() == 1
