@@ -5,7 +5,7 @@ showed a participant for the first time. Written inside the request, that was a 
 and then a write transaction on most page views: about a quarter of a page's CPU, and under load most of the
 waits for SQLite's write lock. Pages now note what they showed in their process's buffer and return; a thread
 writes the buffer every IMPRESSION_FLUSH_SECONDS in one short transaction (one INSERT .. ON CONFLICT DO NOTHING
-for all the rows, then the counts of what was really new). With IMPRESSION_FLUSH_SECONDS = 0 (tests, commands)
+for all the rows, then the counts of what was really new). With IMPRESSION_FLUSH_SECONDS = 0 (as the tests set it)
 the page writes its own sights straight away, through the same code.
 
 What a crash can lose: a process killed outright (SIGKILL, power loss) loses at most its last interval of first
