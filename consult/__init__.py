@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     cli.init_app(app)
     _schedule_ticks(app)
+    _read_pages_without_transactions(app)
     if app.config["ANALYSIS_WORKER"] and not app.config.get("TESTING"):
         _start_worker_on_first_request(app)
     return app
@@ -62,6 +63,21 @@ def _start_worker_on_first_request(app: Flask) -> None:
         with lock:
             if "consult_worker_stop" not in app.extensions:
                 worker.start(app)
+
+
+def _read_pages_without_transactions(app: Flask) -> None:
+    """Before anything reads, let pages marked reads_only read without BEGIN and COMMIT (PostgreSQL only)."""
+    # First of all before-request hooks: the route check and the login load read through this session.
+    app.before_request_funcs.setdefault(None, []).insert(0, _reads_only)
+
+
+def _reads_only() -> None:
+    """Read this request's page without a transaction when its view is marked reads_only (see extensions)."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method in ("GET", "HEAD") and getattr(view, "_consult_reads_only", False):
+        db.read_without_transaction()
 
 
 def _schedule_ticks(app: Flask) -> None:
@@ -83,6 +99,7 @@ def _schedule_ticks(app: Flask) -> None:
             # End the read that loaded the user, so this request's reads see any change the tick makes.
             db.session.commit()
             _apply_due_changes()
+            _reads_only()  # the commit above gave back the connection that was reading without a transaction
         view = app.view_functions.get(request.endpoint or "")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(view, "_consult_reads_first", False):
             # Load the logged-in user in a short read first, so the write lock below is held only for

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import authz
 from ..authz import allow
-from ..extensions import db
+from ..extensions import db, reads_only
 from ..models import Consultation, Phase, User, utcnow
 from ..services import impressions, queries
 from ..services.phases import eligibility, scheduled_state
@@ -29,6 +29,7 @@ def order_seed() -> int:
 
 @bp.route("/")
 @allow("anyone")
+@reads_only
 def home() -> Any:
     """The published consultations (and unpublished ones this person works on) and the state of their phases."""
     user = user_or_none()
@@ -48,6 +49,7 @@ def about() -> Any:
 
 @bp.route("/c/<slug>")
 @allow("anyone")
+@reads_only
 def consultation(slug: str) -> Any:
     """A consultation: its phase timeline and the open phase's question and topics."""
     item = db.session.scalar(
@@ -66,6 +68,7 @@ def consultation(slug: str) -> Any:
 
 @bp.route("/phases/<int:phase_id>")
 @allow("anyone")
+@reads_only
 def phase(phase_id: int) -> Any:
     """One phase: its question, description, audience, schedule and topics."""
     item = authz.get_phase(phase_id)
@@ -75,6 +78,7 @@ def phase(phase_id: int) -> Any:
 
 @bp.route("/topics/<int:topic_id>")
 @allow("anyone")
+@reads_only
 def topic(topic_id: int) -> Any:
     """A topic's ideas, in random (default), newest, most discussed or most supported order."""
     item = authz.get_topic(topic_id)
@@ -95,6 +99,7 @@ def topic(topic_id: int) -> Any:
 
 @bp.route("/ideas/<idea_pid:idea_id>")
 @allow("anyone")
+@reads_only
 def idea(idea_id: int) -> Any:
     """An idea with its comments and replies and the votes on each."""
     item = authz.get_idea(idea_id)
