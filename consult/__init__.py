@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 
 from .config import ROOT, load_config
@@ -73,8 +73,6 @@ def _read_pages_without_transactions(app: Flask) -> None:
 
 def _reads_only() -> None:
     """Read this request's page without a transaction when its view is marked reads_only (see extensions)."""
-    from flask import current_app
-
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method in ("GET", "HEAD") and getattr(view, "_consult_reads_only", False):
         db.read_without_transaction()
