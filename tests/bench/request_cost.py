@@ -217,6 +217,8 @@ def measure_app(url: str, folder: Path, args: argparse.Namespace) -> tuple[CpuMe
         run_mix(clients, plan, meter, args.calls, random.Random(2), args.only)
         vote_loop(*clients[0], plan["open_ideas"], meter, max(50, args.calls // 4), "vote loop")
         meter.count_calls = False
+    # The first sights still waiting are written now, while the database is up: at exit it has gone.
+    app.extensions["consult_impressions"].stop()
     return meter, statuses, database_cpu * 1000 / max(sum(statuses.values()), 1)
 
 
