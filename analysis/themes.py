@@ -400,7 +400,9 @@ def find_themes(
     own_texts = [d.own if d.own is not None else d.text for d in kept]
     own = OwnWords.read(own_texts)
     terms = _theme_terms(features, labels, k, corpus.surface)
-    phrases = PhraseIndex(own_texts)
+    # Labels are drawn from what members say for themselves: a short reaction repeated many times ("I agree, but
+    # not at the expense of other services") must not name a theme, as it is never quoted.
+    phrases = PhraseIndex([text if own.substantive[i] else "" for i, text in enumerate(own_texts)])
     themes = []
     taken: set[str] = set()
     for t in range(k):

@@ -71,6 +71,22 @@ def test_find_themes_labels_carry_the_distinguishing_words() -> None:
         assert by_topic[theme.id] in " ".join(theme.terms)
 
 
+
+def test_a_short_reaction_said_many_times_never_names_a_theme() -> None:
+    # Comments are themed with their idea as context; their own words are a stock reaction, never quoted, so
+    # its idiom ("at the expense of") must not label the theme either (the demo once had a theme "Expense").
+    reaction = "I agree, but not at the expense of other services."
+    docs = _docs(PARKING + FOOD) + [
+        ThemeDoc(f"r{i}", f"{PARKING[i % len(PARKING)]}\n{reaction}", 0.0, "How could we improve?", own=reaction)
+        for i in range(14)
+    ]
+    result = find_themes(docs, k=2, seed=0)
+    assert {result.primary[f"r{i}"] for i in range(14)} == {result.primary["d0"]}
+    said = [(t.label.lower(), " ".join(t.phrases).lower()) for t in result.themes]
+    assert not any("expense" in label + phrases or "services" in label + phrases for label, phrases in said), said
+    assert any("park" in label for label, _ in said), said
+
+
 def test_find_themes_quotes_are_members_weighted_and_not_near_duplicates() -> None:
     copies = ["Parking is far too expensive for visitors!", "The food on the ward was cold & tasteless"]
     texts = PARKING + FOOD + copies
