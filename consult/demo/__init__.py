@@ -1,7 +1,9 @@
 """The deterministic demo dataset: the AHP strategy consultation, its registrants and what they said.
 
 Shared by `flask --app wsgi seed-demo`, the tests and the benchmarks. Everything comes from one
-random.Random(seed) and is timed relative to `now`, so the same seed and `now` give the same rows.
+random.Random(seed) and is timed relative to the start of `now`'s UK day, so the same seed gives the same rows
+at any hour of a day, and on another day the same rows moved by whole days (between summer and winter time the
+UK clock times of the phases keep their wording, so their UTC times, and the rows, differ).
 Traffic follows what real online consultations show (and what the analysis must correct for): most
 visits in the first days of a phase and after reminder emails, more in the evening, early ideas seen
 by more people. Each idea and comment has a hidden appeal; a participant shown it supports it with
@@ -47,7 +49,7 @@ def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: da
     `scale` multiplies participants, ideas, comments and votes (1.0: about 600 participants,
     320 ideas, 1,150 comments and 11,500 votes); `ideas`, `comments` and `votes` override the
     scaled figures (the benchmark uses scale=66, ideas=20_000, votes=200_000). The same seed and
-    `now` give the same data. Commits as it goes.
+    UK day of `now` give the same data; activity runs up to the start of that day. Commits as it goes.
     """
     if session.scalar(select(func.count()).select_from(Consultation)):
         raise DemoDataError("The database already has a consultation: "

@@ -34,6 +34,13 @@ from .traffic import _activity, _Density, _floor, _Person, _Pool
 from .writing import _chunks, _insert_returning_ids, _PhasePlan, _TopicPlan, _Writer
 
 
+def _day_start(moment: datetime) -> datetime:
+    """The start (midnight, UK time) of the UK day this naive UTC moment falls in, as naive UTC."""
+    local = moment.replace(tzinfo=UTC).astimezone(_UK)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=_UK)
+    return midnight.astimezone(UTC).replace(tzinfo=None)
+
+
 class _Seeder(_Planner):
     """Builds the whole dataset in memory, then writes it with bulk inserts."""
 
@@ -41,7 +48,9 @@ class _Seeder(_Planner):
                  comments: int, votes: int, progress: Callable[[str], None]) -> None:
         self.session = session
         self.rng = rng
-        self.now = _floor(now)
+        # The demo's clock stops at the start of `now`'s UK day: seeded at any hour of one day, it is the same
+        # data (its traffic follows the hour of day, so a later `now` had drawn other rows and other themes).
+        self.now = _day_start(now)
         self.sizes = {"participants": participants, "ideas": ideas, "comments": comments, "votes": votes}
         self.say = progress
         self.corpus = load_corpus()

@@ -54,7 +54,10 @@ def _activity(start: datetime, hours: int, *, closing: bool) -> list[float]:
             rate += 25 * math.exp(-(hour - 168) / 36)
         if closing:
             rate += 15 * math.exp(-(hours - hour) / 48)
-        weights.append(rate * DIURNAL[moment.hour] * (0.8 if moment.weekday() >= 5 else 1.0))
+        # The sixth and seventh days of each week of a phase are quieter (a weekend after a weekday launch),
+        # counted from the launch day rather than the calendar, so the demo is the same on any day it is seeded.
+        weekend = (moment.date() - start.date()).days % 7 >= 5
+        weights.append(rate * DIURNAL[moment.hour] * (0.8 if weekend else 1.0))
     return weights
 
 

@@ -7,7 +7,6 @@ import io
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from docx import Document
@@ -17,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from consult.demo import seed_demo
 from consult.extensions import make_engine
-from consult.models import utcnow
 from tests.browser.conftest import screenshot
 from tests.browser.test_facilitator_journey import log_in
 from tests.browser.test_participant_journey import register
@@ -31,12 +29,9 @@ def analysed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     """The demo with one finished analysis of the whole consultation, served by gunicorn."""
     database = tmp_path_factory.mktemp("workspace") / "demo.sqlite3"
     flask_command(database, "init-db")
-    # The demo's activity follows the hour of day relative to `now`, so seeding at another hour gives other
-    # rows and themes; this journey's proposals need the same data at any hour: the last noon that has passed.
-    noon = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
     engine = make_engine(f"sqlite:///{database}")
     with Session(engine) as session:
-        seed_demo(session, now=noon if noon <= utcnow() else noon - timedelta(days=1))
+        seed_demo(session)  # the same rows at any hour of a day (consult/demo)
         session.commit()
     engine.dispose()
     flask_command(database, "analyse", "ahp-strategy")

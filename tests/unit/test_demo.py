@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -239,6 +239,31 @@ def test_seed_demo_is_deterministic_for_a_seed_and_time(tmp_path: Path) -> None:
     first, second, other = titles("a.sqlite3", 7), titles("b.sqlite3", 7), titles("c.sqlite3", 8)
     assert first == second
     assert other[0] != first[0]
+
+
+
+def test_seed_demo_is_the_same_at_any_hour_and_moves_by_whole_days(tmp_path: Path) -> None:
+    """A demo seeded at 03:10 and at 22:40, or five days later, has the same rows (timed days later)."""
+
+    def contributions(name: str, now: datetime) -> list[tuple]:
+        engine = fresh_engine(tmp_path / name)
+        with Session(engine) as session:
+            seed_demo(session, scale=0.2, now=now)
+            found = [tuple(row) for row in session.execute(
+                select(Idea.title, Idea.body, Idea.created_at, Idea.up_count, Idea.down_count).order_by(Idea.id))]
+            found += [tuple(row) for row in session.execute(
+                select(Comment.body, Comment.created_at, Comment.up_count).order_by(Comment.id))]
+        engine.dispose()
+        return found
+
+    def moved(rows: list[tuple], days: int) -> list[tuple]:
+        return [tuple(v + timedelta(days=days) if isinstance(v, datetime) else v for v in row) for row in rows]
+
+    early = contributions("early.sqlite3", datetime(2026, 12, 7, 3, 10))
+    assert contributions("late.sqlite3", datetime(2026, 12, 7, 22, 40)) == early
+    assert contributions("saturday.sqlite3", datetime(2026, 12, 12, 9, 0)) == moved(early, 5)
+    # Its activity runs up to the start of the UK day it was seeded on, never past the moment of seeding.
+    assert max(row[1] if len(row) == 3 else row[2] for row in early) < datetime(2026, 12, 7, 0, 0)
 
 
 def test_seed_demo_refuses_a_database_with_a_consultation(tmp_path: Path) -> None:
