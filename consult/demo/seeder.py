@@ -6,6 +6,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from datetime import date as date_type
 from typing import Any
 
 from sqlalchemy import insert
@@ -34,11 +35,14 @@ from .traffic import _activity, _Density, _floor, _Person, _Pool
 from .writing import _chunks, _insert_returning_ids, _PhasePlan, _TopicPlan, _Writer
 
 
+def _uk_clock(date: date_type, hour: int = 0, minute: int = 0) -> datetime:
+    """A UK wall-clock time on this date, as naive UTC like every stored timestamp."""
+    return datetime(date.year, date.month, date.day, hour, minute, tzinfo=_UK).astimezone(UTC).replace(tzinfo=None)
+
+
 def _day_start(moment: datetime) -> datetime:
     """The start (midnight, UK time) of the UK day this naive UTC moment falls in, as naive UTC."""
-    local = moment.replace(tzinfo=UTC).astimezone(_UK)
-    midnight = datetime(local.year, local.month, local.day, tzinfo=_UK)
-    return midnight.astimezone(UTC).replace(tzinfo=None)
+    return _uk_clock(moment.replace(tzinfo=UTC).astimezone(_UK).date())
 
 
 class _Seeder(_Planner):
@@ -60,9 +64,7 @@ class _Seeder(_Planner):
 
     def day(self, offset: int, hour: int, minute: int = 0) -> datetime:
         """A UK wall-clock time on the day `offset` days from now, stored as naive UTC like every timestamp."""
-        date = (self.now + timedelta(days=offset)).date()
-        local = datetime(date.year, date.month, date.day, hour, minute, tzinfo=_UK)
-        return local.astimezone(UTC).replace(tzinfo=None)
+        return _uk_clock((self.now + timedelta(days=offset)).date(), hour, minute)
 
     # -- accounts --
 
