@@ -2,7 +2,8 @@
 
 NMI and ARI compare the two groupings directly; Cohen's kappa needs the themes matched to codes first, which
 is done one-to-one by the Hungarian method on the contingency table (unmatched themes count as
-disagreements). Answers the engine set aside count as one more group, "set aside".
+disagreements). Answers the engine set aside count as the groups the analysis page shows them in, one per
+named bucket ("set aside: Nothing to add or change").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, cohen_kappa_score, normalized_mutual_info_score
 
+from analysis.aside import BUCKET_LABELS
 from analysis.records import InputError
 
 SET_ASIDE = "set aside"
@@ -46,9 +48,9 @@ def read_codes(path: Path | str) -> dict[str, str]:
 def agreement(themes: Any, codes: Mapping[str, str]) -> dict[str, Any]:
     """NMI, ARI and Cohen's kappa (after one-to-one matching) between themes and human codes."""
     assigned = dict(themes.primary)
-    for ids in (getattr(themes, "set_aside", {}) or {}).values():
+    for name, ids in (getattr(themes, "set_aside", {}) or {}).items():
         for i in ids:
-            assigned[i] = SET_ASIDE
+            assigned[i] = f"{SET_ASIDE}: {BUCKET_LABELS.get(name, name)}"
     common = [i for i in codes if i in assigned]
     if len(common) < 2:
         return {"coded": len(codes), "matched": len(common), "nmi": None, "ari": None, "kappa": None,

@@ -83,3 +83,19 @@ def test_format_table_puts_one_line_per_method_and_a_column_per_metric() -> None
     assert lines[3].startswith("baseline") and "0.100" in lines[3]
 
 
+
+
+def test_set_aside_answers_are_scored_as_the_buckets_the_page_shows_and_as_one_cluster() -> None:
+    # Coders file "Nothing" under "could not be improved" and bare praise under "care received"; the page
+    # lists them as two buckets, so the "as shown" scoring keeps them apart and the other merges them.
+    texts = ["Nothing", "Nothing at all", "Nothing.", "All good", "Very good", "Great, thanks"]
+    texts += ["Car parking is far too expensive", "Parking spaces were all full", "The car park needs more spaces",
+              "The food was cold", "Hospital food needs more choice", "Food portions were tiny"]
+    codes = ["improve"] * 3 + ["care"] * 3 + ["parking"] * 3 + ["food"] * 3
+    data = LabelledTexts("x", texts, codes, ["What could be improved?"] * len(texts))
+    run = eval_text._run_ours(data, None, seed=0)
+    shown, merged = run.as_shown[:6], run.one_cluster[:6]
+    assert len(set(merged)) == 1
+    assert len(set(shown[:3])) == 1 and set(shown[:3]).isdisjoint(shown[3:6])
+    assert all(label < 0 for label in shown)
+    assert run.as_shown[6:] == run.one_cluster[6:]  # the substantive answers score the same either way
