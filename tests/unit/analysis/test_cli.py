@@ -89,6 +89,25 @@ def test_cli_run_can_analyse_one_phase(tmp_path, monkeypatch, capsys):
     assert [c["id"] for c in result["contributions"]] == ["i2"]
 
 
+def test_cli_run_reports_agreement_with_human_codes_counting_each_set_aside_bucket_apart(tmp_path, capsys):
+    # The real engines: "Nothing" and bare praise go to two buckets, which the coders also kept apart.
+    texts = ["Nothing", "Nothing at all", "Nothing."] + ["All good", "Very good", "Great"]
+    texts += [f"{place} parking {problem}" for place in ("Car", "Hospital", "Visitor")
+              for problem in ("is too expensive", "spaces were full")]
+    texts += [f"The {meal} food was {how}" for meal in ("ward", "hospital", "canteen") for how in ("cold", "bland")]
+    codes = ["improve"] * 3 + ["care"] * 3 + ["parking"] * 6 + ["food"] * 6
+    write_jsonl(Dataset([idea(f"t{i}", i, text=t) for i, t in enumerate(texts)], [], [], {}),
+                tmp_path / "export.jsonl")
+    (tmp_path / "codes.csv").write_text("id,code\n" + "".join(f"t{i},{c}\n" for i, c in enumerate(codes)),
+                                        encoding="utf-8")
+    code = main(["run", str(tmp_path / "export.jsonl"), "--out", str(tmp_path / "out"),
+                 "--codes", str(tmp_path / "codes.csv")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "set aside: Nothing to add or change: 3" in out and "set aside: General praise, nothing specific: 3" in out
+    assert "Agreement with the human codes (18 coded): NMI 1.000, ARI 1.000, Cohen's kappa 1.000" in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
