@@ -55,10 +55,11 @@ _EDGE_WORDS = frozenset(
     "looked feel listen explain arrive arrived answer answered receive received understand present "
     "quicker faster sooner slower bigger smaller quick real reality sense makes gets spent date notice ago "
     "years year months weeks days term willing whilst etc thing things idea ideas point points way ways "
-    "lot lots kind sort part parts bit everyone anyone someone".split()
+    "lot lots kind sort part parts bit everyone anyone someone one ones".split()
 )
 _GENERIC_KEYS = frozenset(word_key(w) for w in GENERIC_NOUNS)
 _CAPITALS = re.compile(r"\b[A-Z]{2}\b")
+_PLURAL_ACRONYM = re.compile(r"[A-Z]{2,6}s")
 # Punctuation, and hyphenated compounds ("board-level AHP leaders", "community-based"), whose parts make
 # junk phrases ("level AHP", "community base").
 _PUNCTUATION = re.compile(r"[,.;:!?()\[\]/\n\"]+|\s[-\u2013\u2014]\s|[A-Za-z]+(?:-[A-Za-z]+)+")
@@ -156,14 +157,19 @@ def phrases_of(text: str) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _acronyms(texts: Sequence[str]) -> frozenset[str]:
-    """Words written in capitals most of the time ("CPD", "NHS", "AHP"), to show them so in labels."""
-    cased: Counter[str] = Counter()
+def _acronyms(texts: Sequence[str]) -> dict[str, str]:
+    """Words written in capitals most of the time ("CPD", "NHS", "AHP") or as a plural of capitals ("AHPs",
+    "GPs"), each with its most common such spelling, to show them so in labels."""
+    cased: dict[str, Counter[str]] = {}
     lower: Counter[str] = Counter()
     for text in texts:
-        for word in re.findall(r"[A-Za-z]{2,6}", text):
-            (cased if word.isupper() else lower)[word.lower()] += 1
-    return frozenset(w for w, n in cased.items() if n > lower[w])
+        for word in re.findall(r"\b[A-Za-z]{2,7}\b", text):
+            if word.isupper() or _PLURAL_ACRONYM.fullmatch(word):
+                cased.setdefault(word.lower(), Counter())[word] += 1
+            else:
+                lower[word.lower()] += 1
+    return {w: spellings.most_common(1)[0][0] for w, spellings in cased.items()
+            if sum(spellings.values()) > lower[w] and (len(w) <= 6 or w.endswith("s"))}
 
 
 class PhraseIndex:
@@ -194,7 +200,7 @@ class PhraseIndex:
     def readable(self, key: str) -> str:
         """A phrase's spelling (the one it was last judged by, else the most common), acronyms in capitals."""
         words = self._spelling.get(key, self.surface[key].most_common(1)[0][0]).split()
-        return " ".join(w.upper() if w in self.acronyms else w for w in words)
+        return " ".join(self.acronyms.get(w, w) for w in words)
 
     @staticmethod
     def stems(key: str) -> frozenset[str]:
@@ -279,10 +285,13 @@ class PhraseIndex:
             lift = np.log((share_in + 1e-3) / ((outside + 0.5) / (rest + 1.0) + 1e-3))
             score = share_in**COVERAGE_POWER * max(lift, 0.0) * (1 + PHRASE_BONUS * (words - 1))
             if score > 0:
-                scored.append((score, -words, key))
+                # On a tie, a phrase without a joining word: "net zero target", not "zero target and AHPs" from
+                # "a net zero target and AHPs can help".
+                joins = len(key.split()) - words
+                scored.append((score, -words, -joins, key))
         scored.sort(reverse=True)
         chosen: list[tuple[str, float]] = []
-        for score, _, key in scored:
+        for score, _, _, key in scored:
             parts = self.stems(key)
             if any(parts <= self.stems(c) or self.stems(c) <= parts for c, _ in chosen):
                 continue

@@ -42,3 +42,25 @@ def test_whose_it_is_is_no_part_of_a_topic() -> None:
     assert "squint" in found
     assert not {"son squint", "son", "master"} & found
     assert "parkinson disease" in {key for key, _ in phrases_of("Parkinson's disease nurses")}
+
+
+def test_plural_acronyms_keep_their_capitals_in_labels() -> None:
+    texts = ["Primary care AHPs feel isolated", "AHPs in primary care need leaders", "More AHPs in primary care",
+             "The NHS should count AHPs", "Parking at the clinic is impossible", "The car park was full"] * 2
+    index = PhraseIndex(texts)
+    label, top = label_from(index, list(range(4)) + list(range(6, 10)), "fallback")
+    shown = " ".join([label, *top])
+    assert "AHPs" in shown and "ahps" not in shown and "Ahps" not in shown
+    assert index.readable("nhs") == "NHS"  # an acronym ending in S is not read as a plural
+
+
+def test_a_pronoun_never_ends_a_label_phrase() -> None:
+    assert not _surfaces("I've had brilliant AHPs and ones who didn't listen") & {"ones", "AHPs and ones"}
+
+
+def test_of_two_phrases_in_the_same_texts_the_one_without_a_joining_word_leads() -> None:
+    # "a net zero target and AHPs can help": the "and" joins two clauses, not two parts of one topic.
+    texts = ["Agree about sustainability. The NHS has a net zero target and AHPs can help."] * 3 + [
+        "Parking at the clinic is impossible", "The car park was full", "Physio appointments were cancelled"] * 3
+    label, _ = label_from(PhraseIndex(texts), [0, 1, 2], "fallback")
+    assert "and" not in label.split() and "zero" in label.lower()
