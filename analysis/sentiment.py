@@ -17,8 +17,13 @@ and VADER reads the leading "nothing" of "Nothing, excellent service" as a negat
 * other answers to an improvement question are suggestions, so lean negative (tried: leaving suggestions
   with no felt words neutral lowered macro-F1 on v6, whose coders mostly call suggestions negative); answers
   to a what-was-good question lean positive;
-* a yes/no question ("Have we got it right?") is read by its answer: a leading "No" disagrees and "Yes"
-  agrees, whatever words follow ("No, you have missed carers" is not praise);
+* a yes/no question ("Have we got it right?", also after a preamble: "We have summarised what we heard. Have
+  we got it right?") is read by its answer: a leading "No" disagrees and "Yes" agrees, whatever words follow
+  ("No, you have missed carers" is not praise);
+* a question asking what people want or need ("How do you want care to be?") gets proposals: they are read as
+  answers to an open question, but are negative only with a negative word and positive only with a positive
+  one ("A named contact for each family" is neutral), where a request to a feedback form's improvement
+  question usually implies a complaint;
 * text that is not in English is not scored (``None``): VADER's English lexicon reads Welsh as negative.
 
 VADER's fixed ±0.05 cut-offs call almost every suggestion positive or negative, so the question-aware
@@ -61,6 +66,12 @@ _PRAISE_QUESTION = re.compile(
     r"(?:was|were|went) (?:good|well|best)|like(?:d)? (?:most|best)|best (?:thing|part)|good about|positive",
     re.IGNORECASE,
 )
+# Questions asking what people want or need ("How do you want care to be?", "What does the AHP community
+# need?"): their answers are proposals, not verdicts on a service.
+_PROPOSAL_QUESTION = re.compile(
+    r"\b(?:want|wants|wish|need|needs|would (?:you )?like|hope|hopes|priorit\w*|matters?|ideas?|help)\b",
+    re.IGNORECASE,
+)
 _YES_NO_QUESTION = re.compile(
     r"^\W*(?:have|has|had|do|does|did|is|are|was|were|can|could|would|will|should|shall|may)\b[^?]*\?\s*$",
     re.IGNORECASE,
@@ -98,13 +109,16 @@ def _analyzer() -> SentimentIntensityAnalyzer:
 
 
 def question_kind(question: str) -> str:
-    """Classify a question as "yes/no", "improvement", "praise" or "other" from its wording."""
-    if _YES_NO_QUESTION.match(question.strip()):
+    """Classify a question as "yes/no", "improvement", "praise", "proposal" or "other" from its wording."""
+    # The question is the last sentence: "We have summarised what we heard. Have we got it right?" is yes/no.
+    if _YES_NO_QUESTION.match(re.split(r"(?<=[.!])\s+", question.strip())[-1]):
         return "yes/no"
     if _IMPROVEMENT_QUESTION.search(question):
         return "improvement"
     if _PRAISE_QUESTION.search(question):
         return "praise"
+    if _PROPOSAL_QUESTION.search(question):
+        return "proposal"
     return "other"
 
 
@@ -210,8 +224,16 @@ def decide(answers: Answers, probabilities: np.ndarray, model_kinds: frozenset[s
         leaning &= ~mixed
     neutral = np.abs(compounds) < POSITIVE_THRESHOLD
     overruled = neutral & ((np.abs(fallback) >= STRONGLY_FELT) | leaning)
-    known = np.array([kind in model_kinds for kind in answers.kinds], dtype=bool)
+    # Proposals are read as answers to an open question ("other"), but a side needs a word felt that way: a
+    # request to a feedback form usually implies a complaint, a proposal does not ("A named contact for each
+    # family", "Leadership development should be open to support workers too" are neutral).
+    proposal = np.array([kind == "proposal" for kind in answers.kinds], dtype=bool)
+    known = np.array([kind in model_kinds or (kind == "proposal" and "other" in model_kinds)
+                      for kind in answers.kinds], dtype=bool)
     chosen = np.round(np.where(known & ~overruled, compounds, fallback), 4)
+    unfelt = np.where(chosen < 0, answers.dense[:, FEATURES.index("vader negative share")] == 0,
+                      answers.dense[:, FEATURES.index("vader positive share")] == 0)
+    chosen[proposal & unfelt] = 0.0
     empty = np.array([not text for text in answers.texts], dtype=bool)
     return [0.0 if blank else None if foreign else float(score)
             for score, blank, foreign in zip(chosen, empty, answers.not_english, strict=True)]

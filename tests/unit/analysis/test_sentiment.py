@@ -72,10 +72,33 @@ def test_score_sentiment_requires_one_question_per_text() -> None:
         ("What went well?", "praise"),
         ("FFT Why?", "other"),
         ("Trust A - Q1", "other"),
+        # The demo's own check-and-challenge question: the question is its last sentence.
+        ("We have summarised what we heard. Have we got it right, and what is missing?", "yes/no"),
+        ("How do you want care from allied health professionals to be?", "proposal"),
+        ("What does the AHP community need to provide the care people have asked for?", "proposal"),
+        ("Is there anything else? Tell us what you need.", "proposal"),
     ],
 )
 def test_question_kind_reads_the_wording(question: str, kind: str) -> None:
     assert question_kind(question) == kind
+
+
+def test_a_no_to_a_check_and_challenge_question_after_a_preamble_disagrees() -> None:
+    question = "We have summarised what we heard. Have we got it right, and what is missing?"
+    scores = score_sentiment(["No, you have missed carers.", "Yes, this is right."], [question] * 2)
+    assert [sentiment_label(s) for s in scores] == ["negative", "positive"]
+
+
+def test_proposals_are_negative_or_positive_only_with_a_word_felt_that_way() -> None:
+    question = "How do you want care from allied health professionals to be?"
+    texts = ["A named contact for each family.", "Evening and weekend appointments for people who work.",
+             "Fund backfill for apprentices. Teams can't release staff for apprenticeships.",
+             # "support" is a positive word to VADER, and no word here is negative.
+             "Leadership development should be open to support workers too.",
+             "Please stop making me repeat my story to every new therapist. It is exhausting and upsetting.",
+             "The physio was brilliant and kind."]
+    labels = [sentiment_label(s) for s in score_sentiment(texts, [question] * len(texts))]
+    assert labels == ["neutral", "neutral", "neutral", "neutral", "negative", "positive"]
 
 
 def test_sentiment_label_uses_vader_thresholds() -> None:
