@@ -17,6 +17,7 @@ MOSTLY = 0.6  # a share at or above this is "mostly"
 DIVIDED_APPROVAL = (0.35, 0.65)  # approval among voters inside this band, with enough votes, is a division
 MIN_VOTES_FOR_STANCE = 10
 NEW_THEME_SHARE = 0.02  # below this share in every earlier phase, a theme is new in a later one
+SUPPORT_SHIFT = 0.1  # a theme's mean support moving this much (10 points) from one phase to the next is reported
 
 _CHECK_QUESTION = re.compile(r"got (?:it|this|these|them) right|check|challenge|agree with|missed|missing"
                              r"|anything (?:we have|we've) missed", re.IGNORECASE)
@@ -159,7 +160,8 @@ def phase_comparison(themes: Sequence[Mapping[str, Any]], phases: Sequence[str])
                 faded.append(theme["id"])
             if previous and previous.get("support") is not None and now.get("support") is not None:
                 change = now["support"] - previous["support"]
-                if abs(change) >= 0.1:
-                    shifts.append({"theme": theme["id"], "change": round(change, 4)})
+                if abs(change) >= SUPPORT_SHIFT:
+                    shifts.append({"theme": theme["id"], "change": round(change, 4),
+                                   "from": previous["support"], "to": now["support"]})
         out.append({"phase": phase, "new": new, "faded": faded, "support_shifts": shifts})
     return out

@@ -39,3 +39,22 @@ def test_a_theme_cell_of_fewer_than_ten_people_is_withheld() -> None:
                                 everyone).values()
     public = next(c for c in cells if c.group == "public")
     assert public.theme_people == "<10" and public.theme_n == "withheld" and public.share is None
+
+
+def test_phase_comparison_names_new_and_faded_themes_and_support_moving_ten_points() -> None:
+    from analysis.stance import phase_comparison
+
+    def row(phase: str, count: int, total: int, support: float | None) -> dict[str, object]:
+        low, high = wilson(count, total)
+        return {"phase": phase, "count": count, "total": total, "share": count / total, "low": low, "high": high,
+                "support": support}
+
+    themes = [
+        {"id": 0, "phase_shares": [row("one", 0, 400, None), row("two", 80, 400, 0.5)]},  # new in phase two
+        {"id": 1, "phase_shares": [row("one", 120, 400, 0.30), row("two", 20, 400, 0.45)]},  # faded, support up
+        {"id": 2, "phase_shares": [row("one", 100, 400, 0.40), row("two", 100, 400, 0.45)]},  # no change
+    ]
+    [first, second] = phase_comparison(themes, ["one", "two"])
+    assert first == {"phase": "one", "new": [], "faded": [], "support_shifts": []}
+    assert second["new"] == [0] and second["faded"] == [1]
+    assert second["support_shifts"] == [{"theme": 1, "change": 0.15, "from": 0.30, "to": 0.45}]
