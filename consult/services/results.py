@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from analysis.stance import SUPPORT_SHIFT
+
 # Spreadsheet programs run cells that start with these as formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 STABLE_ENOUGH = 0.7
@@ -187,3 +189,8 @@ def quality(result: dict[str, Any]) -> dict[str, Any] | None:
 def phase_comparison(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Each theme's share per phase (rows) for the comparison table, with new and faded themes by phase."""
     return list(result["themes"].get("phases") or [])
+
+
+def support_shift_points() -> int:
+    """How many percentage points a theme's average support must move between phases to be reported."""
+    return round(SUPPORT_SHIFT * 100)

@@ -109,7 +109,8 @@ def run(run_id: int) -> Any:
                            chart=results.chart_rows(result), percent=results.percent,
                            stability=results.stability_reading(result["themes"].get("stability")),
                            set_aside=results.set_aside(result), quality=results.quality(result),
-                           comparison=results.phase_comparison(result))
+                           comparison=results.phase_comparison(result),
+                           shift_points=results.support_shift_points())
 
 
 @bp.route("/runs/<int:run_id>/themes/<int:theme_id>")

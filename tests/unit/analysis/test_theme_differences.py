@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analysis.intervals import wilson
+from analysis.stance import phase_comparison
 from analysis.theme_differences import NOT_ANSWERED, differs, group_differences, phase_shares
 
 
@@ -42,8 +43,6 @@ def test_a_theme_cell_of_fewer_than_ten_people_is_withheld() -> None:
 
 
 def test_phase_comparison_names_new_and_faded_themes_and_support_moving_ten_points() -> None:
-    from analysis.stance import phase_comparison
-
     def row(phase: str, count: int, total: int, support: float | None) -> dict[str, object]:
         low, high = wilson(count, total)
         return {"phase": phase, "count": count, "total": total, "share": count / total, "low": low, "high": high,
