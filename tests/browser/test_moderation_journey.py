@@ -34,11 +34,14 @@ def _assign_staff(database) -> int:
 
 
 def _open_an_idea(page: Page, base: str) -> str:
-    """Go from the home page to the first idea of the open phase's first topic; returns its address."""
+    """Go from the home page to an idea of the open phase's first topic that takes votes and has fewer than ten
+    comments (so a new comment shows on its first page); returns its address."""
     page.goto(base + "/")
     page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
     page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
-    page.locator(".consult-card-list > li h3 a").first.click()
+    # The topic lists ideas in a random order for each visitor: the first may be a workshop idea or a long thread.
+    cards = page.locator(".consult-card-list > li", has=page.locator("[data-vote-up]"))
+    cards.filter(has_text=re.compile(r"· \d comments?\b")).first.locator("h3 a").click()
     return page.url.split("#")[0]
 
 
