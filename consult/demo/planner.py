@@ -83,39 +83,48 @@ class _Planner:
         self.ideas.sort(key=lambda idea: idea.created_at)
 
     def _write_idea(self, topic: _TopicPlan, theme: _Theme, author: _Person, phase_index: int,
-                    note: str | None = None) -> tuple[_Theme, tuple[str, str]] | None:
+                    offline: bool = False) -> tuple[_Theme, tuple[str, str]] | None:
         """An idea whose title is new in its topic, from this theme or else another of the topic's themes."""
         taken = self.titles.setdefault(id(topic), set())
         for candidate in [theme] + [t for t in topic.themes if t is not theme]:
-            written = self.writer.idea(candidate, author, phase_index, note=note, taken=taken)
+            written = self.writer.idea(candidate, author, phase_index, offline=offline, taken=taken)
             if written is not None:
                 taken.add(written[0])
                 return candidate, written
         return None
 
     def _plan_offline(self, count: int) -> None:
-        """Ideas a facilitator typed in from workshops and paper forms, during working hours."""
+        """Ideas a facilitator typed in from workshops and paper rounds, the working day after each was held."""
         rng, facilitator = self.rng, self.staff["facilitator"]
         groups = self.corpus["offline"]
-        for i in range(count):
-            group = groups[i % len(groups)]
+        # One event per group, held on a day of its phase; the facilitator enters it the next day.
+        self.offline_held: list[datetime] = []
+        for group in groups:
             plan = self.phases[group["phase"] - 1]
-            topic = rng.choices(plan.topics, [t.weight for t in plan.topics])[0]
-            theme = self._pick_theme(topic)
-            span_days = max(1, (plan.last - plan.opens_at).days)
-            created = plan.opens_at.replace(hour=10) + timedelta(days=rng.randrange(span_days),
-                                                                 seconds=rng.randrange(6 * 3600))
+            span_days = max(1, (plan.last - plan.opens_at).days - 1)
+            held = plan.opens_at.replace(hour=10) + timedelta(days=rng.randrange(span_days))
+            self.offline_held.append(min(max(held, plan.opens_at), plan.last))
+        for i in range(count):
+            event = i % len(groups)
+            group, rank = groups[event], i // len(groups)
+            plan = self.phases[group["phase"] - 1]
+            created = self.offline_held[event] + timedelta(days=1, minutes=20 * rank + rng.randrange(20))
             created = min(max(created, plan.opens_at), plan.last)
             stand_in = _Person("", "participant", group["category"], group.get("profession"), created)
-            written = self._write_idea(topic, theme, stand_in, plan.index, note=group["note"])
-            if written is None:
+            # The online ideas may have used every title a topic's themes offer this group: try the others.
+            first = rng.choices(plan.topics, [t.weight for t in plan.topics])[0]
+            for topic in [first] + [t for t in plan.topics if t is not first]:
+                written = self._write_idea(topic, self._pick_theme(topic), stand_in, plan.index, offline=True)
+                if written is not None:
+                    break
+            else:
                 continue
             theme, (title, body) = written
             self.ideas.append(_IdeaPlan(
                 phase=plan, topic=topic, theme=theme, author=None, category=group["category"],
                 profession=group.get("profession"), title=title, body=body, created_at=created,
                 visible_until=plan.last, appeal=self._appeal(theme), channel=group["channel"],
-                entered_by_id=facilitator.id))
+                entered_by_id=facilitator.id, offline_event=event))
 
     def _plan_moderated(self, moderation: dict[str, Any], n_hidden: int, n_held: int) -> None:
         """Ideas a moderator hid after a few hours, and recent ones waiting in the queue."""

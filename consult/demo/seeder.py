@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Callable, Iterable
@@ -19,6 +20,8 @@ from ..models import (
     ConsultationAssignment,
     Idea,
     Impression,
+    OfflineContribution,
+    OfflineEvent,
     ParticipantProfile,
     Phase,
     PhaseAudience,
@@ -236,13 +239,39 @@ class _Seeder(_Planner):
         ids = _insert_returning_ids(self.session, Idea, rows)
         for idea, idea_id in zip(self.ideas, ids, strict=True):
             idea.id = idea_id
-            if idea.entered_by_id is not None:
+            if idea.entered_by_id is not None and idea.offline_event is None:
                 self.audit.append({"actor_id": idea.entered_by_id, "action": "idea.enter_on_behalf",
                                    "target_type": "idea", "target_id": idea_id,
                                    "detail": {"channel": idea.channel}, "at": idea.created_at})
+        self._insert_offline_events()
         self.session.commit()
         self.counts["ideas"] = len(rows)
         self.say(f"{len(rows):,} ideas")
+
+    def _insert_offline_events(self) -> None:
+        """The events the offline ideas were gathered at, each idea linked to its event as an upload links it."""
+        events = linked = 0
+        for number, group in enumerate(self.corpus["offline"]):
+            ideas = [i for i in self.ideas if i.offline_event == number]
+            if not ideas:
+                continue
+            held = self.offline_held[number]
+            event_id = self.session.execute(insert(OfflineEvent).values(
+                phase_id=ideas[0].phase.id, channel=group["channel"], name=group["name"], held_on=held.date(),
+                people=group["people"], profile=group["profile"], created_at=min(i.created_at for i in ideas),
+            ).returning(OfflineEvent.id)).scalar_one()
+            events += 1
+            self.session.execute(insert(OfflineContribution), [{
+                "phase_id": idea.phase.id, "event_id": event_id, "idea_id": idea.id,
+                "fingerprint": hashlib.sha256(f"demo\x1f{group['name']}\x1f{idea.title}".encode()).hexdigest(),
+            } for idea in ideas])
+            linked += len(ideas)
+            # Typed up into the workshop spreadsheet and uploaded, as a facilitator does (services/workshops.py).
+            self.audit.append({"actor_id": self.staff["facilitator"].id, "action": "offline.upload",
+                               "target_type": "phase", "target_id": ideas[0].phase.id,
+                               "detail": {"added": len(ideas), "rejected": 0, "already": 0},
+                               "at": min(i.created_at for i in ideas)})
+        self.counts.update(offline_events=events, offline_ideas=linked)
 
     def insert_comments(self) -> None:
         """Insert top-level comments, then replies (which need their parent's id), in posting order."""

@@ -75,9 +75,9 @@ class _Writer:
             return rng.choice(openers["student"]).format(course=rng.choice(openers["courses"]))
         return rng.choice(openers[person.category])
 
-    def idea(self, theme: _Theme, person: _Person, phase_index: int, note: str | None = None,
+    def idea(self, theme: _Theme, person: _Person, phase_index: int, offline: bool = False,
              taken: set[str] | None = None) -> tuple[str, str] | None:
-        """A title and body for an idea on this theme by this person (note: how it was gathered offline).
+        """A title and body for an idea on this theme by this person (offline: typed in by a facilitator).
 
         None when every idea on the theme this person could write has a title in taken (the topic's titles):
         real people do not post the same idea twice under one topic.
@@ -92,14 +92,13 @@ class _Writer:
         if text is None:
             return None
         title, body = text.value
-        # Staff introducing themselves in phase 1 would read oddly: it asks people about their own care.
-        if note is None and text.category is None and rng.random() < 0.35 and (
+        # Staff introducing themselves in phase 1 would read oddly: it asks people about their own care. A
+        # facilitator types in what was said, and the event, not the text, says where it was gathered.
+        if not offline and text.category is None and rng.random() < 0.35 and (
             phase_index > 0 or person.category in PEOPLE
         ):
             body = f"{self._opener(person)} {body}"
         # No stock sentences are added: the same pasted line on many ideas reads as fake and skews the analysis.
-        if note is not None:
-            body = f"{note}\n\n{body}"
         return title, body
 
     def comment(self, theme: _Theme, person: _Person, phase_index: int, *, reply: bool) -> str:
@@ -173,6 +172,7 @@ class _IdeaPlan:
     entered_by_id: int | None = None
     state: str = "published"
     reason: str | None = None
+    offline_event: int | None = None  # which of the corpus's offline groups it was gathered at
     id: int = 0
     up: int = 0
     down: int = 0

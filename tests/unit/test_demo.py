@@ -20,6 +20,8 @@ from consult.models import (
     Consultation,
     Idea,
     Impression,
+    OfflineContribution,
+    OfflineEvent,
     ParticipantProfile,
     Phase,
     User,
@@ -203,6 +205,17 @@ def test_seed_demo_includes_offline_and_moderated_ideas(session: Session) -> Non
     offline = session.scalars(select(Idea).where(Idea.channel != "online")).all()
     assert offline and {i.channel for i in offline} <= {"workshop", "paper", "phone"}
     assert all(i.author_id is None and i.entered_by_id == facilitator and i.author_category for i in offline)
+    # Each came from a recorded event of its phase and channel, entered once it had been held, and says only
+    # what was said: where it was gathered is on the event, not pasted into the text.
+    links = dict(session.execute(select(OfflineContribution.idea_id, OfflineContribution.event_id)).all())
+    events = {event.id: event for event in session.scalars(select(OfflineEvent))}
+    assert set(links) == {i.id for i in offline} and len(events) >= 7
+    for idea in offline:
+        event = events[links[idea.id]]
+        assert (event.phase_id, event.channel) == (idea.phase_id, idea.channel)
+        assert event.held_on <= idea.created_at.date() and event.people and event.profile
+        assert event.name.split(",")[0].lower() not in idea.body.lower()
+    assert not any(word in i.body for i in offline for word in ("response form", "Written down", "Gathered at"))
     held = session.scalars(select(Idea).where(Idea.moderation_state == "held")).all()
     hidden = session.scalars(select(Idea).where(Idea.moderation_state == "hidden")).all()
     assert held and hidden
