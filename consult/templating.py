@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, url_for
 
 from . import publicids
-from .models import AHP_PROFESSIONS, CATEGORY_LABELS, CATEGORY_PLURALS, OTHER_PROFESSIONS, PROFESSION_LABELS, utcnow
+from .models import (
+    AHP_PROFESSIONS,
+    CATEGORY_LABELS,
+    CATEGORY_PLURALS,
+    GATHERED,
+    OTHER_PROFESSIONS,
+    PROFESSION_LABELS,
+    utcnow,
+)
 from .services.phases import scheduled_state
 
 UK = ZoneInfo("Europe/London")
@@ -147,6 +155,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["pid"] = lambda n, kind: publicids.encode(kind, n, key=key)
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
+        GATHERED=GATHERED,
         AHP_PROFESSIONS=AHP_PROFESSIONS,
         OTHER_PROFESSIONS=OTHER_PROFESSIONS,
         PROFESSION_LABELS=PROFESSION_LABELS,

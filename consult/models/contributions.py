@@ -17,6 +17,8 @@ from .base import Base, sql_in, utcnow
 
 MODERATION_STATES = ("published", "held", "hidden", "withdrawn")
 CHANNELS = ("online", "workshop", "paper", "phone")
+# How an offline contribution was gathered, in words: "Gathered at a workshop", "(gathered on paper)".
+GATHERED = {"workshop": "at a workshop", "paper": "on paper", "phone": "by phone"}
 TITLE_MAX = 150
 IDEA_BODY_MAX = 5000
 COMMENT_BODY_MAX = 2000

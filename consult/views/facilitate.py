@@ -24,6 +24,7 @@ from ..forms.facilitate import (
 from ..models import (
     CATEGORIES,
     CATEGORY_LABELS,
+    GATHERED,
     Consultation,
     Phase,
     PhaseTransition,
@@ -41,7 +42,6 @@ bp = Blueprint("facilitate", __name__, url_prefix="/facilitate")
 
 CHANNEL_LABELS = {"workshop": "At a workshop or event", "paper": "On a paper form or by post",
                   "phone": "By phone"}
-CHANNEL_NAMES = {"workshop": "at a workshop", "paper": "on paper", "phone": "by phone"}
 # Each consultation on the dashboard is a long block of phases and figures, so pages are short.
 CONSULTATIONS_PER_PAGE = 10
 
@@ -416,7 +416,7 @@ def on_behalf(topic_id: int) -> Any:
         return _on_behalf_form(topic, values, {}, exc.status, problem=exc.message)
     db.session.commit()
     if created:
-        flash(f"“{idea.title}” has been added as gathered {CHANNEL_NAMES[idea.channel]}. "
+        flash(f"“{idea.title}” has been added as gathered {GATHERED[idea.channel]}. "
               "You can enter the next one below.", "success")
     else:
         flash(f"“{idea.title}” had already been entered; it was not added twice.", "info")

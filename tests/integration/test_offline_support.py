@@ -115,6 +115,8 @@ def test_participants_see_a_workshop_contribution_with_no_votes_and_it_ranks_las
     login(client, authors[0])
     page = client.get(links[workshop.id]).get_data(as_text=True)
     assert "Workshop contribution" in page and "no support figure" in page
+    # The attribution says how it was gathered in words, as the note under it does.
+    assert "(gathered at a workshop)" in page and "Gathered at a workshop and entered by a facilitator" in page
     assert f'data-vote-id="{workshop.id}"' not in page
     listing = client.get(topic).get_data(as_text=True)
     positions = {idea: listing.find(f'href="{link}"') for idea, link in links.items()}
