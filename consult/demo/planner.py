@@ -94,37 +94,28 @@ class _Planner:
         return None
 
     def _plan_offline(self, count: int) -> None:
-        """Ideas a facilitator typed in from workshops and paper rounds, the working day after each was held."""
+        """Ideas a facilitator typed in from workshops and paper rounds, as they came in during working hours."""
         rng, facilitator = self.rng, self.staff["facilitator"]
         groups = self.corpus["offline"]
-        # One event per group, held on a day of its phase; the facilitator enters it the next day.
-        self.offline_held: list[datetime] = []
-        for group in groups:
-            plan = self.phases[group["phase"] - 1]
-            span_days = max(1, (plan.last - plan.opens_at).days - 1)
-            held = plan.opens_at.replace(hour=10) + timedelta(days=rng.randrange(span_days))
-            self.offline_held.append(min(max(held, plan.opens_at), plan.last))
         for i in range(count):
-            event = i % len(groups)
-            group, rank = groups[event], i // len(groups)
+            group = groups[i % len(groups)]
             plan = self.phases[group["phase"] - 1]
-            created = self.offline_held[event] + timedelta(days=1, minutes=20 * rank + rng.randrange(20))
+            topic = rng.choices(plan.topics, [t.weight for t in plan.topics])[0]
+            theme = self._pick_theme(topic)
+            span_days = max(1, (plan.last - plan.opens_at).days)
+            created = plan.opens_at.replace(hour=10) + timedelta(days=rng.randrange(span_days),
+                                                                 seconds=rng.randrange(6 * 3600))
             created = min(max(created, plan.opens_at), plan.last)
             stand_in = _Person("", "participant", group["category"], group.get("profession"), created)
-            # The online ideas may have used every title a topic's themes offer this group: try the others.
-            first = rng.choices(plan.topics, [t.weight for t in plan.topics])[0]
-            for topic in [first] + [t for t in plan.topics if t is not first]:
-                written = self._write_idea(topic, self._pick_theme(topic), stand_in, plan.index, offline=True)
-                if written is not None:
-                    break
-            else:
+            written = self._write_idea(topic, theme, stand_in, plan.index, offline=True)
+            if written is None:
                 continue
             theme, (title, body) = written
             self.ideas.append(_IdeaPlan(
                 phase=plan, topic=topic, theme=theme, author=None, category=group["category"],
                 profession=group.get("profession"), title=title, body=body, created_at=created,
                 visible_until=plan.last, appeal=self._appeal(theme), channel=group["channel"],
-                entered_by_id=facilitator.id, offline_event=event))
+                entered_by_id=facilitator.id, offline_event=i % len(groups)))
 
     def _plan_moderated(self, moderation: dict[str, Any], n_hidden: int, n_held: int) -> None:
         """Ideas a moderator hid after a few hours, and recent ones waiting in the queue."""

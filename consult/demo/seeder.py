@@ -255,10 +255,12 @@ class _Seeder(_Planner):
             ideas = [i for i in self.ideas if i.offline_event == number]
             if not ideas:
                 continue
-            held = self.offline_held[number]
+            # Held the day before its first idea was typed in (not before the phase opened); the rest followed.
+            first = min(i.created_at for i in ideas)
+            held = max(first - timedelta(days=1), ideas[0].phase.opens_at)
             event_id = self.session.execute(insert(OfflineEvent).values(
                 phase_id=ideas[0].phase.id, channel=group["channel"], name=group["name"], held_on=held.date(),
-                people=group["people"], profile=group["profile"], created_at=min(i.created_at for i in ideas),
+                people=group["people"], profile=group["profile"], created_at=first,
             ).returning(OfflineEvent.id)).scalar_one()
             events += 1
             self.session.execute(insert(OfflineContribution), [{
@@ -270,7 +272,7 @@ class _Seeder(_Planner):
             self.audit.append({"actor_id": self.staff["facilitator"].id, "action": "offline.upload",
                                "target_type": "phase", "target_id": ideas[0].phase.id,
                                "detail": {"added": len(ideas), "rejected": 0, "already": 0},
-                               "at": min(i.created_at for i in ideas)})
+                               "at": first})
         self.counts.update(offline_events=events, offline_ideas=linked)
 
     def insert_comments(self) -> None:
