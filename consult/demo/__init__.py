@@ -71,7 +71,7 @@ def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: da
     counts = seeder.run(PasswordHasher().hash(DEMO_PASSWORD))
     extra = _seed_inclusion(session, seed=seed, secret=secret)
     counts["ideas"] += extra["offline_ideas"]
-    for key in ("offline_events", "offline_ideas"):  # the seeder's events and the hand-written workshops
+    for key in ("offline_events", "offline_ideas", "audit_events"):  # the seeder's and the hand-written workshops
         counts[key] = counts.get(key, 0) + extra.pop(key)
     counts.update(extra)
     return counts

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     PREFER_NOT,
+    AuditEvent,
     Consultation,
     ConsultationAssignment,
     EqualityResponse,
@@ -117,7 +118,7 @@ def seed_workshops(session: Session) -> dict[str, int]:
     consultation = session.scalar(select(Consultation).order_by(Consultation.id))
     facilitator = session.scalar(select(User.id).where(User.role == "facilitator").order_by(User.id))
     if consultation is None or facilitator is None:
-        return {"offline_events": 0, "offline_ideas": 0}
+        return {"offline_events": 0, "offline_ideas": 0, "audit_events": 0}
     for role in ("facilitator", "analyst"):
         staff = session.scalar(select(User.id).where(User.role == role).order_by(User.id))
         exists = session.scalar(select(ConsultationAssignment.id).where(
@@ -149,5 +150,9 @@ def seed_workshops(session: Session) -> dict[str, int]:
             session.add(OfflineContribution(phase_id=phase.id, event_id=event.id, idea_id=idea.id,
                                             fingerprint=print_))
             ideas += 1
+        # The audit log shows the upload, as it does for a facilitator's CSV (services/workshops.py).
+        session.add(AuditEvent(actor_id=facilitator, action="offline.upload", target_type="phase", target_id=phase.id,
+                               detail={"added": len(items), "rejected": 0, "already": 0},
+                               at=held + timedelta(days=1)))
     session.flush()
-    return {"offline_events": events, "offline_ideas": ideas}
+    return {"offline_events": events, "offline_ideas": ideas, "audit_events": events}
