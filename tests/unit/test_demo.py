@@ -16,6 +16,7 @@ from consult.extensions import make_engine
 from consult.migrate import upgrade
 from consult.models import (
     CATEGORIES,
+    AuditEvent,
     Comment,
     Consultation,
     Idea,
@@ -69,7 +70,8 @@ def test_seed_demo_meets_the_promised_volumes(seeded: tuple[Engine, dict[str, in
     assert counts["votes"] >= 10_000
     assert counts["users"] >= 600
     for model, key in ((Idea, "ideas"), (Comment, "comments"), (Vote, "votes"), (VoteEvent, "vote_events"),
-                       (Impression, "impressions"), (User, "users")):
+                       (Impression, "impressions"), (User, "users"), (OfflineEvent, "offline_events"),
+                       (OfflineContribution, "offline_ideas"), (AuditEvent, "audit_events")):
         assert session.scalar(select(func.count()).select_from(model)) == counts[key]
 
 
