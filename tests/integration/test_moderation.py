@@ -64,6 +64,9 @@ def test_comment_with_phone_number_is_held_and_author_told_why(app, make) -> Non
     assert response.status_code == 302 and "/my/comment/" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "not published yet" in page.lower() and "it contains a phone number" in page
+    # Their list of contributions says the same, not a bare state word.
+    mine = client.get("/me/contributions?kind=comments").get_data(as_text=True)
+    assert "Waiting for a moderator" in mine and "it contains a phone number" in mine and "Only you can see it" in mine
     other = app.test_client()
     assert "07700 900123" not in other.get(idea_url(idea.id)).get_data(as_text=True)
     assert db.session.get(Idea, idea.id).comment_count == 0
@@ -106,6 +109,8 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     assert response.status_code == 302
     page = app.test_client().get(idea_url(idea.id)).get_data(as_text=True)
     assert "This comment was hidden by a moderator: It was a personal attack" in page
+    mine = client.get("/me/contributions?kind=comments").get_data(as_text=True)
+    assert "Hidden by a moderator" in mine and "It was a personal attack" in mine and "Others cannot see it" in mine
     assert "hopeless and lazy" not in page
     assert "hopeless" not in app.test_client().get(f"/api/v1{idea_url(idea.id)}/comments").get_data(as_text=True)
     db.session.expire_all()

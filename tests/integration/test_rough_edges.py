@@ -207,3 +207,16 @@ def test_the_consultation_page_says_when_each_phase_runs(client, make) -> None:
     page = client.get(f"/c/{phase.consultation.slug}").get_data(as_text=True)
     assert "Closed. It ran from " in page
     assert "Open now, with no closing date set." in page and "Phase 1 of 2" in page
+
+
+def test_my_contributions_count_one_comment_as_one(client, make) -> None:
+    author, commenter = make.user(), make.user()
+    phase = make.phase()
+    login(client, author)
+    client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "Evening clinics", "body": "After work."})
+    idea_id = db.session.scalar(select(Idea.id))
+    login(client, commenter)
+    client.post(f"{idea_url(idea_id)}/comments", data={"body": "Yes, and at weekends."})
+    login(client, author)
+    page = client.get("/me/contributions").get_data(as_text=True)
+    assert "1 comment<" in page and "1 comments" not in page
