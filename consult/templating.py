@@ -38,6 +38,11 @@ def uk_time(value: datetime | None, with_time: bool = True) -> str:
     return f"{date}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """A count with its noun: "1 contribution", "3 contributions" (`many` for irregular plurals)."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
 def month_year(value: datetime | None) -> str:
     """Month and year, the only date shown beside anonymous contributions ("June 2021")."""
     return "" if value is None else _month_year(value.year, value.month, value.day, value.hour)
@@ -149,6 +154,7 @@ def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters["uk_time"] = uk_time
     app.jinja_env.filters["month_year"] = month_year
+    app.jinja_env.filters["plural"] = plural
     # {{ comment.id|pid('comment') }}: the public id of an idea or comment (anchors, form fields, data attributes).
     # The key is read once, as the URL converters read it (authz.init_app): pages call this ~70 times.
     key = str(app.config["PUBLIC_ID_KEY"])
