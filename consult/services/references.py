@@ -40,6 +40,11 @@ def _labels(key: str) -> tuple[tuple[str, str], ...]:
     return equality.BY_KEY[key].options
 
 
+def _mid_sentence(label: str) -> str:
+    """An answer's label inside a sentence: "any other White background", but "Indian" keeps its capital."""
+    return label[0].lower() + label[1:] if label.split()[0] in ("Any", "Other") else label
+
+
 ETHNIC_HIGH_CODES = tuple((g, g) for g, _ in equality.ETHNIC_GROUPS)
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("age_band", "Age", "age_band", _labels("age_band"), "age.csv",
@@ -56,7 +61,8 @@ DIMENSIONS: tuple[Dimension, ...] = (
               {"no": "people whose gender identity differs from their sex registered at birth"}),
     Dimension("ethnic_high", "Ethnic group (5 groups)", "ethnic_group", ETHNIC_HIGH_CODES, "ethnic_group.csv",
               {g: f"{g} (high-level group total)" for g, _ in equality.ETHNIC_GROUPS},
-              {g: f"people in the {g} group" for g, _ in equality.ETHNIC_GROUPS}),
+              {g: f"people in the {g}" if g.endswith(("group", "groups")) else f"people in the {g} group"
+               for g, _ in equality.ETHNIC_GROUPS}),
     Dimension("ethnic_group", "Ethnic group (19 categories)", "ethnic_group", _labels("ethnic_group"),
               "ethnic_group.csv",
               {"bangladeshi": "Bangladeshi", "chinese": "Chinese", "indian": "Indian", "pakistani": "Pakistani",
@@ -66,7 +72,9 @@ DIMENSIONS: tuple[Dimension, ...] = (
                "other_mixed": "Other Mixed or Multiple ethnic groups",
                "white_british": "English, Welsh, Scottish, Northern Irish or British", "irish": "Irish",
                "gypsy_traveller": "Gypsy or Irish Traveller", "roma": "Roma", "other_white": "Other White",
-               "arab": "Arab", "any_other": "Any other ethnic group"}),
+               "arab": "Arab", "any_other": "Any other ethnic group"},
+              {code: f"people who gave their ethnic group as {_mid_sentence(label)}"
+               for code, label in _labels("ethnic_group")}),
     Dimension("disability", "Disability (Equality Act)", "disability", _labels("disability"), "disability.csv",
               {"limited_a_lot": "Day-to-day activities limited a lot",
                "limited_a_little": "Day-to-day activities limited a little",

@@ -1,0 +1,14 @@
+"""Flags name groups of people in plain English: "Under-represented: people aged 75 and over"."""
+
+from consult.services.references import DIMENSIONS
+
+
+def test_ethnic_groups_are_named_as_people_without_a_doubled_word() -> None:
+    names = {d.key: d.plural for d in DIMENSIONS}
+    high, detailed = names["ethnic_high"], names["ethnic_group"]
+    assert high["Mixed or Multiple ethnic groups"] == "people in the Mixed or Multiple ethnic groups"
+    assert high["Other ethnic group"] == "people in the Other ethnic group"
+    assert all(not name.endswith(("group group", "groups group")) for name in high.values())
+    assert len(detailed) == 19 and all(name.startswith("people ") for name in detailed.values())
+    assert detailed["indian"] == "people who gave their ethnic group as Indian"
+    assert detailed["other_white"] == "people who gave their ethnic group as any other White background"
