@@ -101,7 +101,10 @@ DIMENSIONS: tuple[Dimension, ...] = (
                                      "West Midlands", "East of England", "London", "South East", "South West")),
               "region.csv", {r: r for r in ("North East", "North West", "Yorkshire and The Humber",
                                             "East Midlands", "West Midlands", "East of England", "London",
-                                            "South East", "South West")}),
+                                            "South East", "South West")},
+              {r: f"people in {r}" if r in ("London", "Yorkshire and The Humber") else f"people in the {r}"
+               for r in ("North East", "North West", "Yorkshire and The Humber", "East Midlands", "West Midlands",
+                         "East of England", "London", "South East", "South West")}),
     Dimension("profession", "Allied health profession (staff and students)", "profession",
               (("arts_therapist", "Art, drama or music therapist"),
                *[(c, t) for c, t in AHP_PROFESSIONS if c not in ARTS]), "ahp_register.csv",
@@ -114,6 +117,10 @@ DIMENSIONS: tuple[Dimension, ...] = (
                "physiotherapist": "Physiotherapists (PH)", "prosthetist_orthotist": "Prosthetists / orthotists (PO)",
                "radiographer": "Radiographers (RA)",
                "speech_language_therapist": "Speech and language therapists (SL)"},
+              {"arts_therapist": "art, drama and music therapists", "podiatrist": "chiropodists and podiatrists",
+               "prosthetist_orthotist": "prosthetists and orthotists", "radiographer": "radiographers",
+               **{c: f"{t[0].lower()}{t[1:]}s" for c, t in AHP_PROFESSIONS
+                  if c not in ARTS and " or " not in t and "(" not in t}},
               source=HCPC),
 )
 BY_DIMENSION = {d.key: d for d in DIMENSIONS}

@@ -12,3 +12,12 @@ def test_ethnic_groups_are_named_as_people_without_a_doubled_word() -> None:
     assert len(detailed) == 19 and all(name.startswith("people ") for name in detailed.values())
     assert detailed["indian"] == "people who gave their ethnic group as Indian"
     assert detailed["other_white"] == "people who gave their ethnic group as any other White background"
+
+
+def test_professions_and_regions_are_named_as_people() -> None:
+    names = {d.key: d for d in DIMENSIONS}
+    professions, regions = names["profession"], names["region"]
+    assert set(professions.plural) == {code for code, _ in professions.categories}
+    assert professions.plural["podiatrist"] == "chiropodists and podiatrists"
+    assert professions.plural["speech_language_therapist"] == "speech and language therapists"
+    assert regions.plural["London"] == "people in London" and regions.plural["North East"] == "people in the North East"
