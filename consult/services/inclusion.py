@@ -248,10 +248,7 @@ def _dimension_rows(session: Session, scope: Scope, dim: Dimension, cells: dict,
                 upper = (cell_upper(cells, dim, code)) / stated.value / ref
                 row["bound"] = upper
         name = dim.plural.get(code, label)
-        if row["ratio"] is not None and row["ratio"] < UNDER:
-            row["flag"] = f"Under-represented: {name}, {row['ratio']:.1f}x"
-        elif row["bound"] is not None and row["bound"] < UNDER:
-            row["flag"] = f"Under-represented: {name}, under {max(row['bound'], 0.1):.1f}x"
+        row["flag"] = flag_text(name, row["ratio"], row["bound"])
         if row["flag"]:
             flags.append(row["flag"])
         rows.append(row)
@@ -267,6 +264,17 @@ def _dimension_rows(session: Session, scope: Scope, dim: Dimension, cells: dict,
             "highest": max(rows, key=lambda r: r["ratio"] if r["ratio"] is not None else -1)["label"]
             if ratios else None,
             "present": present}
+
+
+def flag_text(name: str, ratio: float | None, bound: float | None) -> str | None:
+    """ "Under-represented: men, 0.7x" for a group under UNDER times its reference share, else None."""
+    if ratio is not None and ratio < UNDER:
+        # A ratio that rounds to the line gets a second decimal, or "0.8x" would be flagged as under 0.8x.
+        return f"Under-represented: {name}, {ratio:.{2 if round(ratio, 1) >= UNDER else 1}f}x"
+    if bound is not None and bound < UNDER:
+        # Only an upper bound is known (the count was "<10"): rounded up, so "under" stays true.
+        return f"Under-represented: {name}, under {max(math.ceil(bound * 10) / 10, 0.1):.1f}x"
+    return None
 
 
 def cell_upper(cells: dict, dim: Dimension, code: str) -> int:

@@ -21,3 +21,14 @@ def test_professions_and_regions_are_named_as_people() -> None:
     assert professions.plural["podiatrist"] == "chiropodists and podiatrists"
     assert professions.plural["speech_language_therapist"] == "speech and language therapists"
     assert regions.plural["London"] == "people in London" and regions.plural["North East"] == "people in the North East"
+
+
+def test_a_flag_never_reads_as_if_the_group_were_on_the_line() -> None:
+    from consult.services.inclusion import flag_text
+
+    assert flag_text("men", 0.66, None) == "Under-represented: men, 0.7x"
+    assert flag_text("men", 0.78, None) == "Under-represented: men, 0.78x"  # not "0.8x", the line itself
+    assert flag_text("men", 0.85, None) is None
+    # From a "<10" count only an upper bound is known; it is rounded up so "under" is true.
+    assert flag_text("people aged 75 and over", None, 0.74) == "Under-represented: people aged 75 and over, under 0.8x"
+    assert flag_text("people under 18", None, 0.01) == "Under-represented: people under 18, under 0.1x"
