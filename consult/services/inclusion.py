@@ -241,12 +241,14 @@ def _dimension_rows(session: Session, scope: Scope, dim: Dimension, cells: dict,
                 if ref > 0:
                     lo, hi = wilson(cell.value, stated.value)
                     row["ratio"] = row["share"] / ref
+                    row["ratio_text"] = ratio_text(row["ratio"])
                     row["interval"] = (lo / ref, hi / ref)
                     ratios.append(row["ratio"])
             elif cell.label.startswith("<") and ref > 0:
                 # All we may say is an upper bound from the published "<10".
                 upper = (cell_upper(cells, dim, code)) / stated.value / ref
                 row["bound"] = upper
+                row["bound_text"] = bound_text(upper)
         name = dim.plural.get(code, label)
         row["flag"] = flag_text(name, row["ratio"], row["bound"])
         if row["flag"]:
@@ -269,12 +271,22 @@ def _dimension_rows(session: Session, scope: Scope, dim: Dimension, cells: dict,
 def flag_text(name: str, ratio: float | None, bound: float | None) -> str | None:
     """ "Under-represented: men, 0.7x" for a group under UNDER times its reference share, else None."""
     if ratio is not None and ratio < UNDER:
-        # A ratio that rounds to the line gets a second decimal, or "0.8x" would be flagged as under 0.8x.
-        return f"Under-represented: {name}, {ratio:.{2 if round(ratio, 1) >= UNDER else 1}f}x"
+        return f"Under-represented: {name}, {ratio_text(ratio)}"
     if bound is not None and bound < UNDER:
         # Only an upper bound is known (the count was "<10"): rounded up, so "under" stays true.
-        return f"Under-represented: {name}, under {max(math.ceil(bound * 10) / 10, 0.1):.1f}x"
+        return f"Under-represented: {name}, {bound_text(bound)}"
     return None
+
+
+def ratio_text(ratio: float) -> str:
+    """A ratio to its reference share, "0.7x"; just under the line it gets a second decimal ("0.78x", not a
+    "0.8x" flagged as under 0.8x)."""
+    return f"{ratio:.{2 if ratio < UNDER <= round(ratio, 1) else 1}f}x"
+
+
+def bound_text(bound: float) -> str:
+    """What an upper bound on a ratio allows, rounded up so it stays true: 0.74 is "under 0.8x"."""
+    return f"under {max(math.ceil(round(bound * 10, 6)) / 10, 0.1):.1f}x"
 
 
 def cell_upper(cells: dict, dim: Dimension, code: str) -> int:

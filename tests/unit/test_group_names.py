@@ -32,3 +32,7 @@ def test_a_flag_never_reads_as_if_the_group_were_on_the_line() -> None:
     # From a "<10" count only an upper bound is known; it is rounded up so "under" is true.
     assert flag_text("people aged 75 and over", None, 0.74) == "Under-represented: people aged 75 and over, under 0.8x"
     assert flag_text("people under 18", None, 0.01) == "Under-represented: people under 18, under 0.1x"
+    from consult.services.inclusion import bound_text, ratio_text
+
+    assert ratio_text(1.04) == "1.0x" and ratio_text(0.79) == "0.79x" and ratio_text(0.8) == "0.8x"
+    assert bound_text(3.96) == "under 4.0x" and bound_text(0.7) == "under 0.7x"
