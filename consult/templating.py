@@ -43,6 +43,14 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
+def group_label(group: str) -> str:
+    """An analysis group's name on a page: "A carer", "Physiotherapist", "Gathered at a workshop", "Did not say"."""
+    if group in GATHERED:
+        return f"Gathered {GATHERED[group]}"
+    return {"undeclared": "Did not say", "online": "Online"}.get(group) or CATEGORY_LABELS.get(group) \
+        or PROFESSION_LABELS.get(group, group)
+
+
 def month_year(value: datetime | None) -> str:
     """Month and year, the only date shown beside anonymous contributions ("June 2021")."""
     return "" if value is None else _month_year(value.year, value.month, value.day, value.hour)
@@ -162,6 +170,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         GATHERED=GATHERED,
+        group_label=group_label,
         AHP_PROFESSIONS=AHP_PROFESSIONS,
         OTHER_PROFESSIONS=OTHER_PROFESSIONS,
         PROFESSION_LABELS=PROFESSION_LABELS,

@@ -36,3 +36,10 @@ def test_a_flag_never_reads_as_if_the_group_were_on_the_line() -> None:
 
     assert ratio_text(1.04) == "1.0x" and ratio_text(0.79) == "0.79x" and ratio_text(0.8) == "0.8x"
     assert bound_text(3.96) == "under 4.0x" and bound_text(0.7) == "under 0.7x"
+
+
+def test_analysis_groups_are_named_in_words() -> None:
+    from consult.templating import group_label
+
+    assert group_label("undeclared") == "Did not say" and group_label("carer") == "A carer"
+    assert group_label("physiotherapist") == "Physiotherapist" and group_label("workshop") == "Gathered at a workshop"
