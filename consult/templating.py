@@ -43,11 +43,22 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
-def group_label(group: str) -> str:
+# What a group means where it is not a declared category or profession, by the dimension it is in.
+_GROUP_WORDS = {
+    "claim": {"verified": "Checked by work email or a facilitator", "self-declared": "Said so themselves",
+              "undeclared": "Not staff or students"},
+    "channel": {"online": "Online", "undeclared": "Voted only"},
+}
+
+
+def group_label(group: str, dimension: str = "") -> str:
     """An analysis group's name on a page: "A carer", "Physiotherapist", "Gathered at a workshop", "Did not say"."""
+    words = _GROUP_WORDS.get(dimension, {})
+    if group in words:
+        return words[group]
     if group in GATHERED:
         return f"Gathered {GATHERED[group]}"
-    return {"undeclared": "Did not say", "online": "Online"}.get(group) or CATEGORY_LABELS.get(group) \
+    return {"undeclared": "Did not say", "unknown": "Group not known"}.get(group) or CATEGORY_LABELS.get(group) \
         or PROFESSION_LABELS.get(group, group)
 
 

@@ -43,3 +43,6 @@ def test_analysis_groups_are_named_in_words() -> None:
 
     assert group_label("undeclared") == "Did not say" and group_label("carer") == "A carer"
     assert group_label("physiotherapist") == "Physiotherapist" and group_label("workshop") == "Gathered at a workshop"
+    assert group_label("undeclared", "channel") == "Voted only" and group_label("unknown") == "Group not known"
+    assert group_label("self-declared", "claim") == "Said so themselves"
+    assert group_label("undeclared", "claim") == "Not staff or students"
