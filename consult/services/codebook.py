@@ -105,10 +105,20 @@ def adopt(session: Session, *, actor: User, consultation: Consultation, run: Ana
                               terms=list(found.get("terms") or [])[:12])
         theme.members = [CodebookMember(contribution=c, source="engine") for c in dict.fromkeys(found["contributions"])]
         codebook.themes.append(theme)
+    # What the analysis set aside as saying nothing specific is adopted with its themes, as reviewed and fitting
+    # none: it is not new, so it is not offered again as "new contributions to code".
+    themed = {c for found in engine_themes for c in found["contributions"]}
+    aside = dict.fromkeys(c for bucket in run.result["themes"].get("set_aside") or []
+                          for c in bucket.get("contributions", []) if c not in themed)
     session.flush()
+    session.add_all(CodebookReviewed(codebook_id=codebook.id, contribution=c) for c in aside)
+    description = f"Adopted {len(engine_themes)} themes from analysis {run.id}"
+    if aside:
+        description += f"; the {len(aside)} contributions it set aside as saying nothing specific fit none of them"
     session.add(CodebookChange(codebook_id=codebook.id, version=1, actor_id=actor.id, action="adopt",
-                               description=f"Adopted {len(engine_themes)} themes from analysis {run.id}",
-                               detail={"run": run.id, "themes": len(engine_themes)}, before=None))
+                               description=description,
+                               detail={"run": run.id, "themes": len(engine_themes), "set_aside": len(aside)},
+                               before=None))
     audit.record(session, actor, "codebook.adopt", "codebook", codebook.id, consultation_id=consultation.id,
                  run_id=run.id, version=1)
     return codebook

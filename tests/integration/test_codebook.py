@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from consult.extensions import db
-from consult.models import AuditEvent, CodebookTheme
+from consult.models import AuditEvent, CodebookChange, CodebookTheme
 from consult.services import codebook as cb
 from consult.services import contributions
 from consult.services.errors import Conflict, Invalid
@@ -146,3 +146,20 @@ def test_a_second_analyst_codes_a_blind_sample_and_sees_kappa_and_disagreements(
     client.post("/logout")
     login(client, adopted["analyst"])
     assert "Start a blind sample" in client.get(f"/workspace/{cid}/blind").get_data(as_text=True)
+
+
+def test_adopting_takes_the_answers_the_analysis_set_aside_as_fitting_no_theme(app, make) -> None:
+    data = seed(make)
+    for n, text in enumerate(("Thanks", "Nothing to add", "Thank you")):
+        contributions.post_comment(db.session, data["authors"][n], data["ideas"][n], text)
+    db.session.commit()
+    run = finished_run(data["consultation"].id, data["analyst"])
+    aside = {c for bucket in run.result["themes"]["set_aside"] for c in bucket["contributions"]}
+    assert len(aside) >= 2  # what the engine sets aside is its own call; this test is about adopting it
+    book = cb.adopt(db.session, actor=data["analyst"], consultation=data["consultation"], run=run)
+    db.session.commit()
+    # Not new, so not offered as "new contributions to code"; in no theme; and the history says so.
+    assert cb.uncoded_count(db.session, book, run) == 0 and cb.proposals(db.session, book, run) == []
+    assert not aside & {m.contribution for t in book.themes for m in t.members}
+    history = db.session.scalars(select(CodebookChange).where(CodebookChange.codebook_id == book.id)).one()
+    assert f"{len(aside)} contributions it set aside as saying nothing specific" in history.description
