@@ -20,6 +20,7 @@ from .models import (
     utcnow,
 )
 from .services.phases import scheduled_state
+from .services.text import plural
 
 UK = ZoneInfo("Europe/London")
 STATE_LABELS = {"draft": "Not open yet", "open": "Open", "closed": "Closed"}
@@ -36,11 +37,6 @@ def uk_time(value: datetime | None, with_time: bool = True) -> str:
         return date
     hour = local.hour % 12 or 12
     return f"{date}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """A count with its noun: "1 contribution", "3 contributions" (`many` for irregular plurals)."""
-    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
 # What a group means where it is not a declared category or profession, by the dimension it is in.

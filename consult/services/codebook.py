@@ -31,6 +31,7 @@ from ..models import (
 from ..models.codebook import LABEL_MAX, SUMMARY_MAX
 from . import audit
 from .errors import Conflict, Invalid, NotFound
+from .text import plural
 
 if TYPE_CHECKING:  # analysis.assign pulls in scikit-learn: imported where proposals are made, not at start-up
     from analysis.assign import Proposal
@@ -114,7 +115,8 @@ def adopt(session: Session, *, actor: User, consultation: Consultation, run: Ana
     session.add_all(CodebookReviewed(codebook_id=codebook.id, contribution=c) for c in aside)
     description = f"Adopted {len(engine_themes)} themes from analysis {run.id}"
     if aside:
-        description += f"; the {len(aside)} contributions it set aside as saying nothing specific fit none of them"
+        description += (f"; the {plural(len(aside), 'contribution')} it set aside as saying nothing specific "
+                        "fit none of them")
     session.add(CodebookChange(codebook_id=codebook.id, version=1, actor_id=actor.id, action="adopt",
                                description=description,
                                detail={"run": run.id, "themes": len(engine_themes), "set_aside": len(aside)},
@@ -224,7 +226,8 @@ def split(session: Session, *, actor: User, theme: CodebookTheme, contributions:
     session.flush()
     before["created"] = [created.id]
     _record(session, theme.codebook, actor, "split",
-            f"Split {len(chosen)} contributions out of “{theme.label}” into a new theme “{new_label}”", before,
+            f"Split {plural(len(chosen), 'contribution')} out of “{theme.label}” into a new theme “{new_label}”",
+            before,
             theme=theme.id, new_theme=created.id, contributions=chosen)
     return created
 
@@ -338,7 +341,8 @@ def member_ids(session: Session, codebook: Codebook) -> set[str]:
 
 
 def contribution_texts(session: Session, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Text, kind, phase and parent idea of contributions by id ("i12", "c7"); unknown ids are left out."""
+    """Text, kind, phase and parent idea (with its title) of contributions by id ("i12", "c7"); unknown ids are
+    left out."""
     ideas = [int(i[1:]) for i in ids if i.startswith("i") and i[1:].isdigit()]
     comments = [int(i[1:]) for i in ids if i.startswith("c") and i[1:].isdigit()]
     found: dict[str, dict[str, Any]] = {}
@@ -354,7 +358,16 @@ def contribution_texts(session: Session, ids: Iterable[str]) -> dict[str, dict[s
                                    .where(Comment.id.in_(chunk))):
             found[f"c{row.id}"] = {"id": f"c{row.id}", "kind": "comment", "text": row.body, "title": "",
                                    "phase_id": row.phase_id, "parent": f"i{row.idea_id}", "at": row.created_at,
-                                   "published": row.moderation_state == "published"}
+                                   "published": row.moderation_state == "published", "parent_title": ""}
+    # A comment is coded with the idea it answers in view: "Agreed, and at weekends" means nothing alone.
+    parents = sorted({int(c["parent"][1:]) for c in found.values() if c["kind"] == "comment"})
+    titles: dict[str, str] = {}
+    for chunk in _chunks(parents):
+        titles.update((f"i{i}", title) for i, title in session.execute(
+            select(Idea.id, Idea.title).where(Idea.id.in_(chunk))))
+    for item in found.values():
+        if item["kind"] == "comment":
+            item["parent_title"] = titles.get(item["parent"], "")
     return found
 
 
@@ -433,7 +446,7 @@ def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choice
             coded += 1
     before["reviewed"] = [c for c, v in decided.items() if v == "none"]
     _record(session, codebook, actor, "code",
-            f"Coded {coded} new contributions; {len(decided) - coded} marked as fitting none of the themes",
+            f"Coded {plural(coded, 'new contribution')}; {len(decided) - coded} marked as fitting none of the themes",
             before, coded=coded, none=len(decided) - coded)
     return len(decided)
 

@@ -1,4 +1,4 @@
-"""Plain-text input: strip any HTML, keep line breaks and every Unicode character, check lengths."""
+"""Plain-text input (strip any HTML, keep line breaks and all Unicode, check lengths); counts in words."""
 
 from __future__ import annotations
 
@@ -67,3 +67,8 @@ def require_text(value: str | None, *, field: str, label: str, max_length: int, 
         message = f"{label[0].upper()}{label[1:]} must be {max_length:,} characters or fewer (it has {len(text):,})"
         raise Invalid(message, {field: message})
     return text
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """A count with its noun: "1 contribution", "3 contributions" (`many` for irregular plurals)."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"

@@ -28,6 +28,7 @@ from ..models import AnalysisRun, Codebook, CodebookTheme, Consultation, User
 from ..services import challenge, exports
 from ..services import codebook as cb
 from ..services.errors import Conflict, Invalid, NotFound
+from ..services.text import plural
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 NOT_UNDERSTOOD = "That was not understood. Go back and try again."
@@ -217,7 +218,8 @@ def split(consultation_id: int, theme_id: int) -> Any:
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
     db.session.commit()
-    flash(f"{len(created.members)} contributions are now in the new theme “{created.label}” "
+    count = len(created.members)
+    flash(f"{plural(count, 'contribution')} {'is' if count == 1 else 'are'} now in the new theme “{created.label}” "
           f"(version {book.version}).", "success")
     return _theme_url(consultation, created)
 
@@ -330,7 +332,7 @@ def proposals(consultation_id: int) -> Any:
             flash(next(iter(exc.field_errors.values()), exc.message), "error")
             return redirect(url_for("workspace.proposals", consultation_id=consultation.id))
         db.session.commit()
-        flash(f"{done} contributions coded (version {book.version})." if done else "Nothing was chosen.",
+        flash(f"{plural(done, 'contribution')} coded (version {book.version})." if done else "Nothing was chosen.",
               "success" if done else "info")
         return redirect(url_for("workspace.proposals", consultation_id=consultation.id))
     texts = cb.contribution_texts(db.session, items)

@@ -114,7 +114,7 @@ def rerun_and_accept_proposals(browser, page, server: LiveServer) -> None:
     chosen = page.eval_on_selector_all("main form select", "els => els.filter(e => e.value).length")
     screenshot(page, "workspace-proposals")
     page.get_by_role("button", name="Save these choices").click()
-    _flash(page, f"{chosen} contributions coded (version 6)")
+    _flash(page, f"{chosen} contribution{'' if chosen == 1 else 's'} coded (version 6)")
     expect(page.locator(f"[data-proposal='{ids['Physio waiting list']}']")).to_have_count(0)
     expect(page.locator(f"[data-proposal='{accepted_id}']")).to_have_count(0)
     # Left open (not a sure thing) it waits for the analyst; chosen as fitting none, it is done.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from sqlalchemy import select
@@ -47,7 +48,7 @@ def test_analyst_adopts_renames_merges_splits_moves_and_undoes(client, make) -> 
     assert moving in {m.contribution for m in db.session.get(CodebookTheme, a).members}
     history = client.get(f"/workspace/{cid}/history").get_data(as_text=True)
     assert "Renamed" in history and "to “Waiting times”" in history and "Merged" in history
-    assert "Split 1 contributions" in history and data["analyst"].email in history
+    assert "Split 1 contribution out of" in history and data["analyst"].email in history
     assert client.post(f"/workspace/{cid}/undo", data={"version": 5}).status_code == 302
     db.session.expire_all()
     assert moving not in {m.contribution for m in db.session.get(CodebookTheme, a).members}
@@ -99,3 +100,16 @@ def test_proposals_page_codes_new_contributions_in_bulk(client, make) -> None:
     assert "2 contributions coded" in done and "Every contribution in the newest analysis" in done
     db.session.expire_all()
     assert f"i{waiting.id}" in {m.contribution for m in db.session.get(CodebookTheme, target).members}
+
+
+def test_a_comment_is_shown_for_coding_with_the_idea_it_answers(client, make) -> None:
+    data = seed(make)
+    run = finished_run(data["consultation"].id, data["analyst"])
+    cid = data["consultation"].id
+    login(client, data["analyst"])
+    client.post(f"/workspace/{cid}/adopt", data={"run_id": run.id})
+    comment = data["comments"][0]
+    theme = next(t for t in db.session.scalars(select(CodebookTheme))
+                 if f"c{comment.id}" in {m.contribution for m in t.members})
+    page = client.get(f"/workspace/{cid}/themes/{theme.id}").get_data(as_text=True)
+    assert f"In reply to “{html.escape(comment.idea.title, quote=False)}”" in page
