@@ -256,14 +256,23 @@ def adopt_unqueued(session: Session, consultation_id: int, *, now: datetime | No
 
 
 def queue_counts(session: Session, consultation_ids: list[int]) -> dict[tuple[int, bool], int]:
-    """Open cases per (consultation, restricted)."""
+    """Open cases per (consultation, restricted), counting held posts that get a case when the queue opens."""
     if not consultation_ids:
         return {}
     rows = session.execute(
         select(ModerationCase.consultation_id, ModerationCase.restricted, func.count())
         .where(ModerationCase.consultation_id.in_(consultation_ids), ModerationCase.status == "open")
         .group_by(ModerationCase.consultation_id, ModerationCase.restricted))
-    return {(cid, bool(restricted)): n for cid, restricted, n in rows}
+    counts = {(cid, bool(restricted)): n for cid, restricted, n in rows}
+    # Held posts without a case yet (older data, imports, the demo) wait too: adopt_unqueued queues them.
+    for model, column in ((Idea, ModerationCase.idea_id), (Comment, ModerationCase.comment_id)):
+        for cid, n in session.execute(
+                select(Phase.consultation_id, func.count()).select_from(model)
+                .join(Phase, Phase.id == model.phase_id).outerjoin(ModerationCase, column == model.id)
+                .where(Phase.consultation_id.in_(consultation_ids), model.moderation_state == "held",
+                       ModerationCase.id.is_(None)).group_by(Phase.consultation_id)):
+            counts[(cid, False)] = counts.get((cid, False), 0) + n
+    return counts
 
 
 def case_item(session: Session, case: ModerationCase) -> Idea | Comment:

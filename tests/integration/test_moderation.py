@@ -282,5 +282,8 @@ def test_held_posts_from_before_moderation_appear_in_the_queue(app, make) -> Non
     _assign(moderator, phase.consultation_id, "moderator")
     staff = app.test_client()
     login(staff, moderator)
+    # Counted as waiting before anyone has opened the queue, and once only after it has.
+    assert "Moderation queue</a> (1 waiting)" in staff.get("/moderation").get_data(as_text=True)
     assert "More evening clinics" in staff.get(f"/moderation/{phase.consultation_id}").get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ModerationCase)) == 1
+    assert "Moderation queue</a> (1 waiting)" in staff.get("/moderation").get_data(as_text=True)
