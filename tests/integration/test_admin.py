@@ -108,3 +108,17 @@ def test_audit_log_lists_privileged_actions_newest_first_and_filters_them(client
     assert re.search(r"to role:</span>\s*analyst", page)
     only = client.get("/admin/audit?action=phase.open").get_data(as_text=True)
     assert "Opened a phase" in only and "Changed someone&#39;s role</td>" not in only
+
+
+def test_audit_log_names_every_kind_of_record_in_words(client, make: Factory) -> None:
+    from consult.extensions import db
+    from consult.models import AuditEvent
+
+    admin = make.user(role="admin")
+    for kind, number in (("analysis_run", 7), ("codebook", 3), ("comment", 12)):
+        db.session.add(AuditEvent(actor_id=admin.id, action="analysis.request", target_type=kind, target_id=number))
+    db.session.commit()
+    login(client, admin)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert 'href="/analyse/runs/7">Analysis 7</a>' in page and "Codebook 3" in page and "Comment 12" in page
+    assert "Analysis_run" not in page
