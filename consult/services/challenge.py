@@ -115,6 +115,18 @@ def heard_page(session: Session, phase: Phase) -> HeardPage | None:
     return session.scalar(select(HeardPage).where(HeardPage.phase_id == phase.id))
 
 
+def phase_counts(session: Session, themes: list[CodebookTheme], phase_id: int) -> dict[int, int]:
+    """How many of each theme's contributions came from this phase (to choose a phase's themes by)."""
+    ids = {m.contribution for t in themes for m in t.members}
+    in_phase: set[str] = set()
+    for prefix, model in (("i", Idea), ("c", Comment)):
+        numbers = sorted(int(i[1:]) for i in ids if i.startswith(prefix) and i[1:].isdigit())
+        for start in range(0, len(numbers), 500):
+            in_phase.update(f"{prefix}{n}" for n in session.scalars(select(model.id).where(
+                model.id.in_(numbers[start:start + 500]), model.phase_id == phase_id)))
+    return {t.id: sum(m.contribution in in_phase for m in t.members) for t in themes}
+
+
 def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str | None, outcome: str | None,
                theme_ids: list[int], actions: dict[int, str], publish: bool) -> HeardPage:
     """Write (or rewrite) a phase's "What we heard" page from the codebook."""

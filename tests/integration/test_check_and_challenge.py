@@ -106,3 +106,15 @@ def test_what_we_heard_page_is_written_published_and_linked_for_participants(cli
     login(client, data["authors"][0])
     mine = client.get("/me/contributions").get_data(as_text=True)
     assert f"/phases/{phase.id}/what-we-heard" in mine
+
+
+def test_choosing_a_phases_themes_shows_how_many_contributions_each_has_from_that_phase(client, make) -> None:
+    data = _setup(make)
+    phase, later, book = data["phase"], data["later"], data["book"]
+    login(client, data["facilitator"])
+    page = client.get(f"/facilitate/phases/{phase.id}/what-we-heard").get_data(as_text=True)
+    first = book.themes[0]
+    assert f"{len(first.members)} contribution" in page and "from this phase" in page
+    # Every contribution came from the first phase, so the later phase's page says so for each theme.
+    later_page = client.get(f"/facilitate/phases/{later.id}/what-we-heard").get_data(as_text=True)
+    assert later_page.count("None of its contributions came from this phase") == len(book.themes)
