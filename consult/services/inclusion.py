@@ -49,6 +49,7 @@ from .references import (  # noqa: F401
     reset_reference,
     upload_reference,
 )
+from .text import plural
 
 UNDER = 0.8
 REGION_NOTE = ("Regions come from the first part of the postcode: each postcode area is given to the English "
@@ -343,8 +344,8 @@ def summary_paragraph(report: dict[str, Any]) -> str:
             f.replace("Under-represented: ", "") for f in flags[:6]) + " were under-represented.")
     if report["offline"]:
         events = report["offline"]
-        sentences.append(f"{len(events)} offline session{'s' if len(events) != 1 else ''} (workshops, paper or "
-                         f"phone) added {sum(e['contributions'] for e in events)} contributions.")
+        added = plural(sum(e["contributions"] for e in events), "contribution")
+        sentences.append(f"{plural(len(events), 'offline session')} (workshops, paper or phone) added {added}.")
     return " ".join(sentences)
 
 
