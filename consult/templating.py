@@ -19,6 +19,7 @@ from .models import (
     PROFESSION_LABELS,
     utcnow,
 )
+from .services.moderation import DECISION_WORDS
 from .services.phases import scheduled_state
 from .services.text import plural
 
@@ -177,6 +178,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         GATHERED=GATHERED,
+        DECISION_WORDS=DECISION_WORDS,
         group_label=group_label,
         AHP_PROFESSIONS=AHP_PROFESSIONS,
         OTHER_PROFESSIONS=OTHER_PROFESSIONS,

@@ -53,6 +53,9 @@ REASON_LABELS = {
 }
 SAFEGUARDING_REASONS = ("safeguarding", "self_harm", "abuse_disclosure", "patient_safety")
 ACTIONS = ("publish", "hide", "restore", "dismiss")
+# A decision as the queue and the case page say it was taken.
+DECISION_WORDS = {"publish": "published", "hide": "hidden", "restore": "restored",
+                  "dismiss": "reports closed, left as it was"}
 REASON_MAX = 200
 REDACTED_NOTE = "Edited by a moderator to remove personal details."
 

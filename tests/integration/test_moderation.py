@@ -109,6 +109,9 @@ def test_report_then_moderator_hides_with_reason_shown_in_place(app, make) -> No
     assert response.status_code == 302
     page = app.test_client().get(idea_url(idea.id)).get_data(as_text=True)
     assert "This comment was hidden by a moderator: It was a personal attack" in page
+    decided = staff.get(f"/moderation/{phase.consultation_id}?status=closed").get_data(as_text=True)
+    assert "decided: hidden" in decided and "decided: hide<" not in decided
+    assert "Decided: hidden." in staff.get(f"/moderation/cases/{case.id}").get_data(as_text=True)
     mine = client.get("/me/contributions?kind=comments").get_data(as_text=True)
     assert "Hidden by a moderator" in mine and "It was a personal attack" in mine and "Others cannot see it" in mine
     assert "hopeless and lazy" not in page
@@ -276,7 +279,7 @@ def test_public_log_counts_by_reason_without_text(app, make) -> None:
 
 def test_held_posts_from_before_moderation_appear_in_the_queue(app, make) -> None:
     phase, idea = _idea(make)
-    idea.moderation_state = "held"
+    idea.moderation_state, idea.moderation_reason = "held", "Held for a moderator: possible duplicate."
     db.session.commit()
     moderator = make.user(role="moderator")
     _assign(moderator, phase.consultation_id, "moderator")
@@ -284,6 +287,8 @@ def test_held_posts_from_before_moderation_appear_in_the_queue(app, make) -> Non
     login(staff, moderator)
     # Counted as waiting before anyone has opened the queue, and once only after it has.
     assert "Moderation queue</a> (1 waiting)" in staff.get("/moderation").get_data(as_text=True)
-    assert "More evening clinics" in staff.get(f"/moderation/{phase.consultation_id}").get_data(as_text=True)
+    queue = staff.get(f"/moderation/{phase.consultation_id}").get_data(as_text=True)
+    assert "More evening clinics" in queue
+    assert "What its author is told: Held for a moderator: possible duplicate." in queue
     assert db.session.scalar(select(func.count()).select_from(ModerationCase)) == 1
     assert "Moderation queue</a> (1 waiting)" in staff.get("/moderation").get_data(as_text=True)
