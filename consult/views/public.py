@@ -13,7 +13,7 @@ from .. import authz
 from ..authz import allow
 from ..extensions import db, reads_only
 from ..models import Consultation, Phase, User, utcnow
-from ..services import impressions, queries
+from ..services import challenge, impressions, queries
 from ..services.phases import eligibility, scheduled_state
 from .helpers import page_arg, user_or_none
 
@@ -61,7 +61,8 @@ def consultation(slug: str) -> Any:
     now = utcnow()
     current = next((p for p in item.phases if scheduled_state(p, now) == "open"), None)
     counts = queries.topic_counts(db.session, [p.id for p in item.phases])
-    return render_template("consultation.html", consultation=item, current=current, counts=counts,
+    heard = {phase.id for _, phase in challenge.published_pages(db.session, item.id)}
+    return render_template("consultation.html", consultation=item, current=current, counts=counts, heard=heard,
                            phases=[p for p in item.phases if authz.phase_visible(p)],
                            can=eligibility(current, user_or_none(), now) if current else None)
 

@@ -98,6 +98,9 @@ def test_what_we_heard_page_is_written_published_and_linked_for_participants(cli
     client.post("/logout")
     page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
     assert "Theme number 0" in page and "People said thing 0." in page and "We put this in the strategy." in page
+    # The consultation's own page links to it under its phase.
+    home = client.get(f"/c/{data['consultation'].slug}").get_data(as_text=True)
+    assert f'href="/phases/{phase.id}/what-we-heard">What we heard in phase 1</a>' in home
     month = data["ideas"][0].created_at.strftime("%B %Y")
     assert f"Anon, {month}, {phase.title}" in page
     for author in data["authors"]:
