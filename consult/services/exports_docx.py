@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,9 @@ from .exports_groups import Tally, differences, write_section
 from .exports_xlsx import method_notes
 
 QUOTES = 3
+# Candidates kept per theme while streaming, so the same words posted again (a repeated comment) still leave
+# three different quotes.
+CANDIDATES = 12
 QUOTE_MAX = 600
 
 
@@ -32,6 +37,32 @@ def _clean(text: str) -> str:
     return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX - 1].rstrip() + "…"
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+# Words of a theme's name that say nothing of its topic.
+_JOINING = frozenset({"and", "or", "of", "the", "a", "an", "in", "for", "to", "with", "on"})
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    """The Snowball stemmer (no data file needed): "waiting", "waited" and "waits" are all "wait"."""
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
+def topic_words(theme: dict[str, Any]) -> frozenset[str]:
+    """The stems of a theme's name, as the analysts named it (its stored terms are too general to judge by)."""
+    stem = _stemmer().stem
+    return frozenset(stem(w) for w in _WORD.findall(str(theme.get("label", "")).lower())
+                     if w not in _JOINING and len(w) > 2)
+
+
+def on_topic(text: str, words: frozenset[str]) -> bool:
+    """Whether a contribution uses a word of its theme's name (a quote should show what the theme is about)."""
+    stem = _stemmer().stem
+    return any(stem(w) in words for w in _WORD.findall(text.lower()))
+
+
 def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
             tally: Tally) -> dict[int, dict[str, Any]]:
     """One pass over the contributions: per theme its people, support, sentiment, phases and best quotes."""
@@ -42,6 +73,7 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
             owners.setdefault(member, []).append(t["id"])
     stats = {t["id"]: {"people": set(), "support": [], "sentiment": Counter(), "phases": Counter(), "quotes": [],
                        "size": 0} for t in themes}
+    words = {t["id"]: topic_words(t) for t in themes}
     for row in counted(contribution_rows(session, ctx), progress):
         tally.add(row, owners.get(row["id"], []))
         for theme_id in owners.get(row["id"], ()):
@@ -53,14 +85,27 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
                 entry["support"].append(row["support"])
             entry["sentiment"][row["sentiment"] or "not scored"] += 1
             entry["phases"][ctx.phase_name(row["_phase_id"])] += 1
-            # Best-supported quotes, substantial ones first (a bare "agree" is no evidence).
-            weight = ((row["support"] or 0.0) + (1.0 if len(row["text"]) >= 40 else 0.0), row["id"])
+            # Best-supported quotes, substantial ones on the theme's topic first (a bare "agree", or an idea the
+            # clustering put here by its neighbours, is no evidence for the theme).
+            weight = ((row["support"] or 0.0) + (1.0 if len(row["text"]) >= 40 else 0.0)
+                      + (1.0 if on_topic(row["text"], words[theme_id]) else 0.0), row["id"])
             quote = (weight, _clean(row["text"]), attribution(row, ctx), row["id"])
-            if len(entry["quotes"]) < QUOTES:
+            if len(entry["quotes"]) < CANDIDATES:
                 heapq.heappush(entry["quotes"], quote)
             else:
                 heapq.heappushpop(entry["quotes"], quote)
     return stats
+
+
+def distinct_quotes(candidates: list[tuple[Any, str, str, str]]) -> list[tuple[Any, str, str, str]]:
+    """The best QUOTES candidates, each saying something different (case and spacing aside)."""
+    chosen, seen = [], set()
+    for quote in sorted(candidates, reverse=True):
+        words = " ".join(quote[1].lower().split())
+        if words not in seen:
+            seen.add(words)
+            chosen.append(quote)
+    return chosen[:QUOTES]
 
 
 def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progress | None = None) -> None:
@@ -95,7 +140,7 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
             cells[0].text, cells[1].text = key, value
         write_section(doc, ctx, differ[t["id"]], entry["size"])
         doc.add_heading("What people said", level=2)
-        quotes = sorted(entry["quotes"], reverse=True)
+        quotes = distinct_quotes(entry["quotes"])
         if not quotes:
             doc.add_paragraph("No contributions to quote.")
         for _, text, who, _item in quotes:
