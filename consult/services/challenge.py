@@ -31,6 +31,7 @@ from ..models import (
 from . import audit
 from .codebook import contribution_texts, for_consultation
 from .errors import Conflict, Invalid, NotFound
+from .quotes import on_topic, same_words, topic_words
 
 INTRO_MAX = 5000
 QUOTES_PER_THEME = 3
@@ -182,11 +183,20 @@ def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:
         ids = [m.contribution for m in theme.members]
         texts = contribution_texts(session, ids)
         support = _supports(session, ids)
-        # Quotes from this page's phase first (it reports that conversation), then from the others.
-        ranked = sorted((t for t in texts.values() if t["published"] and len(t["text"]) >= 20),
-                        key=lambda t: (t["phase_id"] != page.phase_id, -support.get(t["id"], 0), t["id"]))
+        # Quotes from this page's phase first (it reports that conversation), then from the others; within them,
+        # those on the theme's topic, then the best supported; the same words posted again are quoted once.
+        words = topic_words({"label": theme.label})
+        ranked = sorted((t for t in texts.values() if t["published"] and len(t["text"]) >= 20
+                         and t["phase_id"] in phases),
+                        key=lambda t: (t["phase_id"] != page.phase_id, not on_topic(t["text"], words),
+                                       -support.get(t["id"], 0), t["id"]))
+        chosen: dict[str, dict[str, Any]] = {}
+        for t in ranked:
+            if len(chosen) == QUOTES_PER_THEME:
+                break
+            chosen.setdefault(same_words(_quote(t)), t)
         quotes = [{"text": _quote(t), "who": f"Anon, {t['at']:%B %Y}, {phases[t['phase_id']].title}"}
-                  for t in ranked[:QUOTES_PER_THEME] if t["phase_id"] in phases]
+                  for t in chosen.values()]
         statements = session.execute(
             select(Idea.id, Idea.up_count, Idea.down_count, Phase.title)
             .join(Statement, Statement.idea_id == Idea.id).join(Phase, Phase.id == Idea.phase_id)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import heapq
-import re
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from sqlalchemy.orm import Session
 from .exports import ExportContext, Progress, contribution_rows, counted
 from .exports_groups import Tally, differences, write_section
 from .exports_xlsx import method_notes
+from .quotes import on_topic, same_words, topic_words
 
 QUOTES = 3
 # Candidates kept per theme while streaming, so the same words posted again (a repeated comment) still leave
@@ -35,32 +34,6 @@ def _clean(text: str) -> str:
     """Text Word can hold (no control characters), shortened for a quote."""
     text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
     return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX - 1].rstrip() + "…"
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-# Words of a theme's name that say nothing of its topic.
-_JOINING = frozenset({"and", "or", "of", "the", "a", "an", "in", "for", "to", "with", "on"})
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    """The Snowball stemmer (no data file needed): "waiting", "waited" and "waits" are all "wait"."""
-    from nltk.stem.snowball import SnowballStemmer
-
-    return SnowballStemmer("english")
-
-
-def topic_words(theme: dict[str, Any]) -> frozenset[str]:
-    """The stems of a theme's name, as the analysts named it (its stored terms are too general to judge by)."""
-    stem = _stemmer().stem
-    return frozenset(stem(w) for w in _WORD.findall(str(theme.get("label", "")).lower())
-                     if w not in _JOINING and len(w) > 2)
-
-
-def on_topic(text: str, words: frozenset[str]) -> bool:
-    """Whether a contribution uses a word of its theme's name (a quote should show what the theme is about)."""
-    stem = _stemmer().stem
-    return any(stem(w) in words for w in _WORD.findall(text.lower()))
 
 
 def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
@@ -101,7 +74,7 @@ def distinct_quotes(candidates: list[tuple[Any, str, str, str]]) -> list[tuple[A
     """The best QUOTES candidates, each saying something different (case and spacing aside)."""
     chosen, seen = [], set()
     for quote in sorted(candidates, reverse=True):
-        words = " ".join(quote[1].lower().split())
+        words = same_words(quote[1])
         if words not in seen:
             seen.add(words)
             chosen.append(quote)

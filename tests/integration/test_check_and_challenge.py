@@ -121,3 +121,25 @@ def test_choosing_a_phases_themes_shows_how_many_contributions_each_has_from_tha
     # Every contribution came from the first phase, so the later phase's page says so for each theme.
     later_page = client.get(f"/facilitate/phases/{later.id}/what-we-heard").get_data(as_text=True)
     assert later_page.count("None of its contributions came from this phase") == len(book.themes)
+
+
+def test_what_we_heard_quotes_the_same_words_once(client, make) -> None:
+    from consult.models import CodebookMember
+
+    data = _setup(make)
+    phase, book = data["phase"], data["book"]
+    first = book.themes[0]
+    said = "Theme number zero matters more than anything else here, truly."
+    phase.state, phase.closes_at = "open", None  # the comments were posted before it closed
+    for n in range(3):  # the same comment from three people, each well supported
+        comment, _ = contributions.post_comment(db.session, data["authors"][n], data["ideas"][n], said)
+        db.session.flush()
+        comment.up_count = 50
+        first.members.append(CodebookMember(contribution=f"c{comment.id}", source="analyst"))
+    closed_phase(phase)
+    db.session.commit()
+    login(client, data["facilitator"])
+    client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
+                data={"introduction": "We asked.", "themes": [first.id], "publish": "y"})
+    page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
+    assert page.count(said) == 1

@@ -1,6 +1,6 @@
 """The evidence pack quotes what a theme is about, not just what was most supported."""
 
-from consult.services.exports_docx import on_topic, topic_words
+from consult.services.quotes import on_topic, topic_words
 
 
 def test_a_quote_is_on_topic_when_it_uses_a_word_of_the_themes_name() -> None:
