@@ -149,7 +149,8 @@ def build_context(session: Session, consultation: Consultation, key: str) -> Exp
             members = list(session.scalars(select(CodebookMember.contribution)
                                            .where(CodebookMember.theme_id == theme.id).order_by(CodebookMember.id)))
             themes.append({"id": theme.id, "label": theme.label, "summary": theme.summary, "state": theme.state,
-                           "merged_into": theme.merged_into_id, "terms": theme.terms, "contributions": members})
+                           "merged_into": theme.merged_into_id, "terms": theme.terms, "contributions": members,
+                           "adopted_from": {"analysis": theme.origin_run_id, "theme": theme.origin_theme}})
             if theme.state == "active":
                 for member in members:
                     labels.setdefault(member, []).append(theme.label)
@@ -164,7 +165,8 @@ def build_context(session: Session, consultation: Consultation, key: str) -> Exp
             for t in run.result["themes"]["themes"]:
                 themes.append({"id": t["id"], "label": t["label"], "summary": t.get("description", ""),
                                "state": "engine", "merged_into": None, "terms": t.get("terms", []),
-                               "contributions": list(t["contributions"])})
+                               "contributions": list(t["contributions"]),
+                               "adopted_from": {"analysis": run.id, "theme": t["id"]}})
                 for member in t["contributions"]:
                     labels.setdefault(member, []).append(t["label"])
     total = (session.scalar(select(func.count()).select_from(Idea).where(

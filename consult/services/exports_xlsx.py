@@ -61,21 +61,34 @@ def write_xlsx(session: Session, ctx: ExportContext, out: Path, progress: Progre
     book.save(out)
 
 
+def _adopted(ctx: ExportContext) -> dict[int, int]:
+    """The Themes sheet's number of each theme of the analysis these figures come from (a codebook theme adopted
+    from it and still in use, or the analysis's own theme when there is no codebook)."""
+    run_id = ctx.run.id if ctx.run else None
+    return {t["adopted_from"]["theme"]: t["id"] for t in ctx.themes
+            if t["adopted_from"]["analysis"] == run_id and t["state"] in ("active", "engine")}
+
+
 def _groups(book: Workbook, ctx: ExportContext) -> None:
     """The analysis's group breakdowns, as it withheld them (disclosure control), with theme labels."""
-    sheet = _sheet(book, "Groups", ["phase", "dimension", "group", "theme", "label", "contributors",
-                                    "contributions", "share", "ratio", "voters", "support", "withheld"])
+    # "theme" joins to the Themes sheet; "analysis_theme" is the number the analysis pages give it.
+    sheet = _sheet(book, "Groups", ["phase", "dimension", "group", "theme", "analysis_theme", "label",
+                                    "contributors", "contributions", "share", "ratio", "voters", "support",
+                                    "withheld"])
     result = (ctx.run.result or {}) if ctx.run else {}
     labels = {t["id"]: t["label"] for t in result.get("themes", {}).get("themes", [])}
+    adopted = _adopted(ctx)
     for table in result.get("groups", {}).get("tables", []):
         for group in table.get("groups", []):
             sheet.append([cell(table.get("phase") or "All"), table.get("dimension"), cell(group.get("group")), "",
-                          "", group.get("contributors"), group.get("contributions"), None, None,
+                          "", "", group.get("contributors"), group.get("contributions"), None, None,
                           group.get("voters"), group.get("support"), cell(group.get("suppressed") or "")])
         for row in table.get("themes", []):
+            engine = row.get("theme")
             for cell_row in row.get("cells", []) if isinstance(row.get("cells"), list) else []:
                 sheet.append([cell(table.get("phase") or "All"), table.get("dimension"),
-                              cell(cell_row.get("group")), row.get("theme"), cell(labels.get(row.get("theme"), "")),
+                              cell(cell_row.get("group")), adopted.get(engine, ""),
+                              "" if engine is None else engine + 1, cell(labels.get(engine, "")),
                               cell_row.get("contributors"), cell_row.get("contributions"), cell_row.get("share"),
                               cell_row.get("ratio"), cell_row.get("voters"), cell_row.get("support"),
                               cell(cell_row.get("suppressed") or "")])
@@ -87,8 +100,9 @@ def _reweighted(book: Workbook, session: Session, ctx: ExportContext) -> None:
 
     from . import disclosure, reweighting
 
-    sheet = _sheet(book, "Reweighted", ["dimension", "theme", "label", "raw_share", "reweighted_share_low",
-                                        "reweighted_share_high", "groups_used", "groups_left_out", "note"])
+    sheet = _sheet(book, "Reweighted", ["dimension", "theme", "analysis_theme", "label", "raw_share",
+                                        "reweighted_share_low", "reweighted_share_high", "groups_used",
+                                        "groups_left_out", "note"])
     if ctx.run is None or not (ctx.run.result or {}).get("themes", {}).get("themes"):
         return
     choices = {d.key for d in reweighting.dimensions(session, ctx.consultation.id)}
@@ -99,10 +113,12 @@ def _reweighted(book: Workbook, session: Session, ctx: ExportContext) -> None:
                                       secret=str(ctx.extra.get("key", "")), policy=policy)
     used = "; ".join(g["label"] for g in report["groups"] if g["used"])
     left_out = "; ".join(f"{g['label']} ({g['why']})" for g in report["groups"] if not g["used"])
+    adopted = _adopted(ctx)
     for row in report["themes"]:
         low, high = row["reweighted"] or (None, None)
-        sheet.append([cell(report["dimension"].title), row["theme"], cell(row["label"]), row["raw_share"], low, high,
-                      cell(used), cell(left_out), cell(report["explanation"] if row is report["themes"][0] else "")])
+        sheet.append([cell(report["dimension"].title), adopted.get(row["theme"], ""), row["theme"] + 1,
+                      cell(row["label"]), row["raw_share"], low, high, cell(used), cell(left_out),
+                      cell(report["explanation"] if row is report["themes"][0] else "")])
 
 
 def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
@@ -120,7 +136,9 @@ def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
         ("People", "Authors appear only as pseudonyms made for this export; they match within this file and "
                    "nowhere else. No names, emails or demographic answers are included."),
         ("Groups", f"Group figures come from the analysis; cells of fewer than {min_cell} people are withheld, "
-                   "with the reason given."),
+                   "with the reason given. Their 'theme' is the Themes sheet's number of the theme adopted from "
+                   "that analysis theme (blank when none is in use), and 'analysis_theme' the number the "
+                   "analysis pages give it. The Reweighted sheet numbers its themes the same way."),
         ("Reweighted", "Each theme's share of contributions as they came, and reweighted by age band so each "
                        "group counts as its share of the reference population (what a sample shaped like "
                        "England's population would have said). Worked out from disclosure-controlled counts; "

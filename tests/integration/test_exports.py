@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from consult.extensions import db
-from consult.models import AuditEvent, Comment, Idea, Vote
+from consult.models import AuditEvent, CodebookTheme, Comment, Idea, Vote
 from consult.services import codebook as cb
 from consult.services import contributions, exports
 from tests.conftest import login
@@ -138,6 +138,18 @@ def test_xlsx_workbook_has_every_sheet_with_the_right_figures(exported, client) 
     assert len(membership) - 1 == sum(r[5] for r in themes[1:])
     method = {r[0]: r[1] for r in book["Method"].iter_rows(values_only=True)}
     assert "codebook, version 2" in method["Themes"]
+    # The group and reweighted figures join to the Themes sheet by "theme": the codebook theme adopted from the
+    # analysis theme they describe, never the analysis's own number (which counts from 0 and means another).
+    adopted = {t.origin_theme + 1: t.id for t in db.session.scalars(select(CodebookTheme))
+               if t.state == "active" and t.origin_theme is not None}
+    for sheet in ("Groups", "Reweighted"):
+        rows = list(book[sheet].iter_rows(values_only=True))
+        head = rows[0]
+        linked = [(r[head.index("theme")], r[head.index("analysis_theme")]) for r in rows[1:]
+                  if r[head.index("analysis_theme")] not in (None, "")]
+        assert linked, sheet
+        assert all(theme == adopted.get(number, None) or (theme in (None, "") and number not in adopted)
+                   for theme, number in linked), sheet
 
 
 def test_docx_evidence_pack_has_themes_quotes_method_and_tracing(exported, client) -> None:
