@@ -19,17 +19,21 @@ def _stemmer() -> Any:
     return SnowballStemmer("english")
 
 
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    """A word's stem, remembered: an export stems every word of every contribution, from a small vocabulary."""
+    return str(_stemmer().stem(word))
+
+
 def topic_words(theme: dict[str, Any]) -> frozenset[str]:
     """The stems of a theme's name, as the analysts named it (its stored terms are too general to judge by)."""
-    stem = _stemmer().stem
-    return frozenset(stem(w) for w in _WORD.findall(str(theme.get("label", "")).lower())
+    return frozenset(_stem(w) for w in _WORD.findall(str(theme.get("label", "")).lower())
                      if w not in _JOINING and len(w) > 2)
 
 
 def on_topic(text: str, words: frozenset[str]) -> bool:
     """Whether a contribution uses a word of its theme's name (a quote should show what the theme is about)."""
-    stem = _stemmer().stem
-    return any(stem(w) in words for w in _WORD.findall(text.lower()))
+    return any(_stem(w) in words for w in _WORD.findall(text.lower()))
 
 
 def same_words(text: str) -> str:
