@@ -5,10 +5,12 @@ from consult.services.quotes import on_topic, topic_words
 
 def test_a_quote_is_on_topic_when_it_uses_a_word_of_the_themes_name() -> None:
     words = topic_words({"label": "Waiting and referrals", "terms": ["let", "year"]})
-    assert words == {"wait", "referr"}  # stems of the name; "and" and the general stored terms are left out
+    assert words == {"wait", "referr"}  # roots of the name; "and" and the general stored terms are left out
     assert on_topic("I waited twelve weeks for a referral.", words)
     assert on_topic("The waiting list is far too long.", words)
     assert not on_topic("Vision checks in reception year pick up problems early.", words)
+    mental = topic_words({"label": "Mental health"})
+    assert on_topic("Mental-health wards", mental) and not on_topic("As I mentioned before", mental)
 
 
 def test_the_same_words_posted_again_are_quoted_once() -> None:
