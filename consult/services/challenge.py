@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     Codebook,
+    CodebookMember,
     CodebookTheme,
     Comment,
     HeardPage,
@@ -118,14 +119,12 @@ def heard_page(session: Session, phase: Phase) -> HeardPage | None:
 
 def phase_counts(session: Session, themes: list[CodebookTheme], phase_id: int) -> dict[int, int]:
     """How many of each theme's contributions came from this phase (to choose a phase's themes by)."""
-    ids = {m.contribution for t in themes for m in t.members}
-    in_phase: set[str] = set()
-    for prefix, model in (("i", Idea), ("c", Comment)):
-        numbers = sorted(int(i[1:]) for i in ids if i.startswith(prefix) and i[1:].isdigit())
-        for start in range(0, len(numbers), 500):
-            in_phase.update(f"{prefix}{n}" for n in session.scalars(select(model.id).where(
-                model.id.in_(numbers[start:start + 500]), model.phase_id == phase_id)))
-    return {t.id: sum(m.contribution in in_phase for m in t.members) for t in themes}
+    members = session.execute(select(CodebookMember.theme_id, CodebookMember.contribution)
+                              .where(CodebookMember.theme_id.in_([t.id for t in themes]))).all()
+    texts = contribution_texts(session, {contribution for _, contribution in members})
+    counts = Counter(theme for theme, contribution in members
+                     if contribution in texts and texts[contribution]["phase_id"] == phase_id)
+    return {t.id: counts[t.id] for t in themes}
 
 
 def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str | None, outcome: str | None,
