@@ -10,6 +10,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import Session
 
 from .exports import ExportContext, Progress, contribution_rows, counted, safe_cell
+from .results import method_text
 
 IDEA_COLUMNS = ["id", "phase", "topic", "month", "channel", "title", "text", "up", "down", "impressions",
                 "support", "support_low", "support_high", "sentiment", "themes"]
@@ -153,7 +154,7 @@ def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
         notes.append(("Themes", "No analysis has been run yet, so there are no themes or support scores."))
     if ctx.run is not None:
         notes.append(("Analysis", f"Analysis {ctx.run.id}, finished {ctx.run.finished_at:%d %B %Y}; method: "
-                                  f"{themes.get('method', 'not recorded')}; {themes.get('k', '?')} themes; "
+                                  f"{method_text(themes.get('method'))}; {themes.get('k', '?')} themes; "
                                   f"stability {themes.get('stability', 'not measured')}."))
         counts = meta.get("counts", {})
         if counts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from analysis.stance import SUPPORT_SHIFT
@@ -120,6 +121,22 @@ def phases(result: dict[str, Any]) -> list[str]:
         if table["phase"] is not None and table["phase"] not in seen:
             seen.append(table["phase"])
     return seen
+
+
+def method_text(method: str | None) -> str:
+    """The theme method's id ("minilm-static-words+tfidf-lsa20 | knn-spectral consensus k-means") in words, the
+    id kept in brackets for anyone reproducing the run."""
+    if not method:
+        return "not recorded"
+    compared = []
+    if "minilm-static-words" in method:
+        compared.append("what their words mean (MiniLM word vectors shipped with consult)")
+    lsa = re.search(r"tfidf-lsa(\d+)", method)
+    if lsa:
+        compared.append(f"which words they share (TF-IDF, reduced to {lsa.group(1)} dimensions)")
+    grouped = ("grouped by spectral clustering of each one's nearest neighbours, several k-means runs combined "
+               "into one answer" if "knn-spectral consensus" in method else "grouped by clustering")
+    return f"contributions compared by {' and '.join(compared) or 'their words'}, {grouped} ({method})"
 
 
 def support_text(row: dict[str, Any]) -> str:

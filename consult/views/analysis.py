@@ -110,7 +110,8 @@ def run(run_id: int) -> Any:
                            stability=results.stability_reading(result["themes"].get("stability")),
                            set_aside=results.set_aside(result), quality=results.quality(result),
                            comparison=results.phase_comparison(result),
-                           shift_points=results.support_shift_points())
+                           shift_points=results.support_shift_points(),
+                           method=results.method_text(result["themes"].get("method")))
 
 
 @bp.route("/runs/<int:run_id>/themes/<int:theme_id>")
