@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -119,6 +120,22 @@ def noun_like(word: str) -> bool:
 CONNECTORS = frozenset({"and", "of", "for", "to", "in", "at", "on"})
 
 
+@lru_cache(maxsize=200_000)
+def _ends_run(token: str) -> bool:
+    """A token that never joins a phrase (a stop word, a one-letter word, a tone word, a redaction mark)."""
+    return token in STOP_WORDS or len(token) < 2 or _breaks_phrase(token) or token.startswith("xx")
+
+
+@lru_cache(maxsize=200_000)
+def _word_facts(word: str) -> tuple[str, bool, bool, bool, bool]:
+    """What phrase-making asks of one word, worked out once: its key, whether it is a joining word, a tone
+    word, one that can start a phrase and one that can end it."""
+    if word in CONNECTORS:
+        return word, True, False, False, False
+    return (word_key(word), False, is_tone_word(word),
+            word not in _EDGE_WORDS and not is_verb_only(word), noun_like(word))
+
+
 def phrases_of(text: str) -> list[tuple[str, str]]:
     """(key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped."""
     text = _PERSONAL_POSSESSIVES.sub(" . ", _PRAISE_IDIOMS.sub(" ", without_introduction(text)))
@@ -131,29 +148,26 @@ def phrases_of(text: str) -> list[tuple[str, str]]:
         if token in CONNECTORS and runs[-1]:
             runs[-1].append(token)
             continue
-        if (token in STOP_WORDS or len(token) < 2 or (len(token) == 2 and token not in capitals)
-                or _breaks_phrase(token) or token.startswith("xx")):
+        if _ends_run(token) or (len(token) == 2 and token not in capitals):
             if runs[-1]:
                 runs.append([])
             continue
         runs[-1].append(token)
     found: dict[str, str] = {}
     for run in runs:
+        facts = [_word_facts(w) for w in run]
         for size in range(1, MAX_PHRASE_WORDS + 2):
             for start in range(len(run) - size + 1):
-                words = run[start : start + size]
-                if words[0] in CONNECTORS or words[-1] in CONNECTORS:
-                    continue
-                content = [w for w in words if w not in CONNECTORS]
-                if len(content) > MAX_PHRASE_WORDS or (len(content) == 1 and is_tone_word(content[0])):
+                end = start + size - 1
+                first, last = facts[start], facts[end]
+                if first[1] or last[1] or not first[3] or not last[4]:
+                    continue  # a joining word at an end, a word no phrase starts with, or none ends with
+                content = [f for f in facts[start : end + 1] if not f[1]]
+                if len(content) > MAX_PHRASE_WORDS or (len(content) == 1 and content[0][2]):
                     continue  # a tone word names a topic only inside a phrase ("waiting times", not "times")
-                if words[0] in _EDGE_WORDS or not noun_like(words[-1]) or is_verb_only(words[0]):
+                if len({f[0] for f in content}) < len(content):  # "ward ward", "mental health and mental"
                     continue
-                parts = [word_key(w) for w in content]
-                if len(set(parts)) < len(parts):  # "ward ward", "mental health and mental"
-                    continue
-                key = " ".join(w if w in CONNECTORS else word_key(w) for w in words)
-                found.setdefault(key, " ".join(words))
+                found.setdefault(" ".join(f[0] for f in facts[start : end + 1]), " ".join(run[start : end + 1]))
     return list(found.items())
 
 
@@ -188,7 +202,10 @@ class PhraseIndex:
             pairs = phrases_of(text)
             self.keys.append(tuple(shared.setdefault(k, k) for k, _ in pairs))
             for key, words in pairs:
-                self.surface.setdefault(key, Counter())[words] += 1
+                spellings = self.surface.get(key)
+                if spellings is None:  # not setdefault: that built a Counter for every use of a phrase
+                    spellings = self.surface[key] = Counter()
+                spellings[words] += 1
                 self.document_frequency[key] += 1
         self.n = len(texts)
         self.acronyms = _acronyms(texts)
