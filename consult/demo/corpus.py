@@ -58,6 +58,8 @@ class _Theme:
     ideas: tuple[_Text, ...]
     details: tuple[str, ...]
     comments: tuple[_Text, ...]
+    # Comments written for one idea (by its title), posted under it before the theme's own comments.
+    on_idea: dict[str, tuple[_Text, ...]]
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +67,8 @@ def load_corpus() -> dict[str, Any]:
     """The demo text: consultation, phases, topics and themes, plus selected NHS patient feedback."""
     with (DEMO_DATA / "corpus.toml").open("rb") as handle:
         corpus = tomllib.load(handle)
+    with (DEMO_DATA / "idea_comments.toml").open("rb") as handle:
+        on_ideas = tomllib.load(handle)
     themes = {}
     for key, raw in corpus["themes"].items():
         ideas = []
@@ -79,6 +83,8 @@ def load_corpus() -> dict[str, Any]:
             ideas=tuple(ideas),
             details=tuple(raw["details"]),
             comments=tuple(_tagged(text) for text in raw["comments"]),
+            on_idea={_tagged(title).value: tuple(_tagged(text) for text in texts)
+                     for title, texts in on_ideas.get(key, {}).items()},
         )
     feedback: dict[str, list[_Text]] = {}
     with (DEMO_DATA / "pxtext_feedback.csv").open(newline="", encoding="utf-8") as handle:

@@ -221,7 +221,7 @@ class _Planner:
                 if comment.author is None:
                     continue
                 comment.body = self.writer.comment(idea.theme, comment.author, plan.index,
-                                                   reply=comment.parent is not None)
+                                                   reply=comment.parent is not None, idea=idea.title)
                 comment.visible_until = idea.visible_until
                 if comment.parent is None:
                     top_level.append(comment)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,12 @@ def _article(noun: str) -> str:
 # --- text -------------------------------------------------------------------------------------
 
 
+# Once an idea's own comments are taken, a theme comment posted under it is the closest in meaning to the idea
+# among the next few its author could have written ("Unpaid carers must be in there" under "Unpaid carers"),
+# not simply the next: the deck still deals each text once before any is repeated.
+MATCH_WINDOW = 6
+
+
 class _Deck:
     """Texts dealt in shuffled order, each used once before any is repeated."""
 
@@ -33,18 +40,26 @@ class _Deck:
         self.order: list[_Text] = []
         self.next = 0
 
-    def deal(self, person: _Person) -> _Text | None:
-        """The next text this person could have written, or None if the deck has none."""
+    def deal(self, person: _Person, prefer: Callable[[_Text], float] | None = None) -> _Text | None:
+        """The next text this person could have written, or None if the deck has none; given ``prefer``, the
+        one it scores highest among the next ``MATCH_WINDOW`` they could have written."""
         for _ in range(2):
             if self.next >= len(self.order):
                 self.order = self.texts[:]
                 self.rng.shuffle(self.order)
                 self.next = 0
+            fitting: list[int] = []
             for j in range(self.next, len(self.order)):
                 if self.order[j].fits(person):
-                    self.order[self.next], self.order[j] = self.order[j], self.order[self.next]
-                    self.next += 1
-                    return self.order[self.next - 1]
+                    fitting.append(j)
+                    if prefer is None or len(fitting) == MATCH_WINDOW:
+                        break
+            if fitting:
+                # The first of equals, so the shuffled order breaks ties.
+                j = max(fitting, key=lambda k: prefer(self.order[k])) if prefer is not None else fitting[0]
+                self.order[self.next], self.order[j] = self.order[j], self.order[self.next]
+                self.next += 1
+                return self.order[self.next - 1]
             self.next = len(self.order)
         return None
 
@@ -63,6 +78,40 @@ class _Writer:
         text = corpus["text"]
         self.generic = _Deck([_tagged(t) for t in text["generic_comments"]], rng)
         self.replies = _Deck([_tagged(t) for t in text["replies"]], rng)
+        self.posted: dict[tuple[str, str], set[int]] = {}  # which of an idea's own comments are taken
+        self.vectors: dict[tuple[str, str], np.ndarray] = {}
+
+    def _on_idea(self, theme: _Theme, idea: str, person: _Person) -> _Text | None:
+        """The next comment written for this idea that this person could have written and nobody has posted."""
+        used = self.posted.setdefault((theme.key, idea), set())
+        for number, text in enumerate(theme.on_idea.get(idea, ())):
+            if number not in used and text.fits(person):
+                used.add(number)
+                return text
+        return None
+
+    def _related(self, theme: _Theme, idea: str, person: _Person) -> _Text | None:
+        """A comment of the theme's own, the closest in meaning to the idea titled ``idea`` among the next few
+        this person could have written."""
+        vectors = self._vectors()
+        target = vectors.get((theme.key, idea))
+        if target is None:
+            return self.comment_decks[theme.key].deal(person)
+        return self.comment_decks[theme.key].deal(person, lambda t: float(vectors[(theme.key, t.value)] @ target))
+
+    def _vectors(self) -> dict[tuple[str, str], np.ndarray]:
+        """Each theme's ideas (by title) and comments placed in the theme engine's space of meaning, all at
+        once: word weights come from the whole corpus (one text alone weighs every word 0)."""
+        if not self.vectors:
+            from analysis.themes import embed_texts  # here: scikit-learn is imported only when seeding
+
+            keys = [(key, title) for key, theme in self.themes.items() for title, _ in (t.value for t in theme.ideas)]
+            keys += [(key, text.value) for key, theme in self.themes.items() for text in theme.comments]
+            texts = [f"{title}. {body}" for key, theme in self.themes.items()
+                     for title, body in (t.value for t in theme.ideas)]
+            texts += [text.value for theme in self.themes.values() for text in theme.comments]
+            self.vectors.update(zip(keys, embed_texts(texts), strict=True))
+        return self.vectors
 
     def _opener(self, person: _Person) -> str:
         """A first sentence saying who the author is."""
@@ -101,8 +150,8 @@ class _Writer:
         # No stock sentences are added: the same pasted line on many ideas reads as fake and skews the analysis.
         return title, body
 
-    def comment(self, theme: _Theme, person: _Person, phase_index: int, *, reply: bool) -> str:
-        """A comment (or reply) on an idea of this theme, by this person."""
+    def comment(self, theme: _Theme, person: _Person, phase_index: int, *, reply: bool, idea: str = "") -> str:
+        """A comment (or reply) on the idea titled ``idea`` of this theme, by this person."""
         roll = self.rng.random()
         text: _Text | None = None
         if reply and roll < 0.55:
@@ -110,7 +159,7 @@ class _Writer:
         elif phase_index == 0 and roll < 0.25 and theme.key in self.feedback_decks:
             text = self.feedback_decks[theme.key].deal(person)
         elif roll < 0.75 and (theme.authors is None or person.category in theme.authors):
-            text = self.comment_decks[theme.key].deal(person)
+            text = self._on_idea(theme, idea, person) or self._related(theme, idea, person)
         if text is None:
             text = self.generic.deal(person) or _Text(self.corpus["text"]["generic_comments"][0])
         openers = self.corpus["text"].get(f"comment_openers_{person.category}")

@@ -306,3 +306,22 @@ def test_no_topic_repeats_an_idea_title_and_no_stock_sentence_is_pasted_onto_ide
     assert len(stock) > 50  # the stock lines really were found in the corpus
     pasted = {line: sum(line in body for _, _, body in rows) for line in stock}
     assert {line: n for line, n in pasted.items() if n} == {}
+
+
+def test_comments_written_for_an_idea_are_posted_under_it_and_most_comments_differ(seeded) -> None:
+    from consult.demo import load_corpus
+
+    engine, _ = seeded
+    written = {text.value: title for theme in load_corpus()["theme_objects"].values()
+               for title, texts in theme.on_idea.items() for text in texts}
+    assert len(written) > 900
+    with Session(engine) as session:
+        rows = session.execute(select(Idea.title, Comment.body).join(Comment, Comment.idea_id == Idea.id)).all()
+    # A comment may carry an opener the demo adds ("Physiotherapist here."), so it is matched by its ending.
+    placed = [(title, written[text]) for title, body in rows for text in written if body.endswith(text)]
+    assert len(placed) > 200
+    assert [(title, own) for title, own in placed if title != own] == []
+    commented = {title for title, _ in rows}
+    assert len({title for title, _ in placed}) >= 0.75 * len(commented)
+    # Short reactions ("Hear, hear.") repeat, as they do in real conversations; most comments say their own thing.
+    assert len({body for _, body in rows}) >= 0.55 * len(rows)
