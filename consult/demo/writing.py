@@ -105,12 +105,10 @@ class _Writer:
         if not self.vectors:
             from analysis.themes import embed_texts  # here: scikit-learn is imported only when seeding
 
-            keys = [(key, title) for key, theme in self.themes.items() for title, _ in (t.value for t in theme.ideas)]
-            keys += [(key, text.value) for key, theme in self.themes.items() for text in theme.comments]
-            texts = [f"{title}. {body}" for key, theme in self.themes.items()
+            named = [((key, title), f"{title}. {body}") for key, theme in self.themes.items()
                      for title, body in (t.value for t in theme.ideas)]
-            texts += [text.value for theme in self.themes.values() for text in theme.comments]
-            self.vectors.update(zip(keys, embed_texts(texts), strict=True))
+            named += [((key, t.value), t.value) for key, theme in self.themes.items() for t in theme.comments]
+            self.vectors.update(zip((k for k, _ in named), embed_texts([text for _, text in named]), strict=True))
         return self.vectors
 
     def _opener(self, person: _Person) -> str:

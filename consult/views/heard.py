@@ -114,8 +114,8 @@ def edit(phase_id: int) -> Any:
                   "themes": [str(t.theme_id) for t in page.themes] if page else [],
                   "publish": page.is_published if page else False,
                   "actions": {str(t.theme_id): t.action for t in page.themes} if page else {}}
-    counts = challenge.phase_counts(db.session, [t for t in book.themes if t.state == "active"], phase.id) \
-        if book is not None else {}
+    counts = (challenge.phase_counts(db.session, [t for t in book.themes if t.state == "active"], phase.id)
+              if book is not None else {})
     return render_template("heard/edit.html", consultation=consultation, phase=phase, book=book, page=page,
                            values=values, errors=errors, counts=counts), 400 if errors else 200
 
