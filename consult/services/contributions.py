@@ -78,9 +78,13 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
             errors.update(exc.field_errors)
     if on_behalf is not None:
         _check_on_behalf(user, on_behalf)
-        # Offline input still belongs to an open phase: a closed conversation stays closed for everyone.
-        if scheduled_state(phase, now) != "open":
-            raise Conflict("This phase is not open, so contributions cannot be added to it.")
+        # Offline input is taken while the phase is open and, after it closes, up to the facilitator's deadline
+        # for typing up what was gathered before it closed (the same rule as a CSV upload).
+        from .workshops import accepting  # workshops screens through moderation, which imports this module
+
+        ok, why = accepting(session, phase, now)
+        if not ok:
+            raise Conflict(why)
     else:
         require_contribution_allowed(phase, user, now)
     if errors:

@@ -260,7 +260,9 @@ def _dimension_rows(session: Session, scope: Scope, dim: Dimension, cells: dict,
     present = [label for code, label in dim.categories if raw.get(code)] if dim.key == "profession" else None
     return {"dimension": dim, "rows": rows, "stated": stated, "source": source,
             "prefer": cells[(dim.key, PREFER_NOT)], "none": cells[(dim.key, "__none__")],
-            "other": cells.get((dim.key, "other")), "flags": flags,
+            # Only the profession table has a row beyond its categories (staff outside the allied health
+            # professions); elsewhere "other" is one of the categories and already has its row.
+            "other": cells.get((dim.key, "other")) if dim.key == "profession" else None, "flags": flags,
             "score": (min(ratios) / max(ratios)) if len(ratios) >= 2 and max(ratios) > 0 else None,
             "lowest": min(rows, key=lambda r: r["ratio"] if r["ratio"] is not None else math.inf)["label"]
             if ratios else None,
@@ -342,10 +344,15 @@ def summary_paragraph(report: dict[str, Any]) -> str:
     if flags:
         sentences.append("Compared with the reference population: " + "; ".join(
             f.replace("Under-represented: ", "") for f in flags[:6]) + " were under-represented.")
-    if report["offline"]:
-        events = report["offline"]
+    events = [e for e in report["offline"] if e["id"] is not None]
+    singles = sum(e["contributions"] for e in report["offline"] if e["id"] is None)
+    if events:
         added = plural(sum(e["contributions"] for e in events), "contribution")
-        sentences.append(f"{plural(len(events), 'offline session')} (workshops, paper or phone) added {added}.")
+        sentences.append(f"{plural(len(events), 'offline session')} (workshops, paper or phone) added {added}"
+                         + (f", and facilitators entered {singles:,} more one at a time." if singles else "."))
+    elif singles:
+        sentences.append(f"Facilitators entered {plural(singles, 'contribution')} gathered at workshops, on paper "
+                         "or by phone.")
     return " ".join(sentences)
 
 

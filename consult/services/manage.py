@@ -31,7 +31,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit
+from . import audit, workshops
 from .contributions import DUPLICATE_WINDOW, OnBehalf, post_idea
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import scheduled_state
@@ -228,6 +228,9 @@ def _clean_phase(*, title: str | None, question: str | None, description: str | 
     if typed_ok and state == "open" and (opens is None or opens > now):
         errors["opens_at"] = ("This phase is already open, so it needs an opening time in the past. "
                               "To stop contributions, close it from the dashboard.")
+    if typed_ok and state == "draft" and closes is not None and closes <= now:
+        # Otherwise the schedule would record a phase that ran and closed without anyone able to take part.
+        errors["closes_at"] = "This phase has not opened yet, so its closing time must be in the future"
     if typed_ok and state == "closed" and (closes is None or closes > now):
         errors["closes_at"] = ("This phase is closed, so it needs a closing time in the past. "
                                "To take contributions again, reopen it from the dashboard.")
@@ -279,6 +282,11 @@ def update_phase(session: Session, actor: User, phase: Phase, *, title: str | No
                           opens_at=opens_at, closes_at=closes_at, state=scheduled_state(phase, now), now=now)
     categories = values.pop("audience")
     old_schedule = {"opens_at": phase.opens_at, "closes_at": phase.closes_at}
+    for name, old in old_schedule.items():
+        # The form shows times to the minute: the same minute sent back is no change (a phase opened by hand
+        # at 12:25:33 keeps its seconds, and the audit log no change that did not happen).
+        if old is not None and values[name] == old.replace(second=0, microsecond=0):
+            values[name] = old
     changed = _changes(phase, values)
     if categories != phase.audience_categories:
         kept = {a.category: a for a in phase.audience}
@@ -380,12 +388,9 @@ def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str |
                        single_line=False)
     if errors:
         raise Invalid("There is a problem", errors)
-    phase = topic.phase
-    state = scheduled_state(phase, now)
-    if state != "open":
-        # Same promise as online: nothing is added to a phase that is not open.
-        raise Conflict("This phase is closed, so nothing more can be added to it." if state == "closed"
-                       else "This phase has not opened yet. Open it before entering contributions.")
+    ok, why = workshops.accepting(session, topic.phase, now)
+    if not ok:
+        raise Conflict(why)
     existing = session.scalar(
         select(Idea).where(Idea.entered_by_id == actor.id, Idea.topic_id == topic.id,
                            Idea.title == clean_title, Idea.body == clean_body,

@@ -33,7 +33,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit
+from . import audit, moderation
 from .errors import Conflict, Invalid
 from .phases import scheduled_state
 from .text import require_text
@@ -51,6 +51,7 @@ class UploadReport:
 
     added: list[int] = field(default_factory=list)
     already: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # added, but waiting for a moderator (personal details)
     problems: list[tuple[int, list[str]]] = field(default_factory=list)
     events: set[str] = field(default_factory=set)
 
@@ -61,11 +62,12 @@ def template_csv(phase: Phase) -> str:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     first = phase.topics[0].title if phase.topics else "Topic title"
+    day = max(phase.opens_at or utcnow(), utcnow()).date().isoformat()  # a date the upload would accept
     writer.writerow([first, "Transport to appointments", "Several people said buses do not reach the clinic.",
-                     "workshop", "Older people's forum, Southampton", "2021-05-14", "12",
+                     "workshop", "Older people's forum, Southampton", day, "12",
                      "older adults, mostly disabled", "service_user"])
     writer.writerow([first, "Phone follow-up", "Call me after the appointment instead of a letter.", "phone",
-                     "Phone line", "2021-05-20", "", "", ""])
+                     "Phone line", day, "", "", ""])
     return out.getvalue()
 
 
@@ -102,7 +104,8 @@ def accepting(session: Session, phase: Phase, now: datetime | None = None) -> tu
     if deadline is None:
         return False, ("This phase is closed. Set a deadline for offline contributions below to enter what "
                        "was gathered before it closed.")
-    return False, f"This phase is closed and the deadline for offline contributions ({deadline:%d %B %Y}) has passed."
+    return False, (f"This phase is closed and the deadline for offline contributions ({_day(deadline.date())}) "
+                   "has passed.")
 
 
 def _parse_date(text: str) -> date | None:
@@ -157,6 +160,10 @@ def _check_row(phase: Phase, row: dict[str, str], today: date) -> tuple[dict[str
         problems.append(f"the date “{row['date'][:20]}” should look like 2021-05-14 or 14/05/2021")
     elif held > today:
         problems.append("the date is in the future")
+    elif phase.opens_at is not None and held < phase.opens_at.date():
+        # Input gathered before the question was asked belongs to another round (and catches the template's
+        # example rows sent as they are).
+        problems.append(f"the date is before this phase opened ({_day(phase.opens_at.date())})")
     clean["held_on"] = held
     people = row.get("people", "")
     if people and (not people.isdigit() or not 1 <= int(people) <= 100000):
@@ -249,6 +256,11 @@ def upload(session: Session, actor: User, phase: Phase, text: str, *, now: datet
                 session.add(OfflineContribution(phase_id=phase.id, event_id=event.id, idea_id=idea.id,
                                                 fingerprint=print_))
                 session.flush()
+                # The same checks as a participant's post: notes typed up from a workshop can carry a name or
+                # a phone number as easily as a post can.
+                moderation.apply_screening(session, idea, phase=phase, now=now)
+                if idea.moderation_state == "held":
+                    report.held.append(number)
         except IntegrityError:
             # Someone uploaded the same file at the same moment: theirs went in, so this row is already there.
             report.already.append(number)
@@ -257,12 +269,27 @@ def upload(session: Session, actor: User, phase: Phase, text: str, *, now: datet
         report.events.add(clean["event"])
     if report.added:
         audit.record(session, actor, "offline.upload", "phase", phase.id, added=len(report.added),
-                     rejected=len(report.problems), already=len(report.already))
+                     rejected=len(report.problems), already=len(report.already), held=len(report.held))
     return report
 
 
+def _day(value: date) -> str:
+    """A date in words without a leading zero: "4 December 2026"."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def _days(first: date, last: date) -> str:
+    """A span of days in words: "4 December 2026", "1–4 December 2026", "30 November – 4 December 2026"."""
+    if first == last:
+        return _day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{_day(last)}"
+    return f"{_day(first) if first.year != last.year else f'{first.day} {first:%B}'} – {_day(last)}"
+
+
 def event_rows(session: Session, phase_ids: list[int]) -> list[dict[str, Any]]:
-    """Offline events with how many contributions each brought in (for facilitators)."""
+    """Offline events with how many contributions each brought in (for facilitators), then, per phase and
+    channel, the offline ideas a facilitator entered one at a time (they belong to no uploaded event)."""
     if not phase_ids:
         return []
     counts = dict(session.execute(select(OfflineContribution.event_id, func.count())
@@ -270,5 +297,16 @@ def event_rows(session: Session, phase_ids: list[int]) -> list[dict[str, Any]]:
                                   .group_by(OfflineContribution.event_id)).all())
     events = session.scalars(select(OfflineEvent).where(OfflineEvent.phase_id.in_(phase_ids))
                              .order_by(OfflineEvent.held_on, OfflineEvent.name)).all()
-    return [{"id": e.id, "phase_id": e.phase_id, "channel": e.channel, "name": e.name, "held_on": e.held_on,
-             "people": e.people, "profile": e.profile, "contributions": int(counts.get(e.id, 0))} for e in events]
+    rows = [{"id": e.id, "phase_id": e.phase_id, "channel": e.channel, "name": e.name, "held_on": e.held_on,
+             "when": _day(e.held_on), "people": e.people, "profile": e.profile,
+             "contributions": int(counts.get(e.id, 0))} for e in events]
+    uploaded = select(OfflineContribution.idea_id).where(OfflineContribution.phase_id.in_(phase_ids))
+    singles = session.execute(
+        select(Idea.phase_id, Idea.channel, func.count(), func.min(Idea.created_at), func.max(Idea.created_at))
+        .where(Idea.phase_id.in_(phase_ids), Idea.author_id.is_(None), Idea.channel != "online",
+               Idea.id.not_in(uploaded))
+        .group_by(Idea.phase_id, Idea.channel).order_by(Idea.phase_id, Idea.channel)).all()
+    rows += [{"id": None, "phase_id": phase_id, "channel": channel, "name": "Entered one at a time",
+              "held_on": None, "when": _days(first.date(), last.date()), "people": None, "profile": None,
+              "contributions": int(n)} for phase_id, channel, n, first, last in singles]
+    return rows

@@ -33,7 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..security import safe_next
-from ..services import manage, phases, queries
+from ..services import manage, phases, queries, workshops
 from ..services.errors import Conflict, Invalid
 from ..services.typed_time import TypedDateTime, to_utc
 from .helpers import form_values, page_arg
@@ -285,7 +285,9 @@ def _change_state(phase: Phase, form: BackForm, change: Any, done: str) -> Any:
         flash(exc.message, "error")
         return redirect(_dashboard_url(form, phase))
     db.session.commit()
-    flash(f"Phase {phase.position}, “{phase.title}”, {done}", "success")
+    hidden = "" if phase.consultation.is_published or phase.state != "open" else (
+        " Participants cannot see it until the consultation is published.")
+    flash(f"Phase {phase.position}, “{phase.title}”, {done}{hidden}", "success")
     return redirect(_dashboard_url(form, phase))
 
 
@@ -314,7 +316,8 @@ def topics(phase_id: int) -> Any:
     last = db.session.scalar(select(Topic.position).where(Topic.phase_id == phase.id)
                              .order_by(Topic.position.desc()).limit(1))
     return render_template("facilitate/topics.html", phase=phase, page=page, last_position=last,
-                           counts=queries.topic_counts(db.session, [phase.id]))
+                           counts=queries.topic_counts(db.session, [phase.id]),
+                           accepting=workshops.accepting(db.session, phase))
 
 
 @bp.route("/phases/<int:phase_id>/topics/new", methods=["GET", "POST"])
@@ -386,8 +389,7 @@ def _on_behalf_form(topic: Topic, form: Any, errors: dict[str, str], status: int
     categories = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES] + [(manage.CATEGORY_UNKNOWN, "Not known")]
     return render_template("facilitate/on_behalf.html", topic=topic, phase=topic.phase, form=form,
                            errors=errors, problem=problem, channels=list(CHANNEL_LABELS.items()),
-                           categories=categories,
-                           state=phases.scheduled_state(topic.phase, utcnow())), status
+                           categories=categories, accepting=workshops.accepting(db.session, topic.phase)), status
 
 
 @bp.route("/topics/<int:topic_id>/on-behalf", methods=["GET", "POST"])
@@ -415,7 +417,10 @@ def on_behalf(topic_id: int) -> Any:
         db.session.rollback()
         return _on_behalf_form(topic, values, {}, exc.status, problem=exc.message)
     db.session.commit()
-    if created:
+    if created and idea.moderation_state == "held":
+        flash(f"“{idea.title}” has been saved, but participants will not see it until a moderator publishes it. "
+              f"{idea.moderation_reason} You can enter the next one below.", "info")
+    elif created:
         flash(f"“{idea.title}” has been added as gathered {GATHERED[idea.channel]}. "
               "You can enter the next one below.", "success")
     else:

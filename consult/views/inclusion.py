@@ -136,14 +136,15 @@ def reference(consultation_id: int) -> Any:
 
 
 def _workshops_page(phase: Phase, *, report: Any = None, errors: dict[str, str] | None = None,
-                    problem: str = "", status: int = 200) -> Any:
-    """The offline contributions page for a phase."""
+                    problem: str = "", status: int = 200, typed: list[str] | None = None) -> Any:
+    """The offline contributions page for a phase (``typed``: the deadline's boxes as sent, after an error)."""
     ok, why = workshops.accepting(db.session, phase)
     deadline = workshops.deadline_for(db.session, phase)
+    boxes = typed or ([str(deadline.day), str(deadline.month), str(deadline.year)] if deadline else ["", "", ""])
     return render_template("inclusion/workshops.html", phase=phase, consultation=phase.consultation,
                            events=workshops.event_rows(db.session, [phase.id]), report=report,
                            errors=errors or {}, problem=problem, accepting=ok, why=why,
-                           deadline=deadline, columns=workshops.COLUMNS), status
+                           deadline=deadline, deadline_boxes=boxes, columns=workshops.COLUMNS), status
 
 
 @bp.route("/phases/<int:phase_id>/workshops", methods=["GET", "POST"])
@@ -195,14 +196,17 @@ def offline_deadline(phase_id: int) -> Any:
             deadline = datetime(year, month, day, 23, 59)
         except (ValueError, OverflowError):
             return _workshops_page(phase, errors={"deadline": "Enter a real date, for example 30 6 2021"},
-                                   status=400)
+                                   status=400, typed=parts)
+        if not 2000 <= deadline.year <= 2099:  # the same years a phase's dates may take
+            return _workshops_page(phase, errors={"deadline": "Enter a year between 2000 and 2099"}, status=400,
+                                   typed=parts)
     try:
         workshops.set_deadline(db.session, current_user, phase, deadline)
     except Invalid as exc:
         db.session.rollback()
-        return _workshops_page(phase, errors=exc.field_errors, status=400)
+        return _workshops_page(phase, errors=exc.field_errors, status=400, typed=parts)
     db.session.commit()
-    flash(f"Offline contributions can be entered until {deadline:%d %B %Y}." if deadline else
+    flash(f"Offline contributions can be entered until {deadline.day} {deadline:%B %Y}." if deadline else
           "The deadline for offline contributions has been cleared.", "success")
     return redirect(url_for("inclusion.offline", phase_id=phase.id))
 

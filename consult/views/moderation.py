@@ -344,7 +344,9 @@ def _case_page(item_case: ModerationCase, item: Idea | Comment, errors: dict[str
                            phase=db.session.get(Phase, item_case.phase_id), labels=moderation.REASON_LABELS,
                            report_labels=moderation.REPORT_LABELS,
                            values=values or {"title": getattr(item, "title", None), "body": item.body},
-                           explanation=moderation.hold_message(item_case.reasons or [item_case.reason]))
+                           # What the author was really told when it was held (the queue shows the same).
+                           explanation=item.moderation_reason or moderation.hold_message(
+                               item_case.reasons or [item_case.reason]))
 
 
 @bp.route("/moderation/cases/<int:case_id>/redact", methods=["POST"])

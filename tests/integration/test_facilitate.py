@@ -248,6 +248,31 @@ def test_open_phase_cannot_be_given_a_future_opening_time(client, make) -> None:
     assert "already open, so it needs an opening time in the past" in response.get_data(as_text=True)
 
 
+def test_a_phase_not_open_yet_cannot_be_given_a_closing_time_in_the_past(client, make) -> None:
+    # Otherwise the schedule would close it at the next tick and record a phase that ran with nobody in it.
+    phase = make.phase(state="draft")
+    _facilitator(client, make)
+    for opening in ({}, _schedule("opens_at", 1, 1, 2026, "9am")):
+        response = client.post(f"/facilitate/phases/{phase.id}/edit", data=_phase_form(
+            **opening, **_schedule("closes_at", 2, 1, 2026, "9am")))
+        assert response.status_code == 400
+        assert "has not opened yet, so its closing time must be in the future" in response.get_data(as_text=True)
+    assert _fresh(Phase, phase.id).closes_at is None
+
+
+def test_saving_a_phase_unchanged_changes_and_logs_nothing(client, make) -> None:
+    # An open phase's opening time has seconds; the form shows and sends back minutes.
+    phase = make.phase(state="open")
+    _facilitator(client, make)
+    shown = typed_time.TypedDateTime.from_utc(phase.opens_at)
+    response = client.post(f"/facilitate/phases/{phase.id}/edit", data=_phase_form(
+        title=phase.title, question=phase.question,
+        **_schedule("opens_at", int(shown.day), int(shown.month), int(shown.year), shown.time)),
+        follow_redirects=True)
+    assert "Nothing was changed" in response.get_data(as_text=True)
+    assert _actions() == []
+
+
 def test_topics_move_up_and_down_and_stay_in_order(client, make) -> None:
     phase = make.phase(topics=3)
     first, second, third = (t.id for t in phase.topics)
@@ -380,6 +405,29 @@ def test_nothing_can_be_entered_on_behalf_into_a_closed_phase(client, make) -> N
     assert response.status_code == 409
     assert "This phase is closed" in page and "Typed after the phase closed" in page
     assert db.session.scalar(select(func.count()).select_from(Idea)) == 0
+
+
+def test_ideas_entered_one_at_a_time_follow_the_offline_deadline_and_screening(client, make) -> None:
+    # The single-entry form takes what the CSV upload takes: after closing, up to the facilitator's deadline;
+    # and what it takes is screened like a participant's post, and counted on the inclusion page.
+    phase = make.phase(state="closed")
+    _facilitator(client, make)
+    url = f"/facilitate/topics/{phase.topics[0].id}/on-behalf"
+    later = utcnow() + timedelta(days=10)
+    assert client.post(f"/facilitate/phases/{phase.id}/workshops/deadline",
+                       data={"day": later.day, "month": later.month, "year": later.year}).status_code == 302
+    assert "Enter an idea on someone" in client.get(f"/facilitate/phases/{phase.id}/topics").get_data(as_text=True)
+    done = client.post(url, data={"channel": "workshop", "category": "unknown", "title": "Late idea",
+                                  "body": "Gathered before the phase closed"}, follow_redirects=True)
+    assert "has been added as gathered at a workshop" in done.get_data(as_text=True)
+    held = client.post(url, data={"channel": "phone", "category": "carer", "title": "Call back",
+                                  "body": "Call Mrs Brown on 07700 900456 about this"}, follow_redirects=True)
+    page = held.get_data(as_text=True)
+    assert "participants will not see it until a moderator publishes it" in page and "has been added" not in page
+    states = dict(db.session.execute(select(Idea.title, Idea.moderation_state)).all())
+    assert states == {"Late idea": "published", "Call back": "held"}
+    offline = client.get(f"/facilitate/phases/{phase.id}/workshops").get_data(as_text=True)
+    assert offline.count("Entered one at a time") == 2  # one row per channel
 
 
 # ------------------------------------------------------------------------------------------ CSRF

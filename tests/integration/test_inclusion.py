@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from consult.extensions import db
-from consult.models import ConsultationAssignment, Idea, OfflineContribution, User
+from consult.models import ConsultationAssignment, Idea, OfflineContribution, User, utcnow
 from consult.services import equality
 from tests.conftest import Factory, login
 
@@ -164,12 +164,14 @@ def test_inclusion_reference_upload_checks_each_row(client, app, make, setup) ->
     assert missing_source.status_code == 400 and "Say where the figures come from" in missing_source.get_data(True)
 
 
-WORKSHOP_CSV = """topic,title,idea,channel,event,date,people,group_profile,category
-Topic 1,Buses to clinic,The bus does not reach the clinic.,workshop,Older people's forum,2021-05-14,12,\
+# Dated today: a row dated before its phase opened is refused (the test phases opened yesterday).
+TODAY = utcnow().date().isoformat()
+WORKSHOP_CSV = f"""topic,title,idea,channel,event,date,people,group_profile,category
+Topic 1,Buses to clinic,The bus does not reach the clinic.,workshop,Older people's forum,{TODAY},12,\
 "older adults, mostly disabled",service_user
-Topic 1,Letters are late,Letters arrive after the appointment.,paper,Library drop-in,2021-05-15,,,
-Topic 9,Nowhere,This topic does not exist.,workshop,Older people's forum,2021-05-14,,,
-Topic 1,Phone call back,Call me back instead.,phone,Phone line,2021-05-16,,,carer
+Topic 1,Letters are late,Letters arrive after the appointment.,paper,Library drop-in,{TODAY},,,
+Topic 9,Nowhere,This topic does not exist.,workshop,Older people's forum,{TODAY},,,
+Topic 1,Phone call back,Call me back instead.,phone,Phone line,{TODAY},,,carer
 """
 
 
@@ -206,13 +208,29 @@ def test_workshop_upload_after_close_needs_a_deadline(client, app, make, setup) 
     assert refused.status_code == 409 and "Set a deadline" in refused.get_data(as_text=True)
     from datetime import timedelta
 
-    from consult.models import utcnow
     later = utcnow() + timedelta(days=10)
     assert client.post(url + "/deadline", data={"day": later.day, "month": later.month, "year": later.year}
                        ).status_code == 302
     accepted = client.post(url, data=upload(text),
                            content_type="multipart/form-data")
     assert "3 rows added" in accepted.get_data(as_text=True)
+
+
+def test_uploaded_rows_are_screened_and_dated_within_the_phase(client, app, make, setup) -> None:
+    phase, facilitator = setup
+    login(client, facilitator)
+    url = f"/facilitate/phases/{phase.id}/workshops"
+    text = (f"topic,title,idea,channel,event,date\n"
+            f"Topic 1,Call back,Call Mrs Brown on 07700 900456 about this,phone,Phone line,{TODAY}\n"
+            f"Topic 1,Buses,The bus does not reach the clinic.,workshop,Forum,{TODAY}\n"
+            "Topic 1,Old row,From the template.,workshop,Forum,2021-05-14\n")
+    page = client.post(url, data=upload(text), content_type="multipart/form-data").get_data(as_text=True)
+    assert "2 rows added" in page and "1 not added" in page and "date is before this phase opened" in page
+    assert "Row 2 was added but is waiting for a moderator" in page
+    states = dict(db.session.execute(select(Idea.title, Idea.moderation_state)).all())
+    assert states == {"Call back": "held", "Buses": "published"}
+    public = client.get(f"/topics/{phase.topics[0].id}").get_data(as_text=True)
+    assert "Buses" in public and "07700" not in public
 
 
 def test_inclusion_page_changes_as_soon_as_people_register(client, app, make, setup) -> None:
