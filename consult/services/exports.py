@@ -26,7 +26,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +44,19 @@ from ..models import (
     Phase,
     Topic,
     User,
+    utcnow,
 )
 from . import audit
+from .results import support_figures
+from .typed_time import UK
 
 FORMATS: dict[str, dict[str, str]] = {
     "xlsx": {"label": "the workbook (XLSX)", "ext": "xlsx",
              "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
     "docx": {"label": "the evidence pack (Word)", "ext": "docx",
              "mimetype": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-    "csv": {"label": "the contributions (CSV)", "ext": "csv", "mimetype": "text/csv; charset=utf-8"},
+    # werkzeug adds "; charset=utf-8" to text types itself.
+    "csv": {"label": "the contributions (CSV)", "ext": "csv", "mimetype": "text/csv"},
     "json": {"label": "everything (JSON)", "ext": "json", "mimetype": "application/json"},
     "polis": {"label": "open data in the Pol.is layout (zip)", "ext": "zip", "mimetype": "application/zip"},
 }
@@ -74,9 +78,15 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def filename(consultation: Consultation, fmt: str) -> str:
-    """The download's file name."""
-    return f"{consultation.slug}-{fmt if fmt != 'polis' else 'polis-open-data'}.{FORMATS[fmt]['ext']}"
+# What each download is, in its file name, so a folder of them reads at a glance.
+FILE_WORDS = {"xlsx": "workbook", "docx": "evidence-pack", "csv": "contributions", "json": "everything",
+              "polis": "polis-open-data"}
+
+
+def filename(consultation: Consultation, fmt: str, now: datetime | None = None) -> str:
+    """The download's file name: the consultation, what it is and the day it was made (UK date)."""
+    day = (now or utcnow()).replace(tzinfo=UTC).astimezone(UK).date().isoformat()
+    return f"{consultation.slug}-{FILE_WORDS[fmt]}-{day}.{FORMATS[fmt]['ext']}"
 
 
 def record(session: Session, *, actor: User | None, consultation: Consultation, fmt: str, via: str) -> None:
@@ -158,8 +168,7 @@ def build_context(session: Session, consultation: Consultation, key: str) -> Exp
     scores: dict[str, tuple[Any, ...]] = {}
     if run is not None and run.result:
         for row in run.result.get("contributions", []):
-            scores[row["id"]] = (row.get("support"), row.get("low"), row.get("high"), row.get("sentiment_label"),
-                                 row.get("sentiment"))
+            scores[row["id"]] = (*support_figures(row), row.get("sentiment_label"), row.get("sentiment"))
         if book is None:
             # No codebook yet: the newest analysis's themes stand in, marked as the engine's.
             for t in run.result["themes"]["themes"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from docx import Document
 from docx.shared import Pt
 from sqlalchemy.orm import Session
 
+from ..models import utcnow
 from .exports import ExportContext, Progress, contribution_rows, counted
 from .exports_groups import Tally, differences, write_section
 from .exports_xlsx import method_notes
@@ -87,6 +89,12 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
     stats = _gather(session, ctx, progress, tally)
     differ = differences(session, ctx, tally, list(stats))
     doc = Document()
+    # The blank template's own properties say python-docx wrote it in 2013: say what this file is instead.
+    properties = doc.core_properties
+    properties.author = properties.last_modified_by = "consult"
+    properties.title = f"{ctx.consultation.title}: evidence pack"
+    properties.created = properties.modified = utcnow().replace(tzinfo=UTC)
+    properties.revision = 1
     doc.styles["Normal"].font.size = Pt(11)
     doc.add_heading(f"{ctx.consultation.title}: evidence pack", level=0)
     version = f"codebook version {ctx.codebook.version}" if ctx.codebook else "the analysis engine's themes"

@@ -78,8 +78,8 @@ def themes_csv(result: dict[str, Any]) -> str:
                 continue
             writer.writerow([safe_cell(v) for v in (
                 t["id"], t["label"], rank, row["id"], row["kind"], row["phase"], row["topic"],
-                row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
-                _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
+                row["visible_from"][:7], row["text"], row["sentiment_label"],
+                *(_round(v) for v in support_figures(row)), row.get("up"), row.get("down"),
                 row.get("impressions"), _gathered(row),
             )])
     # Answers set aside before theming are listed too, under their bucket, so nothing goes missing.
@@ -90,8 +90,8 @@ def themes_csv(result: dict[str, Any]) -> str:
                 continue
             writer.writerow([safe_cell(v) for v in (
                 "", f"Set aside: {bucket['label']}", rank, row["id"], row["kind"], row["phase"], row["topic"],
-                row["visible_from"][:7], row["text"], row["sentiment_label"], _round(row.get("support")),
-                _round(row.get("low")), _round(row.get("high")), row.get("up"), row.get("down"),
+                row["visible_from"][:7], row["text"], row["sentiment_label"],
+                *(_round(v) for v in support_figures(row)), row.get("up"), row.get("down"),
                 row.get("impressions"), _gathered(row),
             )])
     return out.getvalue()
@@ -137,6 +137,14 @@ def method_text(method: str | None) -> str:
     grouped = ("grouped by spectral clustering of each one's nearest neighbours, several k-means runs combined "
                "into one answer" if "knn-spectral consensus" in method else "grouped by clustering")
     return f"contributions compared by {' and '.join(compared) or 'their words'}, {grouped} ({method})"
+
+
+def support_figures(row: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Support, low and high as exports give them: blank where the pages say "no votes yet" or offline (the
+    stored figures are then the prior's, which would rank unvoted items above voted ones in a spreadsheet)."""
+    if row.get("offline") or not row.get("voters"):
+        return None, None, None
+    return row.get("support"), row.get("low"), row.get("high")
 
 
 def support_text(row: dict[str, Any]) -> str:

@@ -165,7 +165,7 @@ def download_json(run_id: int) -> Response:
 def download_csv(run_id: int) -> Response:
     """Themes and their contributions as a spreadsheet-safe CSV."""
     item, result = _done(run_id)
-    return _download(results.themes_csv(result), "text/csv; charset=utf-8", f"analysis-{item.id}-themes.csv")
+    return _download(results.themes_csv(result), "text/csv", f"analysis-{item.id}-themes.csv")
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:

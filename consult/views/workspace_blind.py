@@ -13,7 +13,6 @@ from ..forms import field_errors
 from ..forms.workspace import BlindCodeForm, BlindStartForm
 from ..services import codebook as cb
 from ..services import codebook_blind as blind
-from ..services.errors import Invalid
 from .workspace import _book, _consultation, bp
 
 
@@ -22,19 +21,27 @@ def _page(consultation_id: int) -> Any:
     return redirect(url_for("workspace.blind", consultation_id=consultation_id))
 
 
-@bp.route("/<int:consultation_id>/blind", endpoint="blind")
-@allow("analyst")
-def blind_page(consultation_id: int) -> Any:
-    """The next contribution of your sample to code (without the codebook's choice), or the agreement."""
+def _blind(consultation_id: int, *, errors: dict[str, str] | None = None, size: str | None = None,
+           status: int = 200) -> Any:
+    """The blind coding page: the next contribution to code, the agreement, or the form to start (with errors)."""
     consultation = _consultation(consultation_id)
     book = _book(consultation)
     rows = blind.sample(db.session, book, current_user)
     pending = next((r for r in rows if not r.coded), None)
     text = cb.contribution_texts(db.session, [pending.contribution]).get(pending.contribution) if pending else None
     result = blind.agreement(db.session, book, current_user) if rows and pending is None else None
+    extra = {} if size is None else {"size": size}
     return render_template("workspace/blind.html", consultation=consultation, book=book, rows=rows, pending=pending,
                            text=text, result=result, done=sum(r.coded for r in rows),
-                           active=[t for t in book.themes if t.state == "active"], errors={})
+                           active=[t for t in book.themes if t.state == "active"], errors=errors or {},
+                           **extra), status
+
+
+@bp.route("/<int:consultation_id>/blind", endpoint="blind")
+@allow("analyst")
+def blind_page(consultation_id: int) -> Any:
+    """The next contribution of your sample to code (without the codebook's choice), or the agreement."""
+    return _blind(consultation_id)
 
 
 @bp.route("/<int:consultation_id>/blind/start", methods=["POST"])
@@ -45,7 +52,12 @@ def blind_start(consultation_id: int) -> Any:
     book = _book(consultation)
     form = BlindStartForm()
     if not form.validate_on_submit():
-        raise Invalid("There is a problem", field_errors(form))
+        # The same page again, with what was typed and what to change ("abc", 4 and 501 all land here).
+        errors = field_errors(form) or {"size": "The form had expired. Try again."}
+        if form.size.errors:  # "Not a valid integer value" says less than the range does
+            errors["size"] = "Choose a sample of 5 to 500 contributions"
+        return _blind(consultation.id, errors=errors, size=form.size.raw_data[0] if form.size.raw_data else "",
+                      status=400)
     rows = blind.start(db.session, coder=current_user, codebook=book, size=form.size.data or blind.SAMPLE_SIZE)
     db.session.commit()
     flash(f"Your sample of {len(rows)} contributions is ready. Code each one as you read it.", "success")

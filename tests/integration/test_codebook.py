@@ -128,6 +128,11 @@ def test_a_second_analyst_codes_a_blind_sample_and_sees_kappa_and_disagreements(
     db.session.commit()
     login(client, second)
     assert "Start a blind sample" in client.get(f"/workspace/{cid}/blind").get_data(as_text=True)
+    for wrong in ("abc", "4", "501"):
+        refused = client.post(f"/workspace/{cid}/blind/start", data={"size": wrong})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Choose a sample of 5 to 500 contributions" in page
+        assert f'value="{wrong}"' in page and "Start a blind sample" in page
     client.post(f"/workspace/{cid}/blind/start", data={"size": "10"})
     themes = {m.contribution: t.id for t in reversed(book.themes) for m in t.members}
     disagreed = None

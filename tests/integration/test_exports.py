@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -47,6 +48,11 @@ def _download(client, cid: int, fmt: str) -> bytes:
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.headers["Cache-Control"] == "no-store"
     assert "attachment" in response.headers["Content-Disposition"]
+    # The file says what it is and when it was made; the type is declared once.
+    words = {"xlsx": "workbook", "docx": "evidence-pack", "csv": "contributions", "json": "everything",
+             "polis": "polis-open-data"}[fmt]
+    assert re.search(rf'filename=".+-{words}-\d{{4}}-\d\d-\d\d\.\w+"', response.headers["Content-Disposition"])
+    assert response.headers["Content-Type"].count("charset") <= 1
     return response.get_data()
 
 
