@@ -18,6 +18,8 @@ DIVIDED_APPROVAL = (0.35, 0.65)  # approval among voters inside this band, with 
 MIN_VOTES_FOR_STANCE = 10
 NEW_THEME_SHARE = 0.02  # below this share in every earlier phase, a theme is new in a later one
 SUPPORT_SHIFT = 0.1  # a theme's mean support moving this much (10 points) from one phase to the next is reported
+MIN_SHIFT_ITEMS = 5  # ...when each phase's mean rests on at least this many voted contributions, not one or two
+ALMOST_ABSENT = 2  # a theme with at most this many contributions in a phase was not there yet
 
 _CHECK_QUESTION = re.compile(r"got (?:it|this|these|them) right|check|challenge|agree with|missed|missing"
                              r"|anything (?:we have|we've) missed", re.IGNORECASE)
@@ -137,13 +139,19 @@ def phase_shares(members: Sequence[str], phase_of: Mapping[str, str], phase_tota
         voted = [support_of[m] for m in inside if support_of.get(m) is not None]
         rows.append({"phase": phase, "count": len(inside), "total": total,
                      "share": round(len(inside) / total, 4) if total else 0.0, "low": low, "high": high,
-                     "support": round(sum(voted) / len(voted), 4) if voted else None})
+                     "support": round(sum(voted) / len(voted), 4) if voted else None, "voted": len(voted)})
     return rows
 
 
 def phase_comparison(themes: Sequence[Mapping[str, Any]], phases: Sequence[str]) -> list[dict[str, Any]]:
-    """Per phase after the first: themes new in it, themes that faded, and support shifts beyond noise."""
+    """Per phase after the first: themes new in it, themes that faded, and support shifts beyond noise.
+
+    A theme is new in a phase when it was almost absent from every earlier one (at most ALMOST_ABSENT
+    contributions, or under half of NEW_THEME_SHARE) and its share now is above their intervals; it is new once,
+    in the first phase where that holds. A support shift needs MIN_SHIFT_ITEMS voted contributions on each side.
+    """
     out = []
+    already_new: set[Any] = set()
     for index, phase in enumerate(phases):
         new, faded, shifts = [], [], []
         for theme in themes:
@@ -152,13 +160,15 @@ def phase_comparison(themes: Sequence[Mapping[str, Any]], phases: Sequence[str])
             if now is None or index == 0:
                 continue
             before = [rows[p] for p in phases[:index] if p in rows]
-            if before and all(r["high"] < NEW_THEME_SHARE * 2 or r["count"] == 0 for r in before) \
-                    and now["low"] > max(r["high"] for r in before):
+            absent = all(r["count"] <= ALMOST_ABSENT or r["share"] < NEW_THEME_SHARE / 2 for r in before)
+            if before and absent and theme["id"] not in already_new and now["low"] > max(r["high"] for r in before):
                 new.append(theme["id"])
+                already_new.add(theme["id"])
             previous = rows.get(phases[index - 1])
             if previous and previous["low"] > now["high"]:
                 faded.append(theme["id"])
-            if previous and previous.get("support") is not None and now.get("support") is not None:
+            if previous and previous.get("support") is not None and now.get("support") is not None \
+                    and min(previous.get("voted", 0), now.get("voted", 0)) >= MIN_SHIFT_ITEMS:
                 change = now["support"] - previous["support"]
                 if abs(change) >= SUPPORT_SHIFT:
                     shifts.append({"theme": theme["id"], "change": round(change, 4),

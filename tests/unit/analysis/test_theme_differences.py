@@ -43,10 +43,10 @@ def test_a_theme_cell_of_fewer_than_ten_people_is_withheld() -> None:
 
 
 def test_phase_comparison_names_new_and_faded_themes_and_support_moving_ten_points() -> None:
-    def row(phase: str, count: int, total: int, support: float | None) -> dict[str, object]:
+    def row(phase: str, count: int, total: int, support: float | None, voted: int = 10) -> dict[str, object]:
         low, high = wilson(count, total)
         return {"phase": phase, "count": count, "total": total, "share": count / total, "low": low, "high": high,
-                "support": support}
+                "support": support, "voted": voted if support is not None else 0}
 
     themes = [
         {"id": 0, "phase_shares": [row("one", 0, 400, None), row("two", 80, 400, 0.5)]},  # new in phase two
@@ -57,3 +57,21 @@ def test_phase_comparison_names_new_and_faded_themes_and_support_moving_ten_poin
     assert first == {"phase": "one", "new": [], "faded": [], "support_shifts": []}
     assert second["new"] == [0] and second["faded"] == [1]
     assert second["support_shifts"] == [{"theme": 1, "change": 0.15, "from": 0.30, "to": 0.45}]
+
+
+def test_a_theme_is_new_once_only_when_it_was_almost_absent_and_shifts_need_several_voted_items() -> None:
+    # Found on the demo: a theme growing 0% -> 3% -> 10% was "new" in phases two and three; one at 2% in both
+    # earlier phases was "new" in the third; a support "rise" rested on 2 voted contributions.
+    def row(phase: str, count: int, support: float | None = None, voted: int = 0) -> dict[str, object]:
+        low, high = wilson(count, 400)
+        return {"phase": phase, "count": count, "total": 400, "share": count / 400, "low": low, "high": high,
+                "support": support, "voted": voted}
+
+    themes = [
+        {"id": 0, "phase_shares": [row("one", 0), row("two", 12), row("three", 40)]},
+        {"id": 1, "phase_shares": [row("one", 8), row("two", 8), row("three", 40)]},
+        {"id": 2, "phase_shares": [row("one", 50, 0.26, 2), row("two", 50, 0.37, 2), row("three", 50, 0.5, 9)]},
+    ]
+    [_, second, third] = phase_comparison(themes, ["one", "two", "three"])
+    assert second["new"] == [0] and third["new"] == []
+    assert second["support_shifts"] == [] and third["support_shifts"] == []
