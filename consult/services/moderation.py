@@ -463,7 +463,7 @@ def public_log(session: Session, consultation_id: int) -> dict[str, Any]:
     for phase_id, reason, restricted, decision, status, n in rows:
         # Safeguarding cases are counted together, so no disclosure can be inferred from its kind.
         label = "Safeguarding concern" if restricted else REASON_LABELS.get(reason, reason)
-        outcome = "waiting" if status == "open" else {"hide": "hidden", "publish": "published",
+        outcome = "waiting for a moderator" if status == "open" else {"hide": "hidden", "publish": "published",
                                                        "restore": "published", "redact": "edited and published",
                                                        "dismiss": "left published", "author_fixed":
                                                        "edited by its author", "withdrawn": "withdrawn"}.get(

@@ -1,4 +1,4 @@
-"""Plain-text input (strip any HTML, keep line breaks and all Unicode, check lengths); counts in words."""
+"""Plain-text input (refuse or strip any HTML, keep line breaks and all Unicode, check lengths); counts in words."""
 
 from __future__ import annotations
 
@@ -58,8 +58,30 @@ def clean_text(value: str | None, *, single_line: bool = False) -> str:
     return text if has_visible_text(text) else ""
 
 
+MARKUP_MESSAGE = ("Remove the angle brackets: words between < and >, like <b> or <email>, are read as web page "
+                  "code, which cannot be posted. To write “less than”, put a space after the < sign")
+
+
+def markup_found(value: str) -> bool:
+    """Whether cleaning would remove markup (tags or comments, typed or entity-encoded) rather than only decode
+    entities: "staff<patients" and "&lt;b&gt;" would lose text, "a < b" and "Fish &amp; chips" would not."""
+    text = _CONTROL.sub("", value)
+    decoded = text
+    for _ in range(_MAX_ROUNDS):
+        decoded, before = html.unescape(decoded), decoded
+        if decoded == before:
+            break
+    return _strip_markup(text) != decoded
+
+
 def require_text(value: str | None, *, field: str, label: str, max_length: int, single_line: bool = False) -> str:
-    """Clean the text and raise Invalid with a plain message when it is empty or too long."""
+    """Clean the text and raise Invalid with a plain message when it is empty, too long or holds markup.
+
+    Markup is refused, not silently stripped: stripping "staff<patients ... <email>" used to drop half a sentence
+    without a word. Refused text goes back to its author; nothing with markup is stored, as before.
+    """
+    if value and ("<" in value or "&" in value) and markup_found(value):
+        raise Invalid(MARKUP_MESSAGE, {field: MARKUP_MESSAGE})
     text = clean_text(value, single_line=single_line)
     if not text:
         raise Invalid(f"Enter {label}", {field: f"Enter {label}"})

@@ -47,11 +47,12 @@ def verified_domains() -> dict[str, str]:
             "student_domains": current_app.config["VERIFIED_STUDENT_DOMAINS"]}
 
 
-def _too_many(template: str, wait: int, status: int = 429, **context: Any) -> Any:
+def _too_many(template: str, wait: int, status: int = 429, advice: str = ", or reset your password",
+              **context: Any) -> Any:
     """Show a form again with a plain message saying how long to wait."""
     response = current_app.make_response((render_template(
-        template, errors={"email": f"Too many attempts. Wait {ratelimit.minutes(wait)} and try again, "
-                                   "or reset your password."}, **context), status))
+        template, errors={"email": f"Too many attempts from this internet connection. Wait "
+                                   f"{ratelimit.minutes(wait)} and try again{advice}."}, **context), status))
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -92,7 +93,8 @@ def register() -> Any:
         wait = ratelimit.hit(db.session, ratelimit.REGISTER_ADDRESS, _address())
         db.session.commit()
     if wait:
-        return _too_many("auth/register.html", wait, **context)
+        # A new person has no password to reset.
+        return _too_many("auth/register.html", wait, advice="", **context)
     try:
         with write_intent():
             # The service validates and hashes before its first query, so the write lock is held only briefly.

@@ -169,15 +169,20 @@ def test_unknown_ids_are_404_not_500(client, make) -> None:
     assert client.post("/vote", data={"kind": "idea", "id": "x", "value": 7}, headers=JSON).status_code == 400
 
 
-def test_html_in_contributions_is_stripped_and_unicode_kept(client, make) -> None:
+def test_html_in_contributions_is_refused_with_the_text_kept_and_unicode_kept(client, make) -> None:
     login(client, make.user())
     phase = make.phase()
-    _post_idea(client, phase.topics[0].id, title="<img src=x onerror=alert(1)>Diolch 🙏", body="Zoë <b>says</b>\nhello")
+    topic = phase.topics[0].id
+    typed = "The ratio of staff<patients matters. Use <email> or <name> placeholders."
+    refused = client.post(f"/topics/{topic}/ideas/new", data={"title": "<img src=x onerror=alert(1)>Diolch 🙏",
+                                                              "body": typed})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Remove the angle brackets" in page
+    assert "staff&lt;patients matters. Use &lt;email&gt;" in page, "what was typed comes back, escaped"
+    assert "<img src=x" not in page and db.session.scalar(select(func.count()).select_from(Idea)) == 0
+    _post_idea(client, topic, title="Diolch 🙏 <3", body="Zoë says a < b\nhello")
     idea = db.session.scalars(select(Idea)).one()
-    assert idea.title == "Diolch 🙏"
-    assert idea.body == "Zoë says\nhello"
-    page = client.get(idea_url(idea.id)).get_data(as_text=True)
-    assert "<img src=x" not in page and "onerror" not in page
+    assert (idea.title, idea.body) == ("Diolch 🙏 <3", "Zoë says a < b\nhello")
 
 
 def test_pages_record_impressions_once_per_person_and_item(client, make) -> None:

@@ -25,7 +25,7 @@ def test_clean_text_single_line_joins_whitespace() -> None:
     assert clean_text("  a\n title \t here ", single_line=True) == "a title here"
 
 
-@pytest.mark.parametrize("value", ["", "   ", "\n\t\n", "<p> </p>", None])
+@pytest.mark.parametrize("value", ["", "   ", "\n\t\n", None])
 def test_require_text_refuses_empty_text(value: str | None) -> None:
     with pytest.raises(Invalid) as raised:
         require_text(value, field="body", label="your idea", max_length=10)
@@ -69,7 +69,7 @@ def test_clean_text_keeps_plain_less_than_and_ampersands() -> None:
 
 @pytest.mark.parametrize("value", [
     "\u200b", "\u200b\u200c\u200d", "\ufeff \u2060", "\u00ad\u00ad", "\u3164", "\u2800\u2800", "\u200e\u202e",
-    " \u200b\n\u200b ", "<b>\u200b</b>", "&#8203;&#x200b;",
+    " \u200b\n\u200b ", "&#8203;&#x200b;",
 ])
 def test_require_text_refuses_text_made_only_of_invisible_characters(value: str) -> None:
     with pytest.raises(Invalid) as raised:
@@ -80,3 +80,20 @@ def test_require_text_refuses_text_made_only_of_invisible_characters(value: str)
 def test_invisible_joiners_inside_real_text_are_kept() -> None:
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
     assert require_text(f"Support for {family}", field="body", label="x", max_length=100) == f"Support for {family}"
+
+
+@pytest.mark.parametrize("value", [
+    "the ratio of staff<patients matters. Use <email> or <name> placeholders.", "a<b and c>d", "<p> </p>",
+    "<b>\u200b</b>", "<only tags here>", "&lt;b&gt;bold&lt;/b&gt;", "<script>alert(1)</script>More clinics",
+])
+def test_require_text_refuses_markup_instead_of_silently_cutting_the_text(value: str) -> None:
+    # Stripping "staff<patients ... <email>" used to store "staff or placeholders." without a word.
+    with pytest.raises(Invalid) as raised:
+        require_text(value, field="body", label="your idea", max_length=5000)
+    assert "Remove the angle brackets" in raised.value.field_errors["body"]
+
+
+@pytest.mark.parametrize("value", ["a < b and c > d", "x<y", "<3 the staff", "Fish &amp; chips", "a<2 and b>3",
+                                   "Zoë said: café & crème <3"])
+def test_require_text_keeps_angle_brackets_and_ampersands_that_are_not_markup(value: str) -> None:
+    assert "<" in require_text(value, field="body", label="your idea", max_length=5000) or "&" in value
