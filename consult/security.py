@@ -38,6 +38,7 @@ SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in (
 ))
 ERROR_TITLES = {
     400: "There is a problem with the request",
+    401: "You are not logged in",
     403: "You cannot do this",
     404: "Page not found",
     405: "You cannot do this",
@@ -127,7 +128,38 @@ def error_response(status: int, message: str, **extra: Any) -> tuple[Any, int]:
     if wants_json():
         return jsonify(error=message, status=status, **extra), status
     return render_template("error.html", status=status, title=ERROR_TITLES.get(status, "There is a problem"),
-                           message=message), status
+                           message=message, **extra), status
+
+
+# What a person may have typed into a form that could not be taken (logged out, or the form expired).
+KEPT_FIELDS = ("title", "body")
+
+
+def _sent_from() -> str | None:
+    """The page on this site a form was sent from (its Referer), as a path, or None."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return None
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return safe_next(path, "") or None
+
+
+def refused_post(status: int, message: str) -> tuple[Any, int]:
+    """The answer to a form that could not be taken: the typed text shown back to copy, and a way back."""
+    kept = {name: request.form[name] for name in KEPT_FIELDS if request.form.get(name, "").strip()}
+    return error_response(status, message, kept=kept, back=_sent_from())
+
+
+def _unauthorized() -> Any:
+    """Not logged in (or logged out meanwhile): scripts get JSON; a form's text is shown back, not lost."""
+    if wants_json():
+        return error_response(401, "You have been logged out. Log in again, then try again.")
+    if request.method == "POST":
+        # Logging in and returning to a POST address would answer 405; return to the form's page instead.
+        return refused_post(401, "You were logged out before this was sent, so it was not saved. "
+                                 "Log in and send it again.")
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
 
 
 def _abandon_transaction() -> None:
@@ -142,6 +174,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    login_manager.unauthorized_handler(_unauthorized)
     # Before the route check (authz inserts itself first): a timed-out session is told why it must log in again.
     app.before_request_funcs.setdefault(None, []).insert(0, _end_or_note_use)
 
@@ -179,8 +212,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError) -> tuple[Any, int]:
-        return error_response(400, "The form had expired or was sent from another site. "
-                                   "Go back, reload the page and try again. Nothing was saved.")
+        return refused_post(400, "The form had expired or was sent from another site. "
+                                 "Go back, reload the page and try again.")
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(SATimeoutError)

@@ -140,9 +140,11 @@ def edit(kind: str, item_id: int) -> Any:
                 db.session.rollback()
                 errors, status = exc.field_errors, 400
             except ServiceError as exc:
+                # Usually the edit window closed while they typed: say so, and keep what they wrote to copy.
                 db.session.rollback()
-                flash(exc.message, "error")
-                return redirect(url_for("moderation.edit", kind=kind, item_id=item.id))
+                kept = {name: value for name, value in (("title", form.title.data), ("body", form.body.data))
+                        if value and value.strip()}
+                return _edit_page(kind, item, {}, 409, problem=exc.message, kept=kept)
             else:
                 db.session.commit()
                 if item.moderation_state == "published":
@@ -154,12 +156,20 @@ def edit(kind: str, item_id: int) -> Any:
         else:
             db.session.rollback()
             errors, status = field_errors(form) or {"body": "That was not understood. Try again."}, 400
-    case = db.session.scalar(select(ModerationCase).where(
-        (ModerationCase.idea_id if kind == "idea" else ModerationCase.comment_id) == item.id))
     values = {"title": form.title.data if request.method == "POST" else getattr(item, "title", None),
               "body": form.body.data if request.method == "POST" else item.body}
+    return _edit_page(kind, item, errors, status, values=values)
+
+
+def _edit_page(kind: str, item: Idea | Comment, errors: dict[str, str], status: int, *,
+               values: dict[str, Any] | None = None, problem: str = "", kept: dict[str, str] | None = None) -> Any:
+    """The author's edit page; ``kept`` is text that could not be saved, shown back to copy."""
+    case = db.session.scalar(select(ModerationCase).where(
+        (ModerationCase.idea_id if kind == "idea" else ModerationCase.comment_id) == item.id))
+    values = values or {"title": getattr(item, "title", None), "body": item.body}
     return render_template("moderation/edit.html", kind=kind, item=item, case=case, errors=errors, values=values,
                            can_edit=moderation.can_edit(item, current_user, _window()),
+                           until=moderation.editable_until(item, _window()), problem=problem, kept=kept or {},
                            safeguarding=bool(case and case.restricted and item.moderation_state == "held"),
                            window_minutes=int(_window().total_seconds() // 60), back=_back(item)), status
 

@@ -16,13 +16,23 @@ function enhanceVotes() {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         var body = new FormData(form);
+        var before = currentVote(box);
         showMine(box, parseInt(body.get("value"), 10), true);
         waiting += 1;
         queue = queue.then(function () { return send(form.action, body); }).then(function (data) {
           // Only the last answer's counts are shown; earlier ones are already out of date.
           if (waiting === 1) { updateVotes(box, data); }
         }).catch(function (error) {
-          box.querySelector("[data-vote-mine]").textContent = error.message;
+          // Nothing was saved: the buttons go back to what they showed, and the reason is said beside them.
+          showMine(box, before);
+          var mine = box.querySelector("[data-vote-mine]");
+          mine.textContent = error.message + " ";
+          if (error.status === 401) {
+            var link = document.createElement("a");
+            link.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+            link.textContent = "Log in";
+            mine.appendChild(link);
+          }
         }).then(function () { waiting -= 1; });
       });
     });
@@ -36,11 +46,29 @@ function send(action, body) {
     headers: { "Accept": "application/json" },
     credentials: "same-origin"
   }).then(function (response) {
+    var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+    if (!json) {  // a proxy's error page, say: never show its HTML or a parse error
+      throw withStatus(new Error("Your vote was not saved. Try again in a moment."), response.status);
+    }
     return response.json().then(function (data) {
-      if (!response.ok) { throw new Error(data.error || "Your vote was not saved."); }
+      if (!response.ok) { throw withStatus(new Error(data.error || "Your vote was not saved."), response.status); }
       return data;
     });
+  }, function () {
+    throw new Error("Your vote was not saved: the connection failed. Try again.");
   });
+}
+
+function withStatus(error, status) {
+  error.status = status;
+  return error;
+}
+
+// The vote this box shows as saved: 1, -1 or 0 (read from the pressed button).
+function currentVote(box) {
+  var pressed = box.querySelector("button[aria-pressed='true']");
+  if (!pressed) { return 0; }
+  return parseInt(pressed.closest("form").querySelector("[data-vote-value]").getAttribute("data-vote-value"), 10);
 }
 
 function updateVotes(box, data) {

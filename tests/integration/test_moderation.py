@@ -215,9 +215,12 @@ def test_author_edits_within_the_window_and_withdraws_any_time(app, make) -> Non
     db.session.commit()
     client = app.test_client()
     login(client, author)
-    assert client.post(item_url('edit', 'idea', idea.id), data={"title": "New", "body": "New body"}).status_code == 302
+    late = client.post(item_url('edit', 'idea', idea.id), data={"title": "New", "body": "New body typed late"})
+    page = late.get_data(as_text=True)
+    # The 15-minute window has passed: refused, and what was typed is on the page to copy.
+    assert late.status_code == 409 and "can no longer be edited" in page and "New body typed late" in page
     db.session.expire_all()
-    assert db.session.get(Idea, idea.id).title == "Title here"  # the 15-minute window has passed
+    assert db.session.get(Idea, idea.id).title == "Title here"
     assert client.post(item_url('withdraw', 'idea', idea.id), data={}).status_code == 302
     for viewer in (client, app.test_client()):
         assert viewer.get(idea_url(idea.id)).status_code == 404

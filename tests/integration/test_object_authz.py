@@ -187,6 +187,9 @@ def test_a_hidden_or_held_idea_is_not_found_on_every_page_and_error_path(client,
             text = response.get_data(as_text=True)
             if person is None and response.status_code == 302:
                 assert "/login" in response.headers["Location"]
+            elif person is None and response.request.method == "POST":
+                # Logged out: told to log in (a script gets JSON), what was typed shown back; nothing leaks.
+                assert response.status_code == 401 and ("/login" in text or "logged out" in text)
             else:
                 assert response.status_code == 404, (person, response.request.path)
             assert "Secret idea" not in text and HIDDEN_REASON not in text

@@ -35,6 +35,25 @@ def test_idea_and_comment_text_is_shown_back_when_the_phase_closed_before_sendin
     assert db.session.scalar(select(func.count()).select_from(Comment)) == 0
 
 
+def test_text_sent_after_being_logged_out_is_shown_back_and_login_returns_to_the_form(app, client, make) -> None:
+    phase = make.phase()
+    login(client, make.user())
+    topic_id = phase.topics[0].id
+    client.post(f"/topics/{topic_id}/ideas/new", data={"title": "First", "body": "Already here."})
+    idea_id = db.session.scalar(select(Idea.id))
+    client.post("/logout")
+    page_url = idea_url(idea_id)
+    response = client.post(f"{page_url}/comments", data={"body": "My long considered comment"},
+                           headers={"Referer": f"http://localhost{page_url}"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401 and "My long considered comment" in page and "Not sent" in page
+    assert f'href="/login?next={page_url}"' in page, "log in, then back to the idea, not to /comments"
+    voted = client.post("/vote", data={"kind": "idea", "id": pid("idea", idea_id), "value": "1"},
+                        headers={"Accept": "application/json"})
+    assert voted.status_code == 401 and "logged out" in voted.get_json()["error"]
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 0
+
+
 def test_closing_and_reopening_a_phase_ask_first_and_reopening_asks_for_the_closing_time(client, make) -> None:
     from datetime import timedelta
 
