@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from . import Form, IdField
@@ -23,6 +23,11 @@ class IdList(SelectMultipleField):
             raise ValidationError("That was not understood. Go back and try again.")
 
 
+def seen_field() -> HiddenField:
+    """What the page was drawn from (a stamp the service made), so a save from a stale page cannot undo a newer one."""
+    return HiddenField()
+
+
 class AdoptForm(Form):
     """Adopt a finished run's themes."""
 
@@ -34,12 +39,14 @@ class ThemeEditForm(Form):
 
     label = StringField()
     summary = TextAreaField()
+    seen = seen_field()
 
 
 class MergeForm(Form):
     """The theme to merge into this one."""
 
     other = IdField()
+    seen = seen_field()
 
 
 class SplitForm(Form):
@@ -48,6 +55,7 @@ class SplitForm(Form):
     contributions = IdList(choices=[], validate_choice=False)
     new_label = StringField()
     new_summary = TextAreaField()
+    seen = seen_field()
 
 
 class MoveForm(Form):
@@ -56,18 +64,21 @@ class MoveForm(Form):
     contributions = IdList(choices=[], validate_choice=False)
     target = IdField()
     keep = BooleanField()
+    seen = seen_field()
 
 
 class MemberForm(Form):
     """The ticked contributions of a theme (to take them out)."""
 
     contributions = IdList(choices=[], validate_choice=False)
+    seen = seen_field()
 
 
 class ScopeForm(Form):
     """Put a theme out of scope, or back."""
 
     in_scope = BooleanField()
+    seen = seen_field()
 
 
 class UndoForm(Form):
@@ -109,6 +120,7 @@ class HeardForm(Form):
     outcome = TextAreaField()
     themes = SelectMultipleField(choices=[], validate_choice=False)
     publish = BooleanField()
+    seen = seen_field()
 
     def validate_themes(self, field: Any) -> None:
         """Theme ids are whole numbers."""

@@ -4,7 +4,8 @@ A published statement is an ordinary idea (so its page, votes and comments work 
 later phase, linked to the codebook theme, the codebook version and the contributions it stands for. Per
 statement, people *endorse* it (support votes), *challenge* it (votes against) or *add to* it (comments and
 replies). "What we heard" pages are written by facilitators per phase, from the codebook's themes, with
-anonymous quotes chosen from each theme's best-supported published contributions.
+anonymous quotes chosen from each theme's best-supported published contributions. The editor carries a stamp of
+the saved page it was drawn from, so a save from an older tab keeps what others saved since, or is refused.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .codebook import contribution_texts, for_consultation
+from .codebook import Stale, contribution_texts, fingerprint, for_consultation
 from .errors import Conflict, Invalid, NotFound
 from .quotes import on_topic, same_words, topic_words
 
@@ -127,12 +128,119 @@ def phase_counts(session: Session, themes: list[CodebookTheme], phase_id: int) -
     return {t.id: counts[t.id] for t in themes}
 
 
+# A saved page in parts, as the editor's stamp and the merge see it: "i" the introduction, "o" what we did, "p"
+# published ("y") or not (""), and "t<theme id>" what was done about each theme shown (absent: not shown).
+PART_FIELDS = {"i": "introduction", "o": "outcome", "p": "publish"}
+
+
+def _parts(page: HeardPage | None) -> dict[str, str]:
+    """The saved page in parts (an unsaved page is empty)."""
+    if page is None:
+        return {"i": "", "o": "", "p": ""}
+    parts = {"i": page.introduction, "o": page.outcome, "p": "y" if page.is_published else ""}
+    parts.update((f"t{entry.theme_id}", entry.action) for entry in page.themes)
+    return parts
+
+
+def heard_stamp(page: HeardPage | None) -> str:
+    """What the editor is drawn from, for its hidden "seen" field: a fingerprint of each saved part."""
+    return ".".join(f"{key}={fingerprint(value)}" for key, value in _parts(page).items())
+
+
+def heard_values(page: HeardPage | None, parts: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the editor shows: the saved page's parts (or the given parts) as its boxes and ticks."""
+    parts = _parts(page) if parts is None else parts
+    actions = {k[1:]: v for k, v in parts.items() if k.startswith("t")}
+    return {"introduction": parts.get("i", ""), "outcome": parts.get("o", ""), "themes": list(actions),
+            "publish": bool(parts.get("p")), "actions": actions}
+
+
+def _read_heard_stamp(seen: str | None) -> dict[str, str] | None:
+    """The fingerprints an editor was drawn from, or None when it does not say (or is garbled)."""
+    pairs = [part.partition("=") for part in (seen or "").split(".")]
+    if not seen or len(seen) > 100_000 or any(not key or not sep for key, sep, _ in pairs):
+        return None
+    return {key: value for key, _, value in pairs}
+
+
+def describe(session: Session, keys: list[str]) -> str:
+    """Changed parts of a page, in words ("the introduction and the theme “Waiting times”")."""
+    ids = {k: int(k[1:]) for k in keys if k.startswith("t") and k[1:].isdigit()}
+    labels = dict(session.execute(select(CodebookTheme.id, CodebookTheme.label)
+                                  .where(CodebookTheme.id.in_(ids.values()))).all()) if ids else {}
+    words = {"i": "the introduction", "o": "what we did", "p": "whether it is published"}
+    said = [words.get(k) or f"the theme “{labels.get(ids.get(k, 0), 'no longer in use')}”" for k in keys]
+    return ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else "".join(said)
+
+
+def _clash(session: Session, key: str, now: dict[str, str]) -> tuple[str, str]:
+    """The form field where a part clashed, and what to say beside it."""
+    if key in PART_FIELDS:
+        what = {"i": "the introduction", "o": "what we did", "p": "whether the page is published"}[key]
+        return PART_FIELDS[key], f"Someone else changed {what} (saved version shown above the box): check yours"
+    theme = session.get(CodebookTheme, int(key[1:])) if key[1:].isdigit() else None
+    name = f"“{theme.label}”" if theme else "a theme"
+    state = "shows" if key in now else "no longer shows"
+    return f"action_{key[1:]}", f"Someone else changed {name}: the saved page {state} it (shown above the box)"
+
+
+def _merge_heard(session: Session, page: HeardPage | None, seen: str | None,
+                 typed: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The typed parts merged with what was saved since the editor was drawn, and the parts kept from that."""
+    # A part saved since that the editor left alone is kept; a part both changed differently refuses the save
+    # (Stale) with the typed text to show back. Nothing saved yet: nothing to lose.
+    if page is None:
+        return typed, []
+    drawn = _read_heard_stamp(seen)
+    now = _parts(page)
+    merged, clashes, kept = {}, [], []
+    for key in dict.fromkeys([*now, *typed, *(drawn or {})]):
+        old = (drawn or {}).get(key) if drawn is not None else "?"  # "?": not known, so any difference clashes
+        mine, theirs = typed.get(key), now.get(key)
+        fp_mine, fp_theirs = (fingerprint(v) if v is not None else None for v in (mine, theirs))
+        if fp_theirs == old or fp_mine == fp_theirs:
+            value = mine  # nobody else changed it, or they made the same change
+        elif fp_mine == old:
+            value = theirs  # only they changed it: keep theirs
+            kept.append(key)
+        else:
+            value = mine
+            clashes.append(key)
+        if value is not None:
+            merged[key] = value
+    if clashes:
+        changed = [k for k in dict.fromkeys([*now, *(drawn or {})])
+                   if drawn is not None and (fingerprint(now[k]) if k in now else None) != drawn.get(k)]
+        who = session.get(User, page.updated_by_id) if page.updated_by_id else None
+        by = f"last saved by {who.email}" if who else "last saved by someone else"
+        opening = ("This page was changed by someone else since you opened it" if drawn is not None else
+                   "This page did not say which version it was drawn from, so it may be out of date")
+        what = f": they changed {describe(session, changed)}" if changed else ""
+        raise Stale(f"{opening} ({by}{what}). Your text is below: check it against the saved version and save "
+                    "again.", values=merged, seen=heard_stamp(page), headline=f"{opening}: nothing was saved",
+                    fields=dict(_clash(session, k, now) for k in clashes))
+    return merged, kept
+
+
 def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str | None, outcome: str | None,
-               theme_ids: list[int], actions: dict[int, str], publish: bool) -> HeardPage:
-    """Write (or rewrite) a phase's "What we heard" page from the codebook."""
+               theme_ids: list[int], actions: dict[int, str], publish: bool,
+               seen: str | None = None) -> tuple[HeardPage, list[str]]:
+    """Write a phase's "What we heard" page from an editor drawn at `seen`; returns it and the parts kept."""
     book = for_consultation(session, phase.consultation_id)
     if book is None:
         raise Conflict("This consultation has no codebook yet, so there are no themes to report.")
+    kept_parts: list[str] = []
+    if seen is not None:
+        # Queue behind another save of this page (PostgreSQL; SQLite's writers already queue), then read it afresh.
+        session.execute(select(Phase.id).where(Phase.id == phase.id).with_for_update())
+        for item in [o for o in session.identity_map.values() if isinstance(o, HeardPage | HeardTheme)]:
+            session.expire(item)
+        typed = {"i": introduction or "", "o": outcome or "", "p": "y" if publish else ""}
+        typed.update((f"t{i}", actions.get(i) or "") for i in theme_ids)
+        merged, kept_parts = _merge_heard(session, heard_page(session, phase), seen, typed)
+        introduction, outcome, publish = merged["i"], merged["o"], bool(merged["p"])
+        actions = {int(k[1:]): v for k, v in merged.items() if k.startswith("t")}
+        theme_ids = list(actions)
     intro = (introduction or "").strip()
     done = (outcome or "").strip()
     errors = {}
@@ -169,7 +277,7 @@ def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str
         audit.record(session, actor, "heard.publish", "phase", phase.id, **detail)
     else:
         audit.record(session, actor, "heard.save", "phase", phase.id, **detail)
-    return page
+    return page, kept_parts
 
 
 def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:

@@ -3,6 +3,8 @@
 Every change goes through ``_record``: it bumps the codebook's version, stores who, when and what, and a
 snapshot of the themes it touched (their fields and members) so ``undo`` can put them back exactly. Undo
 takes back the newest change not yet undone (and is itself a numbered change), so history stays linear.
+Theme pages carry a ``stamp`` of what they were drawn from, so an edit from a stale page never silently undoes
+someone else's (``Stale``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from ..models import (
 )
 from ..models.codebook import LABEL_MAX, SUMMARY_MAX
 from . import audit
+
+# Stale, fingerprint and gone are also read from here by the pages and the What we heard service.
+from .codebook_stale import Stale, fingerprint, fresh, gone, merged, stale, stamp, still_members  # noqa: F401
 from .errors import Conflict, Invalid, NotFound
 from .text import plural
 
@@ -164,6 +169,30 @@ def _next_position(session: Session, codebook: Codebook) -> int:
                            .where(CodebookTheme.codebook_id == codebook.id)) or 0) + 1
 
 
+def edit(session: Session, *, actor: User, theme: CodebookTheme, label: str | None, summary: str | None,
+         seen: str | None) -> tuple[bool, list[str]]:
+    """Save a theme's name and summary from a page drawn at `seen`; returns (changed, fields kept from others)."""
+    # Field by field: one someone else changed since is kept when this page left it alone; one both changed
+    # differently refuses the save (Stale), so neither person's text is lost.
+    new = {"label": _clean_label(label), "summary": _clean_summary(summary)}
+    drawn = fresh(session, theme, seen, active=False, values=new)
+    wanted, clashes, kept = dict(new), {}, []
+    for n, field in enumerate(("label", "summary")):
+        now, old = getattr(theme, field), drawn[2 + n] if drawn else None
+        if fingerprint(now) == old or new[field] == now:
+            continue  # nobody else changed it, or they made the same change
+        if fingerprint(new[field]) == old:
+            wanted[field] = now  # only they changed it: keep theirs
+            kept.append(field)
+        else:
+            clashes[field] = (f"Someone else renamed this theme to “{now}”: choose the name and save again"
+                              if field == "label" else
+                              "Someone else rewrote the summary (shown above): check yours against it and save again")
+    if clashes:
+        raise stale(session, theme, drawn, fields=clashes, values=wanted)
+    return rename(session, actor=actor, theme=theme, label=wanted["label"], summary=wanted["summary"]), kept
+
+
 # ---------------------------------------------------------------------------------------------- changes
 
 
@@ -188,10 +217,15 @@ def rename(session: Session, *, actor: User, theme: CodebookTheme, label: str | 
     return True
 
 
-def merge(session: Session, *, actor: User, target: CodebookTheme, other: CodebookTheme) -> None:
+def merge(session: Session, *, actor: User, target: CodebookTheme, other: CodebookTheme,
+          seen: str | None = None) -> None:
     """Merge `other` into `target`: its members join the target, and it is kept as "merged into"."""
     if target.id == other.id:
         raise Invalid("There is a problem", {"other": "Choose a different theme to merge with"})
+    if seen is not None:  # from a page: say what happened to either theme since it was drawn
+        fresh(session, target, seen, also=(other,))
+        if other.state == "merged":
+            raise merged(session, other, "other", seen=stamp(target))
     if other.state != "active" or target.state != "active":
         raise Conflict("Only themes in use can be merged.")
     before = _snapshot([target, other])
@@ -206,9 +240,11 @@ def merge(session: Session, *, actor: User, target: CodebookTheme, other: Codebo
 
 
 def split(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str], label: str | None,
-          summary: str | None = "") -> CodebookTheme:
+          summary: str | None = "", seen: str | None = None) -> CodebookTheme:
     """Move the chosen members of a theme into a new theme; the rest stay."""
     new_label, new_summary = _clean_label(label, "new_label"), _clean_summary(summary, "new_summary")
+    if seen is not None:
+        still_members(session, theme, contributions, seen)
     members = {m.contribution: m.source for m in theme.members}
     chosen = [c for c in dict.fromkeys(contributions) if c in members]
     if not chosen:
@@ -233,10 +269,14 @@ def split(session: Session, *, actor: User, theme: CodebookTheme, contributions:
 
 
 def move(session: Session, *, actor: User, contributions: list[str], source: CodebookTheme,
-         target: CodebookTheme, keep: bool) -> int:
+         target: CodebookTheme, keep: bool, seen: str | None = None) -> int:
     """Move contributions from one theme to another, or (keep=True) add them to the other as well."""
     if source.id == target.id:
         raise Invalid("There is a problem", {"target": "Choose a different theme"})
+    if seen is not None:
+        still_members(session, source, contributions, seen, also=(target,))
+        if target.state == "merged":
+            raise merged(session, target, "target", seen=stamp(source))
     if target.state != "active":
         raise Conflict("Contributions can only go to themes in use.")
     members = {m.contribution for m in source.members}
@@ -257,8 +297,11 @@ def move(session: Session, *, actor: User, contributions: list[str], source: Cod
     return len(chosen)
 
 
-def remove_members(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str]) -> int:
+def remove_members(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str],
+                   seen: str | None = None) -> int:
     """Take contributions out of a theme (they stay in any other theme they belong to)."""
+    if seen is not None:
+        still_members(session, theme, contributions, seen)
     members = {m.contribution for m in theme.members}
     chosen = [c for c in dict.fromkeys(contributions) if c in members]
     if not chosen:
@@ -271,9 +314,15 @@ def remove_members(session: Session, *, actor: User, theme: CodebookTheme, contr
     return len(chosen)
 
 
-def set_scope(session: Session, *, actor: User, theme: CodebookTheme, in_scope: bool) -> None:
+def set_scope(session: Session, *, actor: User, theme: CodebookTheme, in_scope: bool,
+              seen: str | None = None) -> None:
     """Mark a theme out of scope (kept, but left out of statements, pages and exports' theme lists) or back."""
     wanted = "active" if in_scope else "out_of_scope"
+    if seen is not None:
+        drawn = fresh(session, theme, seen, active=False)
+        if not drawn or drawn[1] != theme.state:
+            raise stale(session, theme, drawn,
+                         "Nothing was changed: check the current version below and choose again.")
     if theme.state == "merged":
         raise Conflict("This theme has been merged into another; undo the merge to use it again.")
     if theme.state == wanted:

@@ -87,37 +87,49 @@ def edit(phase_id: int) -> Any:
     book = cb.for_consultation(db.session, consultation.id)
     page = challenge.heard_page(db.session, phase)
     errors: dict[str, str] = {}
+    values, seen, saved, refusal = challenge.heard_values(page), challenge.heard_stamp(page), None, ""
     if request.method == "POST":
         form = HeardForm()
+        typed = {k[7:]: v for k, v in request.form.items() if k.startswith("action_")}
+        values = {"introduction": request.form.get("introduction", ""), "outcome": request.form.get("outcome", ""),
+                  "themes": request.form.getlist("themes"), "publish": bool(request.form.get("publish")),
+                  "actions": typed}
+        seen = request.form.get("seen", "")
         if form.validate_on_submit():
             ids = _ids(form.themes.data)
             actions = {i: request.form.get(f"action_{i}", "") for i in ids}
             try:
-                page = challenge.save_heard(db.session, actor=current_user, phase=phase,
-                                            introduction=form.introduction.data, outcome=form.outcome.data,
-                                            theme_ids=ids, actions=actions, publish=form.publish.data)
+                page, kept = challenge.save_heard(db.session, actor=current_user, phase=phase,
+                                                  introduction=form.introduction.data, outcome=form.outcome.data,
+                                                  theme_ids=ids, actions=actions, publish=form.publish.data,
+                                                  seen=form.seen.data or "")
+            except cb.Stale as exc:
+                # Show the saved page beside what was typed: the boxes hold the typed text where it clashed and
+                # the saved text where it was left alone, so saving again keeps both people's work.
+                db.session.rollback()
+                page = challenge.heard_page(db.session, phase)
+                errors, seen, saved = {"stale": exc.headline, **exc.fields}, exc.seen, challenge.heard_values(page)
+                refusal = exc.message
+                values = challenge.heard_values(None, exc.values)
+                values["actions"] = {**typed, **values["actions"]}
             except (Invalid, Conflict) as exc:
                 db.session.rollback()
                 errors = getattr(exc, "field_errors", None) or {"themes": exc.message}
             else:
                 db.session.commit()
-                flash("The page is published." if page.is_published else "Saved as a draft (not public yet).",
-                      "success")
+                also = (f" Someone else had changed {challenge.describe(db.session, kept)} since you opened the page; "
+                        "theirs was kept.") if kept else ""
+                flash(("The page is published." if page.is_published else "Saved as a draft (not public yet).")
+                      + also, "success")
                 return redirect(url_for("heard.edit", phase_id=phase.id))
         else:
             errors = field_errors(form)
-        values = {"introduction": request.form.get("introduction", ""), "outcome": request.form.get("outcome", ""),
-                  "themes": request.form.getlist("themes"), "publish": bool(request.form.get("publish")),
-                  "actions": {k[7:]: v for k, v in request.form.items() if k.startswith("action_")}}
-    else:
-        values = {"introduction": page.introduction if page else "", "outcome": page.outcome if page else "",
-                  "themes": [str(t.theme_id) for t in page.themes] if page else [],
-                  "publish": page.is_published if page else False,
-                  "actions": {str(t.theme_id): t.action for t in page.themes} if page else {}}
     counts = (challenge.phase_counts(db.session, [t for t in book.themes if t.state == "active"], phase.id)
               if book is not None else {})
     return render_template("heard/edit.html", consultation=consultation, phase=phase, book=book, page=page,
-                           values=values, errors=errors, counts=counts), 400 if errors else 200
+                           values=values, errors=errors, counts=counts, seen=seen, saved=saved,
+                           refusal=refusal), \
+        (409 if saved is not None else 400) if errors else 200
 
 
 @bp.route("/phases/<int:phase_id>/what-we-heard")

@@ -32,6 +32,9 @@ from ..services.text import plural
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 NOT_UNDERSTOOD = "That was not understood. Go back and try again."
+# The texts a theme page's forms send, as named when a refusal shows them back.
+TEXTS = {"label": "Name", "summary": "Summary", "new_label": "Name of the new theme",
+         "new_summary": "Summary of the new theme"}
 
 
 def _consultation(consultation_id: int) -> Consultation:
@@ -115,21 +118,53 @@ def theme(consultation_id: int, theme_id: int) -> Any:
     """A theme: edit its name and summary, merge, split, move or add its contributions, mark it out of scope."""
     consultation = _consultation(consultation_id)
     book = _book(consultation)
+    gone = cb.gone(db.session, book, theme_id) if db.session.get(CodebookTheme, theme_id) is None else None
+    if gone is not None:  # a split undone since: say so, rather than a bare "not found"
+        return _render_gone(consultation, book, gone, status=404)
     item = cb.theme_in(db.session, book, theme_id)
     return _render_theme(consultation, book, item, errors={}, form={})
 
 
+def _render_gone(consultation: Consultation, book: Codebook, gone: cb.Stale, status: int = 409) -> Any:
+    """What became of a theme that no longer exists, with any text sent to it shown back."""
+    kept = [(TEXTS[k], v) for k, v in request.form.items() if k in TEXTS and v.strip()]
+    message = gone.message
+    if request.method == "POST":
+        message += " Nothing was saved" + (": your text is below, so you can copy it." if kept else ".")
+    return render_template("workspace/gone.html", consultation=consultation, book=book, message=message,
+                           moved_to=gone.moved_to, kept=kept), status
+
+
+def _refused(consultation: Consultation, book: Codebook, item: CodebookTheme, exc: Conflict) -> Any:
+    """Show the current theme page with why nothing was saved, and everything typed (409)."""
+    db.session.rollback()  # and read the theme as it is now
+    if isinstance(exc, cb.Stale) and exc.gone:
+        return _render_gone(consultation, book, exc)
+    form = {**request.form.to_dict(), **getattr(exc, "values", {})}
+    if getattr(exc, "seen", ""):  # the page now shows the current version: saving again is deliberate
+        form["seen"] = exc.seen
+    errors = {"stale": getattr(exc, "headline", exc.message), **getattr(exc, "fields", {})}
+    return _render_theme(consultation, book, item, errors=errors, form=form, status=409,
+                         moved_to=getattr(exc, "moved_to", None), refusal=exc.message)
+
+
 def _render_theme(consultation: Consultation, book: Codebook, item: CodebookTheme, *, errors: dict[str, str],
-                  form: dict[str, Any], status: int = 200) -> Any:
+                  form: dict[str, Any], status: int = 200, moved_to: CodebookTheme | None = None,
+                  refusal: str = "") -> Any:
     """The theme page, with any errors beside their fields and the typed values kept."""
     texts = cb.contribution_texts(db.session, [m.contribution for m in item.members])
     groups = _sub_theme_groups(db.session.get(AnalysisRun, item.origin_run_id) if item.origin_run_id else None,
                                item, texts)
     others = [t for t in book.themes if t.state == "active" and t.id != item.id]
     phases = cb.phase_names(db.session, consultation.id)
+    # Typed text whose form this page no longer shows (the theme was merged, or put out of scope) is shown to copy.
+    shown = ({"label", "summary"} if item.state != "merged" else set()) | \
+        ({"new_label", "new_summary"} if item.state == "active" else set())
+    kept = [(TEXTS[k], v) for k, v in form.items() if k in TEXTS and k not in shown and str(v).strip()]
     return render_template("workspace/theme.html", consultation=consultation, book=book, theme=item, texts=texts,
                            groups=groups, others=others, phases=phases, errors=errors, form=form,
-                           other_options=[(str(o.id), o.label) for o in others],
+                           other_options=[(str(o.id), o.label) for o in others], seen=form.get("seen") or
+                           cb.stamp(item), moved_to=moved_to, kept=kept, refusal=refusal,
                            chosen=request.form.getlist("contributions") if request.method == "POST" else []), status
 
 
@@ -159,11 +194,27 @@ def _invalid(consultation: Consultation, book: Codebook, item: CodebookTheme, ex
                          form=request.form.to_dict(), status=400)
 
 
+class _Gone(Exception):
+    """A theme form posted to a theme that no longer exists; carries the page that says what became of it."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__("gone")
+        self.response = response
+
+
 def _theme_action(consultation_id: int, theme_id: int) -> tuple[Consultation, Codebook, CodebookTheme]:
     """The consultation, codebook and theme a theme form posts to (404 when any is not theirs)."""
     consultation = _consultation(consultation_id)
     book = _book(consultation)
+    if db.session.get(CodebookTheme, theme_id) is None and (gone := cb.gone(db.session, book, theme_id)):
+        raise _Gone(_render_gone(consultation, book, gone))
     return consultation, book, cb.theme_in(db.session, book, theme_id)
+
+
+@bp.errorhandler(_Gone)
+def _gone_page(exc: _Gone) -> Any:
+    """The page saying what became of a theme that no longer exists."""
+    return exc.response
 
 
 @bp.route("/<int:consultation_id>/themes/<int:theme_id>/edit", methods=["POST"])
@@ -175,12 +226,16 @@ def edit(consultation_id: int, theme_id: int) -> Any:
     if not form.validate_on_submit():
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
     try:
-        changed = cb.rename(db.session, actor=current_user, theme=item, label=form.label.data,
-                            summary=form.summary.data)
+        changed, kept = cb.edit(db.session, actor=current_user, theme=item, label=form.label.data,
+                                summary=form.summary.data, seen=form.seen.data or "")
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
+    except Conflict as exc:
+        return _refused(consultation, book, item, exc)
     db.session.commit()
-    flash(f"Saved as version {book.version}." if changed else "Nothing was changed.",
+    theirs = " and ".join({"label": "the name", "summary": "the summary"}[k] for k in kept)
+    also = f" Someone else had changed {theirs} since you opened the page; theirs was kept." if kept else ""
+    flash((f"Saved as version {book.version}." if changed else "Nothing was changed.") + also,
           "success" if changed else "info")
     return _theme_url(consultation, item)
 
@@ -196,9 +251,11 @@ def merge(consultation_id: int, theme_id: int) -> Any:
                                                           {"other": "Choose the theme to merge into this one"}))
     other = cb.theme_in(db.session, book, form.other.data)
     try:
-        cb.merge(db.session, actor=current_user, target=item, other=other)
+        cb.merge(db.session, actor=current_user, target=item, other=other, seen=form.seen.data or "")
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
+    except Conflict as exc:
+        return _refused(consultation, book, item, exc)
     db.session.commit()
     flash(f"“{other.label}” has been merged into “{item.label}” (version {book.version}).", "success")
     return _theme_url(consultation, item)
@@ -214,9 +271,11 @@ def split(consultation_id: int, theme_id: int) -> Any:
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
     try:
         created = cb.split(db.session, actor=current_user, theme=item, contributions=form.contributions.data or [],
-                           label=form.new_label.data, summary=form.new_summary.data)
+                           label=form.new_label.data, summary=form.new_summary.data, seen=form.seen.data or "")
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
+    except Conflict as exc:
+        return _refused(consultation, book, item, exc)
     db.session.commit()
     count = len(created.members)
     flash(f"{plural(count, 'contribution')} {'is' if count == 1 else 'are'} now in the new theme “{created.label}” "
@@ -236,9 +295,11 @@ def move(consultation_id: int, theme_id: int) -> Any:
     target = cb.theme_in(db.session, book, form.target.data)
     try:
         moved = cb.move(db.session, actor=current_user, contributions=form.contributions.data or [], source=item,
-                        target=target, keep=form.keep.data)
+                        target=target, keep=form.keep.data, seen=form.seen.data or "")
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
+    except Conflict as exc:
+        return _refused(consultation, book, item, exc)
     db.session.commit()
     verb = "added to" if form.keep.data else "moved to"
     flash(f"{moved} {'contribution has' if moved == 1 else 'contributions have'} been {verb} “{target.label}” "
@@ -256,9 +317,11 @@ def remove(consultation_id: int, theme_id: int) -> Any:
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
     try:
         taken = cb.remove_members(db.session, actor=current_user, theme=item,
-                                  contributions=form.contributions.data or [])
+                                  contributions=form.contributions.data or [], seen=form.seen.data or "")
     except Invalid as exc:
         return _invalid(consultation, book, item, exc)
+    except Conflict as exc:
+        return _refused(consultation, book, item, exc)
     db.session.commit()
     flash(f"{taken} taken out of “{item.label}” (version {book.version}).", "success")
     return _theme_url(consultation, item)
@@ -272,7 +335,10 @@ def scope(consultation_id: int, theme_id: int) -> Any:
     form = ScopeForm()
     if not form.validate_on_submit():
         raise Invalid(NOT_UNDERSTOOD)
-    cb.set_scope(db.session, actor=current_user, theme=item, in_scope=form.in_scope.data)
+    try:
+        cb.set_scope(db.session, actor=current_user, theme=item, in_scope=form.in_scope.data, seen=form.seen.data or "")
+    except Conflict as exc:
+        return _refused(consultation, book, item, exc)
     db.session.commit()
     flash(f"“{item.label}” is {'back in scope' if form.in_scope.data else 'out of scope'}.", "success")
     return _theme_url(consultation, item)

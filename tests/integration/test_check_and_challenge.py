@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from consult.extensions import db
 from consult.models import ConsultationAssignment, Idea, Statement
+from consult.services import challenge, contributions
 from consult.services import codebook as cb
-from consult.services import contributions
 from tests.conftest import login
 from tests.integration.workspace_data import closed_phase, finished_run, seed
 from tests.support.publicids import idea_url
@@ -90,10 +90,12 @@ def test_what_we_heard_page_is_written_published_and_linked_for_participants(cli
     client.post("/logout")
     assert client.get(f"/phases/{phase.id}/what-we-heard").status_code == 404  # drafts are not public
     login(client, data["facilitator"])
+    db.session.expire_all()
+    seen = challenge.heard_stamp(challenge.heard_page(db.session, phase))  # the editor's hidden field
     saved = client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
                         data={"introduction": "We asked how care could be better.", "themes": [first.id],
                               f"action_{first.id}": "We put this in the strategy.", "publish": "y",
-                              "outcome": "The strategy was published."})
+                              "outcome": "The strategy was published.", "seen": seen})
     assert saved.status_code == 302
     client.post("/logout")
     page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from consult.extensions import db
 from consult.models import Codebook, CodebookTheme
+from consult.services import codebook as cb
 from tests.conftest import login
 from tests.integration.workspace_data import finished_run, seed
 
@@ -29,10 +30,12 @@ def test_analyst_adopts_renames_merges_splits_moves_and_undoes(client, make) -> 
     assert "Codebook, version 1" in page
     a, b, c = _theme_ids(page)[:3]
 
-    bad = client.post(f"/workspace/{cid}/themes/{a}/edit", data={"label": "", "summary": "kept text"})
+    seen = cb.stamp(db.session.get(CodebookTheme, a))  # the hidden field: what the page was drawn from
+    bad = client.post(f"/workspace/{cid}/themes/{a}/edit", data={"label": "", "summary": "kept text", "seen": seen})
     assert bad.status_code == 400 and "Enter a name for the theme" in bad.get_data(as_text=True)
     assert "kept text" in bad.get_data(as_text=True)
-    client.post(f"/workspace/{cid}/themes/{a}/edit", data={"label": "Waiting times", "summary": "Too long."})
+    client.post(f"/workspace/{cid}/themes/{a}/edit", data={"label": "Waiting times", "summary": "Too long.",
+                                                            "seen": seen})
     client.post(f"/workspace/{cid}/themes/{a}/merge", data={"other": b})
     theme_c = db.session.get(CodebookTheme, c)
     members = sorted(m.contribution for m in theme_c.members)

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from consult.extensions import db
-from consult.models import Codebook, CodebookMember, CodebookSample, ConsultationAssignment, Phase
-from consult.services import codebook, inclusion, workshops
+from consult.models import Codebook, CodebookMember, CodebookSample, CodebookTheme, ConsultationAssignment, Phase
+from consult.services import challenge, codebook, inclusion, workshops
 from tests.conftest import PASSWORD
 from tests.security.world import Route, World, build_url, objects_key, public_id, routes
 
@@ -63,6 +63,19 @@ def _member(world: World) -> str:
     theme_id = _id("codebook_theme_id", "first")(world)
     return _query(world, lambda: db.session.scalar(select(CodebookMember.contribution).where(
         CodebookMember.theme_id == theme_id).order_by(CodebookMember.id)))
+
+
+def _seen(world: World) -> str:
+    """The first codebook theme's stamp, as its page's forms carry it (the hidden "seen" field)."""
+    theme_id = _id("codebook_theme_id", "first")(world)
+    return _query(world, lambda: codebook.stamp(db.session.get(CodebookTheme, theme_id)))
+
+
+def _heard_seen(world: World) -> str:
+    """The open phase's "What we heard" stamp, as its editor carries it (the hidden "seen" field)."""
+    phase_id = _id("phase_id", "open")(world)
+    return _query(world, lambda: challenge.heard_stamp(challenge.heard_page(db.session,
+                                                                           db.session.get(Phase, phase_id))))
 
 
 def _blind(world: World) -> dict[str, Any]:
@@ -162,7 +175,8 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "rights.delete_account": ("participant_a", {}, {"contributions": "keep", "password": PASSWORD}),
     "heard.edit": ("facilitator_assigned", {"phase_id": "open"},
                    lambda w: {"introduction": "What we heard", "outcome": "What we will do",
-                              "themes": str(_id("codebook_theme_id", "first")(w)), "publish": "y"}),
+                              "themes": str(_id("codebook_theme_id", "first")(w)), "publish": "y",
+                              "seen": _heard_seen(w)}),
     "heard.publish": ("facilitator_assigned", {"consultation_id": "published"},
                       lambda w: {"phase_id": _id("phase_id", "open")(w), "topic_id": _id("topic_id", "open")(w),
                                  "themes": str(_id("codebook_theme_id", "first")(w))}),
@@ -174,16 +188,18 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
                             lambda w: _upload(w, "reference")),
     "workspace.adopt": ("admin", {"consultation_id": "other"}, lambda w: {"run_id": _id("run_id", "unassigned")(w)}),
     "workspace.edit": ("analyst", {"consultation_id": "published", "theme_id": "first"},
-                       {"label": "Waiting times", "summary": "People waited too long"}),
+                       lambda w: {"label": "Waiting times", "summary": "People waited too long", "seen": _seen(w)}),
     "workspace.merge": ("analyst", {"consultation_id": "published", "theme_id": "first"},
-                        lambda w: {"other": _id("codebook_theme_id", "second")(w)}),
+                        lambda w: {"other": _id("codebook_theme_id", "second")(w), "seen": _seen(w)}),
     "workspace.split": ("analyst", {"consultation_id": "published", "theme_id": "first"},
-                        lambda w: {"contributions": _member(w), "new_label": "A split-off theme"}),
+                        lambda w: {"contributions": _member(w), "new_label": "A split-off theme", "seen": _seen(w)}),
     "workspace.move": ("analyst", {"consultation_id": "published", "theme_id": "first"},
-                       lambda w: {"contributions": _member(w), "target": _id("codebook_theme_id", "second")(w)}),
+                       lambda w: {"contributions": _member(w), "target": _id("codebook_theme_id", "second")(w),
+                                  "seen": _seen(w)}),
     "workspace.remove": ("analyst", {"consultation_id": "published", "theme_id": "first"},
-                         lambda w: {"contributions": _member(w)}),
-    "workspace.scope": ("analyst", {"consultation_id": "published", "theme_id": "first"}, {}),
+                         lambda w: {"contributions": _member(w), "seen": _seen(w)}),
+    "workspace.scope": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                        lambda w: {"seen": _seen(w)}),
     "workspace.undo": ("analyst", {"consultation_id": "published"},
                        lambda w: {"version": _query(w, lambda: _book(w).version)}),
     "workspace.export": ("analyst", {"consultation_id": "published"}, {"format": "csv"}),
