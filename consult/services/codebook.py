@@ -9,6 +9,7 @@ someone else's (``Stale``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,22 @@ def _clean_summary(summary: str | None, field: str = "summary") -> str:
 # ------------------------------------------------------------------------------------------- adopting
 
 
+# The engine's description opens with its figures ("47 contributions (3%) from 38 people, mostly negative, about
+# X."): true of the engine's theme, stale once a merge, split or move changes the members, and the pages show the
+# codebook's own live counts beside the summary anyway.
+_FIGURES = re.compile(r"^[\d,]+ contributions? \(\d+%\) from [\d,]+ (?:people|person), [^,.]+"
+                      r"(?:, about (?P<about>.+?))?\.(?:\s+|$)")
+
+
+def adopted_summary(description: str) -> str:
+    """A theme's starting summary from the engine's description, without its figures: "About X. Typical: ..."."""
+    found = _FIGURES.match(description)
+    if not found:
+        return description
+    about = found.group("about")
+    return ((f"About {about}. " if about else "") + description[found.end():]).strip()
+
+
 def adopt(session: Session, *, actor: User, consultation: Consultation, run: AnalysisRun) -> Codebook:
     """Make a finished run's themes the consultation's codebook (version 1), with their members."""
     if run.consultation_id != consultation.id or run.state != "done" or not run.result:
@@ -106,7 +123,7 @@ def adopt(session: Session, *, actor: User, consultation: Consultation, run: Ana
     engine_themes = run.result["themes"]["themes"]
     for position, found in enumerate(engine_themes, start=1):
         theme = CodebookTheme(position=position, label=_clean_label(found.get("label") or f"Theme {position}"),
-                              summary=(found.get("description") or "")[:SUMMARY_MAX], state="active",
+                              summary=adopted_summary(found.get("description") or "")[:SUMMARY_MAX], state="active",
                               origin_run_id=run.id, origin_theme=int(found["id"]),
                               terms=list(found.get("terms") or [])[:12])
         theme.members = [CodebookMember(contribution=c, source="engine") for c in dict.fromkeys(found["contributions"])]
