@@ -232,7 +232,9 @@ def reset_password(session: Session, secret: str, password_hash: str, *, now: da
 def new_password_hash(user: User, current: str, new: str) -> str:
     """Check the current password and the rules for the new one; return the new hash (no database work)."""
     errors: dict[str, str] = {}
-    if not verify_password(user.password_hash, current):
+    if not current:
+        errors["current_password"] = "Enter your current password"
+    elif not verify_password(user.password_hash, current):
         errors["current_password"] = "Your current password is not right"
     try:
         check_password(new, email=user.email, field="new_password")
@@ -257,7 +259,9 @@ def request_email_change(session: Session, user: User, new_email: str, password:
         new_email = normalise_email(new_email)
     except Invalid as exc:
         errors.update(exc.field_errors)
-    if not verify_password(user.password_hash, password):
+    if not password:
+        errors["password"] = "Enter your password to confirm the change"
+    elif not verify_password(user.password_hash, password):
         errors["password"] = "Your password is not right"
     if not errors and new_email == user.email:
         errors["email"] = "This is already your email address"

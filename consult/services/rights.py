@@ -139,9 +139,11 @@ def delete_account(session: Session, user: User, *, password: str, contributions
     errors: dict[str, str] = {}
     if contributions not in ("keep", "delete"):
         errors["contributions"] = "Choose what should happen to what you have posted"
-    confirmed, _rehash = authenticate(session, user.email, password or "")
-    if confirmed is None or confirmed.id != user.id:
+    confirmed, _rehash = authenticate(session, user.email, password) if password else (None, None)
+    if not password:
         errors["password"] = "Enter your password to confirm"
+    elif confirmed is None or confirmed.id != user.id:
+        errors["password"] = "Your password is not right"
     if errors:
         raise Invalid("There is a problem", errors)
     uid = user.id

@@ -155,6 +155,12 @@ def test_change_of_password_and_email_from_the_account_page(app, make) -> None:
     login(client, user)
     wrong = client.post("/account/password", data={"current_password": "wrong", "new_password": NEW_PASSWORD})
     assert wrong.status_code == 400 and "current password is not right" in wrong.get_data(as_text=True)
+    empty = client.post("/account/password", data={"current_password": "", "new_password": NEW_PASSWORD})
+    assert empty.status_code == 400 and "Enter your current password" in empty.get_data(as_text=True)
+    # Deleting the account: an empty password is asked for, a wrong one is called wrong.
+    for typed, said in (("", "Enter your password to confirm"), ("wrong", "Your password is not right")):
+        refused = client.post("/me/delete", data={"contributions": "keep", "password": typed})
+        assert refused.status_code == 400 and said in refused.get_data(as_text=True)
     assert client.post("/account/password", data={"current_password": PASSWORD,
                                                    "new_password": NEW_PASSWORD}).status_code == 302
     g.pop("_login_user", None)

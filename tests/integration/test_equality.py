@@ -158,7 +158,7 @@ def test_rights_delete_account_keeping_contributions_anonymous(client, make, app
     login(client, user)
     client.post("/me/about-you", data={**ANSWERS, "consent_special": "y"})
     wrong = client.post("/me/delete", data={"contributions": "keep", "password": "nope"})
-    assert wrong.status_code == 400 and "Enter your password" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "Your password is not right" in wrong.get_data(as_text=True)
     response = client.post("/me/delete", data={"contributions": "keep", "password": PASSWORD})
     assert response.status_code == 302
     db.session.expire_all()
