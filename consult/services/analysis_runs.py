@@ -166,6 +166,13 @@ def _groups(category: str | None, profession: str | None, channel: str | None,
     return groups
 
 
+def busy_run(session: Session, consultation: Consultation, phase: Phase | None) -> int | None:
+    """The run of this consultation (or phase) already waiting or running, if any."""
+    same_scope = AnalysisRun.phase_id.is_(None) if phase is None else AnalysisRun.phase_id == phase.id
+    return session.scalar(select(AnalysisRun.id).where(AnalysisRun.consultation_id == consultation.id, same_scope,
+                                                       AnalysisRun.state.in_(("queued", "running"))))
+
+
 def request_run(session: Session, actor: User, consultation: Consultation, phase: Phase | None,
                 k: int | None = None) -> AnalysisRun:
     """Queue an analysis; refuses a second one of the same scope while one is waiting or running."""
@@ -178,12 +185,7 @@ def request_run(session: Session, actor: User, consultation: Consultation, phase
     if k is not None and not K_MIN <= k <= K_MAX:
         message = f"Number of themes must be between {K_MIN} and {K_MAX}, or left blank"
         raise Invalid("There is a problem", {"k": message})
-    same_scope = AnalysisRun.phase_id.is_(None) if phase is None else AnalysisRun.phase_id == phase.id
-    busy = session.scalar(
-        select(AnalysisRun.id).where(AnalysisRun.consultation_id == consultation.id, same_scope,
-                                     AnalysisRun.state.in_(("queued", "running")))
-    )
-    if busy is not None:
+    if busy_run(session, consultation, phase) is not None:
         raise Conflict("An analysis of this is already waiting or running; its page shows its progress.")
     run = AnalysisRun(consultation_id=consultation.id, phase_id=phase.id if phase else None, requested_by_id=actor.id,
                       params={"k": k}, state="queued", progress=0.0, message="Waiting to start")

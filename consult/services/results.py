@@ -47,8 +47,11 @@ def stability_reading(stability: float | None) -> str:
 
 
 def percent(value: float | None) -> str:
-    """0.234 -> "23%"."""
-    return "–" if value is None else f"{100 * value:.0f}%"
+    """0.234 -> "23%"; a share above 0 that rounds to 0 is "<1%", not "0%"."""
+    if value is None:
+        return "–"
+    whole = f"{100 * value:.0f}"
+    return "<1%" if whole == "0" and value > 0 else f"{whole}%"
 
 
 def safe_cell(value: Any) -> Any:

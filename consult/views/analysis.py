@@ -59,11 +59,16 @@ def start() -> Any:
     themes = authz.parse_id(raw_k)
     try:
         if raw_k and themes is None:
-            raise Invalid("There is a problem", {"k": "Number of themes must be a whole number, or left blank"})
+            raise Invalid("There is a problem", {"k": f"Number of themes must be a whole number from "
+                                                      f"{analysis_runs.K_MIN} to {analysis_runs.K_MAX}, or left blank"})
         run = analysis_runs.request_run(db.session, current_user, consultation, phase, themes)
     except (Conflict, Invalid) as exc:
         db.session.rollback()
         message = next(iter(getattr(exc, "field_errors", {}).values()), exc.message)
+        busy = analysis_runs.busy_run(db.session, consultation, phase) if isinstance(exc, Conflict) else None
+        if busy is not None:  # a double click, or a colleague started it: show that run's progress
+            flash("An analysis of this was already waiting or running: this is its progress.", "info")
+            return redirect(url_for("analyse.run", run_id=busy))
         flash(message, "error")
         return redirect(url_for("analyse.index"))
     db.session.commit()

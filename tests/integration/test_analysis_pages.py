@@ -79,9 +79,12 @@ def test_analyst_runs_an_analysis_and_reads_the_results(client, make) -> None:
     waiting = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
     assert "Waiting to start" in waiting and 'data-refresh-seconds="2"' in waiting
 
-    again = client.post("/analyse/start", data={"consultation_id": consultation.id, "scope": "all"},
-                        follow_redirects=True)
-    assert "already waiting or running" in again.get_data(as_text=True)
+    again = client.post("/analyse/start", data={"consultation_id": consultation.id, "scope": "all"})
+    assert again.headers["Location"].endswith(f"/analyse/runs/{run.id}"), "a second start shows the first's progress"
+    assert "already waiting or running" in client.get(again.headers["Location"]).get_data(as_text=True)
+    huge = client.post("/analyse/start", data={"consultation_id": consultation.id, "scope": "all",
+                                                "k": "9" * 24}, follow_redirects=True)
+    assert "whole number from 2 to 40" in huge.get_data(as_text=True)
 
     db.session.execute(AnalysisRun.__table__.update().values(state="running"))
     db.session.commit()
