@@ -25,13 +25,15 @@ from ..forms.workspace import (
     proposals_form,
 )
 from ..models import AnalysisRun, Codebook, CodebookTheme, Consultation, User
-from ..services import challenge, exports
+from ..services import challenge, exports, queries
 from ..services import codebook as cb
 from ..services.errors import Conflict, Invalid, NotFound
 from ..services.text import plural
+from .helpers import page_arg
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 NOT_UNDERSTOOD = "That was not understood. Go back and try again."
+MEMBERS_PER_PAGE = 50
 # The texts a theme page's forms send, as named when a refusal shows them back.
 TEXTS = {"label": "Name", "summary": "Summary", "new_label": "Name of the new theme",
          "new_summary": "Summary of the new theme"}
@@ -152,9 +154,16 @@ def _render_theme(consultation: Consultation, book: Codebook, item: CodebookThem
                   form: dict[str, Any], status: int = 200, moved_to: CodebookTheme | None = None,
                   refusal: str = "") -> Any:
     """The theme page, with any errors beside their fields and the typed values kept."""
-    texts = cb.contribution_texts(db.session, [m.contribution for m in item.members])
     groups = _sub_theme_groups(db.session.get(AnalysisRun, item.origin_run_id) if item.origin_run_id else None,
-                               item, texts)
+                               item, {})
+    # A page of members at a time (in sub-theme order): a large theme was one 90,000-pixel page.
+    ordered = [cid for group in groups for cid in group["ids"]]
+    last = max(1, -(-len(ordered) // MEMBERS_PER_PAGE))
+    members = queries.Page(items=[], page=min(page_arg(), last), per_page=MEMBERS_PER_PAGE, total=len(ordered))
+    window = set(ordered[(members.page - 1) * MEMBERS_PER_PAGE:members.page * MEMBERS_PER_PAGE])
+    groups = [{**group, "ids": [c for c in group["ids"] if c in window]} for group in groups]
+    groups = [group for group in groups if group["ids"]]
+    texts = cb.contribution_texts(db.session, sorted(window))
     others = [t for t in book.themes if t.state == "active" and t.id != item.id]
     phases = cb.phase_names(db.session, consultation.id)
     # Typed text whose form this page no longer shows (the theme was merged, or put out of scope) is shown to copy.
@@ -162,7 +171,7 @@ def _render_theme(consultation: Consultation, book: Codebook, item: CodebookThem
         ({"new_label", "new_summary"} if item.state == "active" else set())
     kept = [(TEXTS[k], v) for k, v in form.items() if k in TEXTS and k not in shown and str(v).strip()]
     return render_template("workspace/theme.html", consultation=consultation, book=book, theme=item, texts=texts,
-                           groups=groups, others=others, phases=phases, errors=errors, form=form,
+                           groups=groups, members=members, others=others, phases=phases, errors=errors, form=form,
                            other_options=[(str(o.id), o.label) for o in others], seen=form.get("seen") or
                            cb.stamp(item), moved_to=moved_to, kept=kept, refusal=refusal,
                            chosen=request.form.getlist("contributions") if request.method == "POST" else []), status

@@ -116,3 +116,24 @@ def test_a_comment_is_shown_for_coding_with_the_idea_it_answers(client, make) ->
                  if f"c{comment.id}" in {m.contribution for m in t.members})
     page = client.get(f"/workspace/{cid}/themes/{theme.id}").get_data(as_text=True)
     assert f"In reply to “{html.escape(comment.idea.title, quote=False)}”" in page
+
+
+def test_a_large_theme_lists_its_contributions_a_page_at_a_time(client, make, monkeypatch) -> None:
+    from consult.views import workspace
+
+    data = seed(make)
+    run = finished_run(data["consultation"].id, data["analyst"])
+    cid = data["consultation"].id
+    login(client, data["analyst"])
+    client.post(f"/workspace/{cid}/adopt", data={"run_id": run.id})
+    theme = max(db.session.scalars(select(CodebookTheme)), key=lambda t: len(t.members))
+    members = {m.contribution for m in theme.members}
+    assert len(members) >= 3
+    monkeypatch.setattr(workspace, "MEMBERS_PER_PAGE", 2)
+    seen: list[str] = []
+    for number in range(1, -(-len(members) // 2) + 1):
+        page = client.get(f"/workspace/{cid}/themes/{theme.id}?page={number}").get_data(as_text=True)
+        listed = re.findall(r'id="pick-([ic]\d+)"', page)
+        assert 1 <= len(listed) <= 2 and f"Page {number} of" in page
+        seen += listed
+    assert sorted(seen) == sorted(members), "every contribution on exactly one page"
