@@ -77,6 +77,10 @@ def test_vote_without_javascript_redirects_back_with_a_message(client, make) -> 
     response = client.post("/vote", data=vote_form("idea", idea_id, 1, next=idea_url(idea_id)), follow_redirects=True)
     assert response.status_code == 200
     assert "You support this." in response.get_data(as_text=True)
+    # From a topic's list, the vote form returns to the idea voted on, not to the top of the list.
+    topic = client.get(f"/topics/{phase.topics[0].id}").get_data(as_text=True)
+    anchor = f"idea-{pid('idea', idea_id)}"
+    assert f'id="{anchor}"' in topic and f'name="next" value="/topics/{phase.topics[0].id}?#{anchor}"' in topic
 
 
 def test_closed_phase_refuses_ideas_comments_and_votes_whatever_is_sent(client, make) -> None:
