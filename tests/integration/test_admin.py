@@ -104,8 +104,8 @@ def test_audit_log_lists_privileged_actions_newest_first_and_filters_them(client
     page = client.get("/admin/audit").get_data(as_text=True)
     assert page.index("Opened a phase") < page.index("Changed someone&#39;s role")
     assert "chief@example.org" in page
-    assert re.search(r"from role:</span>\s*participant", page)
-    assert re.search(r"to role:</span>\s*analyst", page)
+    assert re.search(r"From role:</span>\s*participant", page)
+    assert re.search(r"To role:</span>\s*analyst", page)
     only = client.get("/admin/audit?action=phase.open").get_data(as_text=True)
     assert "Opened a phase" in only and "Changed someone&#39;s role</td>" not in only
 

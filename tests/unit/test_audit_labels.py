@@ -45,3 +45,14 @@ def test_every_recorded_action_has_a_label() -> None:
     actions = recorded_actions()
     assert len(actions) > 20  # the scan really found the calls
     assert sorted(actions - ACTION_LABELS.keys()) == []
+
+
+def test_audit_details_read_as_words_with_uk_times() -> None:
+    from consult.audit_words import key_words, value_words
+
+    # Found by a facilitator: "case id: 8", "from status: open", "reasons: email, phone, named_person", ISO UTC
+    # times under a "UK time" heading.
+    assert (key_words("case_id"), value_words("case_id", 8)) == ("Moderation case", "8")
+    assert value_words("reasons", ["email", "phone", "named_person"]) == "Email address, Phone number, Names a person"
+    assert value_words("opens_at", {"from": None, "to": "2026-06-07T12:25:00"}) == "not set → 7 June 2026, 1:25pm"
+    assert value_words("restricted", False) == "no" and value_words("changed", ["closes_at"]) == "closing time"
