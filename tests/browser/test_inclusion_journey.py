@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ from tests.support.live import LiveServer, flask_command, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-WORKSHOP = """topic,title,idea,channel,event,date,people,group_profile,category
+# Dated today: rows dated before their phase opened are refused.
+TODAY = datetime.now(UTC).date().isoformat()
+WORKSHOP = f"""topic,title,idea,channel,event,date,people,group_profile,category
 1,Buses to the clinic,The bus does not reach the clinic so people miss therapy.,workshop,Day centre forum,\
-2021-06-10,12,"older adults, mostly disabled",service_user
-1,Large print letters,Letters should come in large print.,workshop,Day centre forum,2021-06-10,,,service_user
-1,Bad row,This row has a channel nobody uses.,carrier pigeon,Day centre forum,2021-06-10,,,
-1,Call me back,Phone me after the appointment.,phone,Phone line,2021-06-11,,,carer
+{TODAY},12,"older adults, mostly disabled",service_user
+1,Large print letters,Letters should come in large print.,workshop,Day centre forum,{TODAY},,,service_user
+1,Bad row,This row has a channel nobody uses.,carrier pigeon,Day centre forum,{TODAY},,,
+1,Call me back,Phone me after the appointment.,phone,Phone line,{TODAY},,,carer
 """
 
 

@@ -129,6 +129,8 @@ def observed_outcome(status: int, location: str | None) -> str:
         return "error"
     if status in (301, 302, 303, 307, 308) and urlsplit(location or "").path == "/login":
         return "login"
+    if status == 401:  # a form sent while logged out: the page asks to log in (and shows the typed text back)
+        return "login"
     return "hidden" if status == 404 else "ok"
 
 
