@@ -65,12 +65,17 @@ def _version() -> int:
 # ------------------------------------------------------------------------------------------ the codebook
 
 
-def test_a_stale_save_that_would_overwrite_a_newer_summary_is_refused_and_the_typed_text_kept(app, make) -> None:
+def _both_open(app, make, theme_index: int = 0):
+    """An adopted codebook and one theme's page open in two tabs of the same analyst."""
     data = _adopted(make)
-    cid, theme = data["consultation"].id, data["book"].themes[0]
+    theme = data["book"].themes[theme_index]
     a, b = _tabs(app, data["analyst"])
-    url = f"/workspace/{cid}/themes/{theme.id}"
-    page_a, page_b = a.get(url).get_data(as_text=True), b.get(url).get_data(as_text=True)
+    url = f"/workspace/{data['consultation'].id}/themes/{theme.id}"
+    return data, theme, a, b, url, a.get(url).get_data(as_text=True), b.get(url).get_data(as_text=True)
+
+
+def test_a_stale_save_that_would_overwrite_a_newer_summary_is_refused_and_the_typed_text_kept(app, make) -> None:
+    data, theme, a, b, url, page_a, page_b = _both_open(app, make)
     old_summary = _box(page_b, "summary")
     saved = a.post(f"{url}/edit", data={"label": "Waiting times", "summary": "People wait months for therapy.",
                                         "seen": _seen(page_a)})
@@ -97,11 +102,7 @@ def test_a_stale_save_that_would_overwrite_a_newer_summary_is_refused_and_the_ty
 
 
 def test_a_stale_rename_that_leaves_the_summary_alone_goes_through_and_keeps_the_newer_summary(app, make) -> None:
-    data = _adopted(make)
-    cid, theme = data["consultation"].id, data["book"].themes[0]
-    a, b = _tabs(app, data["analyst"])
-    url = f"/workspace/{cid}/themes/{theme.id}"
-    page_a, page_b = a.get(url).get_data(as_text=True), b.get(url).get_data(as_text=True)
+    data, theme, a, b, url, page_a, page_b = _both_open(app, make)
     label = _box(page_a, "label")
     assert a.post(f"{url}/edit", data={"label": label, "summary": "Rewritten by A.",
                                        "seen": _seen(page_a)}).status_code == 302
@@ -152,12 +153,8 @@ def test_a_stale_rename_of_a_theme_merged_meanwhile_is_refused_with_where_its_co
 
 
 def test_stale_member_changes_are_refused_only_when_they_touch_what_changed(app, make) -> None:
-    data = _adopted(make)
-    cid = data["consultation"].id
-    source, other = data["book"].themes[0], data["book"].themes[1]
-    a, b = _tabs(app, data["analyst"])
-    url = f"/workspace/{cid}/themes/{source.id}"
-    page_a, page_b = a.get(url).get_data(as_text=True), b.get(url).get_data(as_text=True)
+    data, source, a, b, url, page_a, page_b = _both_open(app, make)
+    other = data["book"].themes[1]
     members = [m.contribution for m in source.members]
     gone, staying = members[0], members[1]
     assert a.post(f"{url}/move", data={"contributions": [gone], "target": other.id,
@@ -174,11 +171,7 @@ def test_stale_member_changes_are_refused_only_when_they_touch_what_changed(app,
 
 
 def test_a_stale_scope_change_is_refused_but_one_on_a_theme_changed_back_goes_through(app, make) -> None:
-    data = _adopted(make)
-    cid, theme = data["consultation"].id, data["book"].themes[0]
-    a, b = _tabs(app, data["analyst"])
-    url = f"/workspace/{cid}/themes/{theme.id}"
-    page_a, page_b = a.get(url).get_data(as_text=True), b.get(url).get_data(as_text=True)
+    data, theme, a, b, url, page_a, page_b = _both_open(app, make)
     assert a.post(f"{url}/scope", data={"seen": _seen(page_a)}).status_code == 302  # out of scope
     refused = b.post(f"{url}/scope", data={"in_scope": "", "seen": _seen(page_b)})
     text = refused.get_data(as_text=True)
