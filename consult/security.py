@@ -246,7 +246,8 @@ def init_app(app: Flask) -> None:
         messages = {
             404: "If you typed the web address, check it is correct. If you pasted it, check you copied all of it.",
             405: "That action is not available at this address.",
-            413: "What you sent is larger than the service accepts. Shorten it and try again.",
+            413: f"What you sent is larger than the {current_app.config['MAX_CONTENT_LENGTH'] // 1024:,} KB the "
+                 "service accepts at once. Shorten it, or split a file into smaller ones, and try again.",
         }
         return error_response(status, messages.get(status, exc.description or ""))
 

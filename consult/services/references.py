@@ -194,7 +194,8 @@ def upload_reference(session: Session, *, consultation_id: int, text: str, sourc
             continue
         count = row.get("count", "").replace(",", "")
         if not count.isdigit():
-            problems.append((number, f"the count “{row.get('count', '')}” is not a whole number"))
+            problems.append((number, f"the count “{row.get('count', '')}” should be a whole number of people, "
+                                     "0 or more"))
             bad_dims.add(dim.key)
             continue
         if category in good[dim.key]:

@@ -156,7 +156,7 @@ def test_inclusion_reference_upload_checks_each_row(client, app, make, setup) ->
     page = response.get_data(as_text=True)
     assert response.status_code == 200, re.sub(r"<[^>]+>", " ", page)[-3000:]
     assert "Replaced: Sex" in page and "Kept as before" in page and "Age" in page
-    assert "“ancient” is not a category" in page and "is not a whole number" in page
+    assert "“ancient” is not a category" in page and "should be a whole number of people, 0 or more" in page
     inclusion_page = client.get(f"/facilitate/consultations/{phase.consultation_id}/inclusion").get_data(as_text=True)
     assert "Test ICS, 2022 (uploaded" in inclusion_page
     missing_source = client.post(url, data=upload(csv_text, source=""),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+from flask import g
 from sqlalchemy import func, select
 
 from consult.extensions import db
@@ -239,3 +242,19 @@ def test_my_contributions_count_one_comment_as_one(client, make) -> None:
     login(client, author)
     page = client.get("/me/contributions").get_data(as_text=True)
     assert "1 comment<" in page and "1 comments" not in page
+
+
+def test_an_unconfirmed_account_is_told_once_to_confirm_and_an_oversized_upload_says_the_limit(app, client, make):
+    phase = make.phase()
+    login(client, make.user(confirmed=False))
+    page = client.get(f"/topics/{phase.topics[0].id}").get_data(as_text=True)
+    assert page.count("Confirm your email address") + page.count("confirm your email address") == 1
+    facilitator = make.user(role="facilitator", category="staff")
+    make.assign(facilitator, phase.consultation)
+    staff = app.test_client()
+    g.pop("_login_user", None)  # the test's app context remembers the last user loaded
+    login(staff, facilitator)
+    big = io.BytesIO(b"topic,title,idea,channel,event,date\n" + b"x" * (300 * 1024))
+    response = staff.post(f"/facilitate/phases/{phase.id}/workshops", data={"file": (big, "big.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413 and "256 KB" in response.get_data(as_text=True)
