@@ -73,6 +73,10 @@ def register(session: Session, email: str, password: str, category: str, profess
         errors["profession"] = "Select your profession"
     if category == "student" and profession and profession not in PROFESSION_LABELS:
         errors["profession"] = "Select the profession you are studying for, or leave it blank"
+    if category in CATEGORIES and category not in ("staff", "student") and profession:
+        # It used to be dropped without a word: say so, so someone who meant "staff" can choose it.
+        errors["profession"] = ("Only health or care staff and students give a profession: choose one of those "
+                                "above, or leave the profession blank")
     if errors:
         raise Invalid("There is a problem", errors)
     # Hash before the first query, so no database lock is held while argon2 works, and hash even when

@@ -144,10 +144,17 @@ def test_registering_records_the_login_and_students_can_name_their_profession(ap
     assert client.post(link).status_code == 302  # confirming logs them in
     db.session.expire_all()
     assert db.session.get(User, user.id).last_login_at is not None
-    # Students may leave it blank; nobody else keeps one.
-    from consult.services import accounts
+    # Students may leave it blank; anyone else who names one is asked to choose staff or student, or leave it
+    # blank (it used to be dropped without a word).
+    import pytest
 
-    carer = accounts.register(db.session, "carer@example.org", "a long enough password", "carer", "physiotherapist")
+    from consult.services import accounts
+    from consult.services.errors import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        accounts.register(db.session, "carer@example.org", "a long enough password", "carer", "physiotherapist")
+    assert "Only health or care staff and students give a profession" in refused.value.field_errors["profession"]
+    carer = accounts.register(db.session, "carer@example.org", "a long enough password", "carer", None)
     student = accounts.register(db.session, "other@example.org", "a long enough password", "student", None)
     assert (carer.user.profile.profession, student.user.profile.profession) == (None, None)
 
