@@ -28,11 +28,17 @@ from .exports import BATCH, ExportContext, Progress, contribution_rows, counted,
 MATRIX_MAX_COMMENTS = 5000
 
 
+def _hour(moment: Any) -> Any:
+    """The hour a post or vote was made in, never the second: beside a per-export author number, a time to the
+    second could be matched with someone seen posting (pages show only the month)."""
+    return moment.replace(minute=0, second=0, microsecond=0) if moment else moment
+
+
 def _ms(moment: Any) -> int:
-    """Milliseconds since the epoch, as Pol.is writes times."""
+    """Milliseconds since the epoch of the hour, as Pol.is writes times."""
     from datetime import UTC
 
-    return int(moment.replace(tzinfo=UTC).timestamp() * 1000) if moment else 0
+    return int(_hour(moment).replace(tzinfo=UTC).timestamp() * 1000) if moment else 0
 
 
 def _writer(handle: IO[str]) -> Any:
@@ -80,7 +86,7 @@ def write_polis(session: Session, ctx: ExportContext, out: Path, progress: Progr
                 numbers[row["id"]] = n
                 author = ctx.people.number(row["_author_id"])
                 authored[author] += 1
-                writer.writerow(_safe([_ms(row["_at"]), row["_at"].isoformat() if row["_at"] else "", n, author,
+                writer.writerow(_safe([_ms(row["_at"]), _hour(row["_at"]).isoformat() if row["_at"] else "", n, author,
                                        row["up"], row["down"], 1, row["text"], row["id"]]))
         voters: Counter[int] = Counter()
         with open_file("votes.csv") as handle:
@@ -92,7 +98,8 @@ def write_polis(session: Session, ctx: ExportContext, out: Path, progress: Progr
                     continue
                 voter = ctx.people.number(vote.voter_id)
                 voters[voter] += 1
-                writer.writerow([_ms(vote.updated_at), vote.updated_at.isoformat(), numbers[item], voter, vote.value])
+                writer.writerow([_ms(vote.updated_at), _hour(vote.updated_at).isoformat(), numbers[item], voter,
+                                 vote.value])
         with open_file("participants-votes.csv") as handle:
             _participants(session, ctx, handle, numbers, authored)
         with open_file("summary.csv") as handle:

@@ -197,6 +197,10 @@ def test_polis_export_reads_back_with_the_same_vote_totals(exported, tmp_path: P
     assert sum(u + d for u, d in read_back.values()) == sum(u + d for u, d in expected.values())
     participants = list(csv.DictReader((folder / "participants-votes.csv").open()))
     assert sum(int(p["n-votes"]) for p in participants) == sum(u + d for u, d in expected.values())
+    # Times to the hour only: beside an author number, a time to the second could be matched with a person.
+    for name in ("comments.csv", "votes.csv"):
+        rows = list(csv.DictReader((folder / name).open()))
+        assert rows and all(int(r["timestamp"]) % 3_600_000 == 0 and r["datetime"].endswith(":00:00") for r in rows)
 
 
 def test_export_command_writes_each_format_with_a_progress_bar(exported, app, tmp_path: Path) -> None:
