@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..models import utcnow
 from .exports import ExportContext, Progress, contribution_rows, counted
-from .exports_groups import Tally, differences, write_section
+from .exports_groups import Tally, differences, person_key, write_section
 from .exports_xlsx import method_notes
 from .quotes import on_topic, same_words, topic_words
 
@@ -54,8 +54,7 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
         for theme_id in owners.get(row["id"], ()):
             entry = stats[theme_id]
             entry["size"] += 1
-            if row["_author_id"] is not None:
-                entry["people"].add(row["_author_id"])
+            entry["people"].add(person_key(row))
             if row["support"] is not None:
                 entry["support"].append(row["support"])
             entry["sentiment"][row["sentiment"] or "not scored"] += 1

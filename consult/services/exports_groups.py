@@ -32,29 +32,43 @@ SKIPPED = ("ethnic_group",)
 
 @dataclass
 class Tally:
-    """Counts gathered in the pass over the contributions."""
+    """Counts gathered in the pass over the contributions.
+
+    People are counted as the analysis page counts them, so the pack and the page agree: over contributions in
+    a theme, in the category recorded when they were made, and each contribution with no account (gathered
+    offline, or left by a deleted account) as one person of the category the facilitator recorded.
+    """
 
     person_total: Counter[int] = field(default_factory=Counter)
-    anonymous: int = 0
+    person_category: dict[int, str] = field(default_factory=dict)
+    person_profession: dict[int, str] = field(default_factory=dict)
     phase_total: Counter[int] = field(default_factory=Counter)
     theme_people: dict[int, Counter[int]] = field(default_factory=dict)
-    theme_anonymous: Counter[int] = field(default_factory=Counter)
     theme_phase: dict[int, Counter[int]] = field(default_factory=dict)
 
     def add(self, row: dict[str, Any], themes: list[int]) -> None:
         """Count one contribution (and the themes it is coded to)."""
-        author, phase = row["_author_id"], row["_phase_id"]
-        self.phase_total[phase] += 1
-        if author is None:
-            self.anonymous += 1
-        else:
-            self.person_total[author] += 1
+        self.phase_total[row["_phase_id"]] += 1
         for theme in themes:
-            self.theme_phase.setdefault(theme, Counter())[phase] += 1
-            if author is None:
-                self.theme_anonymous[theme] += 1
-            else:
-                self.theme_people.setdefault(theme, Counter())[author] += 1
+            self.theme_phase.setdefault(theme, Counter())[row["_phase_id"]] += 1
+        if not themes:
+            return
+        person = person_key(row)
+        self.person_total[person] += 1
+        if row.get("_author_category"):
+            self.person_category.setdefault(person, row["_author_category"])
+        if row.get("_author_profession"):
+            self.person_profession.setdefault(person, row["_author_profession"])
+        for theme in themes:
+            self.theme_people.setdefault(theme, Counter())[person] += 1
+
+
+def person_key(row: dict[str, Any]) -> int:
+    """The account id, or for a contribution with no account a negative number of its own (one person each)."""
+    if row["_author_id"] is not None:
+        return int(row["_author_id"])
+    number = int(row["id"][1:])
+    return -(2 * number + (0 if row["id"][0] == "i" else 1))
 
 
 @dataclass(frozen=True)
@@ -67,20 +81,23 @@ class Dimension:
     person_group: dict[int, str]
 
 
-def _dimensions(session: Session, ctx: ExportContext, people: list[int]) -> list[Dimension]:
+def _dimensions(session: Session, ctx: ExportContext, tally: Tally) -> list[Dimension]:
     """Participant category, then each equality question in use, with every contributor's group."""
+    people = sorted(tally.person_total)
+    accounts = [p for p in people if p > 0]
     profiles: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(people), 500):
+    for start in range(0, len(accounts), 500):
         for row in session.execute(select(ParticipantProfile.user_id, ParticipantProfile.category,
                                           ParticipantProfile.profession)
-                                   .where(ParticipantProfile.user_id.in_(people[start:start + 500]))):
+                                   .where(ParticipantProfile.user_id.in_(accounts[start:start + 500]))):
             profiles[row.user_id] = (row.category, row.profession)
+    categories = {p: tally.person_category.get(p) or (profiles.get(p) or (None, None))[0] for p in people}
     dims = [Dimension("Participant category", dict(CATEGORY_LABELS), dict(CATEGORY_PLURALS),
-                      {p: profiles[p][0] for p in people if p in profiles})]
+                      {p: c for p, c in categories.items() if c})]
     secret = ctx.extra.get("key")
     if not secret:
         return dims
-    keys = {equality.respondent_key(p, secret): p for p in people}
+    keys = {equality.respondent_key(p, secret): p for p in accounts}
     answers = {keys[row.respondent_key]: {k: getattr(row, k) for k in (*equality.QUESTION_KEYS, "region")}
                for row in equality.rows_for_keys(session, sorted(keys))}
     off = equality.switched_off(session, ctx.consultation.id)
@@ -89,7 +106,8 @@ def _dimensions(session: Session, ctx: ExportContext, people: list[int]) -> list
             continue
         groups = {}
         for person in people:
-            value = inclusion.group_value(answers.get(person, {}), dim, (profiles.get(person) or (None, None))[1])
+            profession = tally.person_profession.get(person) or (profiles.get(person) or (None, None))[1]
+            value = inclusion.group_value(answers.get(person, {}), dim, profession)
             if value is not None:
                 groups[person] = value
         if not groups:
@@ -102,15 +120,13 @@ def _dimensions(session: Session, ctx: ExportContext, people: list[int]) -> list
 def differences(session: Session, ctx: ExportContext, tally: Tally, theme_ids: list[int]) -> dict[int, Any]:
     """Per theme: its share of each phase, and each dimension's group figures after disclosure control."""
     policy: Policy = ctx.extra.get("policy") or DEFAULT
-    people = sorted(tally.person_total)
     themes = {t: dict(tally.theme_people.get(t, Counter())) for t in theme_ids}
     phases = {pid: tally.phase_total[pid] for pid in sorted(ctx.phases, key=lambda p: ctx.phases[p].position)
               if tally.phase_total[pid]}
     out: dict[int, Any] = {t: {"phases": phase_shares(tally.theme_phase.get(t, Counter()), phases), "dims": []}
                            for t in theme_ids}
-    for dim in _dimensions(session, ctx, people):
-        per_theme = group_differences(themes, dim.person_group, dict(tally.person_total), tally.anonymous,
-                                      dict(tally.theme_anonymous), policy)
+    for dim in _dimensions(session, ctx, tally):
+        per_theme = group_differences(themes, dim.person_group, dict(tally.person_total), 0, {}, policy)
         for t in theme_ids:
             out[t]["dims"].append((dim, per_theme[t]))
     return out
@@ -194,4 +210,6 @@ def write_section(doc: DocxDocument, ctx: ExportContext, found: dict[str, Any], 
     row = groups.add_row().cells
     row[0].text, row[4].text = "Everyone", _pct(overall)
     doc.add_paragraph(describe_policy(ctx.extra.get("policy") or DEFAULT) + " The group table shows participant "
-                      "categories and any other group that differs clearly.")
+                      "categories and any other group that differs clearly. As on the analysis pages, it counts "
+                      "contributions in a theme, and each contribution gathered offline as one person in the group "
+                      "the facilitator recorded.")

@@ -14,7 +14,7 @@ from analysis.intervals import wilson
 from consult.extensions import db
 from consult.models import CodebookTheme, Comment, Idea
 from consult.services import codebook as cb
-from consult.services import contributions, equality
+from consult.services import contributions, equality, manage
 from tests.conftest import login
 from tests.integration.workspace_data import finished_run
 
@@ -164,3 +164,41 @@ def test_the_pack_joins_no_contribution_to_an_email_category_or_equality_answer(
             if row.cells[0].text.startswith(("Participant category:", "Age:")):
                 assert not any(re.search(r"\b[ic]\d+\b", c.text) for c in row.cells)
     assert db.session.query(Comment).count() == 0  # the pack's figures above are over ideas only
+
+
+def test_the_pack_counts_people_as_the_analysis_page_does(app, make, client) -> None:
+    """Each idea entered from a workshop is one person of the group recorded, on the page and in the pack alike."""
+    phase = make.phase()
+    consultation, topic = phase.consultation, phase.topics[0]
+    facilitator = make.user(role="facilitator", category="staff", email="facilitator.pack@example.net")
+    make.assign(facilitator, consultation, role="facilitator")
+    for n in range(27):
+        person = make.user(category="public", email=f"public{n}@registrant-secret.test")
+        s = SERVICES[n % len(SERVICES)]
+        contributions.post_idea(db.session, person, topic, f"Waits for {s}", WAITING.format(n=n + 2, s=s))
+    for n in range(21):
+        s = SERVICES[n % len(SERVICES)]
+        manage.enter_on_behalf(db.session, facilitator, topic, title=f"Book {s} online",
+                               body=DIGITAL.format(n=n, s=s), channel="workshop", category="carer")
+    analyst = make.user(role="analyst", category="staff", email="analyst.same@example.net")
+    make.assign(analyst, consultation, role="analyst")
+    db.session.commit()
+    run = finished_run(consultation.id, analyst, k=2)
+    cb.adopt(db.session, actor=analyst, consultation=consultation, run=run)
+    db.session.commit()
+    login(client, analyst)
+    page = client.get(f"/analyse/runs/{run.id}/groups").get_data(as_text=True)
+    doc = Document(io.BytesIO(client.post(f"/workspace/{consultation.id}/export", data={"format": "docx"})
+                              .get_data()))
+    assert "A carer <span class=\"consult-muted\">(20 people)</span>" in page
+    assert "A member of the public <span class=\"consult-muted\">(25 people)</span>" in page
+    rows = [[c.text for c in row.cells] for table in doc.tables if table.rows[0].cells[1].text == "People"
+            for row in table.rows[1:]]
+    assert rows
+    for row in rows:
+        if row[0] == "Participant category: A carer":
+            assert row[1] == "20"
+        elif row[0] == "Participant category: A member of the public":
+            assert row[1] == "25"
+        elif row[0].startswith("Participant category:"):
+            assert row[1] in ("<10", "0"), row
