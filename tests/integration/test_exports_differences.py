@@ -194,11 +194,5 @@ def test_the_pack_counts_people_as_the_analysis_page_does(app, make, client) -> 
     assert "A member of the public <span class=\"consult-muted\">(25 people)</span>" in page
     rows = [[c.text for c in row.cells] for table in doc.tables if table.rows[0].cells[1].text == "People"
             for row in table.rows[1:]]
-    assert rows
-    for row in rows:
-        if row[0] == "Participant category: A carer":
-            assert row[1] == "20"
-        elif row[0] == "Participant category: A member of the public":
-            assert row[1] == "25"
-        elif row[0].startswith("Participant category:"):
-            assert row[1] in ("<10", "0"), row
+    people = {row[0]: row[1] for row in rows if row[0].startswith("Participant category:")}
+    assert people == {"Participant category: A carer": "20", "Participant category: A member of the public": "25"}
