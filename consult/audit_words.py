@@ -59,3 +59,15 @@ def value_words(key: str, value: Any) -> str:
         if key.endswith("status") or key.endswith("state"):
             return _STATUS.get(value, value)
     return str(value)
+
+
+def who_words(event: Any, email: str | None) -> str:
+    """Who did it: the account's email, or what acted when no account did."""
+    if email:
+        return email
+    if event.action == "moderation.auto_hold":
+        return "Automatic screening (no account)"
+    if (event.detail or {}).get("via") == "command line":
+        return "The command line (no account)"
+    # Every other action is taken by a signed-in person; the event outlives their deleted account.
+    return "A deleted account"

@@ -175,9 +175,9 @@ def init_app(app: Flask) -> None:
     # The key is read once, as the URL converters read it (authz.init_app): pages call this ~70 times.
     key = str(app.config["PUBLIC_ID_KEY"])
     app.jinja_env.filters["pid"] = lambda n, kind: publicids.encode(kind, n, key=key)
-    from .audit_words import key_words, value_words  # it formats times with this module's uk_time
+    from .audit_words import key_words, value_words, who_words  # it formats times with this module's uk_time
 
-    app.jinja_env.globals.update(audit_key=key_words, audit_value=value_words)
+    app.jinja_env.globals.update(audit_key=key_words, audit_value=value_words, audit_who=who_words)
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         GATHERED=GATHERED,

@@ -47,7 +47,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .results import support_figures
+from .results import safe_cell, support_figures
 from .typed_time import UK
 
 FORMATS: dict[str, dict[str, str]] = {
@@ -60,8 +60,6 @@ FORMATS: dict[str, dict[str, str]] = {
     "json": {"label": "everything (JSON)", "ext": "json", "mimetype": "application/json"},
     "polis": {"label": "open data in the Pol.is layout (zip)", "ext": "zip", "mimetype": "application/zip"},
 }
-# Spreadsheet programs run cells that start with these as formulas.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 BATCH = 2000
 CHUNK = 64 * 1024
 Progress = Callable[[int], None]
@@ -69,13 +67,6 @@ Progress = Callable[[int], None]
 CONTRIBUTION_COLUMNS = ["id", "kind", "parent_idea", "parent_idea_title", "reply_to", "phase", "topic", "month",
                         "channel", "title", "text", "up", "down", "impressions", "support", "support_low",
                         "support_high", "sentiment", "themes", "author"]
-
-
-def safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in a text cell (a leading apostrophe); other values pass."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 # What each download is, in its file name, so a folder of them reads at a glance.

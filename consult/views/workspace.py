@@ -154,8 +154,7 @@ def _render_theme(consultation: Consultation, book: Codebook, item: CodebookThem
                   form: dict[str, Any], status: int = 200, moved_to: CodebookTheme | None = None,
                   refusal: str = "") -> Any:
     """The theme page, with any errors beside their fields and the typed values kept."""
-    groups = _sub_theme_groups(db.session.get(AnalysisRun, item.origin_run_id) if item.origin_run_id else None,
-                               item, {})
+    groups = _sub_theme_groups(db.session.get(AnalysisRun, item.origin_run_id) if item.origin_run_id else None, item)
     # A page of members at a time (in sub-theme order): a large theme was one 90,000-pixel page.
     ordered = [cid for group in groups for cid in group["ids"]]
     last = max(1, -(-len(ordered) // MEMBERS_PER_PAGE))
@@ -177,15 +176,16 @@ def _render_theme(consultation: Consultation, book: Codebook, item: CodebookThem
                            chosen=request.form.getlist("contributions") if request.method == "POST" else []), status
 
 
-def _sub_theme_groups(run: AnalysisRun | None, item: CodebookTheme, texts: dict[str, Any]) -> list[dict[str, Any]]:
+def _sub_theme_groups(run: AnalysisRun | None, item: CodebookTheme) -> list[dict[str, Any]]:
     """The theme's members grouped by the engine's sub-themes when it has them, else one group."""
     members = [m.contribution for m in item.members]
+    member_set = set(members)
     found = None
     if run is not None and run.result and item.origin_theme is not None:
         found = next((t for t in run.result["themes"]["themes"] if t["id"] == item.origin_theme), None)
     groups, placed = [], set()
     for sub in (found or {}).get("sub_themes") or []:
-        ids = [c for c in sub.get("contributions", []) if c in set(members) and c not in placed]
+        ids = [c for c in sub.get("contributions", []) if c in member_set and c not in placed]
         if ids:
             groups.append({"label": sub.get("label") or "Sub-theme", "description": sub.get("description") or "",
                            "ids": ids})

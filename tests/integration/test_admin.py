@@ -122,3 +122,27 @@ def test_audit_log_names_every_kind_of_record_in_words(client, make: Factory) ->
     page = client.get("/admin/audit").get_data(as_text=True)
     assert 'href="/analyse/runs/7">Analysis 7</a>' in page and "Codebook 3" in page and "Comment 12" in page
     assert "Analysis_run" not in page
+
+
+def test_audit_log_says_what_acted_when_no_account_did(client, make: Factory) -> None:
+    from sqlalchemy import delete
+
+    from consult.extensions import db
+    from consult.models import AuditEvent, User
+
+    admin = make.user(role="admin")
+    gone = make.user(role="facilitator", email="leaver@example.org")
+    db.session.add_all([
+        AuditEvent(actor_id=None, action="moderation.auto_hold", target_type="idea", target_id=4,
+                   detail={"reasons": ["phone"]}),
+        AuditEvent(actor_id=None, action="user.create", target_type="user", target_id=gone.id,
+                   detail={"role": "facilitator", "via": "command line"}),
+        AuditEvent(actor_id=gone.id, action="phase.open", target_type="phase", target_id=1),
+    ])
+    db.session.commit()
+    db.session.execute(delete(User).where(User.id == gone.id))  # the database sets the event's actor to NULL
+    db.session.commit()
+    login(client, admin)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    who = re.findall(r'aria-hidden="true">Who </span>([^<]*)</td>', page)
+    assert who[:3] == ["A deleted account", "The command line (no account)", "Automatic screening (no account)"]
