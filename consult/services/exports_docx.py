@@ -12,6 +12,8 @@ from docx import Document
 from docx.shared import Pt
 from sqlalchemy.orm import Session
 
+from analysis.stance import is_check_question, response_kind, stance
+
 from ..models import utcnow
 from .exports import ExportContext, Progress, contribution_rows, counted
 from .exports_groups import Tally, differences, person_key, write_section
@@ -23,6 +25,7 @@ QUOTES = 3
 # three different quotes.
 CANDIDATES = 12
 QUOTE_MAX = 600
+RESPONSE_KINDS = ("endorses", "challenges", "adds")  # in the order the analysis page gives them
 
 
 def attribution(row: dict[str, Any], ctx: ExportContext) -> str:
@@ -47,7 +50,9 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
         for member in t["contributions"]:
             owners.setdefault(member, []).append(t["id"])
     stats = {t["id"]: {"people": set(), "support": [], "sentiment": Counter(), "phases": Counter(), "quotes": [],
-                       "size": 0} for t in themes}
+                       "size": 0, "approvals": [], "responses": Counter(dict.fromkeys(RESPONSE_KINDS, 0))}
+             for t in themes}
+    checks = {pid for pid, phase in ctx.phases.items() if is_check_question(phase.question)}
     words = {t["id"]: topic_words(t) for t in themes}
     for row in counted(contribution_rows(session, ctx), progress):
         tally.add(row, owners.get(row["id"], []))
@@ -58,6 +63,11 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
             if row["support"] is not None:
                 entry["support"].append(row["support"])
             entry["sentiment"][row["sentiment"] or "not scored"] += 1
+            if row["up"] + row["down"]:
+                entry["approvals"].append((row["up"] / (row["up"] + row["down"]), row["up"] + row["down"]))
+            if row["_phase_id"] in checks:
+                # A reply to "have we got it right?" endorses, challenges or adds; its sentiment says little.
+                entry["responses"][response_kind(row["text"])] += 1
             entry["phases"][ctx.phase_name(row["_phase_id"])] += 1
             # Best-supported quotes, substantial ones on the theme's topic first (a bare "agree", or an idea the
             # clustering put here by its neighbours, is no evidence for the theme).
@@ -111,7 +121,8 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
         sentiment = ", ".join(f"{n} {label}" for label, n in sorted(entry["sentiment"].items()))
         facts = [("Contributions", f"{entry['size']:,}"), ("People", f"{len(entry['people']):,}"),
                  ("Average support", mean), ("Sentiment", sentiment or "none"),
-                 ("Stance", _stance(entry["sentiment"])),
+                 ("Where people agree and divide", stance(entry["sentiment"], entry["approvals"], {},
+                                                          entry["responses"])["summary"]),
                  ("By phase", "; ".join(f"{name}: {n}" for name, n in sorted(entry["phases"].items())) or "none")]
         table = doc.add_table(rows=0, cols=2)
         table.style = "Table Grid"
@@ -144,14 +155,3 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
         cells[0].text, cells[1].text = t["label"], t["state"].replace("_", " ")
         cells[2].text = ", ".join(t["contributions"]) or "none"
     doc.save(str(out))
-
-
-def _stance(sentiment: Counter[str]) -> str:
-    """A plain reading of the sentiment counts."""
-    positive, negative = sentiment.get("positive", 0), sentiment.get("negative", 0)
-    total = sum(sentiment.values()) or 1
-    if positive / total >= 0.5:
-        return "mostly positive: people describe what works or what they want"
-    if negative / total >= 0.5:
-        return "mostly negative: people describe problems"
-    return "mixed"

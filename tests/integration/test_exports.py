@@ -175,6 +175,12 @@ def test_docx_evidence_pack_has_themes_quotes_method_and_tracing(exported, clien
     assert set(traced[first.label].split(", ")) == {m.contribution for m in first.members}
     facts = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}
     assert facts["Contributions"] == str(len(first.members)) and int(facts["People"]) >= 1
+    # Stance reads the votes as well as the sentiment, as the theme's page does.
+    items = [db.session.get(Idea if m.contribution[0] == "i" else Comment, int(m.contribution[1:]))
+             for m in first.members]
+    votes = sum(item.up_count + item.down_count for item in items)
+    assert votes >= 5
+    assert re.search(rf"\b\d+% of {votes:,} votes in favour", facts["Where people agree and divide"])
 
 
 def test_polis_export_reads_back_with_the_same_vote_totals(exported, tmp_path: Path) -> None:

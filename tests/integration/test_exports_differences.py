@@ -195,4 +195,5 @@ def test_the_pack_counts_people_as_the_analysis_page_does(app, make, client) -> 
     rows = [[c.text for c in row.cells] for table in doc.tables if table.rows[0].cells[1].text == "People"
             for row in table.rows[1:]]
     people = {row[0]: row[1] for row in rows if row[0].startswith("Participant category:")}
-    assert people == {"Participant category: A carer": "20", "Participant category: A member of the public": "25"}
+    assert people == {"Participant category: A carer": "20", "Participant category: A member of the public": "25",
+                      "Participant category: Not answered": "<10"}
