@@ -33,7 +33,18 @@ from ..models.codebook import LABEL_MAX, SUMMARY_MAX
 from . import audit
 
 # Stale, fingerprint and gone are also read from here by the pages and the What we heard service.
-from .codebook_stale import Stale, fingerprint, fresh, gone, merged, stale, stamp, still_members  # noqa: F401
+from .codebook_stale import (  # noqa: F401
+    Stale,
+    fingerprint,
+    fresh,
+    gone,
+    lock,
+    merged,
+    stale,
+    stale_choices,
+    stamp,
+    still_members,
+)
 from .contribution_texts import contribution_texts
 from .errors import Conflict, Invalid, NotFound
 from .text import plural
@@ -455,13 +466,23 @@ def none_accepted_in_bulk() -> bool:
 
 
 def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choices: dict[str, str]) -> int:
-    """Code contributions as the analyst chose (theme id, "none" = fits none, "" = decide later); returns how many."""
+    """Code contributions as the analyst chose (theme id, "none" = fits none, "" = decide later); returns how many.
+
+    A choice of a theme that someone merged, split away or put out of scope since the page was drawn is refused
+    (``Stale``, nothing saved), with every choice given back: a merged theme's moved to where its contributions
+    went, the others left to decide again.
+    """
+    lock(session, codebook)
     known = member_ids(session, codebook)
-    themes = {t.id: t for t in codebook.themes if t.state == "active"}
+    every = {t.id: t for t in codebook.themes}
+    themes = {i: t for i, t in every.items() if t.state == "active"}
     decided = {c: v for c, v in choices.items() if v and c not in known}
     for choice in decided.values():
-        if choice != "none" and (not (choice.isascii() and choice.isdigit()) or int(choice) not in themes):
+        if choice != "none" and (not (choice.isascii() and choice.isdigit()) or int(choice) not in every):
             raise Invalid("There is a problem", {"choices": "One of the chosen themes is not in the codebook"})
+    moved = {int(v) for v in decided.values() if v != "none" and int(v) not in themes}
+    if moved:
+        raise stale_choices(session, [every[i] for i in sorted(moved)], choices)
     if not decided:
         return 0
     before = _snapshot([themes[int(v)] for v in set(decided.values()) if v != "none"])

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Codebook, CodebookChange, CodebookTheme
 from .errors import Conflict
+from .text import plural
 
 
 class Stale(Conflict):
@@ -45,7 +46,7 @@ def _read_stamp(seen: str | None) -> tuple[int, str, str, str] | None:
     return int(parts[0]), parts[1], parts[2], parts[3]
 
 
-def _lock(session: Session, codebook: Codebook, *themes: CodebookTheme) -> None:
+def lock(session: Session, codebook: Codebook, *themes: CodebookTheme) -> None:
     """Queue behind any other change to this codebook, then read it and these themes afresh."""
     # On PostgreSQL two saves could otherwise both compare with the old version and both write; SQLite's writers
     # already queue (BEGIN IMMEDIATE), and there the row lock is left out.
@@ -88,7 +89,7 @@ def stale(session: Session, theme: CodebookTheme, drawn: tuple[int, str, str, st
                  headline=f"{opening}: nothing was saved", **kwargs)
 
 
-def _destination(session: Session, theme: CodebookTheme) -> CodebookTheme | None:
+def destination(session: Session, theme: CodebookTheme) -> CodebookTheme | None:
     """Where a merged theme's contributions are now (following merges of merges), or None if unknown."""
     dest, passed = theme, set()
     while dest.state == "merged" and dest.merged_into_id and dest.id not in passed:
@@ -99,7 +100,7 @@ def _destination(session: Session, theme: CodebookTheme) -> CodebookTheme | None
 
 def merged(session: Session, theme: CodebookTheme, field: str = "", **kwargs: Any) -> Stale:
     """The refusal for a page acting on a theme merged into another meanwhile (this page's, or the `field` one)."""
-    dest = _destination(session, theme)
+    dest = destination(session, theme)
     change = next((c for c in session.scalars(select(CodebookChange).where(
         CodebookChange.codebook_id == theme.codebook_id, CodebookChange.action == "merge",
         CodebookChange.undone_by_version.is_(None)).order_by(CodebookChange.version.desc()))
@@ -133,7 +134,7 @@ def gone(session: Session, codebook: Codebook, theme_id: int, since: int = 0) ->
 def fresh(session: Session, theme: CodebookTheme, seen: str | None, *, active: bool = True,
            also: tuple[CodebookTheme, ...] = (), **kwargs: Any) -> tuple[int, str, str, str] | None:
     """Lock and read afresh (with `also`); Stale if the theme was merged, deleted or (`active`) put out of scope."""
-    _lock(session, theme.codebook, theme, *also)
+    lock(session, theme.codebook, theme, *also)
     drawn = _read_stamp(seen)
     if drawn and (deleted := gone(session, theme.codebook, theme.id, since=drawn[0])):
         raise deleted  # the id was used again for a newer theme: not the one the page showed
@@ -155,3 +156,23 @@ def still_members(session: Session, theme: CodebookTheme, contributions: list[st
         named = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise stale(session, theme, drawn, fields={"contributions": f"{named} {'is' if len(missing) == 1 else 'are'}"
                                                                      " no longer in this theme: tick them again"})
+
+
+def stale_choices(session: Session, gone_themes: list[CodebookTheme], choices: dict[str, str]) -> Stale:
+    """The refusal for choices of themes no longer in use: what happened to each, and the choices to show again."""
+    kept, said = dict(choices), []
+    for theme in gone_themes:
+        moved_to = destination(session, theme)
+        mine = [c for c, v in choices.items() if v == str(theme.id)]
+        if moved_to is not None and moved_to.state == "active":
+            said.append(f"“{theme.label}” was merged into “{moved_to.label}”: your "
+                        f"{plural(len(mine), 'choice')} of it now {'say' if len(mine) != 1 else 'says'} "
+                        f"“{moved_to.label}”")
+            kept.update({c: str(moved_to.id) for c in mine})
+        else:
+            state = "put out of scope" if theme.state == "out_of_scope" else "taken out of use"
+            said.append(f"“{theme.label}” was {state}: choose again for {plural(len(mine), 'contribution')}")
+            kept.update({c: "" for c in mine})
+    message = ("Someone changed the codebook since you opened this page, so nothing was saved. "
+               + "; ".join(said) + ". Check the choices below and save again.")
+    return Stale(message, values=kept, headline="The codebook changed since you opened this page")

@@ -400,8 +400,15 @@ def proposals(consultation_id: int) -> Any:
         if not form.validate_on_submit():
             raise Invalid(NOT_UNDERSTOOD)
         choices = {item: (form[f"choice_{item}"].data or "").strip() for item in items}
+        # Chosen on the page but coded by someone else since: their coding stands, and the analyst is told.
+        others = sum(1 for key, value in request.form.items()
+                     if key.startswith("choice_") and value and key[len("choice_"):] not in choices)
         try:
             done = cb.apply_proposals(db.session, actor=current_user, codebook=book, choices=choices)
+        except cb.Stale as exc:
+            db.session.rollback()
+            return _proposals_page(consultation, book, latest, found, kept=exc.values,
+                                   errors={"stale": exc.headline}, refusal=exc.message, status=409)
         except Invalid as exc:
             db.session.rollback()
             flash(next(iter(exc.field_errors.values()), exc.message), "error")
@@ -409,14 +416,25 @@ def proposals(consultation_id: int) -> Any:
         db.session.commit()
         flash(f"{plural(done, 'contribution')} coded (version {book.version})." if done else "Nothing was chosen.",
               "success" if done else "info")
+        if others:
+            flash(f"{plural(others, 'contribution')} you chose for had been coded by someone else meanwhile; "
+                  "their coding was kept.", "info")
         return redirect(url_for("workspace.proposals", consultation_id=consultation.id))
-    texts = cb.contribution_texts(db.session, items)
+    return _proposals_page(consultation, book, latest, found)
+
+
+def _proposals_page(consultation: Consultation, book: Codebook, latest: AnalysisRun | None, found: list[Any], *,
+                    kept: dict[str, str] | None = None, errors: dict[str, str] | None = None, refusal: str = "",
+                    status: int = 200) -> Any:
+    """The proposals page; after a refused save, with the analyst's choices kept."""
+    texts = cb.contribution_texts(db.session, [p.item for p in found])
     themes = {t.id: t for t in book.themes}
     return render_template("workspace/proposals.html", consultation=consultation, book=book, latest=latest,
                            proposals=found, texts=texts, themes=themes,
                            pending=cb.pending_run(db.session, consultation.id),
                            phases=cb.phase_names(db.session, consultation.id), none_in_bulk=cb.none_accepted_in_bulk(),
-                           active=[t for t in book.themes if t.state == "active"])
+                           active=[t for t in book.themes if t.state == "active"], kept_choices=kept or {},
+                           errors=errors or {}, refusal=refusal), status
 
 
 @bp.route("/<int:consultation_id>/export", methods=["POST"])

@@ -295,3 +295,55 @@ def test_a_what_we_heard_save_without_the_hidden_field_is_not_taken_on_trust(app
     assert refused.status_code == 409 and "may be out of date" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert challenge.heard_page(db.session, data["phase"]).introduction == "Saved first"
+
+
+def test_proposals_chosen_for_a_theme_merged_meanwhile_are_given_back_moved_to_where_it_went(app, make) -> None:
+    from consult.services import contributions
+
+    data = _adopted(make)
+    cid = data["consultation"].id
+    author, topic = data["authors"][0], data["phase"].topics[0]
+    waits, _ = contributions.post_idea(db.session, author, topic, "Waits for physio",
+                                       "The waiting list for physio appointments is far too long")
+    video, _ = contributions.post_idea(db.session, author, topic, "Video calls", "Video calls for follow ups")
+    db.session.commit()
+    finished_run(cid, data["analyst"])
+    merged, target, third = data["book"].themes[0], data["book"].themes[1], data["book"].themes[2]
+    a, b = _tabs(app, data["analyst"])
+    assert f"choice_i{waits.id}" in b.get(f"/workspace/{cid}/proposals").get_data(as_text=True)
+    page_a = a.get(f"/workspace/{cid}/themes/{target.id}").get_data(as_text=True)
+    assert a.post(f"/workspace/{cid}/themes/{target.id}/merge",
+                  data={"other": merged.id, "seen": _seen(page_a)}).status_code == 302
+    old_label, new_label = _theme(merged.id).label, _theme(target.id).label
+    refused = b.post(f"/workspace/{cid}/proposals",
+                     data={f"choice_i{waits.id}": str(merged.id), f"choice_i{video.id}": str(third.id)})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and _version() == 2
+    assert html.escape(f"“{old_label}” was merged into “{new_label}”", quote=False) in text
+    # Both choices are on the page again: the merged theme's moved to where its contributions went.
+    for item, theme in ((waits, target), (video, third)):
+        select_box = re.search(rf'<select[^>]*name="choice_i{item.id}".*?</select>', text, re.S).group(0)
+        assert re.search(rf'<option value="{theme.id}" selected', select_box), select_box
+    done = b.post(f"/workspace/{cid}/proposals",
+                  data={f"choice_i{waits.id}": str(target.id), f"choice_i{video.id}": str(third.id)})
+    assert done.status_code == 302 and _version() == 3
+    assert f"i{waits.id}" in {m.contribution for m in _theme(target.id).members}
+
+
+def test_proposals_coded_by_someone_else_meanwhile_keep_their_coding_and_the_analyst_is_told(app, make) -> None:
+    from consult.services import contributions
+
+    data = _adopted(make)
+    cid = data["consultation"].id
+    waits, _ = contributions.post_idea(db.session, data["authors"][0], data["phase"].topics[0], "Waits for physio",
+                                       "The waiting list for physio appointments is far too long")
+    db.session.commit()
+    finished_run(cid, data["analyst"])
+    first, second = data["book"].themes[0], data["book"].themes[1]
+    a, b = _tabs(app, data["analyst"])
+    assert a.post(f"/workspace/{cid}/proposals", data={f"choice_i{waits.id}": str(first.id)}).status_code == 302
+    told = b.post(f"/workspace/{cid}/proposals", data={f"choice_i{waits.id}": str(second.id)},
+                  follow_redirects=True).get_data(as_text=True)
+    assert "1 contribution you chose for had been coded by someone else meanwhile; their coding was kept." in told
+    assert f"i{waits.id}" in {m.contribution for m in _theme(first.id).members}
+    assert f"i{waits.id}" not in {m.contribution for m in _theme(second.id).members}
