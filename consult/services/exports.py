@@ -206,7 +206,7 @@ def contribution_rows(session: Session, ctx: ExportContext, kind: str | None = N
     if kind in (None, "idea"):
         query = (select(Idea.id, Idea.title, Idea.body, Idea.phase_id, Idea.topic_id, Idea.channel,
                         Idea.visible_from, Idea.created_at, Idea.up_count, Idea.down_count, Idea.impression_count,
-                        Idea.author_id)
+                        Idea.author_id, Idea.author_category)
                  .where(Idea.phase_id.in_(phase_ids), Idea.moderation_state == "published").order_by(Idea.id))
         for row in session.execute(query.execution_options(yield_per=BATCH)):
             yield _row(ctx, f"i{row.id}", "idea", None, None, row.phase_id, ctx.topics.get(row.topic_id, ""),
@@ -214,7 +214,8 @@ def contribution_rows(session: Session, ctx: ExportContext, kind: str | None = N
     if kind in (None, "comment"):
         query = (select(Comment.id, Comment.idea_id, Comment.parent_id, Comment.body, Comment.phase_id,
                         Comment.channel, Comment.visible_from, Comment.created_at, Comment.up_count,
-                        Comment.down_count, Comment.impression_count, Comment.author_id, Idea.topic_id)
+                        Comment.down_count, Comment.impression_count, Comment.author_id, Comment.author_category,
+                        Idea.topic_id)
                  .join(Idea, Idea.id == Comment.idea_id)
                  .where(Comment.phase_id.in_(phase_ids), Comment.moderation_state == "published",
                         Idea.moderation_state == "published").order_by(Comment.id))
@@ -237,6 +238,7 @@ def _row(ctx: ExportContext, item: str, kind: str, idea_id: int | None, parent_i
         "sentiment": score[3] or "", "themes": "; ".join(ctx.theme_labels.get(item, [])),
         "author": ctx.people(row.author_id), "_at": row.visible_from or row.created_at,
         "_author_id": row.author_id, "_phase_id": phase_id, "_sentiment_score": score[4],
+        "_author_category": row.author_category,
     }
 
 

@@ -1,10 +1,12 @@
 """The evidence pack's "how groups and phases differ", per theme, under the site-wide disclosure rule.
 
 ``Tally`` counts, during the pack's one pass over the contributions, each person's contributions overall and per
-theme (by account id, never written out) and each phase's. Afterwards the participant categories and equality
-answers of those people are read for aggregation only (answers are found through the same keyed hash the
-inclusion page uses) and handed to ``analysis.theme_differences``, which applies the disclosure rule. Nothing in
-the pack joins an answer or a category to a contribution.
+theme (by account id, never written out) and each phase's, and the participant category each person posted under
+(the one stamped on their latest contribution, so someone who later changed how they take part is counted as
+they were when they spoke). Afterwards the equality answers of those people are read for aggregation only
+(answers are found through the same keyed hash the inclusion page uses) and handed to
+``analysis.theme_differences``, which applies the disclosure rule. Nothing in the pack joins an answer or a
+category to a contribution.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Tally:
     theme_people: dict[int, Counter[int]] = field(default_factory=dict)
     theme_anonymous: Counter[int] = field(default_factory=Counter)
     theme_phase: dict[int, Counter[int]] = field(default_factory=dict)
+    # Each person's category as stamped on their latest contribution, with its time.
+    person_category: dict[int, tuple[Any, str]] = field(default_factory=dict)
 
     def add(self, row: dict[str, Any], themes: list[int]) -> None:
         """Count one contribution (and the themes it is coded to)."""
@@ -49,6 +53,10 @@ class Tally:
             self.anonymous += 1
         else:
             self.person_total[author] += 1
+            category, at = row.get("_author_category"), row.get("_at")
+            before = self.person_category.get(author)
+            if category and (before is None or (at is not None and (before[0] is None or at >= before[0]))):
+                self.person_category[author] = (at, category)
         for theme in themes:
             self.theme_phase.setdefault(theme, Counter())[phase] += 1
             if author is None:
@@ -67,16 +75,16 @@ class Dimension:
     person_group: dict[int, str]
 
 
-def _dimensions(session: Session, ctx: ExportContext, people: list[int]) -> list[Dimension]:
-    """Participant category, then each equality question in use, with every contributor's group."""
-    profiles: dict[int, tuple[str, str | None]] = {}
+def _dimensions(session: Session, ctx: ExportContext, people: list[int],
+                categories: dict[int, str]) -> list[Dimension]:
+    """Participant category (as posted under), then each equality question in use, with every contributor's group."""
+    profiles: dict[int, str | None] = {}
     for start in range(0, len(people), 500):
-        for row in session.execute(select(ParticipantProfile.user_id, ParticipantProfile.category,
-                                          ParticipantProfile.profession)
+        for row in session.execute(select(ParticipantProfile.user_id, ParticipantProfile.profession)
                                    .where(ParticipantProfile.user_id.in_(people[start:start + 500]))):
-            profiles[row.user_id] = (row.category, row.profession)
+            profiles[row.user_id] = row.profession
     dims = [Dimension("Participant category", dict(CATEGORY_LABELS), dict(CATEGORY_PLURALS),
-                      {p: profiles[p][0] for p in people if p in profiles})]
+                      {p: categories[p] for p in people if p in categories})]
     secret = ctx.extra.get("key")
     if not secret:
         return dims
@@ -89,7 +97,7 @@ def _dimensions(session: Session, ctx: ExportContext, people: list[int]) -> list
             continue
         groups = {}
         for person in people:
-            value = inclusion.group_value(answers.get(person, {}), dim, (profiles.get(person) or (None, None))[1])
+            value = inclusion.group_value(answers.get(person, {}), dim, profiles.get(person))
             if value is not None:
                 groups[person] = value
         if not groups:
@@ -108,7 +116,8 @@ def differences(session: Session, ctx: ExportContext, tally: Tally, theme_ids: l
               if tally.phase_total[pid]}
     out: dict[int, Any] = {t: {"phases": phase_shares(tally.theme_phase.get(t, Counter()), phases), "dims": []}
                            for t in theme_ids}
-    for dim in _dimensions(session, ctx, people):
+    categories = {person: category for person, (_, category) in tally.person_category.items()}
+    for dim in _dimensions(session, ctx, people, categories):
         per_theme = group_differences(themes, dim.person_group, dict(tally.person_total), tally.anonymous,
                                       dict(tally.theme_anonymous), policy)
         for t in theme_ids:
