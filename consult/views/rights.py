@@ -61,7 +61,8 @@ def taking_part() -> Any:
             secret=_secret(), **verified_domains())
     except TooManyRequests as exc:
         db.session.rollback()
-        return _taking_part(values, {"category": exc.message}, 429)
+        page, status = _taking_part(values, {"category": exc.message}, 429)
+        return page, status, {"Retry-After": str(exc.retry_after)}
     except Invalid as exc:
         db.session.rollback()
         return _taking_part(values, exc.field_errors or {"category": exc.message}, 400)

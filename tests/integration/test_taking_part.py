@@ -211,5 +211,6 @@ def test_changing_how_you_take_part_is_limited_to_three_times_a_day(app, make) -
     refused = client.post(URL, data={"category": "student", "profession": "orthoptist"})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 429 and "3 times today" in page and 'value="student" checked' in page
+    assert refused.headers["Retry-After"].isdigit()
     assert _profile(person.id).category == "carer" and len(_audits(person.id)) == 3
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 3
