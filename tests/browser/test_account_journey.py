@@ -69,7 +69,7 @@ def test_participant_changes_how_they_take_part_on_a_phone(browser, demo_server)
         expect(page.get_by_role("heading", level=1, name="Change how you take part")).to_be_visible()
         assert violations(page) == []
         _fits(page)
-        page.get_by_label("Health or care staff").check()
+        page.get_by_role("radio", name="Health or care staff").check()
         page.get_by_role("button", name="Save").click()
         expect(page.locator(".nhsuk-error-summary")).to_contain_text("Select your profession")
         assert violations(page) == []
