@@ -117,7 +117,7 @@ def require_text(value: str | None, *, field: str, label: str, max_length: int, 
         # Zero-width or blank-looking characters alone look empty in the box too, so the same words fit.
         raise Invalid(f"Enter {label}", {field: f"Enter {label}"})
     if not has_words(text):
-        message = f"Enter {label} in words: what you typed has no letters or numbers, only punctuation or symbols"
+        message = f"Enter {label} in words: it has no letters or numbers, only punctuation or symbols"
         raise Invalid(message, {field: message})
     if len(text) > max_length:
         message = f"{label[0].upper()}{label[1:]} must be {max_length:,} characters or fewer (it has {len(text):,})"

@@ -29,7 +29,7 @@ def test_a_one_letter_title_and_a_full_stop_body_are_refused_and_kept_in_the_for
     response = client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "a", "body": "."})
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 400
-    assert TITLE_MESSAGE in page and f"Enter your idea in words: what you typed has {WORDS}" in page
+    assert TITLE_MESSAGE in page and f"Enter your idea in words: it has {WORDS}" in page
     # What was typed is in the boxes, to fix rather than type again.
     assert re.search(r'<input[^>]*name="title"[^>]*value="a"', page)
     assert ">.</textarea>" in page
@@ -42,7 +42,7 @@ def test_titles_of_only_punctuation_or_invisible_characters_are_refused(app, cli
     url = f"/topics/{phase.topics[0].id}/ideas/new"
     dots = html.unescape(client.post(url, data={"title": "...", "body": "Evening clinics please"})
                          .get_data(as_text=True))
-    assert f"Enter a title in words: what you typed has {WORDS}" in dots and "Evening clinics please" in dots
+    assert f"Enter a title in words: it has {WORDS}" in dots and "Evening clinics please" in dots
     blank = html.unescape(client.post(url, data={"title": "\u200b\u200b", "body": "Evening clinics please"})
                           .get_data(as_text=True))
     assert "Enter a title" in blank and "Evening clinics please" in blank
@@ -60,7 +60,7 @@ def test_short_comments_are_kept_but_punctuation_only_ones_are_refused(app, clie
         assert client.post(f"{idea_url(idea.id)}/comments", data={"body": text}).status_code == 302, text
     refused = client.post(f"{idea_url(idea.id)}/comments", data={"body": "!!!"})
     page = html.unescape(refused.get_data(as_text=True))
-    assert refused.status_code == 400 and f"Enter a comment in words: what you typed has {WORDS}" in page
+    assert refused.status_code == 400 and f"Enter a comment in words: it has {WORDS}" in page
     assert ">!!!</textarea>" in page
     assert sorted(db.session.scalars(select(Comment.body))) == ["+1", "Agree", "Yes"]
 

@@ -104,7 +104,7 @@ def test_require_text_refuses_text_of_only_punctuation_or_symbols(value: str) ->
     with pytest.raises(Invalid) as raised:
         require_text(value, field="body", label="a comment", max_length=100)
     assert raised.value.field_errors == {
-        "body": "Enter a comment in words: what you typed has no letters or numbers, only punctuation or symbols"}
+        "body": "Enter a comment in words: it has no letters or numbers, only punctuation or symbols"}
 
 
 @pytest.mark.parametrize("value", ["Yes", "Agree", "No.", "+1", "10/10!", "Ok 👍", "是", "نعم", "Oui!"])
