@@ -203,4 +203,6 @@ def write_section(doc: DocxDocument, ctx: ExportContext, found: dict[str, Any], 
     row = groups.add_row().cells
     row[0].text, row[4].text = "Everyone", _pct(overall)
     doc.add_paragraph(describe_policy(ctx.extra.get("policy") or DEFAULT) + " The group table shows participant "
-                      "categories and any other group that differs clearly.")
+                      "categories and any other group that differs clearly. Each person is counted in the category "
+                      "they posted under (their latest contribution's); equality groups and professions are "
+                      "people's answers as they are now.")

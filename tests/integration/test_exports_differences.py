@@ -163,6 +163,8 @@ def test_groups_count_people_in_the_category_they_posted_under(pack) -> None:
             rows.setdefault(row.cells[0].text, [c.text for c in row.cells[1:]])
     assert rows["Participant category: A member of the public"][0] == str(round_count(40, 5))
     assert "Participant category: A person who uses health or care services" not in rows
+    text = "\n".join(p.text for p in pack["doc"].paragraphs)
+    assert "Each person is counted in the category they posted under" in text
 
 
 def test_the_pack_joins_no_contribution_to_an_email_category_or_equality_answer(pack) -> None:
