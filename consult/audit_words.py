@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from .models import CATEGORY_LABELS
 from .services.moderation import DECISION_WORDS, REASON_LABELS
 from .templating import uk_time
 
@@ -16,6 +17,8 @@ KEY_WORDS = {
     "from_status": "Was", "to_status": "Now", "restricted": "Safeguarding (trained staff only)",
     "reasons": "Reasons", "reason": "Reason", "opens_at": "Opens", "closes_at": "Closes", "via": "From",
     "changed": "Changed", "premoderated": "Every post checked first", "decision": "Decision",
+    "category": "Takes part as", "profession_changed": "Profession changed",
+    "claim_verified": "Staff or student claim verified",
 }
 # Field names listed in "changed".
 FIELD_WORDS = {"opens_at": "opening time", "closes_at": "closing time", "audience": "who can take part",
@@ -56,6 +59,8 @@ def value_words(key: str, value: Any) -> str:
             return REASON_LABELS.get(value, value)
         if key == "decision":
             return DECISION_WORDS.get(value, value)
+        if key == "category":
+            return CATEGORY_LABELS.get(value, value)
         if key.endswith("status") or key.endswith("state"):
             return _STATUS.get(value, value)
     return str(value)

@@ -59,3 +59,10 @@ class VerifyClaimForm(Form):
     """A facilitator names the account whose staff or student claim they have checked."""
 
     email = StringField()
+
+
+class ChangeParticipationForm(Form):
+    """Change how you take part: the service checks the category and profession with registration's messages."""
+
+    category = StringField()
+    profession = StringField()

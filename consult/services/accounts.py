@@ -48,6 +48,27 @@ def check_password_rules(password: str, email: str | None = None) -> None:
     check_password(password, email=email)
 
 
+def category_errors(category: str, profession: str | None) -> dict[str, str]:
+    """The messages for a declared category and profession (registering, or changing them later)."""
+    errors: dict[str, str] = {}
+    if category not in CATEGORIES:
+        errors["category"] = "Select which of these best describes you"
+    if category == "staff" and profession not in PROFESSION_LABELS:
+        errors["profession"] = "Select your profession"
+    if category == "student" and profession and profession not in PROFESSION_LABELS:
+        errors["profession"] = "Select the profession you are studying for, or leave it blank"
+    if category in CATEGORIES and category not in ("staff", "student") and profession:
+        # It used to be dropped without a word: say so, so someone who meant "staff" can choose it.
+        errors["profession"] = ("Only health or care staff and students give a profession: choose one of those "
+                                "above, or leave the profession blank")
+    return errors
+
+
+def kept_profession(category: str, profession: str | None) -> str | None:
+    """The profession stored with a category: students may name the one they study for; nobody else has one."""
+    return profession if category in ("staff", "student") and profession else None
+
+
 @dataclass(frozen=True)
 class Registration:
     """What registering did: created a new account, or found the address already has one (say nothing)."""
@@ -67,16 +88,7 @@ def register(session: Session, email: str, password: str, category: str, profess
         check_password(password, email=email if "email" not in errors else None)
     except Invalid as exc:
         errors.update(exc.field_errors)
-    if category not in CATEGORIES:
-        errors["category"] = "Select which of these best describes you"
-    if category == "staff" and profession not in PROFESSION_LABELS:
-        errors["profession"] = "Select your profession"
-    if category == "student" and profession and profession not in PROFESSION_LABELS:
-        errors["profession"] = "Select the profession you are studying for, or leave it blank"
-    if category in CATEGORIES and category not in ("staff", "student") and profession:
-        # It used to be dropped without a word: say so, so someone who meant "staff" can choose it.
-        errors["profession"] = ("Only health or care staff and students give a profession: choose one of those "
-                                "above, or leave the profession blank")
+    errors.update(category_errors(category, profession))
     if errors:
         raise Invalid("There is a problem", errors)
     # Hash before the first query, so no database lock is held while argon2 works, and hash even when
@@ -86,9 +98,7 @@ def register(session: Session, email: str, password: str, category: str, profess
     if existing is not None:
         return Registration(existing, False)
     user = User(email=email, password_hash=password_hash, role="participant")
-    # Students may name the profession they are studying for; nobody else has one.
-    kept = profession if category in ("staff", "student") and profession else None
-    user.profile = ParticipantProfile(category=category, profession=kept)
+    user.profile = ParticipantProfile(category=category, profession=kept_profession(category, profession))
     session.add(user)
     try:
         session.flush()

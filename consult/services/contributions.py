@@ -34,7 +34,7 @@ from . import audit, impressions, moderation, ratelimit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import require_contribution_allowed, scheduled_state
 from .prepared import Prepared
-from .text import require_text
+from .text import require_text, require_title
 
 # A second identical post within this window is a double submit, not a new contribution.
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -69,13 +69,14 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
     phase = topic.phase
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
-    fields = (("title", "a title", TITLE_MAX, True), ("body", "your idea", IDEA_BODY_MAX, False))
-    for field, label, limit, single in fields:
-        try:
-            clean[field] = require_text(title if field == "title" else body, field=field, label=label,
-                                        max_length=limit, single_line=single)
-        except Invalid as exc:
-            errors.update(exc.field_errors)
+    try:
+        clean["title"] = require_title(title, max_length=TITLE_MAX)
+    except Invalid as exc:
+        errors.update(exc.field_errors)
+    try:
+        clean["body"] = require_text(body, field="body", label="your idea", max_length=IDEA_BODY_MAX)
+    except Invalid as exc:
+        errors.update(exc.field_errors)
     if on_behalf is not None:
         _check_on_behalf(user, on_behalf)
         # Offline input is taken while the phase is open and, after it closes, up to the facilitator's deadline

@@ -35,13 +35,14 @@ class Tally:
     """Counts gathered in the pass over the contributions.
 
     People are counted as the analysis page counts them, so the pack and the page agree: over contributions in
-    a theme, in the category recorded when they were made, and each contribution with no account (gathered
-    offline, or left by a deleted account) as one person of the category the facilitator recorded.
+    a theme, each in the category (and profession) stamped on their latest contribution, so someone who later
+    changed how they take part is counted as they were when they spoke, and each contribution with no account
+    (gathered offline, or left by a deleted account) as one person of the category the facilitator recorded.
     """
 
     person_total: Counter[int] = field(default_factory=Counter)
-    person_category: dict[int, str] = field(default_factory=dict)
-    person_profession: dict[int, str] = field(default_factory=dict)
+    # Each person's latest stamp: (when, category, profession).
+    person_stamp: dict[int, tuple[Any, str | None, str | None]] = field(default_factory=dict)
     phase_total: Counter[int] = field(default_factory=Counter)
     theme_people: dict[int, Counter[int]] = field(default_factory=dict)
     theme_phase: dict[int, Counter[int]] = field(default_factory=dict)
@@ -55,10 +56,10 @@ class Tally:
             return
         person = person_key(row)
         self.person_total[person] += 1
-        if row.get("_author_category"):
-            self.person_category.setdefault(person, row["_author_category"])
-        if row.get("_author_profession"):
-            self.person_profession.setdefault(person, row["_author_profession"])
+        at, before = row.get("_at"), self.person_stamp.get(person)
+        if row.get("_author_category") and (before is None or (at is not None and (before[0] is None
+                                                                                   or at >= before[0]))):
+            self.person_stamp[person] = (at, row["_author_category"], row.get("_author_profession"))
         for theme in themes:
             self.theme_people.setdefault(theme, Counter())[person] += 1
 
@@ -91,7 +92,8 @@ def _dimensions(session: Session, ctx: ExportContext, tally: Tally) -> list[Dime
                                           ParticipantProfile.profession)
                                    .where(ParticipantProfile.user_id.in_(accounts[start:start + 500]))):
             profiles[row.user_id] = (row.category, row.profession)
-    categories = {p: tally.person_category.get(p) or (profiles.get(p) or (None, None))[0] for p in people}
+    stamps = {p: tally.person_stamp.get(p) or (None, *(profiles.get(p) or (None, None))) for p in people}
+    categories = {p: stamp[1] for p, stamp in stamps.items()}
     dims = [Dimension("Participant category", dict(CATEGORY_LABELS), dict(CATEGORY_PLURALS),
                       {p: c for p, c in categories.items() if c})]
     secret = ctx.extra.get("key")
@@ -106,8 +108,7 @@ def _dimensions(session: Session, ctx: ExportContext, tally: Tally) -> list[Dime
             continue
         groups = {}
         for person in people:
-            profession = tally.person_profession.get(person) or (profiles.get(person) or (None, None))[1]
-            value = inclusion.group_value(answers.get(person, {}), dim, profession)
+            value = inclusion.group_value(answers.get(person, {}), dim, stamps[person][2])
             if value is not None:
                 groups[person] = value
         if not groups:
@@ -211,5 +212,6 @@ def write_section(doc: DocxDocument, ctx: ExportContext, found: dict[str, Any], 
     row[0].text, row[4].text = "Everyone", _pct(overall)
     doc.add_paragraph(describe_policy(ctx.extra.get("policy") or DEFAULT) + " The group table shows participant "
                       "categories and any other group that differs clearly. As on the analysis pages, it counts "
-                      "contributions in a theme, and each contribution gathered offline as one person in the group "
-                      "the facilitator recorded.")
+                      "contributions in a theme, each person in the category and profession they posted under (their "
+                      "latest contribution's), each contribution gathered offline as one person in the group the "
+                      "facilitator recorded, and equality groups from people's answers as they are now.")

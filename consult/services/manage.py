@@ -36,7 +36,7 @@ from .contributions import DUPLICATE_WINDOW, OnBehalf, post_idea
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import scheduled_state
 from .queries import Page, paginate
-from .text import require_text
+from .text import require_text, require_title
 from .typed_time import TypedDateTime, to_utc
 
 SLUG_MAX = 80
@@ -383,7 +383,11 @@ def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str |
         errors["profession"] = "Select a profession from the list"
     elif profession and category != "staff":
         errors["profession"] = f"Only choose a profession for {CATEGORY_LABELS['staff'].lower()}"
-    clean_title = _text(title, errors, field="title", label="a title", max_length=TITLE_MAX)
+    try:
+        clean_title = require_title(title, max_length=TITLE_MAX)
+    except Invalid as exc:
+        errors.update(exc.field_errors)
+        clean_title = ""
     clean_body = _text(body, errors, field="body", label="the idea", max_length=IDEA_BODY_MAX,
                        single_line=False)
     if errors:

@@ -34,7 +34,7 @@ from ..models import (
 from . import audit, contributions, screening
 from .errors import Conflict, Invalid, NotFound
 from .queries import Page, paginate
-from .text import require_text
+from .text import require_text, require_title
 
 REPORT_LABELS = {
     "personal": "It names someone or gives personal details",
@@ -344,7 +344,8 @@ def _clean_texts(item: Idea | Comment, title: str | None, body: str | None) -> d
         fields.insert(0, ("title", "a title", TITLE_MAX, title, True))
     for name, label, limit, value, single in fields:
         try:
-            clean[name] = require_text(value, field=name, label=label, max_length=limit, single_line=single)
+            clean[name] = require_title(value, max_length=limit) if name == "title" else \
+                require_text(value, field=name, label=label, max_length=limit, single_line=single)
         except Invalid as exc:
             errors.update(exc.field_errors)
     if errors:

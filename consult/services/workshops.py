@@ -36,7 +36,7 @@ from ..models import (
 from . import audit, moderation
 from .errors import Conflict, Invalid
 from .phases import scheduled_state
-from .text import require_text
+from .text import require_text, require_title
 
 COLUMNS = ("topic", "title", "idea", "channel", "event", "date", "people", "group_profile", "category")
 REQUIRED = ("topic", "title", "idea", "channel", "event", "date")
@@ -143,7 +143,8 @@ def _check_row(phase: Phase, row: dict[str, str], today: date) -> tuple[dict[str
     for name, label, limit, single in (("title", "a title", TITLE_MAX, True), ("idea", "the idea", IDEA_BODY_MAX,
                                                                                False)):
         try:
-            clean[name] = require_text(row[name], field=name, label=label, max_length=limit, single_line=single)
+            clean[name] = require_title(row[name], max_length=limit) if name == "title" else \
+                require_text(row[name], field=name, label=label, max_length=limit, single_line=single)
         except Invalid as exc:
             problems.append(f"{name}: {next(iter(exc.field_errors.values()), exc.message)}")
     channel = row["channel"].strip().lower()

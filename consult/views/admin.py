@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "user.change_password": "Changed their password",
     "user.change_email": "Changed their email address",
     "user.verify_claim": "Verified someone's staff or student claim",
+    "user.change_participation": "Changed how they take part",
     "codebook.adopt": "Started a codebook from the engine's themes",
     "codebook.edit": "Edited a codebook theme",
     "codebook.merge": "Merged two codebook themes",

@@ -1,4 +1,4 @@
-"""Your account: what is held about you (and a JSON download), deleting your account, the privacy notice."""
+"""Your account: what is held about you (and a JSON download), how you take part, deleting your account, privacy."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from flask_login import current_user, logout_user
 from ..authz import allow
 from ..extensions import db
 from ..forms import field_errors
+from ..forms.accounts import ChangeParticipationForm
 from ..forms.equality import DeleteAccountForm
-from ..models import CATEGORY_LABELS
-from ..services import equality, rights
+from ..models import CATEGORIES, CATEGORY_LABELS, PROFESSION_LABELS
+from ..services import equality, participation, rights
 from ..services.errors import Invalid
+from ..services.ratelimit import TooManyRequests
+from .auth import verified_domains
 
 bp = Blueprint("rights", __name__)
 
@@ -32,7 +35,64 @@ def account() -> Any:
     profile = current_user.profile
     return render_template("rights/account.html", answers=equality.describe(answers),
                            has_answers=answers is not None,
-                           category_label=CATEGORY_LABELS.get(profile.category, "") if profile else "")
+                           category_label=CATEGORY_LABELS.get(profile.category, "") if profile else "",
+                           profession_label=PROFESSION_LABELS.get(profile.profession or "", "") if profile else "")
+
+
+def _taking_part(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+    """The form to change how you take part, with the choices made and any messages."""
+    return render_template("rights/taking_part.html", values=values, errors=errors,
+                           categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES]), status
+
+
+@bp.route("/me/how-you-take-part", methods=["GET", "POST"])
+@allow("participant")
+def taking_part() -> Any:
+    """Change the group you take part as (and your profession), with what that changes said first."""
+    form = ChangeParticipationForm()
+    profile = current_user.profile
+    if request.method == "GET":
+        return _taking_part({"category": profile.category if profile else "",
+                             "profession": (profile.profession or "") if profile else ""}, {})
+    values = {"category": form.category.data or "", "profession": form.profession.data or ""}
+    try:
+        change = participation.change_participation(
+            db.session, current_user._get_current_object(), values["category"], values["profession"] or None,
+            secret=_secret(), **verified_domains())
+    except TooManyRequests as exc:
+        db.session.rollback()
+        page, status = _taking_part(values, {"category": exc.message}, 429)
+        return page, status, {"Retry-After": str(exc.retry_after)}
+    except Invalid as exc:
+        db.session.rollback()
+        return _taking_part(values, exc.field_errors or {"category": exc.message}, 400)
+    if not change.changed:
+        flash("Nothing changed: you take part as you did before.", "info")
+        return redirect(url_for("rights.account"))
+    db.session.commit()
+    for message in change_messages(change, values["category"]):
+        flash(message, "success")
+    return redirect(url_for("rights.account"))
+
+
+def change_messages(change: participation.Change, category: str) -> list[str]:
+    """What a change did, in plain words, for the page the person lands on."""
+    label = CATEGORY_LABELS[category]
+    messages = [f"Saved. You now take part as {label[0].lower()}{label[1:]}. What you posted before stays in the "
+                "group you were in when you posted it."]
+    if change.claim_checked and change.verified:
+        messages.append("Your email address is at a known work or university domain, so your claim is verified.")
+    elif change.claim_checked:
+        messages.append("Your claim is not verified yet. A confirmed work or university email address, or a "
+                        "facilitator, can verify it. Some phases are only for verified staff.")
+    elif change.was_verified:
+        messages.append("Your staff or student claim no longer applies, so it is no longer marked as verified.")
+    if "profession" in change.cleared:
+        what = "profession and pay band" if "pay_band" in change.cleared else "profession"
+        messages.append(f"We deleted your answer about your {what}: we ask only staff and students about that.")
+    elif change.cleared:
+        messages.append("We deleted your answer about your pay band: we ask only health and care staff about that.")
+    return messages
 
 
 @bp.route("/me/download")

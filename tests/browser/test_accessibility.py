@@ -35,6 +35,9 @@ def test_participant_pages_have_no_wcag_violations(page: Page, demo_server) -> N
     register(page, demo_server, "axe@example.org")
     page.goto(base + "/me/about-you")
     found["questions about you"] = violations(page)
+    for path in ("/me", "/account", "/me/how-you-take-part"):
+        page.goto(base + path)
+        found[path] = violations(page)
     page.goto(base + "/")
     page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
     found["consultation"] = violations(page)

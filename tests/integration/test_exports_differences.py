@@ -24,8 +24,11 @@ DIGITAL = "Online video appointments for {s} would save a drive; let me book {s}
 
 
 @pytest.fixture()
-def pack(app, make, client):
-    """Two phases; 25 people aged 75 and over write only about waits, 50 others mostly about digital care; 5 carers."""
+def pack(app, make, client, request):
+    """Two phases; 25 people aged 75 and over write only about waits, 50 others mostly about digital care; 5 carers.
+
+    With the parameter "changed", the 15 younger members of the public then say they use services instead.
+    """
     first = make.phase()
     consultation = first.consultation
     secret = app.config["PSEUDONYM_KEY"]
@@ -59,6 +62,12 @@ def pack(app, make, client):
         for k in range(2):
             contributions.post_idea(db.session, person, second.topics[0], f"Video {s}",
                                     DIGITAL.format(n=n * 2 + k, s=s))
+    if getattr(request, "param", None) == "changed":
+        from consult.services import participation
+
+        for person in public:
+            participation.change_participation(db.session, person, "service_user", None, secret=secret)
+        db.session.commit()
     analyst = make.user(role="analyst", category="staff", email="analyst.pack@example.net")
     make.assign(analyst, consultation, role="analyst")
     run = finished_run(consultation.id, analyst, k=2)
@@ -143,6 +152,19 @@ def test_each_theme_says_how_groups_and_phases_differ_with_figures_from_the_data
             assert rows["Age: 75 and over"][3] == _pct(share)
             said += 1
     assert said == 1  # the waiting theme, which the older people raised
+
+
+@pytest.mark.parametrize("pack", ["changed"], indirect=True)
+def test_groups_count_people_in_the_category_they_posted_under(pack) -> None:
+    # Fifteen members of the public later said they use services: what they said stays the public's.
+    rows = {}
+    for table in pack["doc"].tables:
+        for row in table.rows:
+            rows.setdefault(row.cells[0].text, [c.text for c in row.cells[1:]])
+    assert rows["Participant category: A member of the public"][0] == str(round_count(40, 5))
+    assert "Participant category: A person who uses health or care services" not in rows
+    text = "\n".join(p.text for p in pack["doc"].paragraphs)
+    assert "each person in the category and profession they posted under" in text
 
 
 def test_the_pack_joins_no_contribution_to_an_email_category_or_equality_answer(pack) -> None:

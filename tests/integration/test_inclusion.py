@@ -244,3 +244,27 @@ def test_inclusion_page_changes_as_soon_as_people_register(client, app, make, se
     seed_people(app, make, n=25)
     after = client.get(url).get_data(as_text=True)
     assert "125 registrants" in after
+
+
+def test_inclusion_page_counts_people_as_they_are_now_and_says_so(client, app, make, setup) -> None:
+    # A change of how someone takes part moves them on this page (it is about people now), and the page says
+    # so, while their contributions keep the group they posted under.
+    from consult.services import participation
+
+    phase, facilitator = setup
+    people = seed_people(app, make, n=100)
+    physios = [p for p in people if p.profile.category == "staff"]
+    login(client, facilitator)
+    url = f"/facilitate/consultations/{phase.consultation_id}/inclusion"
+
+    def physio_cell(page: str) -> str:
+        row = re.search(r"</span>Physiotherapist</th>\s*<td[^>]*><span[^>]*>People </span>([^<]+)</td>", page)
+        assert row, "no physiotherapist row"
+        return row.group(1)
+
+    before = client.get(url).get_data(as_text=True)
+    assert physio_cell(before) == "35" and "People are counted as they describe themselves now" in before
+    for person in physios[:20]:
+        participation.change_participation(db.session, person, "public", None, secret=app.config["PSEUDONYM_KEY"])
+    db.session.commit()
+    assert physio_cell(client.get(url).get_data(as_text=True)) == "15"

@@ -193,7 +193,7 @@ def test_pages_record_impressions_once_per_person_and_item(client, make) -> None
     user = make.user()
     phase = make.phase()
     login(client, user)
-    for title in ("One", "Two", "Three"):
+    for title in ("Idea one", "Idea two", "Idea three"):
         _post_idea(client, phase.topics[0].id, title=title, body=title)
     client.get(f"/topics/{phase.topics[0].id}")
     client.get(f"/topics/{phase.topics[0].id}?order=newest")

@@ -165,7 +165,7 @@ def test_attributions_keep_the_phase_name_as_written_and_login_prompts_offer_bot
     phase.title = "Discover NHS Priorities"
     db.session.commit()
     login(client, user)
-    client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "Idea", "body": "Body."})
+    client.post(f"/topics/{phase.topics[0].id}/ideas/new", data={"title": "An idea", "body": "Body."})
     idea_id = db.session.scalar(select(Idea.id))
     assert "Discover NHS Priorities" in client.get(idea_url(idea_id)).get_data(as_text=True)
     from flask import g

@@ -173,6 +173,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "equality.questions": ("participant_a", {}, {"sex": "female", "unpaid_carer": "no"}),
     "equality.withdraw": ("participant_b", {}, {}),
     "rights.delete_account": ("participant_a", {}, {"contributions": "keep", "password": PASSWORD}),
+    "rights.taking_part": ("participant_a", {}, {"category": "carer", "profession": ""}),
     "heard.edit": ("facilitator_assigned", {"phase_id": "open"},
                    lambda w: {"introduction": "What we heard", "outcome": "What we will do",
                               "themes": str(_id("codebook_theme_id", "first")(w)), "publish": "y",

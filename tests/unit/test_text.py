@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consult.services.errors import Invalid
-from consult.services.text import clean_text, require_text
+from consult.services.text import TITLE_MESSAGE, clean_text, require_text, require_title, word_count
 
 
 def test_clean_text_strips_html_but_keeps_the_words() -> None:
@@ -97,3 +97,43 @@ def test_require_text_refuses_markup_instead_of_silently_cutting_the_text(value:
                                    "Zoë said: café & crème <3"])
 def test_require_text_keeps_angle_brackets_and_ampersands_that_are_not_markup(value: str) -> None:
     assert "<" in require_text(value, field="body", label="your idea", max_length=5000) or "&" in value
+
+
+@pytest.mark.parametrize("value", [".", "...", "!!!", "?", "- - -", "👍", "❤️❤️", "¿¡", "«»", "* * *", "&amp;"])
+def test_require_text_refuses_text_of_only_punctuation_or_symbols(value: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        require_text(value, field="body", label="a comment", max_length=100)
+    assert raised.value.field_errors == {
+        "body": "Enter a comment in words: it has no letters or numbers, only punctuation or symbols"}
+
+
+@pytest.mark.parametrize("value", ["Yes", "Agree", "No.", "+1", "10/10!", "Ok 👍", "是", "نعم", "Oui!"])
+def test_short_comments_with_a_letter_or_number_are_kept(value: str) -> None:
+    assert require_text(value, field="body", label="a comment", max_length=100) == value
+
+
+@pytest.mark.parametrize("value", ["a", "A.", "Hi", "No", "Wait", "...a...", "x!", "1", "CPD", "排"])
+def test_an_idea_title_of_one_short_word_is_refused_with_the_rule(value: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        require_title(value, max_length=150)
+    assert raised.value.field_errors == {"title": TITLE_MESSAGE}
+    assert "at least 2 words, or one word of 5 letters or more" in TITLE_MESSAGE
+
+
+@pytest.mark.parametrize("value", [
+    # The shortest titles in the demo and the Pol.is conversations, and other real short ones.
+    "Unpaid carers", "Safe caseloads", "Go Tops!", "BAN TEN80", "I am male", "Parking", "Respite", "Long COVID",
+    "No ID", "10/10 care", "Wi-Fi", "排队", "Iechyd", "Cost of parking",
+])
+def test_real_short_idea_titles_are_accepted(value: str) -> None:
+    assert require_title(value, max_length=150) == value
+
+
+def test_an_idea_title_of_only_punctuation_gets_the_words_message_not_the_length_one() -> None:
+    with pytest.raises(Invalid) as raised:
+        require_title("?!", max_length=150)
+    assert "no letters or numbers" in raised.value.field_errors["title"]
+
+
+def test_words_are_counted_in_scripts_with_and_without_spaces() -> None:
+    assert [word_count(t) for t in ("Evening clinics", "well-being", "排队时间", "a.b", "...")] == [2, 2, 4, 2, 0]
