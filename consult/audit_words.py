@@ -16,6 +16,8 @@ KEY_WORDS = {
     "from_status": "Was", "to_status": "Now", "restricted": "Safeguarding (trained staff only)",
     "reasons": "Reasons", "reason": "Reason", "opens_at": "Opens", "closes_at": "Closes", "via": "From",
     "changed": "Changed", "premoderated": "Every post checked first", "decision": "Decision",
+    "title": "Title", "slug": "Web address name", "position": "Was phase number",
+    "topics_deleted": "Empty topics deleted with it", "phases_deleted": "Phases deleted with it",
 }
 # Field names listed in "changed".
 FIELD_WORDS = {"opens_at": "opening time", "closes_at": "closing time", "audience": "who can take part",
