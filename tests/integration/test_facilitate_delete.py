@@ -3,10 +3,12 @@ audited, for the consultation's facilitators only, and never a 500 on a second c
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from consult.extensions import db
 from consult.models import (
@@ -19,10 +21,12 @@ from consult.models import (
     Phase,
     PhaseAudience,
     Topic,
+    User,
     utcnow,
 )
-from consult.services import phases
-from tests.conftest import Factory
+from consult.services import deletion, phases
+from consult.services.errors import Conflict
+from tests.conftest import ON_POSTGRES, Factory
 from tests.integration.test_facilitate import _facilitator, _fresh, login
 
 
@@ -285,3 +289,36 @@ def test_every_foreign_key_to_consultations_phases_and_topics_is_accounted_for()
     found = {(table.name, fk.parent.name) for table in Base.metadata.tables.values()
              for fk in table.foreign_keys if fk.column.table.name in ("consultation", "phase", "topic")}
     assert found == refused | goes_with_it
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite takes its write lock for the whole request (BEGIN IMMEDIATE)")
+def test_an_idea_posted_while_its_topic_is_being_deleted_is_kept(app, make) -> None:
+    # PostgreSQL: the poster's insert holds a key-share lock on the topic; the deletion waits for it, then sees
+    # the idea and refuses. Without the row lock it counted no ideas, waited, and the cascade took the idea.
+    phase = make.phase(state="open")
+    topic_id = phase.topics[0].id
+    facilitator = make.user(role="facilitator")
+    make.assign(facilitator, phase.consultation)
+    outcome: dict[str, str] = {}
+
+    def delete() -> None:
+        with Session(db.engine) as session:
+            try:
+                deletion.delete_topic(session, session.get(User, facilitator.id), session.get(Topic, topic_id))
+                session.commit()
+                outcome["deleted"] = "yes"
+            except Conflict as exc:
+                session.rollback()
+                outcome["refused"] = exc.message
+
+    with db.engine.connect() as poster:
+        posting = poster.begin()
+        poster.execute(insert(Idea).values(topic_id=topic_id, phase_id=phase.id, title="Typed meanwhile", body="x"))
+        worker = threading.Thread(target=delete)
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting for the poster
+        posting.commit()
+    worker.join(10)
+    assert "It has 1 idea" in outcome.get("refused", "")
+    assert _count(Idea) == 1 and _count(Topic) == 1
