@@ -148,3 +148,14 @@ def test_excerpts_are_one_line_cut_at_a_word_with_an_ellipsis() -> None:
     cut = anomalies._short(long, 40)
     assert cut.endswith("word…") and len(cut) <= 41 and "  " not in cut
     assert anomalies._short("x" * 50, 10) == "x" * 10 + "…"
+
+
+def test_identical_texts_are_written_out_once_per_run(app, make) -> None:
+    phase = make.phase()
+    idea, _ = contributions.post_idea(db.session, make.user(), phase.topics[0], "Parking", "More parking please")
+    for _ in range(3):
+        contributions.post_comment(db.session, make.user(), idea, "Spot on, this would help so many of us here.")
+    db.session.commit()
+    page = _page(app, _facilitator(make, phase), phase)
+    assert page.count(">Spot on, this would help so many of us here.<") == 1
+    assert page.count("The same words as the one above.") == 2 and page.count("Open the comment") == 3
