@@ -38,11 +38,7 @@ from ..models import (
 from . import audit
 from .errors import Conflict, NotAllowed
 from .phases import scheduled_state
-
-
-def _n(count: int, one: str, many: str | None = None) -> str:
-    """ "1 idea", "3 ideas"."""
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+from .text import plural
 
 
 @dataclass(frozen=True)
@@ -71,11 +67,11 @@ def _contribution_blockers(session: Session, *, ideas: Any, comments: Any | None
     blockers = []
     n_ideas = _count(session, Idea, ideas)
     if n_ideas:
-        blockers.append(f"It has {_n(n_ideas, 'idea')}, counting any that were withdrawn, hidden, waiting for "
+        blockers.append(f"It has {plural(n_ideas, 'idea')}, counting any that were withdrawn, hidden, waiting for "
                         "a moderator or entered from a workshop, on paper or by phone.")
     n_comments = _count(session, Comment, comments) if comments is not None else 0
     if n_comments:
-        blockers.append(f"It has {_n(n_comments, 'comment')}.")
+        blockers.append(f"It has {plural(n_comments, 'comment')}.")
     return blockers
 
 
@@ -100,9 +96,9 @@ def _record_blockers(session: Session, *, phase_ids: list[int], consultation_id:
     for model, where, noun, verb in checks:
         count = _count(session, model, where)
         if count:
-            plural = "analyses" if noun == "analysis" else None
+            many = "analyses" if noun == "analysis" else None
             verb = verb if count == 1 else verb.replace("is ", "are ").replace("has ", "have ")
-            blockers.append(f"{_n(count, noun, plural)} {verb} for it.")
+            blockers.append(f"{plural(count, noun, many)} {verb} for it.")
     return blockers
 
 
@@ -131,7 +127,7 @@ def phase_plan(session: Session, phase: Phase, now: datetime | None = None) -> P
     blockers += _contribution_blockers(session, ideas=Idea.phase_id == phase.id, comments=Comment.phase_id == phase.id)
     blockers += _record_blockers(session, phase_ids=[phase.id], consultation_id=None)
     n_topics = _count(session, Topic, Topic.phase_id == phase.id)
-    removes = [f"its {_n(n_topics, 'topic')}, which have no ideas"] if n_topics else []
+    removes = [f"its {plural(n_topics, 'topic')}, which have no ideas"] if n_topics else []
     removes.append("its question, audience and planned times")
     advice = ""
     if blockers:
@@ -169,11 +165,11 @@ def consultation_plan(session: Session, consultation: Consultation, now: datetim
     removes = []
     if phases:
         n_topics = _count(session, Topic, Topic.phase_id.in_(phase_ids))
-        removes.append(f"its {_n(len(phases), 'phase')} and {_n(n_topics, 'topic')}, none of which has been "
+        removes.append(f"its {plural(len(phases), 'phase')} and {plural(n_topics, 'topic')}, none of which has been "
                        "open or has any ideas")
     staff = _count(session, ConsultationAssignment, ConsultationAssignment.consultation_id == consultation.id)
     if staff:
-        removes.append(f"who is assigned to work on it ({_n(staff, 'assignment')})")
+        removes.append(f"who is assigned to work on it ({plural(staff, 'assignment')})")
     if _count(session, ReferenceShare, ReferenceShare.consultation_id == consultation.id):
         removes.append("the reference population uploaded for its inclusion page")
     if _count(session, EqualityQuestionOff, EqualityQuestionOff.consultation_id == consultation.id):

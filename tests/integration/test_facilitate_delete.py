@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from consult.extensions import db
 from consult.models import (
+    AnalysisRun,
     AuditEvent,
     Base,
     Consultation,
@@ -322,3 +323,18 @@ def test_an_idea_posted_while_its_topic_is_being_deleted_is_kept(app, make) -> N
     worker.join(10)
     assert "It has 1 idea" in outcome.get("refused", "")
     assert _count(Idea) == 1 and _count(Topic) == 1
+
+
+def test_analyses_run_on_an_empty_draft_are_kept_and_so_is_what_they_ran_on(client, make) -> None:
+    consultation = _draft_consultation(make, phases_=1, topics=1)
+    phase = consultation.phases[0]
+    db.session.add_all([AnalysisRun(consultation_id=consultation.id, phase_id=phase.id),
+                        AnalysisRun(consultation_id=consultation.id)])
+    db.session.commit()
+    _facilitator(client, make)
+    assert "1 analysis has been run for it." in client.get(f"/facilitate/phases/{phase.id}/delete").get_data(
+        as_text=True)
+    assert "2 analyses have been run for it." in client.get(
+        f"/facilitate/consultations/{consultation.id}/delete").get_data(as_text=True)
+    assert client.post(f"/facilitate/consultations/{consultation.id}/delete").status_code == 409
+    assert _count(AnalysisRun) == 2 and _count(Consultation) == 1
