@@ -89,10 +89,15 @@ def title_key(title: str) -> str:
 
 
 def _refuse_duplicate(session: Session, model: Any, title: str, errors: dict[str, str], *, siblings: Any,
-                      exclude_id: int | None, message: str) -> None:
+                      exclude_id: int | None, message: str, parent: Any = None) -> None:
     """Add a title error naming the sibling that already has this title (ignoring case and spacing)."""
     if not title or "title" in errors:
         return
+    if parent is not None:
+        # PostgreSQL: a double click's two requests would both find no duplicate; the parent's row lock (which
+        # posting ideas does not wait for) makes the second look after the first has saved. SQLite's write
+        # lock already covers the request.
+        session.execute(parent.with_for_update(key_share=True))
     stmt = select(model.title).where(siblings)
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
@@ -239,6 +244,7 @@ def _clean_phase(session: Session, *, consultation_id: int, exclude_id: int | No
                              max_length=DESCRIPTION_MAX, single_line=False, required=False),
     }
     _refuse_duplicate(session, Phase, values["title"], errors, siblings=Phase.consultation_id == consultation_id,
+                      parent=select(Consultation.id).where(Consultation.id == consultation_id),
                       exclude_id=exclude_id, message="This consultation already has a phase called “{existing}”. "
                                                      "Give this phase a different title.")
     chosen = set(audience)
@@ -344,6 +350,7 @@ def _clean_topic(session: Session, phase_id: int, exclude_id: int | None, title:
                              max_length=TOPIC_DESCRIPTION_MAX, single_line=False, required=False),
     }
     _refuse_duplicate(session, Topic, values["title"], errors, siblings=Topic.phase_id == phase_id,
+                      parent=select(Phase.id).where(Phase.id == phase_id),
                       exclude_id=exclude_id, message="This phase already has a topic called “{existing}”. "
                                                      "Give this topic a different title.")
     if errors:

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from consult.extensions import db
-from consult.models import Consultation, Phase, Topic
+from consult.models import Consultation, Phase, Topic, User
+from consult.services import manage
+from consult.services.errors import Invalid
+from tests.conftest import ON_POSTGRES
 from tests.integration.test_facilitate import _facilitator, _fresh, _phase_form
 
 
@@ -77,3 +83,34 @@ def test_consultation_titles_are_unique_on_create_and_edit(client, make) -> None
     # Saving a consultation under its own title is not a duplicate of itself.
     assert client.post(f"/facilitate/consultations/{existing.id}/edit",
                        data={**form, "slug": existing.slug, "title": existing.title}).status_code == 302
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite takes its write lock for the whole request (BEGIN IMMEDIATE)")
+def test_a_double_click_on_add_topic_makes_one_topic(app, make) -> None:
+    # PostgreSQL: the second request waits for the first's lock on the phase, then finds its topic.
+    phase = make.phase(topics=0)
+    facilitator = make.user(role="facilitator")
+    make.assign(facilitator, phase.consultation)
+    outcome: dict[str, str] = {}
+
+    def second() -> None:
+        with Session(db.engine) as session:
+            try:
+                manage.create_topic(session, session.get(User, facilitator.id), session.get(Phase, phase.id),
+                                    title="Home visits")
+                session.commit()
+                outcome["second"] = "created"
+            except Invalid as exc:
+                session.rollback()
+                outcome["second"] = exc.field_errors["title"]
+
+    with Session(db.engine) as first:
+        manage.create_topic(first, first.get(User, facilitator.id), first.get(Phase, phase.id), title="Home visits")
+        worker = threading.Thread(target=second)
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting for the first
+        first.commit()
+    worker.join(10)
+    assert outcome["second"].startswith("This phase already has a topic called “Home visits”")
+    assert _count(Topic) == 1
