@@ -220,9 +220,10 @@ def delete_topic(session: Session, actor: User, topic: Topic) -> None:
     _lock(session, Topic, Topic.id == topic.id)
     _refuse(topic_plan(session, topic))
     phase_id, position, title = topic.phase_id, topic.position, topic.title
-    phase = topic.phase
-    phase.topics.remove(topic)
+    session.delete(topic)
     session.flush()
+    # A phase's topics may have been loaded before this topic was added (the same session): read them afresh.
+    session.expire(topic.phase, ["topics"])
     _close_gap(session, Topic, Topic.phase_id, phase_id, position)
     audit.record(session, actor, "topic.delete", "topic", topic.id, title=title, phase_id=phase_id,
                  consultation_id=consultation_id)
@@ -232,14 +233,14 @@ def delete_phase(session: Session, actor: User, phase: Phase, now: datetime | No
     """Delete a phase that never opened and holds nothing, with its empty topics; returns how many topics went."""
     _require(actor, phase.consultation_id, session)
     _lock(session, Phase, Phase.id == phase.id)
-    _lock(session, Topic, Topic.phase_id == phase.id)
+    topics = len(_lock(session, Topic, Topic.phase_id == phase.id))
     _refuse(phase_plan(session, phase, now))
     consultation = phase.consultation
-    topics = len(phase.topics)
     detail = {"title": phase.title, "consultation_id": phase.consultation_id, "position": phase.position,
               "topics_deleted": topics}
-    consultation.phases.remove(phase)
+    session.delete(phase)
     session.flush()
+    session.expire(consultation, ["phases"])
     _close_gap(session, Phase, Phase.consultation_id, consultation.id, detail["position"])
     audit.record(session, actor, "phase.delete", "phase", phase.id, **detail)
     return topics

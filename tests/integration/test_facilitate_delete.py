@@ -338,3 +338,18 @@ def test_analyses_run_on_an_empty_draft_are_kept_and_so_is_what_they_ran_on(clie
         f"/facilitate/consultations/{consultation.id}/delete").get_data(as_text=True)
     assert client.post(f"/facilitate/consultations/{consultation.id}/delete").status_code == 409
     assert _count(AnalysisRun) == 2 and _count(Consultation) == 1
+
+
+def test_the_audit_log_reads_the_deletion_in_words_and_links_no_deleted_record(app, client, make) -> None:
+    phase = make.phase(state="open", topics=0)
+    _facilitator(client, make)
+    client.post(f"/facilitate/phases/{phase.id}/topics/new", data={"title": "Typo topic"})
+    topic_id = db.session.scalar(select(Topic.id))
+    response = client.post(f"/facilitate/topics/{topic_id}/delete")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    admin = app.test_client()
+    login(admin, make.user(role="admin"))
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "Deleted a topic" in page and "Title:</span> Typo topic" in page
+    assert page.count(f"Topic {topic_id} (deleted)") == 2  # the deletion, and the creation before it
+    assert f"/facilitate/topics/{topic_id}/edit" not in page
