@@ -19,6 +19,8 @@ KEY_WORDS = {
     "changed": "Changed", "premoderated": "Every post checked first", "decision": "Decision",
     "category": "Takes part as", "profession_changed": "Profession changed",
     "claim_verified": "Staff or student claim verified",
+    "title": "Title", "slug": "Web address name", "position": "Was phase number",
+    "topics_deleted": "Empty topics deleted with it", "phases_deleted": "Phases deleted with it",
 }
 # Field names listed in "changed".
 FIELD_WORDS = {"opens_at": "opening time", "closes_at": "closing time", "audience": "who can take part",

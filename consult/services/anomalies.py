@@ -12,10 +12,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, and_, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from ..models import AnomalyFlag, Comment, Idea, NetworkSighting, Phase, User, VoteEvent, VoteExclusion, utcnow
+from ..models import (
+    AnomalyFlag,
+    Comment,
+    Idea,
+    ModerationCase,
+    NetworkSighting,
+    Phase,
+    User,
+    VoteEvent,
+    VoteExclusion,
+    utcnow,
+)
 from . import audit
 from .errors import Conflict, Invalid
 
@@ -151,6 +162,7 @@ def find(session: Session, consultation_id: int, *, thresholds: Thresholds | Non
                          detail=_summary(why, burst), **{f"{kind}_id": item_id}))
     # Posts, per phase.
     posts: dict[int, list[_Event]] = defaultdict(list)
+    post_items: dict[int, list[tuple[datetime, int, str]]] = defaultdict(list)
     texts: list[tuple[str, int, int, int, str, datetime]] = []
     for model, kind in ((Idea, "idea"), (Comment, "comment")):
         text_column = (Idea.title + " " + Idea.body) if model is Idea else Comment.body
@@ -160,11 +172,17 @@ def find(session: Session, consultation_id: int, *, thresholds: Thresholds | Non
                    model.moderation_state.in_(("published", "held")))
         ):
             posts[phase_id].append(event(author_id, at))
+            post_items[phase_id].append((at, author_id, f"{kind}:{item_id}"))
             texts.append((kind, item_id, author_id, phase_id, text, at))
     for phase_id, events in posts.items():
         for why, burst in _bursts(events, t, t.posts):
+            # The posts themselves, so the flag's card can show what was said (internal ids, never shown).
+            users = {e.user_id for e in burst}
+            items = [item for at, user_id, item in sorted(post_items[phase_id])
+                     if user_id in users and burst[0].at <= at <= burst[-1].at]
             found.append(dict(kind="post_burst", signature=f"p:{phase_id}:{burst[0].at.isoformat()}",
-                         phase_id=phase_id, first=burst[0].at, last=burst[-1].at, detail=_summary(why, burst)))
+                         phase_id=phase_id, first=burst[0].at, last=burst[-1].at,
+                         detail={**_summary(why, burst), "items": items}))
     for group in near_duplicates([x[4] for x in texts], t.similarity):
         members = [texts[i] for i in group]
         authors = sorted({m[2] for m in members})
@@ -235,11 +253,117 @@ def near_duplicates(texts: list[str], similarity: float = 0.8, bands: int = 10, 
     return [g for g in groups.values() if len(g) > 1]
 
 
-def open_flags(session: Session, consultation_id: int, *, status: str = "open") -> list[AnomalyFlag]:
-    """A consultation's flags with this status, newest first."""
-    return list(session.scalars(select(AnomalyFlag).where(AnomalyFlag.consultation_id == consultation_id,
-                                                          AnomalyFlag.status == status)
-                                .order_by(AnomalyFlag.last_at.desc(), AnomalyFlag.id.desc())))
+def flags_query(consultation_id: int, *, status: str = "open") -> Select[tuple[AnomalyFlag]]:
+    """The statement for a consultation's flags with this status, newest first (for paging)."""
+    return (select(AnomalyFlag).where(AnomalyFlag.consultation_id == consultation_id, AnomalyFlag.status == status)
+            .order_by(AnomalyFlag.last_at.desc(), AnomalyFlag.id.desc()))
+
+
+# ------------------------------------------------------------------------------- what the flags are about
+
+EXCERPT_CHARS = 240
+EXCERPTS_PER_FLAG = 5
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The start of a flagged contribution's text, for a facilitator to judge (never who wrote it)."""
+
+    kind: str  # "idea" or "comment"
+    item_id: int
+    idea_id: int  # the idea page it is on
+    title: str  # an idea's title; "" for a comment
+    text: str  # "" when only the safeguarding team may read it
+    state: str  # published, held, hidden or withdrawn
+    case_id: int | None  # its moderation case, if it has one (and the viewer may open it)
+    safeguarding: bool  # held for the safeguarding team
+
+
+@dataclass(frozen=True)
+class FlagTexts:
+    """The excerpts shown on one flag's card, and how many more contributions it covers."""
+
+    shown: list[Excerpt]
+    more: int
+
+
+def _short(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The text on one line, cut at a word boundary with an ellipsis when longer than the limit."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0] if " " in flat[:limit] else flat[:limit]
+    return cut.rstrip(",.;:") + "…"
+
+
+def _targets(flag: AnomalyFlag) -> list[tuple[str, int]]:
+    """The (kind, id) of every contribution a flag is about, as recorded when it was raised."""
+    if flag.kind == "vote_burst":
+        return [("idea", flag.idea_id)] if flag.idea_id else [("comment", flag.comment_id)] if flag.comment_id else []
+    found = []
+    for item in (flag.detail or {}).get("items", []):
+        kind, _, number = str(item).partition(":")
+        if kind in ("idea", "comment") and number.isdigit():
+            found.append((kind, int(number)))
+    return found
+
+
+def flag_texts(session: Session, flags: list[AnomalyFlag], *, safeguard: bool) -> dict[int, FlagTexts]:
+    """Excerpts of the contributions behind each flag on a page, read in one query.
+
+    A post burst raised before flags recorded their posts is matched as the scan matched it: its accounts'
+    posts in its phase between its first and last time. Text held for the safeguarding team is left out unless
+    `safeguard`.
+    """
+    wanted: dict[int, list[tuple[str, int]]] = {}
+    legacy: list[AnomalyFlag] = []
+    ids: dict[str, set[int]] = {"idea": set(), "comment": set()}
+    for flag in flags:
+        if flag.kind == "post_burst" and "items" not in (flag.detail or {}):
+            legacy.append(flag)
+            continue
+        targets = _targets(flag)
+        wanted[flag.id] = targets
+        for kind, item_id in targets[:EXCERPTS_PER_FLAG]:
+            ids[kind].add(item_id)
+    selects = []
+    for model, kind in ((Idea, "idea"), (Comment, "comment")):
+        conditions = [model.id.in_(sorted(ids[kind]))] if ids[kind] else []
+        conditions += [and_(model.phase_id == f.phase_id, model.author_id.in_(f.detail.get("user_ids") or [-1]),
+                            model.created_at.between(f.first_at, f.last_at)) for f in legacy]
+        if not conditions:
+            continue
+        case_on = ModerationCase.idea_id == Idea.id if model is Idea else ModerationCase.comment_id == Comment.id
+        selects.append(
+            select(literal(kind).label("kind"), model.id.label("item_id"),
+                   (Idea.id if model is Idea else Comment.idea_id).label("idea_id"),
+                   (Idea.title if model is Idea else literal("")).label("title"), model.body.label("body"),
+                   model.moderation_state.label("state"), model.author_id.label("author_id"),
+                   model.phase_id.label("phase_id"), model.created_at.label("created_at"),
+                   ModerationCase.id.label("case_id"), ModerationCase.restricted.label("restricted"))
+            .outerjoin(ModerationCase, case_on).where(or_(*conditions)))
+    rows = session.execute(union_all(*selects).order_by("created_at")).all() if selects else []
+    by_target = {(r.kind, r.item_id): r for r in rows}
+
+    def excerpt(row: Any) -> Excerpt:
+        restricted = bool(row.restricted)
+        hidden = restricted and not safeguard
+        return Excerpt(kind=row.kind, item_id=row.item_id, idea_id=row.idea_id,
+                       title="" if hidden else _short(row.title or "", 150), text="" if hidden else _short(row.body),
+                       state=row.state, case_id=None if hidden else row.case_id, safeguarding=restricted)
+
+    result: dict[int, FlagTexts] = {}
+    for flag_id, targets in wanted.items():
+        found = sorted((by_target[t] for t in targets[:EXCERPTS_PER_FLAG] if t in by_target),
+                       key=lambda r: (r.created_at, r.item_id))
+        result[flag_id] = FlagTexts([excerpt(r) for r in found], max(0, len(targets) - EXCERPTS_PER_FLAG))
+    for flag in legacy:
+        users = set(flag.detail.get("user_ids") or [])
+        matched = [r for r in rows if r.phase_id == flag.phase_id and r.author_id in users
+                   and flag.first_at <= r.created_at <= flag.last_at]
+        result[flag.id] = FlagTexts([excerpt(r) for r in matched[:EXCERPTS_PER_FLAG]],
+                                    max(0, len(matched) - EXCERPTS_PER_FLAG))
+    return result
 
 
 def decide(session: Session, actor: User, flag: AnomalyFlag, action: str, reason: str | None,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from .. import authz
@@ -83,6 +83,30 @@ def _changes(item: Any, values: dict[str, Any]) -> list[str]:
     return changed
 
 
+def title_key(title: str) -> str:
+    """A title as compared for duplicates: case and spacing ignored."""
+    return " ".join(title.split()).casefold()
+
+
+def _refuse_duplicate(session: Session, model: Any, title: str, errors: dict[str, str], *, siblings: Any,
+                      exclude_id: int | None, message: str, parent: Any = None) -> None:
+    """Add a title error naming the sibling that already has this title (ignoring case and spacing)."""
+    if not title or "title" in errors:
+        return
+    if parent is not None:
+        # PostgreSQL: a double click's two requests would both find no duplicate; the parent's row lock (which
+        # posting ideas does not wait for) makes the second look after the first has saved. SQLite's write
+        # lock already covers the request.
+        session.execute(parent.with_for_update(key_share=True))
+    stmt = select(model.title).where(siblings)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    key = title_key(title)
+    existing = next((t for t in session.scalars(stmt) if title_key(t) == key), None)
+    if existing is not None:
+        errors["title"] = message.format(existing=existing)
+
+
 def _iso(value: datetime | None) -> str | None:
     """A UTC time for an audit record."""
     return None if value is None else value.isoformat(timespec="minutes") + "Z"
@@ -136,6 +160,9 @@ def _clean_consultation(session: Session, *, title: str | None, slug: str | None
         "description": _text(description, errors, field="description", label="a description",
                              max_length=DESCRIPTION_MAX, single_line=False, required=False),
     }
+    _refuse_duplicate(session, Consultation, values["title"], errors, siblings=true(), exclude_id=exclude_id,
+                      message="There is already a consultation called “{existing}”. Give this one a different "
+                              "title, so that people can tell them apart.")
     wanted = (slug or "").strip().lower()
     if not wanted:
         values["slug"] = unique_slug(session, slugify(values["title"] or "consultation"), exclude_id)
@@ -204,9 +231,10 @@ def _schedule_time(value: datetime | TypedDateTime | None, errors: dict[str, str
 # ---------------------------------------------------------------------------------------------- phases
 
 
-def _clean_phase(*, title: str | None, question: str | None, description: str | None,
-                 audience: Iterable[str], opens_at: datetime | TypedDateTime | None,
-                 closes_at: datetime | TypedDateTime | None, state: str, now: datetime) -> dict[str, Any]:
+def _clean_phase(session: Session, *, consultation_id: int, exclude_id: int | None, title: str | None,
+                 question: str | None, description: str | None, audience: Iterable[str],
+                 opens_at: datetime | TypedDateTime | None, closes_at: datetime | TypedDateTime | None,
+                 state: str, now: datetime) -> dict[str, Any]:
     """Check a phase's fields against its current state; raise Invalid with every problem at once."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
@@ -215,6 +243,10 @@ def _clean_phase(*, title: str | None, question: str | None, description: str | 
         "description": _text(description, errors, field="description", label="a description",
                              max_length=DESCRIPTION_MAX, single_line=False, required=False),
     }
+    _refuse_duplicate(session, Phase, values["title"], errors, siblings=Phase.consultation_id == consultation_id,
+                      parent=select(Consultation.id).where(Consultation.id == consultation_id),
+                      exclude_id=exclude_id, message="This consultation already has a phase called “{existing}”. "
+                                                     "Give this phase a different title.")
     chosen = set(audience)
     if chosen - set(CATEGORIES):
         errors["audience"] = "Choose who can take part from the list"
@@ -246,8 +278,9 @@ def create_phase(session: Session, actor: User, consultation: Consultation, *, t
                  closes_at: datetime | TypedDateTime | None = None, now: datetime | None = None) -> Phase:
     """Add a phase (not open yet) after the consultation's last one; no audience means everyone."""
     _require_facilitator(actor, consultation.id, session)
-    values = _clean_phase(title=title, question=question, description=description, audience=audience,
-                          opens_at=opens_at, closes_at=closes_at, state="draft", now=now or utcnow())
+    values = _clean_phase(session, consultation_id=consultation.id, exclude_id=None, title=title,
+                          question=question, description=description, audience=audience, opens_at=opens_at,
+                          closes_at=closes_at, state="draft", now=now or utcnow())
     categories = values.pop("audience")
     last = session.scalar(select(func.max(Phase.position)).where(Phase.consultation_id == consultation.id))
     phase = Phase(consultation_id=consultation.id, position=(last or 0) + 1, state="draft", **values)
@@ -278,8 +311,9 @@ def update_phase(session: Session, actor: User, phase: Phase, *, title: str | No
     """Change a phase's wording, audience or schedule; a planned time in the past applies at the next tick."""
     _require_facilitator(actor, phase.consultation_id, session)
     now = now or utcnow()
-    values = _clean_phase(title=title, question=question, description=description, audience=audience,
-                          opens_at=opens_at, closes_at=closes_at, state=scheduled_state(phase, now), now=now)
+    values = _clean_phase(session, consultation_id=phase.consultation_id, exclude_id=phase.id, title=title,
+                          question=question, description=description, audience=audience, opens_at=opens_at,
+                          closes_at=closes_at, state=scheduled_state(phase, now), now=now)
     categories = values.pop("audience")
     old_schedule = {"opens_at": phase.opens_at, "closes_at": phase.closes_at}
     for name, old in old_schedule.items():
@@ -306,7 +340,8 @@ def update_phase(session: Session, actor: User, phase: Phase, *, title: str | No
 # ---------------------------------------------------------------------------------------------- topics
 
 
-def _clean_topic(title: str | None, description: str | None) -> dict[str, str]:
+def _clean_topic(session: Session, phase_id: int, exclude_id: int | None, title: str | None,
+                 description: str | None) -> dict[str, str]:
     """Check a topic's fields; raise Invalid with every problem at once."""
     errors: dict[str, str] = {}
     values = {
@@ -314,6 +349,10 @@ def _clean_topic(title: str | None, description: str | None) -> dict[str, str]:
         "description": _text(description, errors, field="description", label="a description",
                              max_length=TOPIC_DESCRIPTION_MAX, single_line=False, required=False),
     }
+    _refuse_duplicate(session, Topic, values["title"], errors, siblings=Topic.phase_id == phase_id,
+                      parent=select(Phase.id).where(Phase.id == phase_id),
+                      exclude_id=exclude_id, message="This phase already has a topic called “{existing}”. "
+                                                     "Give this topic a different title.")
     if errors:
         raise Invalid("There is a problem", errors)
     return values
@@ -323,7 +362,7 @@ def create_topic(session: Session, actor: User, phase: Phase, *, title: str | No
                  description: str | None = None) -> Topic:
     """Add a topic at the end of a phase's topics."""
     _require_facilitator(actor, phase.consultation_id, session)
-    values = _clean_topic(title, description)
+    values = _clean_topic(session, phase.id, None, title, description)
     last = session.scalar(select(func.max(Topic.position)).where(Topic.phase_id == phase.id))
     topic = Topic(phase_id=phase.id, position=(last or 0) + 1, **values)
     session.add(topic)
@@ -336,7 +375,7 @@ def update_topic(session: Session, actor: User, topic: Topic, *, title: str | No
                  description: str | None) -> list[str]:
     """Change a topic's title or description; return the names of the fields that changed."""
     _require_facilitator(actor, topic.phase.consultation_id, session)
-    changed = _changes(topic, _clean_topic(title, description))
+    changed = _changes(topic, _clean_topic(session, topic.phase_id, topic.id, title, description))
     if changed:
         audit.record(session, actor, "topic.update", "topic", topic.id, changed=changed)
     return changed

@@ -40,6 +40,9 @@ ACTION_LABELS = {
     "topic.create": "Added a topic",
     "topic.update": "Changed a topic",
     "topic.move": "Moved a topic",
+    "topic.delete": "Deleted a topic",
+    "phase.delete": "Deleted a phase",
+    "consultation.delete": "Deleted a consultation",
     "idea.enter_on_behalf": "Entered an idea on someone's behalf",
     "user.create": "Created an account",
     "user.set_role": "Changed someone's role",
@@ -161,7 +164,18 @@ def audit_log() -> Any:
     page = queries.paginate(db.session, stmt, page_arg(), int(current_app.config["PAGE_SIZE"]), scalars=False)
     recorded = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return render_template("admin/audit.html", page=page, action=action, actions=ACTION_LABELS,
-                           recorded=recorded)
+                           recorded=recorded, deleted=_deleted([event for event, _ in page.items]))
+
+
+def _deleted(events: list[AuditEvent]) -> set[tuple[str, int]]:
+    """The (type, id) of the records on this page that were deleted since, so they are not linked to a 404."""
+    ids = {e.target_id for e in events if e.target_type in ("topic", "phase", "consultation") and e.target_id}
+    if not ids:
+        return set()
+    rows = db.session.execute(select(AuditEvent.target_type, AuditEvent.target_id).where(
+        AuditEvent.action.in_(("topic.delete", "phase.delete", "consultation.delete")),
+        AuditEvent.target_id.in_(ids)))
+    return {(kind, number) for kind, number in rows}
 
 
 # ------------------------------------------------------------------------------------- assignments

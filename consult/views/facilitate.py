@@ -427,3 +427,7 @@ def on_behalf(topic_id: int) -> Any:
         flash(f"“{idea.title}” had already been entered; it was not added twice.", "info")
     keep = {name: values[name] for name in ("channel", "category", "profession") if values.get(name)}
     return redirect(url_for("facilitate.on_behalf", topic_id=topic.id, **keep))
+
+
+# The delete routes join this blueprint from their own module (kept apart so this file stays short).
+from . import facilitate_delete  # noqa: E402, F401

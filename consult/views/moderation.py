@@ -17,7 +17,7 @@ from ..extensions import db, write_intent
 from ..forms import field_errors
 from ..forms.moderation import AnomalyForm, DecisionForm, EditForm, PremoderationForm, ReportForm
 from ..models import AnomalyFlag, Comment, Consultation, Idea, ModerationCase, Phase
-from ..services import anomalies, moderation
+from ..services import anomalies, moderation, queries
 from ..services.errors import Invalid, NotFound, ServiceError
 from .helpers import page_arg, user_or_none
 
@@ -26,6 +26,8 @@ KINDS = ("idea", "comment")
 STAFF = ("moderator", "facilitator", "analyst")
 # Endpoints whose successful POSTs record the sender's coarse network key (for anomaly flags).
 NETWORK_ENDPOINTS = {"participate.vote", "participate.comment", "participate.new_idea"}
+# Each flag's card carries its excerpts and a decision form, so pages are short.
+FLAGS_PER_PAGE = 10
 
 
 def _window() -> timedelta:
@@ -419,8 +421,12 @@ def anomaly_list(consultation_id: int) -> Any:
         db.session.rollback()
         flash("The database was busy, so new patterns were not looked for this time.", "info")
     status = request.args.get("status") if request.args.get("status") in ("excluded", "dismissed") else "open"
-    return render_template("moderation/anomalies.html", consultation=consultation, status=status,
-                           flags=anomalies.open_flags(db.session, consultation_id, status=status), errors={})
+    page = queries.paginate(db.session, anomalies.flags_query(consultation_id, status=status), page_arg(),
+                            FLAGS_PER_PAGE)
+    texts = anomalies.flag_texts(db.session, page.items,
+                                 safeguard=authz.can(current_user, consultation_id, "safeguard"))
+    return render_template("moderation/anomalies.html", consultation=consultation, status=status, page=page,
+                           flags=page.items, texts=texts, errors={})
 
 
 @bp.route("/moderation/anomalies/<int:flag_id>", methods=["POST"])

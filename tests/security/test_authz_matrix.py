@@ -113,6 +113,8 @@ def expected_outcome(world: World, route: Route, persona: str, combo: dict[str, 
                 return "hidden"
         return "ok"
     viewer = "anonymous" if mode == "visitor" else persona
+    if route.endpoint == "heard.show" and not world.has_heard_page(combo["phase_id"].row_id):
+        return "hidden"
     for obj in combo.values():
         if not world.visible(viewer, obj.kind, obj.row_id):
             return "hidden"

@@ -171,6 +171,11 @@ class World:
             return db.session.scalar(select(Codebook.id).where(Codebook.consultation_id == consultation_id)) \
                 is not None
 
+    def has_heard_page(self, phase_id: int | None) -> bool:
+        """Whether the phase has a "What we heard" page (the spare phase has none, so it can be deleted)."""
+        with self.app.test_request_context():
+            return db.session.scalar(select(HeardPage.id).where(HeardPage.phase_id == phase_id)) is not None
+
     def own_tokens(self, persona: str) -> set[str]:
         """Tokens of the persona's own posts and of the places they posted them (their data download has them)."""
         with self.app.test_request_context():
@@ -325,11 +330,18 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
         p_other = make.phase(state="open")
         c3 = p_other.consultation
         c3.title, c3.slug = "Another consultation", "another-consultation"
+        # C4: set up by mistake (never published, never opened, nothing in it), so its facilitator may delete it.
+        p_spare = make.phase(state="draft")
+        c4 = p_spare.consultation
+        c4.slug, c4.is_published = "spare-consultation", False
+        c4.title = "Spare " + token("C4", "consultation", c4.id)
+        p_spare.title = "Spare phase " + token("C4PHASE", "consultation", c4.id)
+        p_spare.topics[0].title = "Spare topic " + token("C4TOPIC", "consultation", c4.id)
         db.session.commit()
         staff = [(c1, "facilitator_assigned", "facilitator"), (c2, "facilitator_assigned", "facilitator"),
                  (c1, "moderator", "moderator"), (c2, "moderator", "moderator"),
                  (c1, "analyst", "analyst"), (c2, "analyst", "analyst"),
-                 (c3, "facilitator_unassigned", "facilitator")]
+                 (c3, "facilitator_unassigned", "facilitator"), (c4, "facilitator_assigned", "facilitator")]
         for consultation, persona, role in staff:
             db.session.add(ConsultationAssignment(consultation_id=consultation.id, user_id=users[persona], role=role))
         db.session.commit()
@@ -403,12 +415,12 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
                                                       "change_email", new_email="a-new@example.org")}
         db.session.commit()
 
-        for c, label in ((c1, "published"), (c2, "unpublished"), (c3, "other")):
+        for c, label in ((c1, "published"), (c2, "unpublished"), (c3, "other"), (c4, "spare")):
             add("slug", Obj(label, c.slug, "consultation", c.id, c.id))
             add("consultation_id", Obj(label, c.id, "consultation", c.id, c.id))
         add("slug", Obj("missing", "no-such-consultation", "slug-missing", 0, None))
         for p, label in ((p_open, "open"), (p_draft, "draft"), (p_unpub, "unpublished-consultation"),
-                         (p_other, "other")):
+                         (p_other, "other"), (p_spare, "spare")):
             add("phase_id", Obj(label, p.id, "phase", p.id, p.consultation_id))
             add("topic_id", Obj(label, p.topics[0].id, "topic", p.topics[0].id, p.consultation_id))
         for state, idea in ideas.items():
@@ -459,7 +471,8 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
                                     contributions=[themes[-1].members[0].contribution])
             db.session.commit()
 
-        # A published "What we heard" page for every phase (the page follows its phase's visibility).
+        # A published "What we heard" page for every phase but the spare one (the page follows its phase's
+        # visibility).
         for phase in (p_open, p_draft, p_unpub, p_other):
             db.session.add(HeardPage(phase_id=phase.id, introduction="What we heard", is_published=True))
         # Participant B has answered the equality questions (and can withdraw the answers).

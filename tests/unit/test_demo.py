@@ -325,3 +325,12 @@ def test_comments_written_for_an_idea_are_posted_under_it_and_most_comments_diff
     assert len({title for title, _ in placed}) >= 0.75 * len(commented)
     # Short reactions ("Hear, hear.") repeat, as they do in real conversations; most comments say their own thing.
     assert len({body for _, body in rows}) >= 0.55 * len(rows)
+
+
+def test_demo_has_no_duplicate_titles_that_the_facilitator_forms_would_refuse(session: Session) -> None:
+    from consult.services.manage import title_key
+
+    keys = [title_key(t) for t in session.scalars(select(Consultation.title))]
+    keys += [f"{c}/{title_key(t)}" for c, t in session.execute(select(Phase.consultation_id, Phase.title))]
+    keys += [f"{p}//{title_key(t)}" for p, t in session.execute(text("SELECT phase_id, title FROM topic"))]
+    assert len(keys) == len(set(keys)) and len(keys) > 10
