@@ -132,6 +132,7 @@ def test_the_cards_are_paged_and_their_texts_are_read_in_one_query(app, make) ->
     with _count_queries() as few:
         page = _page(app, facilitator, phase)
     assert page.count("Different text 0") == 2
+    assert "2 posts from 2 different accounts," in page and "accounts, from different accounts" not in page
     db.session.execute(AnomalyFlag.__table__.delete())
     db.session.commit()
     _manual_flags(phase, ideas, 12)
