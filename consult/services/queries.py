@@ -204,16 +204,20 @@ def idea_comments(
     return result, replies
 
 
+# The top-level comments shown before one (oldest first, as the idea page lists them); built once.
+_CREATED = bindparam("created_at")
+_COMMENTS_BEFORE = select(func.count()).where(
+    Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None), Comment.moderation_state.in_(IN_PLACE_STATES),
+    or_(Comment.created_at < _CREATED, and_(Comment.created_at == _CREATED, Comment.id < bindparam("id"))))
+
+
 def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
     """The page of its idea's comments that shows this comment (a reply shows on its parent's page)."""
     top_id = comment.parent_id or comment.id
     top = session.get(Comment, top_id)
     assert top is not None
-    before = session.scalar(
-        select(func.count()).where(Comment.idea_id == top.idea_id, Comment.parent_id.is_(None),
-                                   Comment.moderation_state.in_(IN_PLACE_STATES),
-                                   or_(Comment.created_at < top.created_at,
-                                       and_(Comment.created_at == top.created_at, Comment.id < top.id)))) or 0
+    before = session.scalar(_COMMENTS_BEFORE, {"idea_id": top.idea_id, "created_at": top.created_at,
+                                               "id": top.id}) or 0
     return before // per_page + 1
 
 
