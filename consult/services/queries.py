@@ -192,25 +192,31 @@ def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: 
 
 
 _STATES = bindparam("states", expanding=True)
+# Comments and replies are read as rows of the columns the idea page (and the API) show, not as ORM objects
+# (as a topic's ideas, IDEA_CARD): an idea page lists up to 20 comments and their replies, and reads them only.
+COMMENT_ROW = (Comment.id, Comment.idea_id, Comment.parent_id, Comment.body, Comment.author_id, Comment.channel,
+               Comment.created_at, Comment.moderation_state, Comment.moderation_reason, Comment.up_count,
+               Comment.down_count)
 _TOP_COMMENTS = listing(
-    select(Comment).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
-                          Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
-_REPLIES = (select(Comment).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
-                                  Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
+    select(*COMMENT_ROW).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
+                               Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id),
+    entity=False)
+_REPLIES = (select(*COMMENT_ROW).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
+                                       Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
 
 
 def idea_comments(
     session: Session, idea: Idea, *, page: int, per_page: int, in_place: bool = False
-) -> tuple[Page[Comment], dict[int, list[Comment]]]:
-    """A page of top-level comments (oldest first, as a conversation reads) and their replies.
+) -> tuple[Page[Any], dict[int, list[Any]]]:
+    """A page of top-level comments (oldest first, as a conversation reads) and their replies (COMMENT_ROW rows).
 
     ``in_place`` adds hidden comments, for the idea page to show the moderator's reason where they were.
     """
     states = list(IN_PLACE_STATES if in_place else ("published",))
     result = paginate_listing(session, _TOP_COMMENTS, {"idea_id": idea.id, "states": states}, page, per_page)
-    replies: dict[int, list[Comment]] = {c.id: [] for c in result.items}
+    replies: dict[int, list[Any]] = {c.id: [] for c in result.items}
     if replies:
-        for reply in session.scalars(_REPLIES, {"parents": list(replies), "states": states}):
+        for reply in session.execute(_REPLIES, {"parents": list(replies), "states": states}):
             replies[reply.parent_id].append(reply)  # type: ignore[index]
     return result, replies
 
