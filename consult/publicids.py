@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from functools import lru_cache
+from typing import Any
 
 KINDS = ("idea", "comment")
 ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -21,24 +22,35 @@ ROUNDS = 6
 MAX_ID = 2**63 - 1
 _HALF = 0xFFFFFFFF
 _VALUES = {letter: n for n, letter in enumerate(ALPHABET)}
+_BLOCK = 64  # SHA-256's block size in bytes
+# HMAC-SHA256 under a permutation's key, as its inner and outer hash states (see _round_key).
+RoundKey = tuple[Any, Any]
 
 
 @lru_cache(maxsize=64)
-def _round_key(key: str, kind: str) -> bytes:
-    """The key of one kind's permutation, derived from the configured key (kept apart from its other uses)."""
+def _round_key(key: str, kind: str) -> RoundKey:
+    """One kind's permutation key, derived from the configured key (kept apart from its other uses).
+
+    Returned as HMAC-SHA256's inner and outer hash states under that key: each round copies them instead of
+    hmac.digest() padding the key and hashing it again (a third of the time; a page names up to ~80 ideas and
+    comments the id cache has not met yet, 28 microseconds each before).
+    """
     if kind not in KINDS:
         raise ValueError(f"public ids are for {KINDS}, not {kind!r}")
-    return hmac.new(key.encode(), b"consult public id\x00" + kind.encode(), hashlib.sha256).digest()
+    secret = hmac.new(key.encode(), b"consult public id\x00" + kind.encode(), hashlib.sha256).digest()
+    block = secret.ljust(_BLOCK, b"\x00")  # 32 bytes: shorter than SHA-256's block, so used as it is (RFC 2104)
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in block)), hashlib.sha256(bytes(b ^ 0x5C for b in block)))
 
 
-def _f(round_key: bytes, number: int, half: int) -> int:
+def _f(round_key: RoundKey, number: int, half: int) -> int:
     """The Feistel round function: 32 bits of HMAC-SHA256 of the round number and one half."""
-    # hmac.digest is the one-shot C path: the same bytes as hmac.new(...).digest(), a fraction of the time.
-    digest = hmac.digest(round_key, bytes([number]) + half.to_bytes(4, "big"), "sha256")
-    return int.from_bytes(digest[:4], "big")
+    inner, outer = round_key[0].copy(), round_key[1].copy()
+    inner.update(bytes((number,)) + half.to_bytes(4, "big"))
+    outer.update(inner.digest())
+    return int.from_bytes(outer.digest()[:4], "big")
 
 
-def permute(round_key: bytes, value: int) -> int:
+def permute(round_key: RoundKey, value: int) -> int:
     """The keyed permutation of a 64-bit number."""
     left, right = value >> 32, value & _HALF
     for number in range(ROUNDS):
@@ -46,7 +58,7 @@ def permute(round_key: bytes, value: int) -> int:
     return (left << 32) | right
 
 
-def unpermute(round_key: bytes, value: int) -> int:
+def unpermute(round_key: RoundKey, value: int) -> int:
     """The inverse of permute()."""
     left, right = value >> 32, value & _HALF
     for number in reversed(range(ROUNDS)):
@@ -91,6 +103,13 @@ def decode(kind: str, text: object, *, key: str | None = None) -> int | None:
     """The id a public id names, or None when it is malformed or cannot name a stored id of this kind."""
     if not isinstance(text, str) or len(text) != LENGTH:
         return None
+    return _decode(_key(key), kind, text)
+
+
+# Every request naming an idea or comment decodes its public id (the address, a vote's form), often the same ones.
+@lru_cache(maxsize=4096)
+def _decode(key: str, kind: str, text: str) -> int | None:
+    """The id this 13-letter text names under this key, or None (see decode)."""
     value = 0
     for letter in text:
         digit = _VALUES.get(letter)

@@ -7,7 +7,7 @@ from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, request, url_for
 
 from . import publicids
 from .models import (
@@ -146,24 +146,25 @@ def fixed_url(known: dict[tuple[Any, ...], str], endpoint: str, **values: Any) -
     return url
 
 
-def pid_url(endpoint: str, id_arg: str, id_kind: str, item_id: int, **values: Any) -> str:
+def pid_url(known: dict[tuple[Any, ...], str], key: str, endpoint: str, id_arg: str, id_kind: str, item_id: int,
+            **values: Any) -> str:
     """url_for(endpoint, **{id_arg: item_id}, **values) for an address that ends in an idea's or comment's public id.
 
-    A list links each of its ideas or comments to the same endpoint: the address is built by url_for once per
-    page and the other items' public ids put in place of the first one's (url_for cost more than a card's text).
+    A list links each of its ideas or comments to the same endpoint: the address before the public id is built by
+    url_for once per process and script root (`known`, as fixed_url) and each item's public id (under the app's
+    key, `key`) put after it (url_for cost more than a card's text; so did a per-request cache in g).
     """
-    known = g.setdefault("consult_pid_urls", {})
-    key = (endpoint, id_arg, id_kind, *values.items())
-    prefix = known.get(key)
+    cache_key = (request.script_root, endpoint, id_arg, id_kind, *values.items())
+    prefix = known.get(cache_key)
     if prefix is None:
         url = url_for(endpoint, **values, **{id_arg: item_id})
-        public_id = publicids.encode(id_kind, item_id)
+        public_id = publicids.encode(id_kind, item_id, key=key)
         # An address whose public id is not its last part (none yet) is left to url_for on every item.
-        known[key] = url[:-len(public_id)] if url.endswith("/" + public_id) else ""
+        known[cache_key] = url[:-len(public_id)] if url.endswith("/" + public_id) else ""
         return url
     if not prefix:
         return url_for(endpoint, **values, **{id_arg: item_id})
-    return prefix + publicids.encode(id_kind, item_id)
+    return prefix + publicids.encode(id_kind, item_id, key=key)
 
 
 def init_app(app: Flask) -> None:
@@ -196,7 +197,7 @@ def init_app(app: Flask) -> None:
         phase_timing=phase_timing,
         phase_step=phase_step,
         fixed_url=partial(fixed_url, {}),
-        pid_url=pid_url,
+        pid_url=partial(pid_url, {}, key),
     )
 
 

@@ -122,6 +122,14 @@ def _check_on_behalf(user: User, on_behalf: OnBehalf) -> None:
         raise Invalid("There is a problem", {"channel": "Select how this contribution was gathered"})
 
 
+# The same comment from the same person within the window (a double submit), at the top level or in a thread.
+# Built once: building the statement cost more than running it (as for the pages' statements, queries.py).
+_SAME = select(Comment).where(Comment.author_id == bindparam("author_id"), Comment.idea_id == bindparam("idea_id"),
+                              Comment.body == bindparam("body"), Comment.created_at >= bindparam("since"))
+_SAME_COMMENT = {True: _SAME.where(Comment.parent_id.is_(None)),
+                 False: _SAME.where(Comment.parent_id == bindparam("parent_id"))}
+
+
 def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, parent_id: int | None = None,
                  now: datetime | None = None) -> tuple[Comment, bool]:
     """Add a comment on an idea, or a reply to one of its top-level comments."""
@@ -138,11 +146,9 @@ def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, 
             raise NotFound("The comment you replied to is not available")
         # Replies are one level deep: a reply to a reply joins the same thread.
         parent_id = parent.parent_id or parent.id
-    existing = session.scalar(
-        select(Comment).where(Comment.author_id == user.id, Comment.idea_id == idea.id, Comment.body == text,
-                              Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
-                              Comment.created_at >= now - DUPLICATE_WINDOW)
-    )
+    existing = session.scalar(_SAME_COMMENT[parent_id is None], {
+        "author_id": user.id, "idea_id": idea.id, "body": text, "parent_id": parent_id,
+        "since": now - DUPLICATE_WINDOW})
     if existing is not None:
         return existing, False
     ratelimit.throttle(session, ratelimit.COMMENT_USER, f"user:{user.id}", "commented", now=now)

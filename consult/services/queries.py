@@ -123,14 +123,19 @@ class Listing:
 
     count: Select[Any]
     page: Select[Any]
+    entity: bool = True
 
 
-def listing(stmt: Select[Any]) -> Listing:
-    """The count and paged forms of an ordered statement whose values are bound parameters."""
+def listing(stmt: Select[Any], *, entity: bool = True) -> Listing:
+    """The count and paged forms of an ordered statement whose values are bound parameters.
+
+    A page's items are the statement's first column (an ORM entity), or with entity=False its rows as they are
+    (columns read by name, the count as an extra last column).
+    """
     count = select(func.count()).select_from(stmt.order_by(None).subquery())
     # An uncorrelated scalar subquery: both databases count once per query, and the page keeps its own plan.
-    return Listing(count=count, page=stmt.add_columns(count.scalar_subquery())
-                   .limit(bindparam("limit")).offset(bindparam("offset")))
+    return Listing(count=count, page=stmt.add_columns(count.scalar_subquery().label("listing_total"))
+                   .limit(bindparam("limit")).offset(bindparam("offset")), entity=entity)
 
 
 def paginate_listing(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
@@ -147,7 +152,7 @@ def paginate_listing(session: Session, built: Listing, params: dict[str, Any], p
         total = session.scalar(built.count, params) or 0
         page = max(1, -(-total // per_page))
         rows = _listing_rows(session, built, params, page, per_page) if total else []
-    return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=total)
+    return Page(items=[row[0] for row in rows] if built.entity else rows, page=page, per_page=per_page, total=total)
 
 
 def _listing_rows(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
@@ -156,20 +161,26 @@ def _listing_rows(session: Session, built: Listing, params: dict[str, Any], page
     return list(session.execute(built.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}))
 
 
-_TOPIC_IDEAS = select(Idea).where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
+# A topic's ideas are read as rows of the columns their cards (and the API's list) show, not as ORM objects:
+# loading 20 Idea objects into the session, and reading their attributes through it, was a tenth of a topic
+# page's work. They are published ideas only; nothing on the page changes them.
+IDEA_CARD = (Idea.id, Idea.topic_id, Idea.phase_id, Idea.title, Idea.body, Idea.author_id, Idea.channel,
+             Idea.created_at, Idea.comment_count, Idea.up_count, Idea.down_count)
+_TOPIC_IDEAS = select(*IDEA_CARD).where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
 _SUPPORT = support_order_key(bindparam("prior_a", type_=Float), bindparam("prior_ab", type_=Float))
 TOPIC_IDEAS = {
-    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc())),
-    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc())),
+    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc()), entity=False),
+    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc()), entity=False),
     # Ideas gathered offline are left out of vote-based support, so they come after every online idea.
     "supported": listing(_TOPIC_IDEAS.order_by(case((Idea.channel == "online", 0), else_=1), _SUPPORT.desc(),
-                                               Idea.id.desc())),
-    "random": listing(_TOPIC_IDEAS.order_by(random_order_key(bindparam("seed", type_=BigInteger)), Idea.id)),
+                                               Idea.id.desc()), entity=False),
+    "random": listing(_TOPIC_IDEAS.order_by(random_order_key(bindparam("seed", type_=BigInteger)), Idea.id),
+                      entity=False),
 }
 
 
-def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: int, per_page: int) -> Page[Idea]:
-    """Published ideas under a topic in the chosen order, one page."""
+def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: int, per_page: int) -> Page[Any]:
+    """Published ideas under a topic in the chosen order, one page (rows of IDEA_CARD's columns)."""
     order = order if order in TOPIC_IDEAS else "random"
     params: dict[str, Any] = {"topic_id": topic.id}
     if order == "supported":
@@ -181,27 +192,40 @@ def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: 
 
 
 _STATES = bindparam("states", expanding=True)
+# Comments and replies are read as rows of the columns the idea page (and the API) show, not as ORM objects
+# (as a topic's ideas, IDEA_CARD): an idea page lists up to 20 comments and their replies, and reads them only.
+COMMENT_ROW = (Comment.id, Comment.idea_id, Comment.parent_id, Comment.body, Comment.author_id, Comment.channel,
+               Comment.created_at, Comment.moderation_state, Comment.moderation_reason, Comment.up_count,
+               Comment.down_count)
 _TOP_COMMENTS = listing(
-    select(Comment).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
-                          Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
-_REPLIES = (select(Comment).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
-                                  Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
+    select(*COMMENT_ROW).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
+                               Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id),
+    entity=False)
+_REPLIES = (select(*COMMENT_ROW).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
+                                       Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
 
 
 def idea_comments(
     session: Session, idea: Idea, *, page: int, per_page: int, in_place: bool = False
-) -> tuple[Page[Comment], dict[int, list[Comment]]]:
-    """A page of top-level comments (oldest first, as a conversation reads) and their replies.
+) -> tuple[Page[Any], dict[int, list[Any]]]:
+    """A page of top-level comments (oldest first, as a conversation reads) and their replies (COMMENT_ROW rows).
 
     ``in_place`` adds hidden comments, for the idea page to show the moderator's reason where they were.
     """
     states = list(IN_PLACE_STATES if in_place else ("published",))
     result = paginate_listing(session, _TOP_COMMENTS, {"idea_id": idea.id, "states": states}, page, per_page)
-    replies: dict[int, list[Comment]] = {c.id: [] for c in result.items}
+    replies: dict[int, list[Any]] = {c.id: [] for c in result.items}
     if replies:
-        for reply in session.scalars(_REPLIES, {"parents": list(replies), "states": states}):
+        for reply in session.execute(_REPLIES, {"parents": list(replies), "states": states}):
             replies[reply.parent_id].append(reply)  # type: ignore[index]
     return result, replies
+
+
+# The top-level comments shown before one (oldest first, as the idea page lists them); built once.
+_CREATED = bindparam("created_at")
+_COMMENTS_BEFORE = select(func.count()).where(
+    Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None), Comment.moderation_state.in_(IN_PLACE_STATES),
+    or_(Comment.created_at < _CREATED, and_(Comment.created_at == _CREATED, Comment.id < bindparam("id"))))
 
 
 def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
@@ -209,11 +233,8 @@ def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
     top_id = comment.parent_id or comment.id
     top = session.get(Comment, top_id)
     assert top is not None
-    before = session.scalar(
-        select(func.count()).where(Comment.idea_id == top.idea_id, Comment.parent_id.is_(None),
-                                   Comment.moderation_state.in_(IN_PLACE_STATES),
-                                   or_(Comment.created_at < top.created_at,
-                                       and_(Comment.created_at == top.created_at, Comment.id < top.id)))) or 0
+    before = session.scalar(_COMMENTS_BEFORE, {"idea_id": top.idea_id, "created_at": top.created_at,
+                                               "id": top.id}) or 0
     return before // per_page + 1
 
 
