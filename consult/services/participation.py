@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import ParticipantProfile, User, utcnow
@@ -50,6 +51,11 @@ def change_participation(session: Session, user: User, category: str, profession
     now = now or utcnow()
     profession = accounts.kept_profession(category, profession)
     profile = user.profile
+    if profile is not None:
+        # Two submits at once: on PostgreSQL the second waits here for the first, then reads its change and
+        # finds nothing to do (SQLite's writers already queue at BEGIN IMMEDIATE).
+        session.execute(select(ParticipantProfile.id).where(ParticipantProfile.id == profile.id).with_for_update())
+        session.refresh(profile)
     if profile is not None and profile.category == category and profile.profession == profession:
         return Change(changed=False, was_verified=bool(profile.claim_verified_via),
                       verified=bool(profile.claim_verified_via))

@@ -214,3 +214,38 @@ def test_changing_how_you_take_part_is_limited_to_three_times_a_day(app, make) -
     assert refused.headers["Retry-After"].isdigit()
     assert _profile(person.id).category == "carer" and len(_audits(person.id)) == 3
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 3
+
+
+def test_two_identical_changes_at_the_same_moment_make_one_change(app, make) -> None:
+    """The second waits for the first (a row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), then changes nothing."""
+    import threading
+    import time
+
+    from consult.extensions import write_intent
+    from consult.services import participation
+
+    person = make.user(category="carer")
+    user_id, secret = person.id, app.config["PSEUDONYM_KEY"]
+    db.session.commit()
+    read, outcome = threading.Event(), {}
+
+    def second() -> None:
+        with write_intent(), db.new_session() as session:
+            user = session.get(User, user_id)
+            outcome["read"] = user.profile.category  # before the first commits on PostgreSQL, after on SQLite
+            read.set()
+            outcome["changed"] = participation.change_participation(session, user, "service_user", None,
+                                                                    secret=secret).changed
+            session.commit()
+
+    with write_intent(), db.new_session() as first:
+        assert participation.change_participation(first, first.get(User, user_id), "service_user", None,
+                                                  secret=secret).changed
+        racer = threading.Thread(target=second)
+        racer.start()
+        read.wait(timeout=2)  # SQLite: the second waits at BEGIN, before reading
+        time.sleep(0.3)
+        first.commit()
+    racer.join(timeout=30)
+    assert outcome["changed"] is False
+    assert len(_audits(user_id)) == 1
