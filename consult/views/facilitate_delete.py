@@ -58,6 +58,12 @@ def _delete(kind: str, item: Any, plan_of: Any, back: str, action: str, do: Any,
     if not form.validate_on_submit():
         return _confirm(kind, item, plan_of(), back, action, status=400,
                         problem="The form had expired, so nothing was deleted. Try again.")
+    confirmed = request.form.get("title")
+    if confirmed is not None and confirmed != item.title:
+        return _confirm(kind, item, plan_of(), back, action, status=409,
+                        problem=f"Nothing was deleted: it is now called “{item.title}”, not “{confirmed}” as on the "
+                                "page you confirmed. It was renamed, or deleted and a new one made, since. Check "
+                                "that this is the one you mean.")
     try:
         do()
     except Conflict:

@@ -131,6 +131,24 @@ def test_a_second_click_says_it_was_already_deleted_and_an_unknown_id_is_a_404(c
     assert len(_audit("topic.delete")) == 1
 
 
+def test_a_confirmation_for_a_topic_renamed_or_replaced_since_deletes_nothing(client, make) -> None:
+    """SQLite may give a deleted topic's id to the next one: the page confirmed "Topic 1", not what is there now."""
+    phase = make.phase(state="open")
+    topic = phase.topics[0]
+    _facilitator(client, make)
+    page = client.get(f"/facilitate/topics/{topic.id}/delete").get_data(as_text=True)
+    assert '<input type="hidden" name="title" value="Topic 1">' in page
+    topic.title = "Parking and transport"
+    db.session.commit()
+    refused = client.post(f"/facilitate/topics/{topic.id}/delete", data={"title": "Topic 1"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and _count(Topic) == 1 and _audit("topic.delete") == []
+    assert "it is now called “Parking and transport”, not “Topic 1”" in text
+    assert client.post(f"/facilitate/topics/{topic.id}/delete",
+                       data={"title": "Parking and transport"}).status_code == 302
+    assert _count(Topic) == 0
+
+
 # ---------------------------------------------------------------------------------------------- phases
 
 
