@@ -30,21 +30,10 @@ from ..models import (
     User,
 )
 from ..models.codebook import LABEL_MAX, SUMMARY_MAX
-from . import audit
+from . import audit, codebook_stale
 
 # Stale, fingerprint and gone are also read from here by the pages and the What we heard service.
-from .codebook_stale import (  # noqa: F401
-    Stale,
-    fingerprint,
-    fresh,
-    gone,
-    lock,
-    merged,
-    stale,
-    stale_choices,
-    stamp,
-    still_members,
-)
+from .codebook_stale import Stale, fingerprint, fresh, gone, merged, stale, stamp, still_members  # noqa: F401
 from .contribution_texts import contribution_texts
 from .errors import Conflict, Invalid, NotFound
 from .text import plural
@@ -472,7 +461,7 @@ def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choice
     (``Stale``, nothing saved), with every choice given back: a merged theme's moved to where its contributions
     went, the others left to decide again.
     """
-    lock(session, codebook)
+    codebook_stale.lock(session, codebook)
     known = member_ids(session, codebook)
     every = {t.id: t for t in codebook.themes}
     themes = {i: t for i, t in every.items() if t.state == "active"}
@@ -482,7 +471,7 @@ def apply_proposals(session: Session, *, actor: User, codebook: Codebook, choice
             raise Invalid("There is a problem", {"choices": "One of the chosen themes is not in the codebook"})
     moved = {int(v) for v in decided.values() if v != "none" and int(v) not in themes}
     if moved:
-        raise stale_choices(session, [every[i] for i in sorted(moved)], choices)
+        raise codebook_stale.stale_choices(session, [every[i] for i in sorted(moved)], choices)
     if not decided:
         return 0
     before = _snapshot([themes[int(v)] for v in set(decided.values()) if v != "none"])
