@@ -8,5 +8,6 @@ Never imports Flask, SQLAlchemy or ``consult``, so it runs as a batch job on any
 - ``text``, ``themes``, ``sentiment``: themes and question-aware sentiment; ``eval_text``: their quality.
 - ``groups``: who says what, with disclosure control; ``opinion``: Pol.is-style opinion groups;
   ``saturation``: whether new themes stopped appearing.
-- ``pipeline``: all of it in one run, ``run_analysis`` and ``write_results``; ``bench``: speed and memory.
+- ``pipeline``: all of it in one run, ``run_analysis``; ``result_files``: its JSON and CSV files, ``write_results``;
+  ``bench``: speed and memory.
 """

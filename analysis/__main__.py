@@ -67,7 +67,8 @@ def load_input(path: Path) -> Dataset:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analysis.pipeline import run_analysis, write_results
+    from analysis.pipeline import run_analysis
+    from analysis.result_files import write_results
 
     dataset = load_input(Path(args.input))
     codes = None

@@ -316,8 +316,9 @@ def measure(path: Path, out_dir: Path) -> dict[str, Any]:
     under "sentiment", and the wall seconds of "sentiment" are only the wait for it after the themes. Peak
     memory is this process's plus its helpers' own pages (``_Memory``).
     """
-    from analysis.pipeline import STAGES, run_analysis, write_results
+    from analysis.pipeline import STAGES, run_analysis
     from analysis.records import read_jsonl
+    from analysis.result_files import write_results
 
     memory = _Memory()
     stage_of = {message: name for name, message, _ in STAGES}

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from analysis.pipeline import run_analysis, write_results
+from analysis.pipeline import run_analysis
 from analysis.records import Dataset, InputError, Vote
+from analysis.result_files import write_results
 
 from . import at, fake_engines, idea, views_for, votes_for
 
