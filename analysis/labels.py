@@ -56,8 +56,13 @@ _EDGE_WORDS = frozenset(
     "looked feel listen explain arrive arrived answer answered receive received understand present "
     "quicker faster sooner slower bigger smaller quick real reality sense makes gets spent date notice ago "
     "years year months weeks days term willing whilst etc thing things idea ideas point points way ways "
-    "lot lots kind sort part parts bit everyone anyone someone one ones".split()
+    "lot lots kind sort part parts bit everyone anyone someone one ones keep keeps kept keeping misses missed".split()
 )
+# Words for the consultation's own papers ("the summary", "this section", "the theme"): replies in a
+# check-and-challenge phase name them all the time, but a label made only of them says nothing of a topic
+# ("Section in general", "Theme and choice").
+_PAPER_WORDS = frozenset("summary summaries section sections theme themes survey surveys document documents "
+                         "draft drafts wording".split())
 _GENERIC_KEYS = frozenset(word_key(w) for w in GENERIC_NOUNS)
 _CAPITALS = re.compile(r"\b[A-Z]{2}\b")
 _PLURAL_ACRONYM = re.compile(r"[A-Z]{2,6}s")
@@ -258,6 +263,8 @@ class PhraseIndex:
         words = spelling.split()
         head = words[-1]
         if head in FILLER_HEADS or not can_be_noun(head):
+            return "bad"
+        if all(w in _PAPER_WORDS or w in CONNECTORS for w in words):
             return "bad"
         if "and" in words and all(can_be_adjective(w) for w in words if w not in CONNECTORS):
             return "bad"  # "clear and specific", "clean and tidy": qualities, not a topic

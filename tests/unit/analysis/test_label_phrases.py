@@ -64,3 +64,21 @@ def test_of_two_phrases_in_the_same_texts_the_one_without_a_joining_word_leads()
         "Parking at the clinic is impossible", "The car park was full", "Physio appointments were cancelled"] * 3
     label, _ = label_from(PhraseIndex(texts), [0, 1, 2], "fallback")
     assert "and" not in label.split() and "zero" in label.lower()
+
+
+def test_the_consultations_own_papers_never_name_a_theme() -> None:
+    # Check-and-challenge replies name the summary, its sections and themes all the time; the live demo
+    # labelled such themes "Section in general" and "Theme and choice".
+    texts = ["This section of the summary misses the point about choice of clinic times",
+             "The theme is right but the section on choice of clinic times is thin",
+             "I agree with the theme in this section about choice of clinic times",
+             "The summary section should say more about choice of clinic times"] * 2 + [
+        "Parking at the clinic is impossible", "The car park was full", "Physio appointments were cancelled"] * 3
+    label, top = label_from(PhraseIndex(texts), list(range(8)), "fallback")
+    words = set(" ".join([label, *top]).lower().split())
+    assert not words & {"section", "summary", "theme"}
+    assert "choice" in label.lower() or "clinic times" in label.lower()
+
+
+def test_keep_never_starts_or_ends_a_label_phrase() -> None:
+    assert not {s for s in _surfaces("Early support keeps people in work") if s.split()[0] in ("keep", "keeps")}
