@@ -24,3 +24,10 @@ class UnassignForm(Form):
     """Remove one assignment."""
 
     assignment_id = IdField()
+
+
+class SuspensionForm(Form):
+    """Suspend an account (with the reason, for the audit log) or reinstate it."""
+
+    action = StringField()
+    reason = StringField()

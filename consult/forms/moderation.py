@@ -72,3 +72,9 @@ class AnomalyForm(Form):
                         validators=[InputRequired("Choose what to do")])
     reason = StringField("Reason", validators=[InputRequired("Enter the reason for your decision"),
                                                Length(max=500, message="The reason must be 500 characters or fewer")])
+
+
+class SuspendAuthorForm(Form):
+    """Suspend the account that wrote a case's contribution; the reason goes to the audit log."""
+
+    reason = StringField()

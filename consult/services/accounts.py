@@ -24,6 +24,7 @@ from ..models import (
 from . import audit, sessions
 from .errors import Invalid, NotAllowed
 from .passwords import check_password, hash_password, needs_rehash, verify_password
+from .suspension import Suspended
 
 __all__ = ["hash_password", "check_password", "verify_password"]
 
@@ -116,13 +117,16 @@ def authenticate(session: Session, email: str, password: str) -> tuple[User | No
     """The active user with this email and password (or None), and a stronger hash to store if one is due.
 
     Reads only: the caller records the login in a short write of its own, so argon2 never runs while a
-    write lock is held.
+    write lock is held. Raises Suspended for the right password of a suspended account.
     """
     # No format check here: an address that was accepted once (or by an admin) must always be able to log in.
     email = email.strip().lower()
     user = session.scalar(select(User).where(User.email == email)) if email else None
-    if not verify_password(user.password_hash if user else None, password) or user is None or not user.is_active:
+    if not verify_password(user.password_hash if user else None, password) or user is None:
         return None, None
+    if not user.is_active:
+        # Only someone who knows the password learns this; anyone else gets the usual failure.
+        raise Suspended()
     return user, hash_password(password) if needs_rehash(user.password_hash) else None
 
 

@@ -11,10 +11,11 @@ from sqlalchemy.orm import selectinload
 
 from ..authz import allow
 from ..extensions import db
-from ..forms.admin import AssignmentForm, RoleForm, UnassignForm
+from ..forms.admin import AssignmentForm, RoleForm, SuspensionForm, UnassignForm
 from ..models import ASSIGNMENT_ROLES, STAFF_ROLES, AuditEvent, Consultation, ConsultationAssignment, User
 from ..services import accounts, assignments, queries
-from ..services.errors import Invalid
+from ..services import suspension as suspensions
+from ..services.errors import Invalid, ServiceError
 from .helpers import form_values, get_or_404, page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,6 +63,9 @@ ACTION_LABELS = {
     "user.change_password": "Changed their password",
     "user.change_email": "Changed their email address",
     "user.verify_claim": "Verified someone's staff or student claim",
+    "user.suspend": "Suspended an account",
+    "user.reinstate": "Let a suspended account log in again",
+    "case.suspend_author": "Suspended the account that wrote a contribution",
     "user.change_participation": "Changed how they take part",
     "codebook.adopt": "Started a codebook from the engine's themes",
     "codebook.edit": "Edited a codebook theme",
@@ -111,8 +115,12 @@ def users() -> Any:
         stmt = stmt.where(User.email.contains(search.lower(), autoescape=True))
     if role in STAFF_ROLES:
         stmt = stmt.where(User.role == role)
+    account = "suspended" if request.args.get("account") == "suspended" else ""
+    if account:
+        stmt = stmt.where(User.is_active.is_(False))
     page = queries.paginate(db.session, stmt, page_arg(), int(current_app.config["PAGE_SIZE"]))
-    return render_template("admin/users.html", page=page, search=search, role=role, roles=ROLE_LABELS)
+    return render_template("admin/users.html", page=page, search=search, role=role, roles=ROLE_LABELS,
+                           account=account)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -137,6 +145,11 @@ def user(user_id: int) -> Any:
                 flash(f"{person.email} is now {ROLE_LABELS[person.role].lower()}. They have been logged out "
                       "everywhere, so the change applies when they next log in.", "success")
             return redirect(url_for("admin.user", user_id=person.id))
+    return _user_page(person, errors)
+
+
+def _user_page(person: User, errors: dict[str, str], reason: str = "") -> tuple[str, int]:
+    """One person's account page, with any errors of its forms."""
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.target_type == "user", AuditEvent.target_id == person.id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(RECENT_EVENTS)
@@ -147,9 +160,37 @@ def user(user_id: int) -> Any:
         .where(ConsultationAssignment.user_id == person.id).order_by(Consultation.title, ConsultationAssignment.role)
     ).all()
     return render_template("admin/user.html", person=person, errors=errors, events=events, works_on=works_on,
-                           assignment_labels=ASSIGNMENT_LABELS,
+                           assignment_labels=ASSIGNMENT_LABELS, reason=reason,
                            roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES], descriptions=ROLE_DESCRIPTIONS,
                            actions=ACTION_LABELS), 400 if errors else 200
+
+
+@bp.route("/users/<int:user_id>/suspension", methods=["POST"])
+@allow("admin")
+def suspension(user_id: int) -> Any:
+    """Suspend an account (logged out everywhere, cannot log in) or reinstate it."""
+    person = get_or_404(User, user_id)
+    form = SuspensionForm()
+    action = form.action.data if form.action.data in ("suspend", "reinstate") else "suspend"
+    try:
+        if action == "suspend":
+            changed = suspensions.suspend(db.session, current_user, person, form.reason.data)
+        else:
+            changed = suspensions.reinstate(db.session, current_user, person)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _user_page(person, getattr(exc, "field_errors", None) or {"reason": exc.message},
+                          form.reason.data or "")
+    db.session.commit()
+    if not changed:
+        flash(f"{person.email} was already {'suspended' if action == 'suspend' else 'able to log in'}. "
+              "Nothing was changed.", "info")
+    elif action == "suspend":
+        flash(f"{person.email} is suspended: logged out everywhere and unable to log in. What they posted "
+              "stays as it is; hide anything that breaks the rules from the moderation queue.", "success")
+    else:
+        flash(f"{person.email} can log in again.", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
 
 
 @bp.route("/audit")

@@ -30,6 +30,7 @@ from ..security import SESSION_KEY, safe_next, session_timeouts
 from ..services import accounts, mail, ratelimit, sessions
 from ..services.errors import Invalid
 from ..services.passwords import check_password, hash_password
+from ..services.suspension import Suspended
 from .helpers import emailed_link_page, link_expired
 
 bp = Blueprint("auth", __name__)
@@ -188,7 +189,12 @@ def login() -> Any:
         if wait:
             return _too_many("auth/login.html", wait, form=form.data, next=next_url)
         return render_template("auth/login.html", errors=field_errors(form), form=form.data, next=next_url), 400
-    user, new_hash = accounts.authenticate(db.session, email, form.password.data or "")
+    try:
+        user, new_hash = accounts.authenticate(db.session, email, form.password.data or "")
+    except Suspended as exc:
+        db.session.rollback()
+        return render_template("auth/login.html", errors={"email": exc.message}, form=form.data,
+                               next=next_url), 403
     db.session.commit()  # end the read before writing anything
     with write_intent():
         if user is None:

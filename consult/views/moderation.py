@@ -15,9 +15,16 @@ from .. import authz, publicids
 from ..authz import allow
 from ..extensions import db, write_intent
 from ..forms import field_errors
-from ..forms.moderation import AnomalyForm, DecisionForm, EditForm, PremoderationForm, ReportForm
+from ..forms.moderation import (
+    AnomalyForm,
+    DecisionForm,
+    EditForm,
+    PremoderationForm,
+    ReportForm,
+    SuspendAuthorForm,
+)
 from ..models import AnomalyFlag, Comment, Consultation, Idea, ModerationCase, Phase
-from ..services import anomalies, moderation, queries
+from ..services import anomalies, moderation, queries, suspension
 from ..services.errors import Invalid, NotFound, ServiceError
 from .helpers import page_arg, user_or_none
 
@@ -349,16 +356,37 @@ def case(case_id: int) -> Any:
 
 
 def _case_page(item_case: ModerationCase, item: Idea | Comment, errors: dict[str, str], reason: str,
-               values: dict[str, Any] | None = None) -> str:
+               values: dict[str, Any] | None = None, suspend_reason: str = "") -> str:
     """The case page with any errors."""
     return render_template("moderation/case.html", case=item_case, item=item, kind=moderation.kind_of(item),
                            reports=moderation.case_reports(db.session, item_case), errors=errors, reason=reason,
+                           suspend_reason=suspend_reason, author=suspension.author_state(db.session, item),
                            phase=db.session.get(Phase, item_case.phase_id), labels=moderation.REASON_LABELS,
                            report_labels=moderation.REPORT_LABELS,
                            values=values or {"title": getattr(item, "title", None), "body": item.body},
                            # What the author was really told when it was held (the queue shows the same).
                            explanation=item.moderation_reason or moderation.hold_message(
                                item_case.reasons or [item_case.reason]))
+
+
+@bp.route("/moderation/cases/<int:case_id>/suspend-author", methods=["POST"])
+@allow(*STAFF)
+def suspend_author(case_id: int) -> Any:
+    """Suspend the account that wrote the case's contribution; the moderator never learns whose it is."""
+    item_case = _case(case_id)
+    form = SuspendAuthorForm()
+    try:
+        changed = suspension.suspend_author(db.session, current_user, item_case, form.reason.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        item = moderation.case_item(db.session, item_case)
+        errors = {"suspend_reason": (getattr(exc, "field_errors", None) or {}).get("reason", exc.message)}
+        return _case_page(item_case, item, errors, "", suspend_reason=form.reason.data or ""), 400
+    db.session.commit()
+    flash("The author's account is suspended: they are logged out and cannot log in, post or vote. You have not "
+          "been told who they are. Decide on this contribution below as usual." if changed else
+          "The author's account was already suspended. Nothing was changed.", "success" if changed else "info")
+    return redirect(url_for("moderation.case", case_id=item_case.id))
 
 
 @bp.route("/moderation/cases/<int:case_id>/redact", methods=["POST"])
