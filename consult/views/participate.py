@@ -105,7 +105,8 @@ def _idea_with_errors(idea: Idea, exc: Invalid | Conflict, field: str, text: str
     return render_template("idea.html", idea=idea, topic=topic, phase=topic.phase, comments=comments,
                            replies=replies, votes=votes, can=eligibility(topic.phase, current_user),
                            errors=_field_error(exc, field), form={field: text},
-                           refused=exc.message if isinstance(exc, Conflict) else None), exc.status
+                           refused=exc.message if isinstance(exc, Conflict) else None,
+                           statement=queries.statement_size(db.session, idea.id)), exc.status
 
 
 def _field_error(exc: Invalid | Conflict, field: str) -> dict[str, str]:

@@ -1,0 +1,48 @@
+"""What participants meet on their way through a consultation: emerging themes to check, and not losing their place."""
+
+from __future__ import annotations
+
+import re
+
+from consult.extensions import db
+from consult.services import challenge, contributions
+from tests.integration.test_check_and_challenge import _setup
+from tests.support.publicids import idea_url
+
+
+def _card(page: str, title: str) -> str:
+    """The topic page's card for the idea with this title."""
+    start = page.index(f">{title}</a>", page.index("consult-card-list"))
+    return page[start:page.index("</li>", start)]
+
+
+def test_check_and_challenge_themes_are_shown_as_the_teams_summary_not_as_an_anonymous_idea(client, make) -> None:
+    data = _setup(make)
+    topic = data["later"].topics[0]
+    [statement] = challenge.publish_statements(db.session, actor=data["facilitator"], topic=topic,
+                                               theme_ids=[data["book"].themes[0].id])
+    idea, _ = contributions.post_idea(db.session, data["authors"][0], topic, "Evening clinics", "Open later please.")
+    db.session.commit()
+    size = len(data["book"].themes[0].members)
+
+    # A visitor finds the themes to check at the top of the topic, each saying where it came from.
+    page = client.get(f"/topics/{topic.id}").get_data(as_text=True)
+    themes = page[page.index("Emerging themes to check"):page.index(">Ideas <")]
+    assert "Theme number 0</a>" in themes and idea_url(statement.id) in themes
+    assert f"from {size} contribution" in themes and "Evening clinics" not in themes
+    # In the list, the team's theme is not passed off as something a participant wrote; a participant's idea is.
+    card = _card(page, "Theme number 0")
+    assert "Emerging theme" in card and "Summarised by the consultation team" in card and "Anon," not in card
+    assert "Anon," in _card(page, "Evening clinics") and "Emerging theme" not in _card(page, "Evening clinics")
+
+    # Its own page says the same, with how many contributions it summarises.
+    page = client.get(idea_url(statement.id)).get_data(as_text=True)
+    meta = re.sub(r"\s+", " ", page[page.index("</h1>"):page.index('id="comments"')])
+    assert "Emerging theme" in page[:page.index("</h1>")]
+    assert f"Summarised by the consultation team from {size} contributions" in meta and "Anon," not in meta
+    ordinary = client.get(idea_url(idea.id)).get_data(as_text=True)
+    assert "Emerging theme" not in ordinary and "Summarised by the consultation team" not in ordinary
+
+    # A topic with no themes published shows no empty section.
+    assert "Emerging themes to check" not in client.get(f"/topics/{data['phase'].topics[0].id}").get_data(as_text=True)
+
