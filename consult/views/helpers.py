@@ -52,7 +52,7 @@ def link_expired(exc: Invalid) -> tuple[str, int]:
     return render_template("auth/link_expired.html", message=exc.message), 404
 
 
-def emailed_link_page(token: str, purpose: str, template: str) -> Any:
+def emailed_link_page(token: str, purpose: str, template: str, **context: Any) -> Any:
     """The page behind an emailed link: one button acts, so mail scanners that open links cannot spend them."""
     from ..forms.accounts import ButtonForm
     from ..services import accounts
@@ -61,4 +61,4 @@ def emailed_link_page(token: str, purpose: str, template: str) -> Any:
         accounts.find_token(db.session, token, purpose)
     except Invalid as exc:
         return link_expired(exc)
-    return render_template(template, form=ButtonForm(), token=token)
+    return render_template(template, form=ButtonForm(), token=token, **context)

@@ -6,6 +6,7 @@ import re
 
 from consult.extensions import db
 from consult.services import challenge, contributions
+from tests.integration.test_accounts import _fresh, _link
 from tests.integration.test_check_and_challenge import _setup
 from tests.support.publicids import idea_url
 
@@ -46,3 +47,45 @@ def test_check_and_challenge_themes_are_shown_as_the_teams_summary_not_as_an_ano
     # A topic with no themes published shows no empty section.
     assert "Emerging themes to check" not in client.get(f"/topics/{data['phase'].topics[0].id}").get_data(as_text=True)
 
+
+def _register_from(client, came_from: str, email: str) -> None:
+    """Register through the form, as a visitor who followed "create an account" from another page."""
+    form = client.get(f"/register?next={came_from}").get_data(as_text=True)
+    assert f'name="next" value="{came_from}"' in form
+    response = client.post("/register", data={"email": email, "password": "violet lantern meadow",
+                                               "category": "public", "next": came_from})
+    # The same answer as ever, whether or not the address has an account.
+    assert (response.status_code, response.headers["Location"]) == (302, "/register/check-email")
+
+
+def test_a_visitor_who_registers_from_a_topic_is_taken_back_to_it_after_confirming(app, client, make) -> None:
+    topic = make.phase().topics[0]
+    here = f"/topics/{topic.id}"
+    assert f"/register?next={here}" in client.get(here).get_data(as_text=True)
+    _register_from(client, here, "newcomer@example.org")
+    waiting = client.get("/register/check-email").get_data(as_text=True)
+    assert f'<a href="{here}">Go back to the page you were on</a>' in waiting
+
+    # The emailed link carries the page, so it works from the phone's mail app as well as this browser.
+    link = _link("/confirm/")
+    other_device = _fresh(app)
+    confirm_page = other_device.get(link).get_data(as_text=True)
+    action = re.search(r'<form action="([^"]+)"', confirm_page).group(1).replace("&amp;", "&")
+    confirmed = other_device.post(action)
+    assert confirmed.status_code == 302
+    assert confirmed.headers["Location"] == f"/me/about-you?next={here}"
+    # The optional questions lead on to the topic, whether skipped or answered.
+    questions = other_device.get(confirmed.headers["Location"]).get_data(as_text=True)
+    skip = re.search(r'<a href="(/me/about-you/skip[^"]*)">Skip these questions', questions).group(1)
+    assert other_device.get(skip.replace("&amp;", "&")).headers["Location"] == here
+    saved = other_device.post("/me/about-you", data={"age_band": "prefer_not_to_say", "next": here})
+    assert saved.status_code == 302 and saved.headers["Location"] == here
+
+
+def test_registering_never_takes_anyone_off_the_site(client, make) -> None:
+    _register_from(client, "//evil.example/", "visitor@example.org")
+    assert "Go back to the page you were on" not in client.get("/register/check-email").get_data(as_text=True)
+    link = _link("/confirm/")
+    assert "evil" not in link
+    confirmed = client.post(link)
+    assert confirmed.headers["Location"] == "/me/about-you"
