@@ -1,4 +1,4 @@
-"""What participants meet on their way through a consultation: emerging themes to check, and not losing their place."""
+"""What participants meet on their way: themes to check, not losing their place, and keeping what they typed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from consult.extensions import db
 from consult.services import challenge, contributions
+from tests.conftest import login
 from tests.integration.test_accounts import _fresh, _link
 from tests.integration.test_check_and_challenge import _setup
 from tests.support.publicids import idea_url
@@ -89,3 +90,52 @@ def test_registering_never_takes_anyone_off_the_site(client, make) -> None:
     assert "evil" not in link
     confirmed = client.post(link)
     assert confirmed.headers["Location"] == "/me/about-you"
+
+
+def test_an_idea_refused_for_posting_too_often_keeps_what_was_typed(app, client, make) -> None:
+    topic = make.phase().topics[0]
+    login(client, make.user())
+    app.config["RATE_LIMIT_SCALE"] = 0.1  # one idea in ten minutes
+    first = client.post(f"/topics/{topic.id}/ideas/new", data={"title": "Evening clinics", "body": "Open later."})
+    assert first.status_code == 302
+    second = client.post(f"/topics/{topic.id}/ideas/new",
+                         data={"title": "Weekend physio", "body": "A long thought I typed on my phone."})
+    page = second.get_data(as_text=True)
+    assert second.status_code == 429 and int(second.headers["Retry-After"]) > 0
+    assert "too many times" in page and "There is a problem" in page
+    # The words are back in the form, with its button, to send again once the wait is over.
+    assert 'value="Weekend physio"' in page and ">A long thought I typed on my phone.</textarea>" in page
+    assert ">Post idea</button>" in page
+
+
+def test_a_comment_refused_for_posting_too_often_keeps_what_was_typed(app, client, make) -> None:
+    topic = make.phase().topics[0]
+    login(client, make.user())
+    idea = client.post(f"/topics/{topic.id}/ideas/new", data={"title": "Evening clinics", "body": "Later."})
+    idea = idea.headers["Location"]
+    app.config["RATE_LIMIT_SCALE"] = 0.1  # three comments in ten minutes
+    for n in range(3):
+        assert client.post(f"{idea}/comments", data={"body": f"Comment {n}"}).status_code == 302
+    refused = client.post(f"{idea}/comments", data={"body": "My fourth thought, kept."})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "too many times" in page and ">My fourth thought, kept.</textarea>" in page
+
+
+def test_an_idea_sent_after_its_phase_stopped_being_open_to_you_keeps_what_was_typed(client, make) -> None:
+    topic = make.phase(audience=("staff",)).topics[0]
+    login(client, make.user(category="public"))
+    refused = client.post(f"/topics/{topic.id}/ideas/new", data={"title": "Evening clinics", "body": "Open later."})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "This phase is for" in page
+    assert 'value="Evening clinics"' in page and ">Open later.</textarea>" in page
+
+
+def test_the_add_an_idea_page_of_a_closed_phase_leads_back_to_its_ideas(client, make) -> None:
+    topic = make.phase(state="closed").topics[0]
+    login(client, make.user())
+    response = client.get(f"/topics/{topic.id}/ideas/new")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "This phase is closed" in page
+    assert f'href="/topics/{topic.id}">Read the ideas in “{topic.title}”</a>' in page
+    assert "<form" not in page[page.index("<main"):]
