@@ -139,3 +139,25 @@ def test_the_add_an_idea_page_of_a_closed_phase_leads_back_to_its_ideas(client, 
     assert response.status_code == 409 and "This phase is closed" in page
     assert f'href="/topics/{topic.id}">Read the ideas in “{topic.title}”</a>' in page
     assert "<form" not in page[page.index("<main"):]
+
+
+def _title(response) -> str:
+    """The page's <title>, which a screen reader reads first."""
+    return re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S).group(1).strip()
+
+
+def test_a_page_shown_again_with_a_problem_says_error_in_its_title(client, make) -> None:
+    topic = make.phase().topics[0]
+    login(client, make.user())
+    idea = client.post(f"/topics/{topic.id}/ideas/new", data={"title": "Evening clinics", "body": "Later."})
+    idea = idea.headers["Location"]
+    assert _title(client.get(idea)) == "Evening clinics – consult"
+    empty_comment = client.post(f"{idea}/comments", data={"body": "  "})
+    assert empty_comment.status_code == 400 and _title(empty_comment) == "Error: Evening clinics – consult"
+    public_id = idea.rsplit("/", 1)[1]
+    emptied = client.post(f"/my/idea/{public_id}/edit", data={"title": "Evening clinics", "body": ""})
+    assert emptied.status_code == 400 and _title(emptied) == "Error: Edit your idea – consult"
+    client.post("/logout")
+    login(client, make.user(email="someone.else@example.org"))
+    report = client.post(f"/report/idea/{public_id}", data={})
+    assert report.status_code == 400 and _title(report) == "Error: Report this idea – consult"
