@@ -28,7 +28,7 @@ from ..models import (
     utcnow,
 )
 from . import equality, sessions
-from .accounts import authenticate
+from .accounts import WRONG_PASSWORD, authenticate
 from .errors import Invalid
 
 RETENTION = ("Your account and your answers about you are kept until you delete them, or until 12 months after "
@@ -143,7 +143,7 @@ def delete_account(session: Session, user: User, *, password: str, contributions
     if not password:
         errors["password"] = "Enter your password to confirm"
     elif confirmed is None or confirmed.id != user.id:
-        errors["password"] = "Your password is not right"
+        errors["password"] = WRONG_PASSWORD
     if errors:
         raise Invalid("There is a problem", errors)
     uid = user.id

@@ -18,6 +18,7 @@ from ..services import equality, participation, rights
 from ..services.errors import Invalid
 from ..services.ratelimit import TooManyRequests
 from .auth import verified_domains
+from .helpers import password_checked
 
 bp = Blueprint("rights", __name__)
 
@@ -115,9 +116,14 @@ def delete_account() -> Any:
         if not form.validate_on_submit():
             return render_template("rights/delete.html", errors=field_errors(form) or {
                 "password": "The form had expired. Try again."}, choice=form.contributions.data), 400
+        user = current_user._get_current_object()
         try:
-            rights.delete_account(db.session, current_user._get_current_object(), password=form.password.data,
-                                  contributions=form.contributions.data or "", secret=_secret())
+            password_checked(user, lambda: rights.delete_account(
+                db.session, user, password=form.password.data, contributions=form.contributions.data or "",
+                secret=_secret()))
+        except TooManyRequests as exc:
+            return render_template("rights/delete.html", errors={"password": exc.message},
+                                   choice=form.contributions.data), 429, {"Retry-After": str(exc.retry_after)}
         except Invalid as exc:
             db.session.rollback()
             return render_template("rights/delete.html", errors=exc.field_errors,

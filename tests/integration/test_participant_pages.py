@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+import pytest
 
 from consult.extensions import db
+from consult.models import User, utcnow
 from consult.services import challenge, contributions
-from tests.conftest import login
+from consult.services.passwords import verify_password
+from tests.conftest import PASSWORD, login
 from tests.integration.test_accounts import _fresh, _link
 from tests.integration.test_check_and_challenge import _setup
 from tests.support.publicids import idea_url
+
+
+@pytest.fixture()
+def steady_clock(monkeypatch):
+    """Rate limits count in fixed windows: hold their clock still, mid-window, so a test never straddles two."""
+    from consult.services import contributions as posting
+    from consult.services import ratelimit
+
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    still = hour + timedelta(seconds=150)  # inside the same 5-minute, 10-minute, hour and day windows
+    for module in (ratelimit, posting):
+        monkeypatch.setattr(module, "utcnow", lambda: still)
+    return still
 
 
 def _card(page: str, title: str) -> str:
@@ -92,7 +110,7 @@ def test_registering_never_takes_anyone_off_the_site(client, make) -> None:
     assert confirmed.headers["Location"] == "/me/about-you"
 
 
-def test_an_idea_refused_for_posting_too_often_keeps_what_was_typed(app, client, make) -> None:
+def test_an_idea_refused_for_posting_too_often_keeps_what_was_typed(app, client, make, steady_clock) -> None:
     topic = make.phase().topics[0]
     login(client, make.user())
     app.config["RATE_LIMIT_SCALE"] = 0.1  # one idea in ten minutes
@@ -108,7 +126,7 @@ def test_an_idea_refused_for_posting_too_often_keeps_what_was_typed(app, client,
     assert ">Post idea</button>" in page
 
 
-def test_a_comment_refused_for_posting_too_often_keeps_what_was_typed(app, client, make) -> None:
+def test_a_comment_refused_for_posting_too_often_keeps_what_was_typed(app, client, make, steady_clock) -> None:
     topic = make.phase().topics[0]
     login(client, make.user())
     idea = client.post(f"/topics/{topic.id}/ideas/new", data={"title": "Evening clinics", "body": "Later."})
@@ -161,3 +179,28 @@ def test_a_page_shown_again_with_a_problem_says_error_in_its_title(client, make)
     login(client, make.user(email="someone.else@example.org"))
     report = client.post(f"/report/idea/{public_id}", data={})
     assert report.status_code == 400 and _title(report) == "Error: Report this idea – consult"
+
+
+FORMS_THAT_ASK_FOR_THE_PASSWORD = {
+    "delete account": ("/me/delete", "password", {"contributions": "keep"}),
+    "change email": ("/account/email", "password", {"email": "new.address@example.org"}),
+    "change password": ("/account/password", "current_password", {"new_password": "violet lantern meadow"}),
+}
+
+
+@pytest.mark.parametrize("form", FORMS_THAT_ASK_FOR_THE_PASSWORD)
+def test_a_form_that_asks_for_your_password_cannot_be_used_to_guess_it(client, make, form, steady_clock) -> None:
+    path, field, rest = FORMS_THAT_ASK_FOR_THE_PASSWORD[form]
+    person = make.user(email="guessed@example.org")
+    login(client, person)  # a session left open on a shared computer, say
+    for n in range(5):
+        wrong = client.post(path, data={field: f"wrong guess {n}", **rest})
+        assert wrong.status_code == 400 and "not right" in wrong.get_data(as_text=True)
+    # The login back-off now holds here too, even for the right password, and it says how long to wait.
+    held = client.post(path, data={field: PASSWORD, **rest})
+    page = held.get_data(as_text=True)
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
+    assert "Too many wrong passwords" in page and "Wait" in page
+    db.session.expire_all()
+    kept = db.session.get(User, person.id)
+    assert kept is not None and kept.email == "guessed@example.org" and verify_password(kept.password_hash, PASSWORD)
