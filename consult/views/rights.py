@@ -14,6 +14,7 @@ from ..forms import field_errors
 from ..forms.accounts import ChangeParticipationForm
 from ..forms.equality import DeleteAccountForm
 from ..models import CATEGORIES, CATEGORY_LABELS, PROFESSION_LABELS
+from ..security import safe_next
 from ..services import equality, participation, rights
 from ..services.errors import Invalid
 from ..services.ratelimit import TooManyRequests
@@ -43,7 +44,8 @@ def account() -> Any:
 def _taking_part(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
     """The form to change how you take part, with the choices made and any messages."""
     return render_template("rights/taking_part.html", values=values, errors=errors,
-                           categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES]), status
+                           categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+                           next_url=safe_next(request.values.get("next"), "")), status
 
 
 @bp.route("/me/how-you-take-part", methods=["GET", "POST"])
@@ -67,13 +69,15 @@ def taking_part() -> Any:
     except Invalid as exc:
         db.session.rollback()
         return _taking_part(values, exc.field_errors or {"category": exc.message}, 400)
+    # Back to the phase they were reading when they came to change it, if they did.
+    done = safe_next(request.form.get("next"), url_for("rights.account"))
     if not change.changed:
         flash("Nothing changed: you take part as you did before.", "info")
-        return redirect(url_for("rights.account"))
+        return redirect(done)
     db.session.commit()
     for message in change_messages(change, values["category"]):
         flash(message, "success")
-    return redirect(url_for("rights.account"))
+    return redirect(done)
 
 
 def change_messages(change: participation.Change, category: str) -> list[str]:

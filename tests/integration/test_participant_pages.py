@@ -204,3 +204,22 @@ def test_a_form_that_asks_for_your_password_cannot_be_used_to_guess_it(client, m
     db.session.expire_all()
     kept = db.session.get(User, person.id)
     assert kept is not None and kept.email == "guessed@example.org" and verify_password(kept.password_hash, PASSWORD)
+
+
+def test_someone_in_the_wrong_group_for_an_open_phase_is_shown_how_to_change_it_and_comes_back(client, make) -> None:
+    phase = make.phase(audience=("staff", "student"))
+    topic = phase.topics[0]
+    login(client, make.user(category="public"))
+    page = client.get(f"/topics/{topic.id}").get_data(as_text=True)
+    assert "This phase is for" in page
+    link = re.search(r'<a href="(/me/how-you-take-part[^"]*)">change how you take part</a>', page).group(1)
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'name="next" value="/topics/{topic.id}"' in form
+    changed = client.post("/me/how-you-take-part", data={"category": "student", "profession": "physiotherapist",
+                                                          "next": f"/topics/{topic.id}"})
+    assert changed.status_code == 302 and changed.headers["Location"] == f"/topics/{topic.id}"
+    assert ">Add an idea</a>" in client.get(f"/topics/{topic.id}").get_data(as_text=True)
+    # Someone the phase is open to, or a phase that is closed, gets no such link.
+    assert "change how you take part" not in client.get(f"/topics/{topic.id}").get_data(as_text=True)
+    closed = make.phase(state="closed", audience=("carer",))
+    assert "change how you take part" not in client.get(f"/topics/{closed.topics[0].id}").get_data(as_text=True)
