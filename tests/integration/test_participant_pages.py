@@ -223,3 +223,12 @@ def test_someone_in_the_wrong_group_for_an_open_phase_is_shown_how_to_change_it_
     assert "change how you take part" not in client.get(f"/topics/{topic.id}").get_data(as_text=True)
     closed = make.phase(state="closed", audience=("carer",))
     assert "change how you take part" not in client.get(f"/topics/{closed.topics[0].id}").get_data(as_text=True)
+
+
+def test_every_link_called_your_account_leads_to_the_page_called_your_account(client, make) -> None:
+    login(client, make.user())
+    assert "<h1>Your account</h1>" in client.get("/account").get_data(as_text=True)
+    for path in ("/", "/me", "/me/about-you", "/privacy", "/me/contributions", "/me/delete"):
+        page = client.get(path).get_data(as_text=True)
+        targets = set(re.findall(r'<a [^>]*href="([^"]+)"[^>]*>\s*Your account\s*</a>', page))
+        assert targets == {"/account"}, (path, targets)
