@@ -111,6 +111,13 @@ def download() -> Any:
         "Content-Disposition": "attachment; filename=my-consult-data.json", "Cache-Control": "no-store"})
 
 
+def _delete_page(errors: dict[str, str], choice: str | None, status: int = 200,
+                 headers: dict[str, str] | None = None) -> Any:
+    """The delete-account page, saying how much each choice would keep or remove."""
+    return render_template("rights/delete.html", errors=errors, choice=choice or "",
+                           posted=rights.posted_counts(db.session, current_user)), status, headers or {}
+
+
 @bp.route("/me/delete", methods=["GET", "POST"])
 @allow("participant")
 def delete_account() -> Any:
@@ -118,26 +125,25 @@ def delete_account() -> Any:
     form = DeleteAccountForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("rights/delete.html", errors=field_errors(form) or {
-                "password": "The form had expired. Try again."}, choice=form.contributions.data), 400
+            return _delete_page(field_errors(form) or {"password": "The form had expired. Try again."},
+                                form.contributions.data, 400)
         user = current_user._get_current_object()
         try:
             password_checked(user, lambda: rights.delete_account(
                 db.session, user, password=form.password.data, contributions=form.contributions.data or "",
                 secret=_secret()))
         except TooManyRequests as exc:
-            return render_template("rights/delete.html", errors={"password": exc.message},
-                                   choice=form.contributions.data), 429, {"Retry-After": str(exc.retry_after)}
+            return _delete_page({"password": exc.message}, form.contributions.data, 429,
+                                {"Retry-After": str(exc.retry_after)})
         except Invalid as exc:
             db.session.rollback()
-            return render_template("rights/delete.html", errors=exc.field_errors,
-                                   choice=form.contributions.data), 400
+            return _delete_page(exc.field_errors, form.contributions.data, 400)
         db.session.commit()
         logout_user()
         session.clear()
         flash("Your account has been deleted. Thank you for taking part.", "success")
         return redirect(url_for("public.home"))
-    return render_template("rights/delete.html", errors={}, choice="")
+    return _delete_page({}, "")
 
 
 @bp.route("/privacy")

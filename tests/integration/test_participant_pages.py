@@ -232,3 +232,20 @@ def test_every_link_called_your_account_leads_to_the_page_called_your_account(cl
         page = client.get(path).get_data(as_text=True)
         targets = set(re.findall(r'<a [^>]*href="([^"]+)"[^>]*>\s*Your account\s*</a>', page))
         assert targets == {"/account"}, (path, targets)
+
+
+def test_the_delete_account_page_says_how_much_each_choice_keeps_or_removes(client, make) -> None:
+    topic = make.phase().topics[0]
+    person, other = make.user(), make.user(email="other.person@example.org")
+    first, _ = contributions.post_idea(db.session, person, topic, "Evening clinics", "Open later.")
+    contributions.post_idea(db.session, person, topic, "Weekend physio", "Saturdays too.")
+    contributions.post_comment(db.session, person, first, "And Sundays.")
+    contributions.post_comment(db.session, other, first, "Yes please.")
+    contributions.post_comment(db.session, other, first, "Agreed.")
+    db.session.commit()
+    login(client, person)
+    page = re.sub(r"\s+", " ", client.get("/me/delete").get_data(as_text=True))
+    assert ("You have posted 2 ideas and 1 comment or reply. Other people wrote 2 comments under your ideas."
+            in page)
+    refused = re.sub(r"\s+", " ", client.post("/me/delete", data={"contributions": "delete"}).get_data(as_text=True))
+    assert "Enter your password to confirm" in refused and "You have posted 2 ideas" in refused
