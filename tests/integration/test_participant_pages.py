@@ -249,3 +249,12 @@ def test_the_delete_account_page_says_how_much_each_choice_keeps_or_removes(clie
             in page)
     refused = re.sub(r"\s+", " ", client.post("/me/delete", data={"contributions": "delete"}).get_data(as_text=True))
     assert "Enter your password to confirm" in refused and "You have posted 2 ideas" in refused
+
+
+@pytest.mark.parametrize("path, field", [("/register", "password"), ("/account/password", "new_password")])
+def test_an_empty_new_password_is_asked_for_not_called_too_short(client, make, path, field) -> None:
+    if path.startswith("/account"):
+        login(client, make.user())
+    page = client.post(path, data={"email": "someone@example.org", "category": "public", "current_password": PASSWORD,
+                                   field: ""}).get_data(as_text=True)
+    assert "Enter a password of 10 characters or more" in page and "Password must be" not in page
