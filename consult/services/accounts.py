@@ -21,7 +21,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, sessions
+from . import audit, ratelimit, sessions
 from .errors import Invalid, NotAllowed
 from .passwords import check_password, hash_password, needs_rehash, verify_password
 from .suspension import Suspended
@@ -111,6 +111,22 @@ def register(session: Session, email: str, password: str, category: str, profess
         assert existing is not None
         return Registration(existing, False)
     return Registration(user, True)
+
+
+# A wrong password on a form that asks for it (changing email or password, deleting the account) counts
+# against the login back-off of the account, so a session left open cannot be used to guess it.
+WRONG_PASSWORD = "Your password is not right"
+WRONG_CURRENT_PASSWORD = "Your current password is not right"
+
+
+def password_wait(session: Session, user: User) -> int:
+    """Seconds until this account may be asked for its password again (0 now): the login back-off."""
+    return ratelimit.blocked(session, [(ratelimit.LOGIN_ACCOUNT, user.email)])
+
+
+def count_wrong_password(session: Session, user: User) -> None:
+    """Count a wrong password given on a form, as a failed login of the account counts."""
+    ratelimit.hit(session, ratelimit.LOGIN_ACCOUNT, user.email)
 
 
 def authenticate(session: Session, email: str, password: str) -> tuple[User | None, str | None]:
@@ -253,7 +269,7 @@ def new_password_hash(user: User, current: str, new: str) -> str:
     if not current:
         errors["current_password"] = "Enter your current password"
     elif not verify_password(user.password_hash, current):
-        errors["current_password"] = "Your current password is not right"
+        errors["current_password"] = WRONG_CURRENT_PASSWORD
     try:
         check_password(new, email=user.email, field="new_password")
     except Invalid as exc:
@@ -280,7 +296,7 @@ def request_email_change(session: Session, user: User, new_email: str, password:
     if not password:
         errors["password"] = "Enter your password to confirm the change"
     elif not verify_password(user.password_hash, password):
-        errors["password"] = "Your password is not right"
+        errors["password"] = WRONG_PASSWORD
     if not errors and new_email == user.email:
         errors["email"] = "This is already your email address"
     if errors:

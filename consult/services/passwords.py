@@ -66,6 +66,8 @@ def _repeats_a_short_unit(text: str) -> bool:
 
 def password_problem(password: str, *, email: str | None = None) -> str | None:
     """Why this password may not be used, in plain words, or None when it is fine."""
+    if not password:
+        return f"Enter a password of {PASSWORD_MIN} characters or more"
     if len(password) < PASSWORD_MIN:
         return f"Password must be {PASSWORD_MIN} characters or more"
     if len(password) > PASSWORD_MAX:

@@ -114,6 +114,8 @@ class Eligibility:
 
     allowed: bool
     reason: str = ""
+    # The phase is open, but not to the group this person said they are in (they can change it).
+    other_group: bool = False
 
 
 def eligibility(phase: Phase, user: User | None, now: datetime | None = None) -> Eligibility:
@@ -132,7 +134,8 @@ def eligibility(phase: Phase, user: User | None, now: datetime | None = None) ->
         category = user.profile.category if user.profile else None
         if category not in audience:
             names = " and ".join(CATEGORY_PLURALS[c] for c in audience)
-            return Eligibility(False, f"This phase is for {names}. You can read it, but not add to it.")
+            return Eligibility(False, f"This phase is for {names}. You can read it, but not add to it.",
+                               other_group=True)
     if getattr(phase, "requires_verified_staff", False) and user.role == "participant":
         # Only a staff claim needs checking; other groups in the audience take part as usual.
         profile = user.profile

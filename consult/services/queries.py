@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from analysis.support import Prior, fit_beta_prior
 
-from ..models import Comment, Consultation, Idea, Impression, Phase, Topic, User, Vote, utcnow
+from ..models import Comment, Consultation, Idea, Impression, Phase, Statement, Topic, User, Vote, utcnow
 
 T = TypeVar("T")
 
@@ -189,6 +189,24 @@ def topic_ideas(session: Session, topic: Topic, *, order: str, seed: int, page: 
     elif order == "random":
         params["seed"] = seed
     return paginate_listing(session, TOPIC_IDEAS[order], params, page, per_page)
+
+
+# Check and challenge: themes the team published as ideas, with how many contributions each was drawn from.
+_TOPIC_STATEMENTS = (select(Idea.id, Idea.title, Statement.contributions).join(Statement, Statement.idea_id == Idea.id)
+                     .where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
+                     .order_by(Statement.id))
+
+
+def topic_statements(session: Session, topic_id: int) -> dict[int, tuple[str, int]]:
+    """The emerging themes published under a topic: idea id -> (title, contributions drawn from), oldest first."""
+    return {row.id: (row.title, len(row.contributions or ())) for row in session.execute(
+        _TOPIC_STATEMENTS, {"topic_id": topic_id})}
+
+
+def statement_size(session: Session, idea_id: int) -> int | None:
+    """How many contributions the theme an idea states was drawn from; None for an idea a participant wrote."""
+    contributions = session.scalar(select(Statement.contributions).where(Statement.idea_id == idea_id))
+    return None if contributions is None else len(contributions)
 
 
 _STATES = bindparam("states", expanding=True)

@@ -28,7 +28,7 @@ from ..models import (
     utcnow,
 )
 from . import equality, sessions
-from .accounts import authenticate
+from .accounts import WRONG_PASSWORD, authenticate
 from .errors import Invalid
 
 RETENTION = ("Your account and your answers about you are kept until you delete them, or until 12 months after "
@@ -133,6 +133,17 @@ def _hold_highest_ids(session: Session, highest: dict[str, tuple[int, int, int] 
             session.flush()
 
 
+def posted_counts(session: Session, user: User) -> dict[str, int]:
+    """What deleting the account's contributions would remove: its ideas, comments, and others' comments on them."""
+    mine = select(Idea.id).where(Idea.author_id == user.id)
+    return {
+        "ideas": session.scalar(select(func.count()).select_from(mine.subquery())) or 0,
+        "comments": session.scalar(select(func.count()).where(Comment.author_id == user.id)) or 0,
+        "others": session.scalar(select(func.count()).where(Comment.idea_id.in_(mine),
+                                                            Comment.author_id.is_distinct_from(user.id))) or 0,
+    }
+
+
 def delete_account(session: Session, user: User, *, password: str, contributions: str,
                    secret: str) -> dict[str, int]:
     """Erase an account: identity, equality answers, votes; contributions kept anonymous or deleted."""
@@ -143,7 +154,7 @@ def delete_account(session: Session, user: User, *, password: str, contributions
     if not password:
         errors["password"] = "Enter your password to confirm"
     elif confirmed is None or confirmed.id != user.id:
-        errors["password"] = "Your password is not right"
+        errors["password"] = WRONG_PASSWORD
     if errors:
         raise Invalid("There is a problem", errors)
     uid = user.id

@@ -16,13 +16,14 @@ from ..models import CATEGORY_LABELS, PROFESSION_LABELS, User
 from ..security import session_timeouts
 from ..services import accounts, mail, sessions
 from ..services.errors import Invalid, NotFound
+from ..services.ratelimit import TooManyRequests
 from .auth import current_secret, verified_domains
-from .helpers import emailed_link_page, link_expired
+from .helpers import emailed_link_page, link_expired, password_checked
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-def _page(status: int = 200, **context: Any) -> Any:
+def _page(status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Any:
     """The account page, with any form's errors and values."""
     user = current_user
     profile = user.profile
@@ -34,7 +35,7 @@ def _page(status: int = 200, **context: Any) -> Any:
         "devices": sessions.count(db.session, user.id, timeouts=session_timeouts()),
     }
     values.update(context)
-    return render_template("account/index.html", **values), status
+    return render_template("account/index.html", **values), status, headers or {}
 
 
 @bp.get("")
@@ -51,13 +52,20 @@ def change_email() -> Any:
     """Ask to change the email address: a link goes to the new address, which takes over once followed."""
     form = ChangeEmailForm()
     user = current_user._get_current_object()
+
+    def request_change() -> tuple[str, str | None]:
+        with write_intent():
+            change = accounts.request_email_change(db.session, user, form.email.data or "", form.password.data or "")
+            db.session.commit()
+        return change
+
     try:
         if not form.validate():
             raise Invalid("There is a problem", field_errors(form))
-        with write_intent():
-            new_email, secret = accounts.request_email_change(db.session, user, form.email.data or "",
-                                                              form.password.data or "")
-            db.session.commit()
+        new_email, secret = password_checked(user, request_change)
+    except TooManyRequests as exc:
+        return _page(429, errors={"password": exc.message}, email_form={"email": form.email.data or ""},
+                     headers={"Retry-After": str(exc.retry_after)})
     except Invalid as exc:
         db.session.rollback()
         return _page(400, errors=exc.field_errors, email_form={"email": form.email.data or ""})
@@ -102,8 +110,10 @@ def change_password() -> Any:
     try:
         if not form.validate():
             raise Invalid("There is a problem", field_errors(form))
-        password_hash = accounts.new_password_hash(user, form.current_password.data or "",
-                                                   form.new_password.data or "")
+        password_hash = password_checked(user, lambda: accounts.new_password_hash(
+            user, form.current_password.data or "", form.new_password.data or ""))
+    except TooManyRequests as exc:
+        return _page(429, errors={"current_password": exc.message}, headers={"Retry-After": str(exc.retry_after)})
     except Invalid as exc:
         return _page(400, errors=exc.field_errors)
     with write_intent():

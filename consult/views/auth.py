@@ -70,11 +70,16 @@ def current_secret() -> str:
     return str(session.get(SESSION_KEY) or "")
 
 
-def after_registration_url() -> str:
-    """Where a newly confirmed person goes: the equality questions if they are installed, else home."""
+def after_registration_url(next_url: str = "") -> str:
+    """Where a newly confirmed person goes: the equality questions if installed, then the page they came from."""
     if "equality.questions" in current_app.view_functions:
-        return url_for("equality.questions")
-    return url_for("public.home")
+        return url_for("equality.questions", next=next_url or None)
+    return next_url or url_for("public.home")
+
+
+def _came_from(value: str | None) -> str:
+    """The page on this site a person was on before registering ("" if none), to take them back to it."""
+    return safe_next(value, "").rstrip("?")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -106,14 +111,17 @@ def register() -> Any:
     except Invalid as exc:
         db.session.rollback()
         return render_template("auth/register.html", errors=exc.field_errors, **context), 400
+    # The link carries the page they were on, so confirming (even on another device) leads back to it.
+    came_from = _came_from(form.next.data) or None
     if secret:
         mail.send(outcome.user.email, "Confirm your email address for consult", "confirm",
-                  link=mail.link("auth.confirm", token=secret))
+                  link=mail.link("auth.confirm", token=secret, next=came_from))
     else:
         # Tell the owner, not the person at the keyboard, that the address already has an account.
         mail.send(outcome.user.email, "Someone tried to create a consult account with your email", "already",
-                  login=mail.link("auth.login"), reset=mail.link("auth.forgot_password"))
+                  login=mail.link("auth.login", next=came_from), reset=mail.link("auth.forgot_password"))
     session["pending_email"] = outcome.user.email
+    session["pending_next"] = came_from
     return redirect(url_for("auth.check_email"))
 
 
@@ -121,14 +129,15 @@ def register() -> Any:
 @allow("anyone")
 def check_email() -> Any:
     """After registering: look for the confirmation email."""
-    return render_template("auth/check_email.html", email=session.get("pending_email"))
+    return render_template("auth/check_email.html", email=session.get("pending_email"),
+                           came_from=_came_from(session.get("pending_next")))
 
 
 @bp.get("/confirm/<token>")
 @allow("anyone")
 def confirm(token: str) -> Any:
     """The page behind a confirmation link: one button confirms (so mail scanners cannot spend the link)."""
-    return emailed_link_page(token, "confirm", "auth/confirm.html")
+    return emailed_link_page(token, "confirm", "auth/confirm.html", came_from=_came_from(request.args.get("next")))
 
 
 @bp.post("/confirm/<token>")
@@ -149,8 +158,9 @@ def confirm_post(token: str) -> Any:
         start_session(user)
     db.session.commit()
     session.pop("pending_email", None)
+    session.pop("pending_next", None)
     flash("Your email address is confirmed. You can now add ideas, comment and vote.", "success")
-    return redirect(after_registration_url())
+    return redirect(after_registration_url(_came_from(request.args.get("next"))))
 
 
 @bp.post("/confirm/resend")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, render_template, request
@@ -52,7 +53,7 @@ def link_expired(exc: Invalid) -> tuple[str, int]:
     return render_template("auth/link_expired.html", message=exc.message), 404
 
 
-def emailed_link_page(token: str, purpose: str, template: str) -> Any:
+def emailed_link_page(token: str, purpose: str, template: str, **context: Any) -> Any:
     """The page behind an emailed link: one button acts, so mail scanners that open links cannot spend them."""
     from ..forms.accounts import ButtonForm
     from ..services import accounts
@@ -61,4 +62,29 @@ def emailed_link_page(token: str, purpose: str, template: str) -> Any:
         accounts.find_token(db.session, token, purpose)
     except Invalid as exc:
         return link_expired(exc)
-    return render_template(template, form=ButtonForm(), token=token)
+    return render_template(template, form=ButtonForm(), token=token, **context)
+
+
+def password_checked(user: User, check: Callable[[], T]) -> T:
+    """Run a form's check of the account's password under its login back-off; a wrong password counts.
+
+    Raises TooManyRequests while the back-off holds (whatever was typed), else whatever the check raises.
+    """
+    from ..extensions import write_intent
+    from ..services import accounts, ratelimit
+
+    wait = accounts.password_wait(db.session, user)
+    db.session.commit()  # end the read: what follows may write
+    if wait:
+        raise ratelimit.TooManyRequests(f"Too many wrong passwords for this account. Wait {ratelimit.minutes(wait)} "
+                                        "and try again, or log out and reset your password.", wait)
+    try:
+        return check()
+    except Invalid as exc:
+        wrong = {accounts.WRONG_PASSWORD, accounts.WRONG_CURRENT_PASSWORD} & set(exc.field_errors.values())
+        if wrong:
+            db.session.rollback()  # nothing of the refused form is kept; only the count is written
+            with write_intent():
+                accounts.count_wrong_password(db.session, user)
+                db.session.commit()
+        raise

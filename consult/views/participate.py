@@ -14,8 +14,9 @@ from ..forms.participate import CommentForm, IdeaForm, VoteInput
 from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
 from ..security import safe_next, wants_json
 from ..services import contributions, queries
-from ..services.errors import Conflict, Invalid, NotFound, ServiceError
+from ..services.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError
 from ..services.phases import eligibility, require_contribution_allowed
+from ..services.ratelimit import TooManyRequests
 from .helpers import form_values, logged_in_user, page_arg
 
 bp = Blueprint("participate", __name__)
@@ -29,7 +30,12 @@ def new_idea(topic_id: int) -> Any:
     topic = authz.get_topic(topic_id)
     phase = topic.phase
     if request.method == "GET":
-        require_contribution_allowed(phase, current_user)
+        try:
+            require_contribution_allowed(phase, current_user)
+        except (Conflict, NotAllowed) as exc:
+            # Say why here, with the way back to the topic's ideas (a tab opened before the phase closed).
+            return render_template("idea_new.html", topic=topic, phase=phase, errors={}, form={}, limits=LIMITS,
+                                   blocked=exc.message), exc.status
         return render_template("idea_new.html", topic=topic, phase=phase, errors={}, form={}, limits=LIMITS)
     form = IdeaForm()
     try:
@@ -39,11 +45,16 @@ def new_idea(topic_id: int) -> Any:
         db.session.rollback()
         return render_template("idea_new.html", topic=topic, phase=phase, errors=exc.field_errors,
                                form=form_values(form), limits=LIMITS), 400
-    except Conflict as exc:
-        # The phase closed while they were typing: show the words back so none are lost.
+    except TooManyRequests as exc:
+        # The words stay in the form, to send again once the wait is over.
+        db.session.rollback()
+        return render_template("idea_new.html", topic=topic, phase=phase, errors={"title": exc.message},
+                               form=form_values(form), limits=LIMITS), 429, {"Retry-After": str(exc.retry_after)}
+    except (Conflict, NotAllowed) as exc:
+        # The phase closed, or stopped being open to them, while they were typing: show the words back.
         db.session.rollback()
         return render_template("idea_new.html", topic=topic, phase=phase, errors={}, refused=exc.message,
-                               form=form_values(form), limits=LIMITS), 409
+                               form=form_values(form), limits=LIMITS), exc.status
     db.session.commit()
     if idea.moderation_state == "held":
         return redirect(url_for("moderation.edit", kind="idea", item_id=idea.id))
@@ -70,7 +81,7 @@ def comment(idea_id: int) -> Any:
     try:
         item, created = contributions.post_comment(db.session, logged_in_user(), idea, form.body.data,
                                                    parent_id=parent_id)
-    except (Invalid, Conflict) as exc:
+    except (Invalid, Conflict, NotAllowed, TooManyRequests) as exc:
         db.session.rollback()
         return _idea_with_errors(idea, exc, field, form.body.data or "")
     db.session.commit()
@@ -95,7 +106,7 @@ def _per_page() -> int:
     return int(current_app.config["PAGE_SIZE"])
 
 
-def _idea_with_errors(idea: Idea, exc: Invalid | Conflict, field: str, text: str) -> Any:
+def _idea_with_errors(idea: Idea, exc: ServiceError, field: str, text: str) -> Any:
     """Show the idea page again with the comment form's error and the text kept."""
     topic = idea.topic
     comments, replies = queries.idea_comments(db.session, idea, page=page_arg(), per_page=_per_page(),
@@ -105,14 +116,20 @@ def _idea_with_errors(idea: Idea, exc: Invalid | Conflict, field: str, text: str
     return render_template("idea.html", idea=idea, topic=topic, phase=topic.phase, comments=comments,
                            replies=replies, votes=votes, can=eligibility(topic.phase, current_user),
                            errors=_field_error(exc, field), form={field: text},
-                           refused=exc.message if isinstance(exc, Conflict) else None), exc.status
+                           refused=exc.message if isinstance(exc, Conflict | NotAllowed) else None,
+                           statement=queries.statement_size(db.session, idea.id)), exc.status, _retry(exc)
 
 
-def _field_error(exc: Invalid | Conflict, field: str) -> dict[str, str]:
-    """The message for the comment box that was refused; a closed phase has no box, so no field error."""
-    if isinstance(exc, Conflict):
+def _field_error(exc: ServiceError, field: str) -> dict[str, str]:
+    """The message for the comment box that was refused; a phase closed (or not theirs) has no box, so none."""
+    if isinstance(exc, Conflict | NotAllowed):
         return {}
-    return {field: next(iter(exc.field_errors.values()), exc.message)}
+    return {field: next(iter(getattr(exc, "field_errors", {}).values()), exc.message)}
+
+
+def _retry(exc: ServiceError) -> dict[str, str]:
+    """A Retry-After header when a rate limit refused the post."""
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
 
 
 @bp.route("/vote", methods=["POST"])

@@ -93,7 +93,8 @@ def topic(topic_id: int) -> Any:
     votes = queries.my_votes(db.session, user, idea_ids=ids)
     # The page first, in the same read as its lists; then what it showed, in a short write of its own.
     html = render_template("topic.html", topic=item, phase=item.phase, page=page, order=order,
-                           orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user))
+                           orders=queries.IDEA_ORDERS, votes=votes, can=eligibility(item.phase, user),
+                           statements=queries.topic_statements(db.session, item.id))
     _finish_page(user, idea_ids=ids)
     return html
 
@@ -111,7 +112,8 @@ def idea(idea_id: int) -> Any:
     votes = queries.my_votes(db.session, user, idea_ids=[item.id], comment_ids=comment_ids)
     # The page first, in the same read as its lists; then what it showed, in a short write of its own.
     html = render_template("idea.html", idea=item, topic=topic, phase=topic.phase, comments=comments,
-                           replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={})
+                           replies=replies, votes=votes, can=eligibility(topic.phase, user), errors={}, form={},
+                           statement=queries.statement_size(db.session, item.id))
     _finish_page(user, idea_ids=[item.id], comment_ids=comment_ids)
     return html
 

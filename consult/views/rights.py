@@ -14,10 +14,12 @@ from ..forms import field_errors
 from ..forms.accounts import ChangeParticipationForm
 from ..forms.equality import DeleteAccountForm
 from ..models import CATEGORIES, CATEGORY_LABELS, PROFESSION_LABELS
+from ..security import safe_next
 from ..services import equality, participation, rights
 from ..services.errors import Invalid
 from ..services.ratelimit import TooManyRequests
 from .auth import verified_domains
+from .helpers import password_checked
 
 bp = Blueprint("rights", __name__)
 
@@ -42,7 +44,8 @@ def account() -> Any:
 def _taking_part(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
     """The form to change how you take part, with the choices made and any messages."""
     return render_template("rights/taking_part.html", values=values, errors=errors,
-                           categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES]), status
+                           categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+                           next_url=safe_next(request.values.get("next"), "")), status
 
 
 @bp.route("/me/how-you-take-part", methods=["GET", "POST"])
@@ -66,13 +69,15 @@ def taking_part() -> Any:
     except Invalid as exc:
         db.session.rollback()
         return _taking_part(values, exc.field_errors or {"category": exc.message}, 400)
+    # Back to the phase they were reading when they came to change it, if they did.
+    done = safe_next(request.form.get("next"), url_for("rights.account"))
     if not change.changed:
         flash("Nothing changed: you take part as you did before.", "info")
-        return redirect(url_for("rights.account"))
+        return redirect(done)
     db.session.commit()
     for message in change_messages(change, values["category"]):
         flash(message, "success")
-    return redirect(url_for("rights.account"))
+    return redirect(done)
 
 
 def change_messages(change: participation.Change, category: str) -> list[str]:
@@ -106,6 +111,13 @@ def download() -> Any:
         "Content-Disposition": "attachment; filename=my-consult-data.json", "Cache-Control": "no-store"})
 
 
+def _delete_page(errors: dict[str, str], choice: str | None, status: int = 200,
+                 headers: dict[str, str] | None = None) -> Any:
+    """The delete-account page, saying how much each choice would keep or remove."""
+    return render_template("rights/delete.html", errors=errors, choice=choice or "",
+                           posted=rights.posted_counts(db.session, current_user)), status, headers or {}
+
+
 @bp.route("/me/delete", methods=["GET", "POST"])
 @allow("participant")
 def delete_account() -> Any:
@@ -113,21 +125,25 @@ def delete_account() -> Any:
     form = DeleteAccountForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("rights/delete.html", errors=field_errors(form) or {
-                "password": "The form had expired. Try again."}, choice=form.contributions.data), 400
+            return _delete_page(field_errors(form) or {"password": "The form had expired. Try again."},
+                                form.contributions.data, 400)
+        user = current_user._get_current_object()
         try:
-            rights.delete_account(db.session, current_user._get_current_object(), password=form.password.data,
-                                  contributions=form.contributions.data or "", secret=_secret())
+            password_checked(user, lambda: rights.delete_account(
+                db.session, user, password=form.password.data, contributions=form.contributions.data or "",
+                secret=_secret()))
+        except TooManyRequests as exc:
+            return _delete_page({"password": exc.message}, form.contributions.data, 429,
+                                {"Retry-After": str(exc.retry_after)})
         except Invalid as exc:
             db.session.rollback()
-            return render_template("rights/delete.html", errors=exc.field_errors,
-                                   choice=form.contributions.data), 400
+            return _delete_page(exc.field_errors, form.contributions.data, 400)
         db.session.commit()
         logout_user()
         session.clear()
         flash("Your account has been deleted. Thank you for taking part.", "success")
         return redirect(url_for("public.home"))
-    return render_template("rights/delete.html", errors={}, choice="")
+    return _delete_page({}, "")
 
 
 @bp.route("/privacy")
