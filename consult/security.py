@@ -87,7 +87,8 @@ def _end_or_note_use() -> Any:
             flash(f"You were logged out because you logged in more than {hours} hours ago. Log in again."
                   if reason == "absolute" else
                   "You were logged out because you had not used the service for a while. Log in again.", "info")
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+            here = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("auth.login", next=here))
         return None
     record = g.get("consult_login")
     if record is not None and sessions.due_touch(record):

@@ -258,3 +258,11 @@ def test_an_empty_new_password_is_asked_for_not_called_too_short(client, make, p
     page = client.post(path, data={"email": "someone@example.org", "category": "public", "current_password": PASSWORD,
                                    field: ""}).get_data(as_text=True)
     assert "Enter a password of 10 characters or more" in page and "Password must be" not in page
+
+
+def test_log_in_and_register_links_carry_the_page_without_a_stray_question_mark(client, make) -> None:
+    phase = make.phase()
+    topic = phase.topics[0]
+    page = client.get(f"/topics/{topic.id}").get_data(as_text=True)
+    nexts = re.findall(r'href="/(?:login|register)\?next=([^"]+)"', page)
+    assert nexts and all(n == f"/topics/{topic.id}" for n in {n.replace("%2F", "/") for n in nexts}), nexts
