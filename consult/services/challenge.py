@@ -294,7 +294,7 @@ def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:
         # those on the theme's topic, then the best supported; the same words posted again are quoted once.
         words = topic_words({"label": theme.label})
         ranked = sorted((t for t in texts.values() if t["published"] and len(t["text"]) >= 20
-                         and t["phase_id"] in phases),
+                         and t["phase_id"] in phases and (t["kind"] == "idea" or t["parent_published"])),
                         key=lambda t: (t["phase_id"] != page.phase_id, not on_topic(t["text"], words),
                                        -support.get(t["id"], 0), t["id"]))
         chosen: dict[str, dict[str, Any]] = {}
@@ -302,7 +302,9 @@ def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:
             if len(chosen) == QUOTES_PER_THEME:
                 break
             chosen.setdefault(same_words(_quote(t)), t)
-        quotes = [{"text": _quote(t), "who": f"Anon, {t['at']:%B %Y}, {phases[t['phase_id']].title}"}
+        # A comment is shown with the idea it answers ("I hadn't thought of this" means nothing alone).
+        quotes = [{"text": _quote(t), "who": f"Anon, {t['at']:%B %Y}, {phases[t['phase_id']].title}",
+                   "context": t["parent_title"] if t["kind"] == "comment" else ""}
                   for t in chosen.values()]
         statements = session.execute(
             select(Idea.id, Idea.up_count, Idea.down_count, Phase.title)

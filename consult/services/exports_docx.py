@@ -73,7 +73,10 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
             # clustering put here by its neighbours, is no evidence for the theme).
             weight = ((row["support"] or 0.0) + (1.0 if len(row["text"]) >= 40 else 0.0)
                       + (1.0 if on_topic(row["text"], words[theme_id]) else 0.0), row["id"])
-            quote = (weight, _clean(row["text"]), attribution(row, ctx), row["id"])
+            # A comment is quoted with the idea it answers: "Digital first shouldn't mean digital only" says little
+            # to a strategy writer who cannot see what it replied to.
+            context = _clean(row["parent_idea_title"]) if row["kind"] == "comment" else ""
+            quote = (weight, _clean(row["text"]), attribution(row, ctx), row["id"], context)
             if len(entry["quotes"]) < CANDIDATES:
                 heapq.heappush(entry["quotes"], quote)
             else:
@@ -81,7 +84,7 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
     return stats
 
 
-def distinct_quotes(candidates: list[tuple[Any, str, str, str]]) -> list[tuple[Any, str, str, str]]:
+def distinct_quotes(candidates: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The best QUOTES candidates, each saying something different (case and spacing aside)."""
     chosen, seen = [], set()
     for quote in sorted(candidates, reverse=True):
@@ -134,7 +137,9 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
         quotes = distinct_quotes(entry["quotes"])
         if not quotes:
             doc.add_paragraph("No contributions to quote.")
-        for _, text, who, _item in quotes:
+        for _, text, who, _item, *context in quotes:
+            if context and context[0]:
+                doc.add_paragraph(f"In reply to the idea “{context[0]}”:")
             paragraph = doc.add_paragraph(style="Quote")
             paragraph.add_run(f"“{text}”")
             doc.add_paragraph(f"— {who}")

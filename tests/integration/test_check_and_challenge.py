@@ -145,3 +145,34 @@ def test_what_we_heard_quotes_the_same_words_once(client, make) -> None:
                 data={"introduction": "We asked.", "themes": [first.id], "publish": "y"})
     page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
     assert page.count(said) == 1
+
+
+def test_what_we_heard_quotes_a_comment_with_the_idea_it_answers_and_never_one_under_a_hidden_idea(
+        client, make) -> None:
+    from consult.models import CodebookMember
+
+    data = _setup(make)
+    phase, book = data["phase"], data["book"]
+    answered, hidden = data["ideas"][0], data["ideas"][1]
+    phase.state, phase.closes_at = "open", None
+    reply, _ = contributions.post_comment(db.session, data["authors"][4], answered,
+                                          "I hadn't thought of this, but it makes a lot of sense.")
+    secret, _ = contributions.post_comment(db.session, data["authors"][5], hidden,
+                                           "Under an idea the moderators hid, so nobody can read this.")
+    db.session.flush()
+    theme = book.themes[0]
+    theme.members = [CodebookMember(contribution=f"c{reply.id}", source="analyst"),
+                     CodebookMember(contribution=f"c{secret.id}", source="analyst")]
+    hidden.moderation_state = "hidden"
+    closed_phase(phase)
+    db.session.commit()
+    login(client, data["facilitator"])
+    client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
+                data={"introduction": "We asked.", "themes": [theme.id], "publish": "y"})
+    client.post("/logout")
+    page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
+    assert "I hadn&#39;t thought of this" in page
+    context = page[page.index("In reply to the idea"):page.index("I hadn&#39;t thought of this")]
+    assert f"“{answered.title}”" in context
+    # The hidden idea's title and the comment under it are not public anywhere else, so not here either.
+    assert "nobody can read this" not in page and hidden.title not in page
