@@ -39,7 +39,7 @@ from .errors import Conflict, Invalid, NotFound
 from .text import plural
 
 # Every kind of numbered codebook change; each is audited as "codebook.<kind>".
-CHANGES = ("edit", "merge", "split", "add", "move", "remove", "scope", "undo", "code")
+CHANGES = ("edit", "merge", "split", "add", "move", "remove", "scope", "undo", "code", "quote")
 
 
 def for_consultation(session: Session, consultation_id: int) -> Codebook | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from analysis.stance import is_check_question, response_kind, stance
 
 from ..models import utcnow
+from . import codebook_quotes
 from .exports import ExportContext, Progress, contribution_rows, counted
 from .exports_groups import Tally, differences, person_key, write_section
 from .exports_xlsx import method_notes
@@ -113,6 +114,9 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
     doc.add_paragraph(f"Themes from {version}, with {ctx.total:,} published contributions. Quotes are anonymous: "
                       "each gives only the month and the conversation it came from.")
     themes = [t for t in ctx.themes if t["id"] in stats]
+    # The quotes analysts chose for their codebook's themes; a theme with none gets the best supported.
+    picked = codebook_quotes.quotes(session, ctx.codebook, {t["id"]: t["contributions"] for t in themes
+                                                            if t["state"] == "active"}) if ctx.codebook else {}
     if not themes:
         doc.add_paragraph("There are no themes yet: run an analysis and adopt its themes as the codebook.")
     for t in themes:
@@ -134,9 +138,13 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
             cells[0].text, cells[1].text = key, value
         write_section(doc, ctx, differ[t["id"]], entry["size"])
         doc.add_heading("What people said", level=2)
-        quotes = distinct_quotes(entry["quotes"])
-        if not quotes:
-            doc.add_paragraph("No contributions to quote.")
+        quotes = [(None, _clean(q["text"]), q["who"], q["id"], _clean(q["context"])) for q in picked.get(t["id"], [])]
+        if quotes:
+            doc.add_paragraph("Quotes chosen by the strategy team.")
+        else:
+            quotes = distinct_quotes(entry["quotes"])
+            doc.add_paragraph("Chosen automatically (the best supported on the theme's topic): no analyst has chosen "
+                              "quotes for this theme yet." if quotes else "No contributions to quote.")
         for _, text, who, _item, *context in quotes:
             if context and context[0]:
                 doc.add_paragraph(f"In reply to the idea “{context[0]}”:")
