@@ -98,13 +98,19 @@ _FIGURES = re.compile(r"^[\d,]+ contributions? \(\d+%\) from [\d,]+ (?:people|pe
                       r"(?:, about (?P<about>.+?))?\.(?:\s+|$)")
 
 
+# ... and it ends with a typical example ("Typical: “...”"): one person's words, chosen by no one, without the
+# month and conversation a quote carries. The summary is published on What we heard and as a statement, where
+# only quotes an analyst chose may appear (codebook_quotes); the example stays on the analysis's theme page.
+_TYPICAL = re.compile(r"\s*Typical: “[^”]*”\.?")
+
+
 def adopted_summary(description: str) -> str:
-    """A theme's starting summary from the engine's description, without its figures: "About X. Typical: ..."."""
+    """A theme's starting summary from the engine's description, without its figures or example: "About X."."""
     found = _FIGURES.match(description)
-    if not found:
-        return description
-    about = found.group("about")
-    return ((f"About {about}. " if about else "") + description[found.end():]).strip()
+    if found:
+        about = found.group("about")
+        description = (f"About {about}. " if about else "") + description[found.end():]
+    return _TYPICAL.sub("", description).strip()
 
 
 def adopt(session: Session, *, actor: User, consultation: Consultation, run: AnalysisRun) -> Codebook:
