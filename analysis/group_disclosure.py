@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.disclosure import DEFAULT, Policy, Release
+from analysis.disclosure import DEFAULT, FORCED_REASON, Policy, Release
 from analysis.groups import UNDECLARED, group_breakdown, two_proportion_z
 from analysis.records import Dataset, Interactions
 
@@ -70,12 +70,22 @@ def _shown(cells: Mapping[Any, Any], key: Any) -> int | None:
     return None if cell.hidden else int(cell.value)
 
 
+def _why_hidden(cells: Mapping[Any, Any], theme: int, name: str, small_group: bool, policy: Policy) -> str:
+    """Why a (theme, group) cell's contributions are hidden, in the words the evidence pack uses."""
+    reason = cells[("n", theme, name)].reason
+    # Withheld with a "<10" people count in a group large enough to break down: the cell is small, not the group.
+    if reason == FORCED_REASON and not small_group and cells[("people", theme, name)].hidden:
+        return f"fewer than {policy.min_count} people"
+    return reason
+
+
 def disclose_table(table: dict[str, Any], theme_sizes: Mapping[int, int], contributors: int,
                    policy: Policy = DEFAULT) -> dict[str, Any]:
     """One group table as it may be published."""
     release = table_release(table, theme_sizes, contributors, policy)
     cells = release.protect()
     names = [g["group"] for g in table["groups"]]
+    small = {g["group"] for g in table["groups"] if _count(g["contributors"]) < policy.min_group}
     group_voters = {name: _shown(cells, ("voters", name)) for name in names}
     eligible = [n for n in names if n != UNDECLARED and (group_voters[n] or 0) >= policy.min_group]
     groups = []
@@ -115,7 +125,8 @@ def disclose_table(table: dict[str, Any], theme_sizes: Mapping[int, int], contri
                               "ratio": ratio, "z": z, "voters": voters, "support": support,
                               "shown_as": {"contributors": cells[("people", theme, name)].label,
                                            "contributions": cells[("n", theme, name)].label},
-                              "suppressed": None if n is not None else cells[("n", theme, name)].reason})
+                              "suppressed": None if n is not None else _why_hidden(cells, theme, name, name in small,
+                                                                                    policy)})
         consensus = round(float(np.prod(supports)), 4) if len(supports) >= 2 else None
         division = ({"variance": round(float(np.var(supports)), 4), "range": round(float(np.ptp(supports)), 4)}
                     if len(supports) >= 2 else None)

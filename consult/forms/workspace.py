@@ -74,6 +74,12 @@ class MemberForm(Form):
     seen = seen_field()
 
 
+class DropQuoteForm(Form):
+    """Stop quoting one contribution for a theme."""
+
+    contribution = StringField(validators=[Regexp(CONTRIBUTION_ID)])
+
+
 class ScopeForm(Form):
     """Put a theme out of scope, or back."""
 

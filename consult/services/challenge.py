@@ -3,8 +3,8 @@
 A published statement is an ordinary idea (so its page, votes and comments work unchanged) under a topic of a
 later phase, linked to the codebook theme, the codebook version and the contributions it stands for. Per
 statement, people *endorse* it (support votes), *challenge* it (votes against) or *add to* it (comments and
-replies). "What we heard" pages are written by facilitators per phase, from the codebook's themes, with
-anonymous quotes chosen from each theme's best-supported published contributions. The editor carries a stamp of
+replies). "What we heard" pages are written by facilitators per phase, from the codebook's themes, with the
+anonymous quotes analysts chose for each theme (codebook_quotes). The editor carries a stamp of
 the saved page it was drawn from, so a save from an older tab keeps what others saved since, or is refused.
 """
 
@@ -33,7 +33,7 @@ from ..models import (
 from . import audit
 from .codebook import Stale, contribution_texts, fingerprint, for_consultation
 from .errors import Conflict, Invalid, NotFound
-from .quotes import on_topic, same_words, topic_words
+from .quotes import same_words
 
 INTRO_MAX = 5000
 QUOTES_PER_THEME = 3
@@ -281,54 +281,30 @@ def save_heard(session: Session, *, actor: User, phase: Phase, introduction: str
 
 
 def heard_view(session: Session, page: HeardPage) -> list[dict[str, Any]]:
-    """The page's themes with summaries, anonymous quotes ("Anon, June 2021, <phase>") and their statements."""
-    phases = {p.id: p for p in session.scalars(select(Phase).where(
-        Phase.consultation_id == session.get(Phase, page.phase_id).consultation_id))}  # type: ignore[union-attr]
+    """The page's themes with summaries, the quotes analysts chose ("Anon, June 2021, <phase>") and statements."""
+    from .codebook_quotes import quotes as chosen_quotes
+
+    entries = list(page.themes)
+    book = entries[0].theme.codebook if entries else None
+    # Only quotes a person chose: no rule can tell that a reply names a neighbour or points to the one person
+    # in a role. This page's conversation first (it reports that one), each set of words once.
+    picked = chosen_quotes(session, book, {e.theme.id: [m.contribution for m in e.theme.members]
+                                           for e in entries}) if book is not None else {}
     shown = []
-    for entry in page.themes:
+    for entry in entries:
         theme = entry.theme
-        ids = [m.contribution for m in theme.members]
-        texts = contribution_texts(session, ids)
-        support = _supports(session, ids)
-        # Quotes from this page's phase first (it reports that conversation), then from the others; within them,
-        # those on the theme's topic, then the best supported; the same words posted again are quoted once.
-        words = topic_words({"label": theme.label})
-        ranked = sorted((t for t in texts.values() if t["published"] and len(t["text"]) >= 20
-                         and t["phase_id"] in phases),
-                        key=lambda t: (t["phase_id"] != page.phase_id, not on_topic(t["text"], words),
-                                       -support.get(t["id"], 0), t["id"]))
-        chosen: dict[str, dict[str, Any]] = {}
-        for t in ranked:
-            if len(chosen) == QUOTES_PER_THEME:
-                break
-            chosen.setdefault(same_words(_quote(t)), t)
-        quotes = [{"text": _quote(t), "who": f"Anon, {t['at']:%B %Y}, {phases[t['phase_id']].title}"}
-                  for t in chosen.values()]
+        ranked = sorted(enumerate(picked.get(theme.id, [])), key=lambda q: (q[1]["phase_id"] != page.phase_id, q[0]))
+        quotes: dict[str, dict[str, Any]] = {}
+        for _, quote in ranked:
+            if len(quotes) < QUOTES_PER_THEME:
+                quotes.setdefault(same_words(quote["text"]), quote)
         statements = session.execute(
             select(Idea.id, Idea.up_count, Idea.down_count, Phase.title)
             .join(Statement, Statement.idea_id == Idea.id).join(Phase, Phase.id == Idea.phase_id)
             .where(Statement.theme_id == theme.id, Idea.moderation_state == "published")).all()
-        shown.append({"label": theme.label, "summary": theme.summary, "action": entry.action, "quotes": quotes,
-                      "size": len(ids), "statements": statements})
+        shown.append({"label": theme.label, "summary": theme.summary, "action": entry.action,
+                      "quotes": list(quotes.values()), "size": len(theme.members), "statements": statements})
     return shown
-
-
-def _supports(session: Session, ids: list[str]) -> dict[str, int]:
-    """Net support votes of contributions, to pick quotes people agreed with."""
-    found: dict[str, int] = {}
-    for prefix, model in (("i", Idea), ("c", Comment)):
-        numbers = [int(i[1:]) for i in ids if i.startswith(prefix)]
-        for start in range(0, len(numbers), 500):
-            for row in session.execute(select(model.id, model.up_count - model.down_count)
-                                       .where(model.id.in_(numbers[start:start + 500]))):
-                found[f"{prefix}{row[0]}"] = row[1]
-    return found
-
-
-def _quote(text: dict[str, Any]) -> str:
-    """The quote's text: an idea's body (its title repeats), shortened."""
-    body = text["text"].split("\n", 1)[1] if text["kind"] == "idea" and "\n" in text["text"] else text["text"]
-    return body if len(body) <= 400 else body[:399].rstrip() + "…"
 
 
 def published_pages(session: Session, consultation_id: int | None = None) -> list[tuple[HeardPage, Phase]]:

@@ -29,16 +29,18 @@ def contribution_texts(session: Session, ids: Iterable[str]) -> dict[str, dict[s
                                    .where(Comment.id.in_(chunk))):
             found[f"c{row.id}"] = {"id": f"c{row.id}", "kind": "comment", "text": row.body, "title": "",
                                    "phase_id": row.phase_id, "parent": f"i{row.idea_id}", "at": row.created_at,
-                                   "published": row.moderation_state == "published", "parent_title": ""}
+                                   "published": row.moderation_state == "published", "parent_title": "",
+                                   "parent_published": False}
     # A comment is coded with the idea it answers in view: "Agreed, and at weekends" means nothing alone.
     parents = sorted({int(c["parent"][1:]) for c in found.values() if c["kind"] == "comment"})
-    titles: dict[str, str] = {}
+    titles: dict[str, tuple[str, bool]] = {}
     for chunk in _chunks(parents):
-        titles.update((f"i{i}", title) for i, title in session.execute(
-            select(Idea.id, Idea.title).where(Idea.id.in_(chunk))))
+        titles.update((f"i{i}", (title, state == "published")) for i, title, state in session.execute(
+            select(Idea.id, Idea.title, Idea.moderation_state).where(Idea.id.in_(chunk))))
     for item in found.values():
         if item["kind"] == "comment":
-            item["parent_title"] = titles.get(item["parent"], "")
+            # Whether the idea it answers is public too: under a held or hidden idea, nobody sees the comment.
+            item["parent_title"], item["parent_published"] = titles.get(item["parent"], ("", False))
     return found
 
 

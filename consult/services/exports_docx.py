@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from analysis.stance import is_check_question, response_kind, stance
 
 from ..models import utcnow
+from . import codebook_quotes
 from .exports import ExportContext, Progress, contribution_rows, counted
 from .exports_groups import Tally, differences, person_key, write_section
 from .exports_xlsx import method_notes
@@ -73,7 +74,10 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
             # clustering put here by its neighbours, is no evidence for the theme).
             weight = ((row["support"] or 0.0) + (1.0 if len(row["text"]) >= 40 else 0.0)
                       + (1.0 if on_topic(row["text"], words[theme_id]) else 0.0), row["id"])
-            quote = (weight, _clean(row["text"]), attribution(row, ctx), row["id"])
+            # A comment is quoted with the idea it answers: "Digital first shouldn't mean digital only" says little
+            # to a strategy writer who cannot see what it replied to.
+            context = _clean(row["parent_idea_title"]) if row["kind"] == "comment" else ""
+            quote = (weight, _clean(row["text"]), attribution(row, ctx), row["id"], context)
             if len(entry["quotes"]) < CANDIDATES:
                 heapq.heappush(entry["quotes"], quote)
             else:
@@ -81,7 +85,7 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
     return stats
 
 
-def distinct_quotes(candidates: list[tuple[Any, str, str, str]]) -> list[tuple[Any, str, str, str]]:
+def distinct_quotes(candidates: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The best QUOTES candidates, each saying something different (case and spacing aside)."""
     chosen, seen = [], set()
     for quote in sorted(candidates, reverse=True):
@@ -110,6 +114,9 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
     doc.add_paragraph(f"Themes from {version}, with {ctx.total:,} published contributions. Quotes are anonymous: "
                       "each gives only the month and the conversation it came from.")
     themes = [t for t in ctx.themes if t["id"] in stats]
+    # The quotes analysts chose for their codebook's themes; a theme with none gets the best supported.
+    picked = codebook_quotes.quotes(session, ctx.codebook, {t["id"]: t["contributions"] for t in themes
+                                                            if t["state"] == "active"}) if ctx.codebook else {}
     if not themes:
         doc.add_paragraph("There are no themes yet: run an analysis and adopt its themes as the codebook.")
     for t in themes:
@@ -131,10 +138,16 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
             cells[0].text, cells[1].text = key, value
         write_section(doc, ctx, differ[t["id"]], entry["size"])
         doc.add_heading("What people said", level=2)
-        quotes = distinct_quotes(entry["quotes"])
-        if not quotes:
-            doc.add_paragraph("No contributions to quote.")
-        for _, text, who, _item in quotes:
+        quotes = [(None, _clean(q["text"]), q["who"], q["id"], _clean(q["context"])) for q in picked.get(t["id"], [])]
+        if quotes:
+            doc.add_paragraph("Quotes chosen by the strategy team.")
+        else:
+            quotes = distinct_quotes(entry["quotes"])
+            doc.add_paragraph("Chosen automatically (the best supported on the theme's topic): no analyst has chosen "
+                              "quotes for this theme yet." if quotes else "No contributions to quote.")
+        for _, text, who, _item, *context in quotes:
+            if context and context[0]:
+                doc.add_paragraph(f"In reply to the idea “{context[0]}”:")
             paragraph = doc.add_paragraph(style="Quote")
             paragraph.add_run(f"“{text}”")
             doc.add_paragraph(f"— {who}")

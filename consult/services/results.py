@@ -180,8 +180,9 @@ def contribution_groups(session: Any, ids: list[str]) -> dict[str, str]:
 
 
 def theme_filters(result: dict[str, Any], found: dict[str, Any], categories: dict[str, str],
-                  min_cell: int = 5) -> dict[str, list[str]]:
-    """Phases and groups a theme's contributions can be filtered by (groups with fewer than ``min_cell`` left out)."""
+                  min_cell: int = 5, phase: str | None = None) -> dict[str, list[str]]:
+    """Phases and groups a theme's contributions can be filtered by: groups with fewer than ``min_cell`` of them
+    (in ``phase``, when one is chosen, as the two filters combine) are left out."""
     rows = contributions_by_id(result)
     phase_counts: dict[str, int] = {}
     group_counts: dict[str, int] = {}
@@ -189,7 +190,7 @@ def theme_filters(result: dict[str, Any], found: dict[str, Any], categories: dic
         if item in rows:
             phase_counts[rows[item]["phase"]] = phase_counts.get(rows[item]["phase"], 0) + 1
         group = categories.get(item)
-        if group:
+        if group and (phase is None or (item in rows and rows[item]["phase"] == phase)):
             group_counts[group] = group_counts.get(group, 0) + 1
     return {"phases": sorted(phase_counts),
             "groups": sorted(g for g, n in group_counts.items() if n >= min_cell and g != "unknown")}

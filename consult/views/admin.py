@@ -77,6 +77,7 @@ ACTION_LABELS = {
     "codebook.scope": "Marked a codebook theme in or out of scope",
     "codebook.undo": "Undid a codebook change",
     "codebook.code": "Coded contributions into a codebook theme",
+    "codebook.quote": "Chose the quotes of a codebook theme",
     "codebook.blind_sample": "Drew a sample for blind double-coding",
     "export": "Exported a consultation's analysis",
     "heard.save": "Saved a draft What we heard page",

@@ -14,7 +14,7 @@ from .. import authz
 from ..authz import allow
 from ..extensions import db
 from ..forms.analysis import StartAnalysisForm
-from ..models import AnalysisRun, Comment, Consultation, Phase
+from ..models import CATEGORY_LABELS, AnalysisRun, Comment, Consultation, Phase
 from ..services import analysis_runs, codebook, disclosure, queries, results, reweighting
 from ..services.errors import Conflict, Invalid
 from .helpers import page_arg
@@ -129,9 +129,14 @@ def theme(run_id: int, theme_id: int) -> Any:
         abort(404)
     rows = results.contributions_by_id(result)
     categories = results.contribution_groups(db.session, found["contributions"])
-    filters = results.theme_filters(result, found, categories, result.get("groups", {}).get("min_cell", 5))
-    phase = request.args.get("phase") if request.args.get("phase") in filters["phases"] else None
-    group = request.args.get("group") if request.args.get("group") in filters["groups"] else None
+    min_cell = result.get("groups", {}).get("min_cell", 5)
+    phases = results.theme_filters(result, found, categories, min_cell)["phases"]
+    phase = request.args.get("phase") if request.args.get("phase") in phases else None
+    # Groups are offered by their count in the chosen phase: four staff ideas in one phase could be recognised.
+    filters = results.theme_filters(result, found, categories, min_cell, phase)
+    asked = request.args.get("group") or None
+    group = asked if asked in filters["groups"] else None
+    too_few = asked if asked is not None and group is None and asked in CATEGORY_LABELS else None
     ids = results.filter_contributions(result, found, categories, phase, group)
     page = queries.Page(items=[], page=1, per_page=PER_PAGE, total=len(ids))
     page.page = min(max(1, page_arg()), page.pages)
@@ -140,7 +145,7 @@ def theme(run_id: int, theme_id: int) -> Any:
     idea_of = dict(db.session.execute(select(Comment.id, Comment.idea_id).where(Comment.id.in_(comment_ids))).all())
     return render_template("analysis/theme.html", run=item, result=result, theme=found, page=page, rows=rows,
                            idea_of=idea_of, percent=results.percent, support_text=results.support_text,
-                           filters=filters, phase=phase, group=group)
+                           filters=filters, phase=phase, group=group, too_few=too_few, min_cell=min_cell)
 
 
 @bp.route("/runs/<int:run_id>/groups")

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..forms import field_errors
 from ..forms.workspace import HeardForm, PublishForm
 from ..models import Consultation, Phase, Topic
-from ..services import challenge
+from ..services import challenge, codebook_quotes
 from ..services import codebook as cb
 from ..services.errors import Conflict, Invalid, NotFound
 
@@ -124,10 +124,12 @@ def edit(phase_id: int) -> Any:
                 return redirect(url_for("heard.edit", phase_id=phase.id))
         else:
             errors = field_errors(form)
-    counts = (challenge.phase_counts(db.session, [t for t in book.themes if t.state == "active"], phase.id)
-              if book is not None else {})
+    active = [t for t in book.themes if t.state == "active"] if book is not None else []
+    counts = challenge.phase_counts(db.session, active, phase.id) if book is not None else {}
+    quoted = {theme_id: len(found) for theme_id, found in codebook_quotes.quotes(
+        db.session, book, {t.id: [m.contribution for m in t.members] for t in active}).items()} if book else {}
     return render_template("heard/edit.html", consultation=consultation, phase=phase, book=book, page=page,
-                           values=values, errors=errors, counts=counts, seen=seen, saved=saved,
+                           values=values, errors=errors, counts=counts, quoted=quoted, seen=seen, saved=saved,
                            refusal=refusal), \
         (409 if saved is not None else 400) if errors else 200
 

@@ -25,7 +25,7 @@ from ..forms.workspace import (
     proposals_form,
 )
 from ..models import AnalysisRun, Codebook, CodebookTheme, Consultation, User
-from ..services import challenge, exports, queries
+from ..services import challenge, codebook_quotes, exports, queries
 from ..services import codebook as cb
 from ..services.errors import Conflict, Invalid, NotFound
 from ..services.text import plural
@@ -169,7 +169,9 @@ def _render_theme(consultation: Consultation, book: Codebook, item: CodebookThem
     shown = ({"label", "summary"} if item.state != "merged" else set()) | \
         ({"new_label", "new_summary"} if item.state == "active" else set())
     kept = [(TEXTS[k], v) for k, v in form.items() if k in TEXTS and k not in shown and str(v).strip()]
+    quoted = codebook_quotes.quotes(db.session, book, {item.id: [m.contribution for m in item.members]})[item.id]
     return render_template("workspace/theme.html", consultation=consultation, book=book, theme=item, texts=texts,
+                           quoted=quoted, quotes_max=codebook_quotes.QUOTES_MAX,
                            groups=groups, members=members, others=others, phases=phases, errors=errors, form=form,
                            other_options=[(str(o.id), o.label) for o in others], seen=form.get("seen") or
                            cb.stamp(item), moved_to=moved_to, kept=kept, refusal=refusal,
@@ -456,5 +458,5 @@ def export(consultation_id: int) -> Any:
     return response
 
 
-# The blind coding pages add their routes to this blueprint.
-from . import workspace_blind  # noqa: E402,F401
+# The blind coding and quote pages add their routes to this blueprint.
+from . import workspace_blind, workspace_quotes  # noqa: E402,F401

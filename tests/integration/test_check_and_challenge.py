@@ -32,6 +32,15 @@ def _setup(make):
     return {**data, "book": book, "later": later, "facilitator": facilitator}
 
 
+def _quote(data, theme, contributions_: list[str]) -> None:
+    """An analyst chooses these contributions as the theme's quotes (only chosen quotes are published)."""
+    from consult.services import codebook_quotes
+
+    assert codebook_quotes.choose(db.session, actor=data["analyst"], theme=theme, contributions=contributions_,
+                                  seen=cb.stamp(theme)) == len(contributions_)
+    db.session.commit()
+
+
 def test_statements_are_ideas_linked_to_the_codebook_and_counted(client, make) -> None:
     data = _setup(make)
     cid, book, later = data["consultation"].id, data["book"], data["later"]
@@ -78,6 +87,7 @@ def test_what_we_heard_page_is_written_published_and_linked_for_participants(cli
     data = _setup(make)
     phase, book = data["phase"], data["book"]
     first = book.themes[0]
+    _quote(data, first, [m.contribution for m in first.members if m.contribution.startswith("i")][:1])
     login(client, data["facilitator"])
     missing = client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
                           data={"introduction": "", "themes": [first.id], "publish": "y"})
@@ -138,6 +148,8 @@ def test_what_we_heard_quotes_the_same_words_once(client, make) -> None:
         db.session.flush()
         comment.up_count = 50
         first.members.append(CodebookMember(contribution=f"c{comment.id}", source="analyst"))
+    db.session.flush()
+    _quote(data, first, [m.contribution for m in first.members if m.contribution.startswith("c")][-3:])
     closed_phase(phase)
     db.session.commit()
     login(client, data["facilitator"])
@@ -145,3 +157,36 @@ def test_what_we_heard_quotes_the_same_words_once(client, make) -> None:
                 data={"introduction": "We asked.", "themes": [first.id], "publish": "y"})
     page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
     assert page.count(said) == 1
+
+
+def test_what_we_heard_quotes_a_comment_with_the_idea_it_answers_and_never_one_under_a_hidden_idea(
+        client, make) -> None:
+    from consult.models import CodebookMember
+
+    data = _setup(make)
+    phase, book = data["phase"], data["book"]
+    answered, hidden = data["ideas"][0], data["ideas"][1]
+    phase.state, phase.closes_at = "open", None
+    reply, _ = contributions.post_comment(db.session, data["authors"][4], answered,
+                                          "I hadn't thought of this, but it makes a lot of sense.")
+    secret, _ = contributions.post_comment(db.session, data["authors"][5], hidden,
+                                           "Under an idea the moderators hid, so nobody can read this.")
+    db.session.flush()
+    theme = book.themes[0]
+    theme.members = [CodebookMember(contribution=f"c{reply.id}", source="analyst"),
+                     CodebookMember(contribution=f"c{secret.id}", source="analyst")]
+    db.session.flush()
+    _quote(data, theme, [f"c{reply.id}", f"c{secret.id}"])  # both chosen; then the moderators hide the idea
+    hidden.moderation_state = "hidden"
+    closed_phase(phase)
+    db.session.commit()
+    login(client, data["facilitator"])
+    client.post(f"/facilitate/phases/{phase.id}/what-we-heard",
+                data={"introduction": "We asked.", "themes": [theme.id], "publish": "y"})
+    client.post("/logout")
+    page = client.get(f"/phases/{phase.id}/what-we-heard").get_data(as_text=True)
+    assert "I hadn&#39;t thought of this" in page
+    context = page[page.index("In reply to the idea"):page.index("I hadn&#39;t thought of this")]
+    assert f"“{answered.title}”" in context
+    # The hidden idea's title and the comment under it are not public anywhere else, so not here either.
+    assert "nobody can read this" not in page and hidden.title not in page

@@ -38,6 +38,8 @@ def test_adopt_keeps_the_engines_themes_and_members_with_their_own_ids(adopted) 
         # The engine's figures would go stale with the first merge or move: the summary keeps only the words.
         assert re.match(r"[\d,]+ contributions? \(", found["description"]) and not re.match(r"\d", theme.summary)
         assert theme.summary.startswith("About ") or theme.summary.startswith("Typical")
+        # Its typical example is nobody's chosen quote: it stays on the analysis page, out of what is published.
+        assert "Typical" in found["description"] and "“" not in theme.summary
     with pytest.raises(Conflict):
         cb.adopt(db.session, actor=adopted["analyst"], consultation=adopted["consultation"], run=run)
 

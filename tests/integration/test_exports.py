@@ -183,6 +183,28 @@ def test_docx_evidence_pack_has_themes_quotes_method_and_tracing(exported, clien
     assert re.search(rf"\b\d+% of {votes:,} votes in favour", facts["Where people agree and divide"])
 
 
+
+def test_docx_quotes_a_comment_with_the_idea_it_answers(exported, client) -> None:
+    from consult.models import CodebookMember
+
+    cid = exported["consultation"].id
+    idea = exported["ideas"][3]
+    reply, _ = contributions.post_comment(db.session, exported["authors"][4], idea,
+                                          "Digital first shouldn't mean digital only, for anyone at all.")
+    db.session.flush()
+    book = cb.for_consultation(db.session, cid)
+    theme = book.themes[1]
+    theme.members.append(CodebookMember(contribution=f"c{reply.id}", source="analyst"))
+    db.session.flush()
+    # A theme of the reply alone, so the reply is its quote.
+    cb.split(db.session, actor=exported["analyst"], theme=theme, contributions=[f"c{reply.id}"],
+             label="Digital only worries")
+    db.session.commit()
+    doc = Document(io.BytesIO(_download(client, cid, "docx")))
+    paragraphs = [p.text for p in doc.paragraphs]
+    quoted = paragraphs.index("“Digital first shouldn't mean digital only, for anyone at all.”")
+    assert paragraphs[quoted - 1] == f"In reply to the idea “{idea.title}”:"
+
 def test_polis_export_reads_back_with_the_same_vote_totals(exported, tmp_path: Path) -> None:
     folder = tmp_path / "polis"
     exports.write(db.session, consultation=exported["consultation"], fmt="polis", key="k", out=folder)

@@ -86,6 +86,23 @@ def _blind(world: World) -> dict[str, Any]:
     return {"contribution": _query(world, read), "theme": str(_id("codebook_theme_id", "first")(world))}
 
 
+def _quoted(world: World) -> dict[str, Any]:
+    """A contribution of the first theme, quoted for the strategy (so stopping quoting it changes something)."""
+    from consult.models import User
+    from consult.services import codebook_quotes
+
+    member = _member(world)
+
+    def choose() -> str:
+        theme = db.session.get(CodebookTheme, _id("codebook_theme_id", "first")(world))
+        analyst = db.session.scalar(select(User).where(User.role == "analyst").order_by(User.id))
+        if codebook_quotes.choose(db.session, actor=analyst, theme=theme, contributions=[member],
+                                  seen=codebook.stamp(theme)):
+            db.session.commit()
+        return member
+    return {"contribution": _query(world, choose)}
+
+
 def _proposals(world: World) -> dict[str, Any]:
     """Every proposed contribution left out of the codebook."""
     def read() -> list[str]:
@@ -204,6 +221,9 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
                                   "seen": _seen(w)}),
     "workspace.remove": ("analyst", {"consultation_id": "published", "theme_id": "first"},
                          lambda w: {"contributions": _member(w), "seen": _seen(w)}),
+    "workspace.choose_quotes": ("analyst", {"consultation_id": "published", "theme_id": "first"},
+                                lambda w: {"contributions": _member(w), "seen": _seen(w)}),
+    "workspace.drop_quote": ("analyst", {"consultation_id": "published", "theme_id": "first"}, _quoted),
     "workspace.scope": ("analyst", {"consultation_id": "published", "theme_id": "first"},
                         lambda w: {"seen": _seen(w)}),
     "workspace.undo": ("analyst", {"consultation_id": "published"},

@@ -99,3 +99,21 @@ def test_reweighted_theme_shares_count_each_group_as_its_reference_share() -> No
     # Young say theme 1 three times in four, old one time in four: a 50/50 population says it half the time.
     assert rows[1]["reweighted_share"] == 0.5 and rows[2]["reweighted_share"] == 0.5
     assert result["groups_left_out"] == ["tiny"]
+
+
+def test_a_cell_of_few_people_in_a_large_group_says_so_rather_than_that_the_group_is_too_small() -> None:
+    contributions, primary = [], {}
+    # 40 physios (5 of them on theme 1) and 12 dietitians: the dietitians are too few to break down at all.
+    for person in range(40):
+        cid = f"s{person}"
+        contributions.append(idea(cid, author=f"physio{person}", groups={"profession": "physio"}))
+        primary[cid] = 1 if person < 5 else 0
+    for person in range(12):
+        cid = f"k{person}"
+        contributions.append(idea(cid, author=f"dietitian{person}", groups={"profession": "dietitian"}))
+        primary[cid] = 0
+    published = disclosed_group_breakdown(Dataset(contributions, [], []), primary, [0, 1])
+    table = next(t for t in published["tables"] if t["phase"] is None and t["dimension"] == "profession")
+    cells = {(row["theme"], c["group"]): c for row in table["themes"] for c in row["cells"]}
+    assert cells[(1, "physio")]["suppressed"] == f"fewer than {DEFAULT.min_count} people"
+    assert cells[(0, "dietitian")]["suppressed"] == "group too small to break down"
