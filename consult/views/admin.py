@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "phase.premoderation": "Changed a phase's pre-moderation",
     "anomaly.exclude": "Excluded flagged votes from analyses",
     "anomaly.dismiss": "Dismissed an anomaly flag",
+    "anomaly.reopen": "Reopened an anomaly flag (its excluded votes count again)",
     "analysis.request": "Asked for an analysis run",
     "user.reset_password": "Reset their password",
     "user.change_password": "Changed their password",

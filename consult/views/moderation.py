@@ -19,6 +19,7 @@ from ..forms.moderation import AnomalyForm, DecisionForm, EditForm, Premoderatio
 from ..models import AnomalyFlag, Comment, Consultation, Idea, ModerationCase, Phase
 from ..services import anomalies, moderation, queries
 from ..services.errors import Invalid, NotFound, ServiceError
+from ..services.text import plural
 from .helpers import page_arg, user_or_none
 
 bp = Blueprint("moderation", __name__)
@@ -421,12 +422,22 @@ def anomaly_list(consultation_id: int) -> Any:
         db.session.rollback()
         flash("The database was busy, so new patterns were not looked for this time.", "info")
     status = request.args.get("status") if request.args.get("status") in ("excluded", "dismissed") else "open"
-    page = queries.paginate(db.session, anomalies.flags_query(consultation_id, status=status), page_arg(),
+    return _anomaly_page(consultation, status, page_arg())
+
+
+def _anomaly_page(consultation: Consultation, status: str, number: int, *, flag_id: int | None = None,
+                  errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Any:
+    """One page of flags with this status; after a problem, the errors and what was typed on that flag's card."""
+    page = queries.paginate(db.session, anomalies.flags_query(consultation.id, status=status), number,
                             FLAGS_PER_PAGE)
     texts = anomalies.flag_texts(db.session, page.items,
-                                 safeguard=authz.can(current_user, consultation_id, "safeguard"))
+                                 safeguard=authz.can(current_user, consultation.id, "safeguard"))
+    errors = errors or {}
     return render_template("moderation/anomalies.html", consultation=consultation, status=status, page=page,
-                           flags=page.items, texts=texts, errors={})
+                           flags=page.items, texts=texts, errors={f"{k}-{flag_id}": v for k, v in errors.items()},
+                           card_errors=errors, failed=flag_id, typed=typed or {},
+                           excluded=anomalies.excluded_counts(db.session, [f.id for f in page.items])), \
+        400 if errors else 200
 
 
 @bp.route("/moderation/anomalies/<int:flag_id>", methods=["POST"])
@@ -435,16 +446,27 @@ def anomaly_decide(flag_id: int) -> Any:
     """Exclude a flagged burst's votes from the analysis, or dismiss the flag, with a reason."""
     flag = authz.get_staff_object(AnomalyFlag, flag_id, "facilitate", lambda f: f.consultation_id)
     form = AnomalyForm()
+    form.validate_on_submit()  # text fields only; the service checks them and says what is wrong
+    action = form.action.data or ""
     try:
-        if not form.validate_on_submit():
-            raise Invalid("There is a problem", field_errors(form))
-        excluded = anomalies.decide(db.session, current_user, flag, form.action.data, form.reason.data)
+        count = anomalies.decide(db.session, current_user, flag, action, form.reason.data)
+    except Invalid as exc:
+        # Show the card again with what is wrong and what was typed, on the page it was on.
+        db.session.rollback()
+        consultation = db.session.get(Consultation, flag.consultation_id)
+        number = authz.parse_id(form.page.data) or 1
+        return _anomaly_page(consultation, flag.status, min(number, 1_000_000), flag_id=flag.id,
+                             errors=exc.field_errors, typed={"action": action, "reason": form.reason.data or ""})
     except ServiceError as exc:
         db.session.rollback()
-        message = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
-        flash(message, "error")
+        flash(exc.message, "error")
         return redirect(url_for("moderation.anomaly_list", consultation_id=flag.consultation_id))
     db.session.commit()
-    flash(f"{excluded:,} votes are now left out of analyses." if form.action.data == "exclude"
-          else "The flag has been dismissed.", "success")
+    if action == "reopen":
+        flash("The flag is waiting for a decision again." + (
+            f" {plural(count, 'vote')} {'counts' if count == 1 else 'count'} in analyses again." if count else ""),
+              "success")
+    else:
+        flash(f"{plural(count, 'vote')} {'is' if count == 1 else 'are'} now left out of analyses."
+              if action == "exclude" else "The flag has been dismissed.", "success")
     return redirect(url_for("moderation.anomaly_list", consultation_id=flag.consultation_id))
