@@ -104,17 +104,30 @@ def _summary(why: str, events: list[_Event]) -> dict[str, Any]:
             "one_network": max((len(u) for u in per_network.values()), default=0), "user_ids": users}
 
 
+def _digest(signature: str) -> str:
+    """What a pattern is stored under, so a later scan knows it was flagged already."""
+    return hashlib.sha256(signature.encode()).hexdigest()[:64]
+
+
+def unrecorded(session: Session, consultation_id: int, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The patterns ``find`` found that are not flagged yet (once each), read in one query: each visit of the
+    page looks again, and most of what it finds was flagged on an earlier visit."""
+    known = set(session.scalars(select(AnomalyFlag.signature).where(AnomalyFlag.consultation_id == consultation_id)))
+    fresh: list[dict[str, Any]] = []
+    for spec in found:
+        digest = _digest(spec["signature"])
+        if digest not in known:
+            known.add(digest)
+            fresh.append(spec)
+    return fresh
+
+
 def _flag(session: Session, consultation_id: int, kind: str, signature: str, *, phase_id: int | None,
-          first: datetime, last: datetime, detail: dict[str, Any], **target: int) -> bool:
-    """Store a flag unless the same pattern was flagged before; True when it is new."""
-    digest = hashlib.sha256(signature.encode()).hexdigest()[:64]
-    exists = session.scalar(select(AnomalyFlag.id).where(AnomalyFlag.consultation_id == consultation_id,
-                                                         AnomalyFlag.signature == digest))
-    if exists is not None:
-        return False
-    session.add(AnomalyFlag(consultation_id=consultation_id, phase_id=phase_id, kind=kind, signature=digest,
-                            detail=detail, first_at=first, last_at=last, status="open", **target))
-    return True
+          first: datetime, last: datetime, detail: dict[str, Any], **target: int) -> None:
+    """Store a new flag."""
+    session.add(AnomalyFlag(consultation_id=consultation_id, phase_id=phase_id, kind=kind,
+                            signature=_digest(signature), detail=detail, first_at=first, last_at=last,
+                            status="open", **target))
 
 
 def scan(session: Session, consultation_id: int, *, thresholds: Thresholds | None = None) -> int:
@@ -124,9 +137,11 @@ def scan(session: Session, consultation_id: int, *, thresholds: Thresholds | Non
 
 def record(session: Session, consultation_id: int, found: list[dict[str, Any]]) -> int:
     """Raise the flags ``find`` found (each once: a flag already raised is left as it is); how many were new."""
-    new = sum(_flag(session, consultation_id, **spec) for spec in found)
+    fresh = unrecorded(session, consultation_id, found)
+    for spec in fresh:
+        _flag(session, consultation_id, **spec)
     session.flush()
-    return new
+    return len(fresh)
 
 
 def find(session: Session, consultation_id: int, *, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:

@@ -414,10 +414,12 @@ def anomaly_list(consultation_id: int) -> Any:
     try:
         # The looking is a read (a third of a second on the demo); only raising new flags takes the write lock.
         found = anomalies.find(db.session, consultation_id)
+        fresh = anomalies.unrecorded(db.session, consultation_id, found)
         db.session.commit()
-        with write_intent():
-            anomalies.record(db.session, consultation_id, found)
-            db.session.commit()
+        if fresh:  # most visits find only what was flagged before, and need no write lock
+            with write_intent():
+                anomalies.record(db.session, consultation_id, fresh)
+                db.session.commit()
     except OperationalError:
         db.session.rollback()
         flash("The database was busy, so new patterns were not looked for this time.", "info")

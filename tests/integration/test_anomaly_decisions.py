@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consult.extensions import db
 from consult.models import AnomalyFlag, AuditEvent, ConsultationAssignment, VoteExclusion
@@ -88,3 +88,39 @@ def test_an_exclusion_made_by_mistake_can_be_reopened_and_the_votes_count_again(
     again = client.post(f"/moderation/anomalies/{flag.id}", data={"action": "reopen", "reason": "Twice"},
                         follow_redirects=True)
     assert "already waiting for a decision" in again.get_data(as_text=True)
+
+
+def _bursts(make, phase, ideas: int) -> None:
+    """This many ideas, each voted for by the same ten brand-new accounts within minutes."""
+    voters = [make.user() for _ in range(10)]
+    for n in range(ideas):
+        idea, _ = contributions.post_idea(db.session, make.user(), phase.topics[0], f"Idea number {n}",
+                                          f"A different suggestion, number {n}")
+        for voter in voters:
+            contributions.vote(db.session, voter, "idea", idea.id, 1)
+    db.session.commit()
+
+
+def test_looking_again_for_unusual_activity_costs_the_same_however_many_patterns_were_flagged(app, make) -> None:
+    from tests.integration.test_facilitate import _count_queries
+
+    counts = []
+    for groups in (2, 8):
+        db.session.execute(AnomalyFlag.__table__.delete())
+        phase = make.phase()
+        _bursts(make, phase, groups)
+        facilitator = make.user(role="facilitator")
+        db.session.add(ConsultationAssignment(consultation_id=phase.consultation_id, user_id=facilitator.id,
+                                              role="facilitator"))
+        db.session.commit()
+        client = app.test_client()
+        login(client, facilitator)
+        url = f"/moderation/{phase.consultation_id}/anomalies"
+        client.get(url)  # the first visit raises the flags
+        assert db.session.scalar(select(func.count()).select_from(AnomalyFlag).where(
+            AnomalyFlag.consultation_id == phase.consultation_id, AnomalyFlag.kind == "vote_burst")) == groups
+        with _count_queries() as statements:
+            assert client.get(url).status_code == 200
+        counts.append(len(statements))
+    # Each visit looks again; what was flagged before is known from one query, not one query per pattern.
+    assert counts[0] == counts[1], counts
