@@ -71,7 +71,10 @@ def page(consultation_id: int) -> Any:
     return render_template("inclusion/page.html", consultation=consultation, phase=phase, who=who, report=report,
                            summary=inclusion.summary_paragraph(report), rule=disclosure.describe_policy(policy),
                            over_time=over_time, dimensions=inclusion.DIMENSIONS, questions=equality.QUESTIONS,
-                           region_note=inclusion.REGION_NOTE, errors={})
+                           region_note=inclusion.REGION_NOTE, errors={},
+                           # Where outreach can be typed in now, for the "what you can do" list.
+                           offline_phases=[p for p in consultation.phases
+                                           if workshops.accepting(db.session, p)[0]])
 
 
 @bp.route("/consultations/<int:consultation_id>/inclusion/questions", methods=["POST"])
