@@ -11,6 +11,7 @@ from consult.extensions import db
 from consult.models import Idea, OfflineContribution, OfflineEvent, utcnow
 from consult.services import workshops
 from tests.integration.test_facilitate import _facilitator
+from tests.integration.test_inclusion import upload
 
 
 def _event(phase_id: int, **values) -> OfflineEvent:
@@ -99,3 +100,16 @@ def test_the_event_part_of_the_hand_entry_form_says_what_is_wrong_and_keeps_what
     assert "Weekend respite would let me keep working." in page and 'value="about ten"' in page
     assert db.session.scalar(select(func.count()).select_from(Idea)) == 0
     assert db.session.scalar(select(func.count()).select_from(OfflineEvent)) == 2
+
+
+def test_the_offline_page_states_the_file_size_limit_the_upload_applies(client, make) -> None:
+    phase = make.phase(state="open")
+    _facilitator(client, make)
+    url = f"/facilitate/phases/{phase.id}/workshops"
+    page = client.get(url).get_data(as_text=True)
+    assert "Up to 2,000 rows and 200 KB a file." in page
+    assert f"<a href=\"/facilitate/phases/{phase.id}/topics\">phase's topics</a>" in page  # typing in by hand
+    # Under the request limit (256 KB), over the file limit the page states: refused with the same figure.
+    big = "topic,title,idea,channel,event,date\n" + "x" * (220 * 1024)
+    response = client.post(url, data=upload(big), content_type="multipart/form-data")
+    assert response.status_code == 400 and "larger than 200 KB" in response.get_data(as_text=True)
