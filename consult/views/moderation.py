@@ -317,10 +317,18 @@ def bulk(consultation_id: int) -> Any:
         flash(exc.message, "error")
         return redirect(request.referrer or url_for("moderation.queue", consultation_id=consultation_id))
     db.session.commit()
-    flash(f"Done: {len(form.case_id.data)} {'contribution' if len(form.case_id.data) == 1 else 'contributions'}.",
-          "success")
+    flash(_decided(len(form.case_id.data), form.action.data), "success")
     target = "moderation.safeguarding" if restricted else "moderation.queue"
     return redirect(url_for(target, consultation_id=consultation_id))
+
+
+def _decided(count: int, action: str | None) -> str:
+    """What a decision did, in words, so a moderator working down the queue can check it was the one meant."""
+    items = plural(count, "contribution")
+    return {"publish": f"{items} published.", "hide": f"{items} hidden, with your reason shown in place.",
+            "restore": f"{items} restored.",
+            "dismiss": f"Reports on {items} closed; {'it is' if count == 1 else 'they are'} left as "
+                       f"{'it was' if count == 1 else 'they were'}."}.get(action or "", f"{items} decided.")
 
 
 @bp.route("/moderation/cases/<int:case_id>", methods=["GET", "POST"])
@@ -340,7 +348,7 @@ def case(case_id: int) -> Any:
                 errors = getattr(exc, "field_errors", {}) or {"action": exc.message}
             else:
                 db.session.commit()
-                flash("Your decision has been recorded.", "success")
+                flash(f"Your decision has been recorded. {_decided(1, form.action.data)}", "success")
                 return redirect(url_for("moderation.safeguarding" if item_case.restricted else "moderation.queue",
                                         consultation_id=item_case.consultation_id))
         else:
