@@ -260,6 +260,10 @@ def _clean_phase(session: Session, *, consultation_id: int, exclude_id: int | No
     if typed_ok and state == "open" and (opens is None or opens > now):
         errors["opens_at"] = ("This phase is already open, so it needs an opening time in the past. "
                               "To stop contributions, close it from the dashboard.")
+    if typed_ok and state == "open" and closes is not None and closes <= now:
+        # A mistyped year would close a live phase with no confirmation, mid-post for everyone taking part.
+        errors["closes_at"] = ("This phase is open, so its closing time must be in the future. "
+                               "To close it now, use Close now on the dashboard, which asks first.")
     if typed_ok and state == "draft" and closes is not None and closes <= now:
         # Otherwise the schedule would record a phase that ran and closed without anyone able to take part.
         errors["closes_at"] = "This phase has not opened yet, so its closing time must be in the future"

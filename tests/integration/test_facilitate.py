@@ -334,6 +334,20 @@ def test_scheduled_opening_happens_on_the_next_request(client, make) -> None:
     assert "The schedule" in history
 
 
+def test_an_open_phase_is_not_closed_by_a_closing_time_typed_in_the_past(client, make) -> None:
+    phase = make.phase(state="open")
+    _facilitator(client, make)
+    # Opened yesterday; a closing day typed as today's date an hour ago (say "7" for "17") is after the opening.
+    opened = typed_time.TypedDateTime.from_utc(phase.opens_at)
+    typo = typed_time.TypedDateTime.from_utc(utcnow() - timedelta(hours=1))
+    response = client.post(f"/facilitate/phases/{phase.id}/edit", data=_phase_form(
+        **_schedule("opens_at", opened.day, opened.month, opened.year, opened.time),
+        **_schedule("closes_at", typo.day, typo.month, typo.year, typo.time)))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "To close it now, use Close now on the dashboard" in page
+    assert _fresh(Phase, phase.id).state == "open" and _transitions(phase.id) == []
+
+
 def test_tick_command_applies_due_changes(app, make) -> None:
     phase = make.phase(state="open")
     phase.closes_at = utcnow() - timedelta(minutes=1)
