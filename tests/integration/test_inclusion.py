@@ -69,7 +69,7 @@ def test_inclusion_page_flags_under_represented_groups_with_source(client, app, 
     assert "Physiotherapist" in page and "Missing:" in page
     # Under-represented groups come with what to do about them: outreach typed in where it can be now.
     assert "What you can do about it" in page
-    assert f'href="/facilitate/phases/{phase.id}/workshops">offline contributions for phase 1</a>' in page
+    assert f'href="/facilitate/phases/{phase.id}/workshops">workshop, paper and phone input for phase 1</a>' in page
     assert 'href="#over-time">participation over time</a>' in page
     phase.state, phase.closes_at = "closed", utcnow()
     db.session.commit()
