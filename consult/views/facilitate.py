@@ -233,11 +233,12 @@ def edit_phase(phase_id: int) -> Any:
 @bp.route("/phases/<int:phase_id>/open", methods=["GET", "POST"])
 @allow("facilitator")
 def open_phase(phase_id: int) -> Any:
-    """Open a phase now; reopening a closed one asks first, and for its new planned closing time."""
+    """Open a phase now, after a confirmation page; reopening a closed one also asks for its new closing time."""
     phase = _phase(phase_id)
     form = PhaseChangeForm()
     if phases.scheduled_state(phase, utcnow()) != "closed":
-        if request.method == "GET":
+        # Opening cannot be taken back (what people add stays, and an opened phase cannot be deleted): ask first.
+        if request.method == "GET" or form.confirmed.data != "yes":
             return _confirm_change(phase, "open", form)
         return _change_state(phase, form, phases.open_phase, "is now open.")
     if request.method == "GET" or form.confirmed.data != "yes":

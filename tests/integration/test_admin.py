@@ -99,7 +99,7 @@ def test_audit_log_lists_privileged_actions_newest_first_and_filters_them(client
     phase = make.phase(state="draft")
     login(client, admin)
     client.post(f"/admin/users/{person.id}", data={"role": "analyst"})
-    client.post(f"/facilitate/phases/{phase.id}/open")
+    client.post(f"/facilitate/phases/{phase.id}/open", data={"confirmed": "yes"})
 
     page = client.get("/admin/audit").get_data(as_text=True)
     assert page.index("Opened a phase") < page.index("Changed someone&#39;s role")

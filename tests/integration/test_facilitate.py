@@ -296,8 +296,12 @@ def test_open_then_close_records_who_when_from_and_to(client, make) -> None:
     phase = make.phase(state="draft")
     facilitator = _facilitator(client, make)
     before = utcnow()
-    response = client.post(f"/facilitate/phases/{phase.id}/open", data={"next": "/facilitate/?page=1"},
-                           follow_redirects=True)
+    # The dashboard's button asks first: opening cannot be taken back.
+    asked = client.post(f"/facilitate/phases/{phase.id}/open", data={"next": "/facilitate/?page=1"})
+    assert asked.status_code == 200 and "but not undo the opening" in asked.get_data(as_text=True)
+    assert _transitions(phase.id) == []
+    response = client.post(f"/facilitate/phases/{phase.id}/open",
+                           data={"next": "/facilitate/?page=1", "confirmed": "yes"}, follow_redirects=True)
     assert "is now open" in response.get_data(as_text=True)
     response = client.post(f"/facilitate/phases/{phase.id}/close", data={"confirmed": "yes"},
                            follow_redirects=True)
@@ -477,8 +481,8 @@ def test_every_facilitator_form_carries_a_csrf_token_and_posts_without_one_fail(
             assert _transitions(phase.id) == []
             dashboard = client.get("/facilitate/").get_data(as_text=True)
             token = re.search(r'name="csrf_token" value="([^"]+)"', dashboard)
-            assert client.post(f"/facilitate/phases/{phase.id}/open", data={"csrf_token": token.group(1)}
-                               ).status_code == 302
+            assert client.post(f"/facilitate/phases/{phase.id}/open", data={"csrf_token": token.group(1),
+                                                                            "confirmed": "yes"}).status_code == 302
             assert [t[1] for t in _transitions(phase.id)] == ["open"]
     finally:
         db.dispose()
