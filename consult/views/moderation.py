@@ -251,8 +251,11 @@ def _queue_page(consultation_id: int, restricted: bool, form: DecisionForm | Non
     page = moderation.queue(db.session, consultation.id, restricted=restricted, status=filters["status"],
                             reason=filters["reason"], state=filters["state"], phase_id=filters["phase"],
                             kind=filters["kind"], page=page_arg(), per_page=int(current_app.config["PAGE_SIZE"]))
+    # After a problem the page shows what was chosen and typed again, so nothing has to be redone.
+    kept = {"case_ids": set(form.case_id.data or []) if form else set(),
+            "action": (form.action.data or "") if form else "", "reason": (form.reason.data or "") if form else ""}
     return render_template("moderation/queue.html", consultation=consultation, page=page, restricted=restricted,
-                           filters=filters, reasons=moderation.REASON_LABELS, errors=errors or {},
+                           filters=filters, reasons=moderation.REASON_LABELS, errors=errors or {}, kept=kept,
                            can_facilitate=authz.can(current_user, consultation.id, "facilitate")), \
         400 if errors else 200
 
@@ -313,13 +316,15 @@ def bulk(consultation_id: int) -> Any:
         db.session.rollback()
         return _queue_page(consultation_id, restricted, form, exc.field_errors)
     except ServiceError as exc:
+        # Usually a post withdrawn by its author meanwhile: nothing was applied; say why and keep the choices.
         db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(request.referrer or url_for("moderation.queue", consultation_id=consultation_id))
+        return _queue_page(consultation_id, restricted, form, {"case_id": f"{exc.message} Nothing was changed."})
     db.session.commit()
     flash(_decided(len(form.case_id.data), form.action.data), "success")
     target = "moderation.safeguarding" if restricted else "moderation.queue"
-    return redirect(url_for(target, consultation_id=consultation_id))
+    # Back to the same filtered list, so a moderator working through one reason or phase stays in it.
+    filters = {k: v for k, v in request.args.items() if k in ("status", "reason", "state", "kind", "phase")}
+    return redirect(url_for(target, consultation_id=consultation_id, **filters))
 
 
 def _decided(count: int, action: str | None) -> str:
