@@ -45,7 +45,9 @@ def test_a_bulk_decision_that_cannot_be_applied_keeps_what_was_chosen_and_typed(
     page = forgot.get_data(as_text=True)
     assert forgot.status_code == 400 and "Choose what to do" in page
     assert all(f'value="{c}" checked' in page for c in cases)
-    assert 'value="It repeats another post word for word"' in page
+    assert 'value="It repeats another post word for word"' in page and "<title>Error: Moderation queue" in page
+    # One element per id: the filter's reason list is not the box the error summary and the label point to.
+    assert page.count('id="reason"') == 1 and 'id="filter-reason"' in page and 'for="filter-reason"' in page
 
     # One withdrawn by its author meanwhile: nothing is applied, the page says why and keeps the choices.
     moderation.withdraw(db.session, author, ideas[1])
