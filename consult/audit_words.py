@@ -26,8 +26,11 @@ KEY_WORDS = {
 FIELD_WORDS = {"opens_at": "opening time", "closes_at": "closing time", "audience": "who can take part",
                "requires_verified_staff": "checked staff only", "is_published": "published"}
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?$")
+# Kinds of unusual activity, as the Unusual activity page names them.
+_KINDS = {"vote_burst": "burst of votes", "post_burst": "burst of posts", "duplicate_text": "near-identical texts"}
 _STATUS = {"open": "open", "closed": "closed", "held": "waiting for a moderator", "published": "published",
-           "hidden": "hidden", "withdrawn": "withdrawn", "draft": "not open yet"}
+           "hidden": "hidden", "withdrawn": "withdrawn", "draft": "not open yet", "excluded": "votes left out",
+           "dismissed": "dismissed"}
 
 
 def key_words(key: str) -> str:
@@ -63,6 +66,8 @@ def value_words(key: str, value: Any) -> str:
             return DECISION_WORDS.get(value, value)
         if key == "category":
             return CATEGORY_LABELS.get(value, value)
+        if key == "kind" and value in _KINDS:
+            return _KINDS[value]
         if key.endswith("status") or key.endswith("state"):
             return _STATUS.get(value, value)
     return str(value)

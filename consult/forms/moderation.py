@@ -66,12 +66,12 @@ class PremoderationForm(Form):
 
 
 class AnomalyForm(Form):
-    """A facilitator's decision on a flagged pattern, with the reason recorded."""
+    """A facilitator's decision on a flagged pattern (exclude, dismiss or reopen), with the reason recorded; the
+    service checks both fields and says what is wrong."""
 
-    action = RadioField("Decision", choices=[("exclude", "Exclude"), ("dismiss", "Dismiss")],
-                        validators=[InputRequired("Choose what to do")])
-    reason = StringField("Reason", validators=[InputRequired("Enter the reason for your decision"),
-                                               Length(max=500, message="The reason must be 500 characters or fewer")])
+    action = StringField("Decision")
+    reason = StringField("Reason")
+    page = StringField()  # the page of flags the form was on, to show it again after a problem
 
 
 class SuspendAuthorForm(Form):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, and_, literal, or_, select, union_all
+from sqlalchemy import Select, and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -29,6 +29,9 @@ from ..models import (
 )
 from . import audit
 from .errors import Conflict, Invalid
+
+# The longest reason a decision keeps (the column's length).
+REASON_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -101,17 +104,30 @@ def _summary(why: str, events: list[_Event]) -> dict[str, Any]:
             "one_network": max((len(u) for u in per_network.values()), default=0), "user_ids": users}
 
 
+def _digest(signature: str) -> str:
+    """What a pattern is stored under, so a later scan knows it was flagged already."""
+    return hashlib.sha256(signature.encode()).hexdigest()[:64]
+
+
+def unrecorded(session: Session, consultation_id: int, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The patterns ``find`` found that are not flagged yet (once each), read in one query: each visit of the
+    page looks again, and most of what it finds was flagged on an earlier visit."""
+    known = set(session.scalars(select(AnomalyFlag.signature).where(AnomalyFlag.consultation_id == consultation_id)))
+    fresh: list[dict[str, Any]] = []
+    for spec in found:
+        digest = _digest(spec["signature"])
+        if digest not in known:
+            known.add(digest)
+            fresh.append(spec)
+    return fresh
+
+
 def _flag(session: Session, consultation_id: int, kind: str, signature: str, *, phase_id: int | None,
-          first: datetime, last: datetime, detail: dict[str, Any], **target: int) -> bool:
-    """Store a flag unless the same pattern was flagged before; True when it is new."""
-    digest = hashlib.sha256(signature.encode()).hexdigest()[:64]
-    exists = session.scalar(select(AnomalyFlag.id).where(AnomalyFlag.consultation_id == consultation_id,
-                                                         AnomalyFlag.signature == digest))
-    if exists is not None:
-        return False
-    session.add(AnomalyFlag(consultation_id=consultation_id, phase_id=phase_id, kind=kind, signature=digest,
-                            detail=detail, first_at=first, last_at=last, status="open", **target))
-    return True
+          first: datetime, last: datetime, detail: dict[str, Any], **target: int) -> None:
+    """Store a new flag."""
+    session.add(AnomalyFlag(consultation_id=consultation_id, phase_id=phase_id, kind=kind,
+                            signature=_digest(signature), detail=detail, first_at=first, last_at=last,
+                            status="open", **target))
 
 
 def scan(session: Session, consultation_id: int, *, thresholds: Thresholds | None = None) -> int:
@@ -121,9 +137,11 @@ def scan(session: Session, consultation_id: int, *, thresholds: Thresholds | Non
 
 def record(session: Session, consultation_id: int, found: list[dict[str, Any]]) -> int:
     """Raise the flags ``find`` found (each once: a flag already raised is left as it is); how many were new."""
-    new = sum(_flag(session, consultation_id, **spec) for spec in found)
+    fresh = unrecorded(session, consultation_id, found)
+    for spec in fresh:
+        _flag(session, consultation_id, **spec)
     session.flush()
-    return new
+    return len(fresh)
 
 
 def find(session: Session, consultation_id: int, *, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
@@ -368,13 +386,22 @@ def flag_texts(session: Session, flags: list[AnomalyFlag], *, safeguard: bool) -
 
 def decide(session: Session, actor: User, flag: AnomalyFlag, action: str, reason: str | None,
            *, now: datetime | None = None) -> int:
-    """Exclude a flagged burst's votes from the analysis, or dismiss the flag; returns votes excluded."""
+    """Exclude a flagged burst's votes from the analysis, dismiss the flag, or reopen a decided one (its votes
+    count again); returns votes excluded, or for a reopening the votes that count again."""
     now = now or utcnow()
     text = " ".join((reason or "").split())
+    errors = {}
+    if action not in ("exclude", "dismiss", "reopen"):
+        errors["action"] = "Choose what to do"
     if not text:
-        raise Invalid("There is a problem", {"reason": "Enter the reason for your decision"})
-    if action not in ("exclude", "dismiss"):
-        raise Invalid("There is a problem", {"action": "Choose what to do"})
+        errors["reason"] = ("Enter why you are reopening it" if action == "reopen" else
+                            "Enter the reason for your decision")
+    elif len(text) > REASON_MAX:
+        errors["reason"] = f"The reason must be {REASON_MAX} characters or fewer"
+    if errors:
+        raise Invalid("There is a problem", errors)
+    if action == "reopen":
+        return _reopen(session, actor, flag, text)
     if flag.status != "open":
         raise Conflict("This flag has already been decided.")
     excluded = 0
@@ -397,6 +424,26 @@ def decide(session: Session, actor: User, flag: AnomalyFlag, action: str, reason
                  votes_excluded=excluded)
     session.flush()
     return excluded
+
+
+def _reopen(session: Session, actor: User, flag: AnomalyFlag, text: str) -> int:
+    """Put a decided flag back in the waiting list; votes it left out of analyses count again."""
+    if flag.status == "open":
+        raise Conflict("This flag is already waiting for a decision.")
+    restored = session.execute(delete(VoteExclusion).where(VoteExclusion.flag_id == flag.id)).rowcount or 0
+    audit.record(session, actor, "anomaly.reopen", "anomaly_flag", flag.id, kind=flag.kind, reason=text,
+                 from_status=flag.status, votes_restored=restored)
+    flag.status, flag.decision_reason, flag.decided_by_id, flag.decided_at = "open", None, None, None
+    session.flush()
+    return restored
+
+
+def excluded_counts(session: Session, flag_ids: list[int]) -> dict[int, int]:
+    """How many votes each of these flags leaves out of analyses now."""
+    if not flag_ids:
+        return {}
+    return dict(session.execute(select(VoteExclusion.flag_id, func.count()).where(VoteExclusion.flag_id.in_(flag_ids))
+                                .group_by(VoteExclusion.flag_id)).all())
 
 
 def excluded_votes(session: Session) -> set[tuple[int, str]]:

@@ -260,6 +260,10 @@ def _clean_phase(session: Session, *, consultation_id: int, exclude_id: int | No
     if typed_ok and state == "open" and (opens is None or opens > now):
         errors["opens_at"] = ("This phase is already open, so it needs an opening time in the past. "
                               "To stop contributions, close it from the dashboard.")
+    if typed_ok and state == "open" and closes is not None and closes <= now:
+        # A mistyped year would close a live phase with no confirmation, mid-post for everyone taking part.
+        errors["closes_at"] = ("This phase is open, so its closing time must be in the future. "
+                               "To close it now, use Close now on the dashboard, which asks first.")
     if typed_ok and state == "draft" and closes is not None and closes <= now:
         # Otherwise the schedule would record a phase that ran and closed without anyone able to take part.
         errors["closes_at"] = "This phase has not opened yet, so its closing time must be in the future"
@@ -409,8 +413,9 @@ def move_topic(session: Session, actor: User, topic: Topic, direction: str) -> b
 
 def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str | None, body: str | None,
                     channel: str | None, category: str | None, profession: str | None = None,
-                    now: datetime | None = None) -> tuple[Idea, bool]:
-    """Enter an idea gathered at a workshop, on paper or by phone; returns (idea, created) like post_idea."""
+                    event: workshops.EventChoice | None = None, now: datetime | None = None) -> tuple[Idea, bool]:
+    """Enter an idea gathered at a workshop, on paper or by phone, optionally from a recorded event (which counts
+    it with that group of people); returns (idea, created) like post_idea."""
     _require_facilitator(actor, topic.phase.consultation_id, session)
     now = now or utcnow()
     errors: dict[str, str] = {}
@@ -429,6 +434,8 @@ def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str |
         clean_title = ""
     clean_body = _text(body, errors, field="body", label="the idea", max_length=IDEA_BODY_MAX,
                        single_line=False)
+    chosen = workshops.check_event_choice(session, topic.phase, channel, event or workshops.EventChoice(), errors,
+                                          now.date())
     if errors:
         raise Invalid("There is a problem", errors)
     ok, why = workshops.accepting(session, topic.phase, now)
@@ -443,7 +450,16 @@ def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str |
         return existing, False
     on_behalf = OnBehalf(channel=channel or "", category=None if category == CATEGORY_UNKNOWN else category,
                          profession=profession or None)
-    return post_idea(session, actor, topic, clean_title, clean_body, on_behalf=on_behalf, now=now)
+    if chosen is None:
+        return post_idea(session, actor, topic, clean_title, clean_body, on_behalf=on_behalf, now=now)
+    recorded = workshops.entry_event(session, topic.phase, chosen)
+    print_ = workshops.entry_fingerprint(topic, clean_title, clean_body, recorded)
+    uploaded = workshops.already_entered(session, topic.phase, print_)
+    if uploaded is not None:
+        return uploaded, False
+    idea, created = post_idea(session, actor, topic, clean_title, clean_body, on_behalf=on_behalf, now=now)
+    workshops.link_entry(session, topic.phase, idea, recorded, print_)
+    return idea, created
 
 
 # ------------------------------------------------------------------------------------------ dashboard

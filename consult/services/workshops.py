@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     CATEGORIES,
+    GATHERED,
     IDEA_BODY_MAX,
     TITLE_MAX,
     Idea,
@@ -203,6 +204,113 @@ def _event(session: Session, phase: Phase, clean: dict[str, Any]) -> OfflineEven
     if event.profile is None and clean["profile"]:
         event.profile = clean["profile"]
     return event
+
+
+# The hand-entry form's choice for "a new event, described in the boxes below".
+NEW_EVENT = "new"
+
+
+@dataclass(frozen=True)
+class EventChoice:
+    """Which event an idea entered by hand came from: a recorded one's id, NEW_EVENT with its details, or ""."""
+
+    choice: str = ""
+    name: str = ""
+    day: str = ""
+    month: str = ""
+    year: str = ""
+    people: str = ""
+    profile: str = ""
+
+
+def event_options(session: Session, phase: Phase) -> list[OfflineEvent]:
+    """The phase's recorded events, newest first, for the hand-entry form's list."""
+    return list(session.scalars(select(OfflineEvent).where(OfflineEvent.phase_id == phase.id)
+                                .order_by(OfflineEvent.held_on.desc(), OfflineEvent.name)))
+
+
+def check_event_choice(session: Session, phase: Phase, channel: str | None, choice: EventChoice,
+                       errors: dict[str, str], today: date) -> OfflineEvent | dict[str, Any] | None:
+    """The recorded event chosen, or a new event's clean details, or None; problems go into ``errors``."""
+    picked = choice.choice.strip()
+    if not picked:
+        return None
+    if picked != NEW_EVENT:
+        event = session.get(OfflineEvent, int(picked)) if picked.isascii() and picked.isdigit() and \
+            len(picked) < 19 else None
+        if event is None or event.phase_id != phase.id:
+            errors["event"] = "Select an event from the list, or that it came from none of them"
+            return None
+        if channel in CHANNELS and channel != event.channel:
+            errors["event"] = (f"“{event.name}” was recorded as gathered {GATHERED[event.channel]}. Choose that "
+                               "above, or choose another event")
+        return event
+    clean: dict[str, Any] = {"channel": channel}
+    try:
+        clean["event"] = require_text(choice.name, field="event_name", label="the event's name", max_length=150,
+                                      single_line=True)
+    except Invalid as exc:
+        errors.update(exc.field_errors)
+    parts = [p.strip() for p in (choice.day, choice.month, choice.year)]
+    try:
+        if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+            raise ValueError(parts)
+        clean["held_on"] = date(int(parts[2]), int(parts[1]), int(parts[0]))
+    except ValueError:
+        errors["event_date"] = "Enter the date it was held, for example 14 5 2021"
+    else:
+        if clean["held_on"] > today:
+            errors["event_date"] = "The date it was held must be today or in the past"
+        elif phase.opens_at is not None and clean["held_on"] < phase.opens_at.date():
+            opened = _day(phase.opens_at.date())
+            errors["event_date"] = f"The date must be on or after the day this phase opened ({opened})"
+    people = choice.people.strip()
+    if people and (not people.isascii() or not people.isdigit() or not 1 <= int(people) <= 100000):
+        errors["event_people"] = "Enter how many people took part as a whole number, like 12, or leave it empty"
+    clean["people"] = int(people) if people.isascii() and people.isdigit() else None
+    profile = " ".join(choice.profile.split())
+    if len(profile) > PROFILE_MAX:
+        errors["event_profile"] = f"Describe the group in {PROFILE_MAX} characters or fewer"
+    clean["profile"] = profile or None
+    return clean
+
+
+def entry_event(session: Session, phase: Phase, chosen: OfflineEvent | dict[str, Any]) -> OfflineEvent:
+    """The chosen event, recording a new one (or finding one of the same name, channel and day) first."""
+    if isinstance(chosen, OfflineEvent):
+        return chosen
+    try:
+        with session.begin_nested():
+            return _event(session, phase, chosen)
+    except IntegrityError:
+        # A double click recorded it a moment ago: use that one.
+        return _event(session, phase, chosen)
+
+
+def entry_fingerprint(topic: Topic, title: str, body: str, event: OfflineEvent) -> str:
+    """An idea entered by hand from an event is the same row as it would be in that event's CSV upload."""
+    return _fingerprint({"topic": topic, "title": title, "idea": body, "channel": event.channel,
+                         "event": event.name, "held_on": event.held_on})
+
+
+def already_entered(session: Session, phase: Phase, print_: str) -> Idea | None:
+    """The idea already entered (by hand or upload) with this fingerprint, if any."""
+    return session.scalar(select(Idea).join(OfflineContribution, OfflineContribution.idea_id == Idea.id)
+                          .where(OfflineContribution.phase_id == phase.id,
+                                 OfflineContribution.fingerprint == print_))
+
+
+def event_of(session: Session, idea_id: int) -> OfflineEvent | None:
+    """The recorded event an offline idea came from, if it is linked to one."""
+    return session.scalar(select(OfflineEvent)
+                          .join(OfflineContribution, OfflineContribution.event_id == OfflineEvent.id)
+                          .where(OfflineContribution.idea_id == idea_id))
+
+
+def link_entry(session: Session, phase: Phase, idea: Idea, event: OfflineEvent, print_: str) -> None:
+    """Count an idea entered by hand with the event it came from, as an uploaded row is."""
+    session.add(OfflineContribution(phase_id=phase.id, event_id=event.id, idea_id=idea.id, fingerprint=print_))
+    session.flush()
 
 
 def upload(session: Session, actor: User, phase: Phase, text: str, *, now: datetime | None = None) -> UploadReport:

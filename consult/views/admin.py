@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..authz import allow
+from ..authz import allow, parse_id
 from ..extensions import db
 from ..forms.admin import AssignmentForm, RoleForm, SuspensionForm, UnassignForm
 from ..models import ASSIGNMENT_ROLES, STAFF_ROLES, AuditEvent, Consultation, ConsultationAssignment, User
@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "phase.premoderation": "Changed a phase's pre-moderation",
     "anomaly.exclude": "Excluded flagged votes from analyses",
     "anomaly.dismiss": "Dismissed an anomaly flag",
+    "anomaly.reopen": "Reopened an anomaly flag (its excluded votes count again)",
     "analysis.request": "Asked for an analysis run",
     "user.reset_password": "Reset their password",
     "user.change_password": "Changed their password",
@@ -203,10 +204,20 @@ def audit_log() -> Any:
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
     if action:
         stmt = stmt.where(AuditEvent.action == action)
+    # Narrowed to one person's actions, or to one record's history, from the links on each row.
+    who = parse_id(request.args.get("who"))
+    if who is not None:
+        stmt = stmt.where(AuditEvent.actor_id == who)
+    kind, _, number = request.args.get("record", "").partition(":")
+    record = (kind, parse_id(number)) if kind.isidentifier() and parse_id(number) is not None else None
+    if record is not None:
+        stmt = stmt.where(AuditEvent.target_type == record[0], AuditEvent.target_id == record[1])
     page = queries.paginate(db.session, stmt, page_arg(), int(current_app.config["PAGE_SIZE"]), scalars=False)
     recorded = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return render_template("admin/audit.html", page=page, action=action, actions=ACTION_LABELS,
-                           recorded=recorded, deleted=_deleted([event for event, _ in page.items]))
+                           recorded=recorded, deleted=_deleted([event for event, _ in page.items]), who=who,
+                           who_email=db.session.scalar(select(User.email).where(User.id == who)) if who else None,
+                           record=record)
 
 
 def _deleted(events: list[AuditEvent]) -> set[tuple[str, int]]:

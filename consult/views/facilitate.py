@@ -42,6 +42,8 @@ bp = Blueprint("facilitate", __name__, url_prefix="/facilitate")
 
 CHANNEL_LABELS = {"workshop": "At a workshop or event", "paper": "On a paper form or by post",
                   "phone": "By phone"}
+CHANNEL_NAMES = {"workshop": "workshop", "paper": "paper", "phone": "phone"}
+KEPT_BETWEEN_ENTRIES = ("channel", "category", "profession", "event")
 # Each consultation on the dashboard is a long block of phases and figures, so pages are short.
 CONSULTATIONS_PER_PAGE = 10
 
@@ -231,11 +233,12 @@ def edit_phase(phase_id: int) -> Any:
 @bp.route("/phases/<int:phase_id>/open", methods=["GET", "POST"])
 @allow("facilitator")
 def open_phase(phase_id: int) -> Any:
-    """Open a phase now; reopening a closed one asks first, and for its new planned closing time."""
+    """Open a phase now, after a confirmation page; reopening a closed one also asks for its new closing time."""
     phase = _phase(phase_id)
     form = PhaseChangeForm()
     if phases.scheduled_state(phase, utcnow()) != "closed":
-        if request.method == "GET":
+        # Opening cannot be taken back (what people add stays, and an opened phase cannot be deleted): ask first.
+        if request.method == "GET" or form.confirmed.data != "yes":
             return _confirm_change(phase, "open", form)
         return _change_state(phase, form, phases.open_phase, "is now open.")
     if request.method == "GET" or form.confirmed.data != "yes":
@@ -387,9 +390,17 @@ def _on_behalf_form(topic: Topic, form: Any, errors: dict[str, str], status: int
                     problem: str = "") -> Any:
     """Render the form for entering an idea on someone's behalf."""
     categories = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES] + [(manage.CATEGORY_UNKNOWN, "Not known")]
+    events = [(str(e.id), _event_label(e)) for e in workshops.event_options(db.session, topic.phase)]
     return render_template("facilitate/on_behalf.html", topic=topic, phase=topic.phase, form=form,
                            errors=errors, problem=problem, channels=list(CHANNEL_LABELS.items()),
-                           categories=categories, accepting=workshops.accepting(db.session, topic.phase)), status
+                           categories=categories, events=events, new_event=workshops.NEW_EVENT,
+                           accepting=workshops.accepting(db.session, topic.phase)), status
+
+
+def _event_label(event: Any) -> str:
+    """An event as the hand-entry list names it: name, date, how it was gathered and how many took part."""
+    people = f", {event.people:,} {'person' if event.people == 1 else 'people'}" if event.people else ""
+    return f"{event.name} ({event.held_on.day} {event.held_on:%B %Y}, {CHANNEL_NAMES[event.channel]}{people})"
 
 
 @bp.route("/topics/<int:topic_id>/on-behalf", methods=["GET", "POST"])
@@ -399,7 +410,7 @@ def on_behalf(topic_id: int) -> Any:
     topic = _topic(topic_id)
     if request.method == "GET":
         # The channel and group are kept between entries, so a pile of forms from one event is quick to type.
-        keep = {name: request.args.get(name, "") for name in ("channel", "category", "profession")}
+        keep = {name: request.args.get(name, "") for name in KEPT_BETWEEN_ENTRIES}
         return _on_behalf_form(topic, keep, {})
     form = OnBehalfForm()
     form.validate_on_submit()  # text fields only; the service checks every value and says what is wrong
@@ -408,7 +419,10 @@ def on_behalf(topic_id: int) -> Any:
         idea, created = manage.enter_on_behalf(
             db.session, current_user, topic, title=form.title.data, body=form.body.data,
             channel=form.channel.data, category=form.category.data,
-            profession=form.profession.data or None)
+            profession=form.profession.data or None, event=workshops.EventChoice(
+                choice=form.event.data or "", name=form.event_name.data or "", day=form.event_day.data or "",
+                month=form.event_month.data or "", year=form.event_year.data or "",
+                people=form.event_people.data or "", profile=form.event_profile.data or ""))
     except Invalid as exc:
         db.session.rollback()
         return _on_behalf_form(topic, values, exc.field_errors, 400)
@@ -417,15 +431,19 @@ def on_behalf(topic_id: int) -> Any:
         db.session.rollback()
         return _on_behalf_form(topic, values, {}, exc.status, problem=exc.message)
     db.session.commit()
+    recorded = workshops.event_of(db.session, idea.id)
+    source = f" from “{recorded.name}”" if recorded else ""
     if created and idea.moderation_state == "held":
         flash(f"“{idea.title}” has been saved, but participants will not see it until a moderator publishes it. "
               f"{idea.moderation_reason} You can enter the next one below.", "info")
     elif created:
-        flash(f"“{idea.title}” has been added as gathered {GATHERED[idea.channel]}. "
+        flash(f"“{idea.title}” has been added as gathered {GATHERED[idea.channel]}{source}. "
               "You can enter the next one below.", "success")
     else:
         flash(f"“{idea.title}” had already been entered; it was not added twice.", "info")
-    keep = {name: values[name] for name in ("channel", "category", "profession") if values.get(name)}
+    # The next form starts on the same event (a new one is in the list now), so a pile of forms is quick to type.
+    values["event"] = str(recorded.id) if recorded else ""
+    keep = {name: values[name] for name in KEPT_BETWEEN_ENTRIES if values.get(name)}
     return redirect(url_for("facilitate.on_behalf", topic_id=topic.id, **keep))
 
 

@@ -37,7 +37,8 @@ def _read_upload(form: CsvUploadForm) -> str:
         raise Invalid("There is a problem", {"file": "Choose a CSV file to upload"})
     data = upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise Invalid("There is a problem", {"file": "The file is larger than 200 KB. Split it into smaller files."})
+        raise Invalid("There is a problem", {"file": f"The file is larger than {MAX_UPLOAD // 1024} KB. Split it into "
+                                                     "smaller files."})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -71,7 +72,10 @@ def page(consultation_id: int) -> Any:
     return render_template("inclusion/page.html", consultation=consultation, phase=phase, who=who, report=report,
                            summary=inclusion.summary_paragraph(report), rule=disclosure.describe_policy(policy),
                            over_time=over_time, dimensions=inclusion.DIMENSIONS, questions=equality.QUESTIONS,
-                           region_note=inclusion.REGION_NOTE, errors={})
+                           region_note=inclusion.REGION_NOTE, errors={},
+                           # Where outreach can be typed in now, for the "what you can do" list.
+                           offline_phases=[p for p in consultation.phases
+                                           if workshops.accepting(db.session, p)[0]])
 
 
 @bp.route("/consultations/<int:consultation_id>/inclusion/questions", methods=["POST"])
@@ -144,7 +148,8 @@ def _workshops_page(phase: Phase, *, report: Any = None, errors: dict[str, str] 
     return render_template("inclusion/workshops.html", phase=phase, consultation=phase.consultation,
                            events=workshops.event_rows(db.session, [phase.id]), report=report,
                            errors=errors or {}, problem=problem, accepting=ok, why=why,
-                           deadline=deadline, deadline_boxes=boxes, columns=workshops.COLUMNS), status
+                           deadline=deadline, deadline_boxes=boxes, columns=workshops.COLUMNS,
+                           max_rows=workshops.MAX_ROWS, max_kb=MAX_UPLOAD // 1024), status
 
 
 @bp.route("/phases/<int:phase_id>/workshops", methods=["GET", "POST"])

@@ -26,6 +26,7 @@ from ..forms.moderation import (
 from ..models import AnomalyFlag, Comment, Consultation, Idea, ModerationCase, Phase
 from ..services import anomalies, moderation, queries, suspension
 from ..services.errors import Invalid, NotFound, ServiceError
+from ..services.text import plural
 from .helpers import page_arg, user_or_none
 
 bp = Blueprint("moderation", __name__)
@@ -257,8 +258,11 @@ def _queue_page(consultation_id: int, restricted: bool, form: DecisionForm | Non
     page = moderation.queue(db.session, consultation.id, restricted=restricted, status=filters["status"],
                             reason=filters["reason"], state=filters["state"], phase_id=filters["phase"],
                             kind=filters["kind"], page=page_arg(), per_page=int(current_app.config["PAGE_SIZE"]))
+    # After a problem the page shows what was chosen and typed again, so nothing has to be redone.
+    kept = {"case_ids": set(form.case_id.data or []) if form else set(),
+            "action": (form.action.data or "") if form else "", "reason": (form.reason.data or "") if form else ""}
     return render_template("moderation/queue.html", consultation=consultation, page=page, restricted=restricted,
-                           filters=filters, reasons=moderation.REASON_LABELS, errors=errors or {},
+                           filters=filters, reasons=moderation.REASON_LABELS, errors=errors or {}, kept=kept,
                            can_facilitate=authz.can(current_user, consultation.id, "facilitate")), \
         400 if errors else 200
 
@@ -319,14 +323,24 @@ def bulk(consultation_id: int) -> Any:
         db.session.rollback()
         return _queue_page(consultation_id, restricted, form, exc.field_errors)
     except ServiceError as exc:
+        # Usually a post withdrawn by its author meanwhile: nothing was applied; say why and keep the choices.
         db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(request.referrer or url_for("moderation.queue", consultation_id=consultation_id))
+        return _queue_page(consultation_id, restricted, form, {"case_id": f"{exc.message} Nothing was changed."})
     db.session.commit()
-    flash(f"Done: {len(form.case_id.data)} {'contribution' if len(form.case_id.data) == 1 else 'contributions'}.",
-          "success")
+    flash(_decided(len(form.case_id.data), form.action.data), "success")
     target = "moderation.safeguarding" if restricted else "moderation.queue"
-    return redirect(url_for(target, consultation_id=consultation_id))
+    # Back to the same filtered list, so a moderator working through one reason or phase stays in it.
+    filters = {k: v for k, v in request.args.items() if k in ("status", "reason", "state", "kind", "phase")}
+    return redirect(url_for(target, consultation_id=consultation_id, **filters))
+
+
+def _decided(count: int, action: str | None) -> str:
+    """What a decision did, in words, so a moderator working down the queue can check it was the one meant."""
+    items = plural(count, "contribution")
+    return {"publish": f"{items} published.", "hide": f"{items} hidden, with your reason shown in place.",
+            "restore": f"{items} restored.",
+            "dismiss": f"Reports on {items} closed; {'it is' if count == 1 else 'they are'} left as "
+                       f"{'it was' if count == 1 else 'they were'}."}.get(action or "", f"{items} decided.")
 
 
 @bp.route("/moderation/cases/<int:case_id>", methods=["GET", "POST"])
@@ -346,7 +360,7 @@ def case(case_id: int) -> Any:
                 errors = getattr(exc, "field_errors", {}) or {"action": exc.message}
             else:
                 db.session.commit()
-                flash("Your decision has been recorded.", "success")
+                flash(f"Your decision has been recorded. {_decided(1, form.action.data)}", "success")
                 return redirect(url_for("moderation.safeguarding" if item_case.restricted else "moderation.queue",
                                         consultation_id=item_case.consultation_id))
         else:
@@ -441,20 +455,32 @@ def anomaly_list(consultation_id: int) -> Any:
     try:
         # The looking is a read (a third of a second on the demo); only raising new flags takes the write lock.
         found = anomalies.find(db.session, consultation_id)
+        fresh = anomalies.unrecorded(db.session, consultation_id, found)
         db.session.commit()
-        with write_intent():
-            anomalies.record(db.session, consultation_id, found)
-            db.session.commit()
+        if fresh:  # most visits find only what was flagged before, and need no write lock
+            with write_intent():
+                anomalies.record(db.session, consultation_id, fresh)
+                db.session.commit()
     except OperationalError:
         db.session.rollback()
         flash("The database was busy, so new patterns were not looked for this time.", "info")
     status = request.args.get("status") if request.args.get("status") in ("excluded", "dismissed") else "open"
-    page = queries.paginate(db.session, anomalies.flags_query(consultation_id, status=status), page_arg(),
+    return _anomaly_page(consultation, status, page_arg())
+
+
+def _anomaly_page(consultation: Consultation, status: str, number: int, *, flag_id: int | None = None,
+                  errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Any:
+    """One page of flags with this status; after a problem, the errors and what was typed on that flag's card."""
+    page = queries.paginate(db.session, anomalies.flags_query(consultation.id, status=status), number,
                             FLAGS_PER_PAGE)
     texts = anomalies.flag_texts(db.session, page.items,
-                                 safeguard=authz.can(current_user, consultation_id, "safeguard"))
+                                 safeguard=authz.can(current_user, consultation.id, "safeguard"))
+    errors = errors or {}
     return render_template("moderation/anomalies.html", consultation=consultation, status=status, page=page,
-                           flags=page.items, texts=texts, errors={})
+                           flags=page.items, texts=texts, errors={f"{k}-{flag_id}": v for k, v in errors.items()},
+                           card_errors=errors, failed=flag_id, typed=typed or {},
+                           excluded=anomalies.excluded_counts(db.session, [f.id for f in page.items])), \
+        400 if errors else 200
 
 
 @bp.route("/moderation/anomalies/<int:flag_id>", methods=["POST"])
@@ -463,16 +489,27 @@ def anomaly_decide(flag_id: int) -> Any:
     """Exclude a flagged burst's votes from the analysis, or dismiss the flag, with a reason."""
     flag = authz.get_staff_object(AnomalyFlag, flag_id, "facilitate", lambda f: f.consultation_id)
     form = AnomalyForm()
+    form.validate_on_submit()  # text fields only; the service checks them and says what is wrong
+    action = form.action.data or ""
     try:
-        if not form.validate_on_submit():
-            raise Invalid("There is a problem", field_errors(form))
-        excluded = anomalies.decide(db.session, current_user, flag, form.action.data, form.reason.data)
+        count = anomalies.decide(db.session, current_user, flag, action, form.reason.data)
+    except Invalid as exc:
+        # Show the card again with what is wrong and what was typed, on the page it was on.
+        db.session.rollback()
+        consultation = db.session.get(Consultation, flag.consultation_id)
+        number = authz.parse_id(form.page.data) or 1
+        return _anomaly_page(consultation, flag.status, min(number, 1_000_000), flag_id=flag.id,
+                             errors=exc.field_errors, typed={"action": action, "reason": form.reason.data or ""})
     except ServiceError as exc:
         db.session.rollback()
-        message = "; ".join(getattr(exc, "field_errors", {}).values()) or exc.message
-        flash(message, "error")
+        flash(exc.message, "error")
         return redirect(url_for("moderation.anomaly_list", consultation_id=flag.consultation_id))
     db.session.commit()
-    flash(f"{excluded:,} votes are now left out of analyses." if form.action.data == "exclude"
-          else "The flag has been dismissed.", "success")
+    if action == "reopen":
+        flash("The flag is waiting for a decision again." + (
+            f" {plural(count, 'vote')} {'counts' if count == 1 else 'count'} in analyses again." if count else ""),
+              "success")
+    else:
+        flash(f"{plural(count, 'vote')} {'is' if count == 1 else 'are'} now left out of analyses."
+              if action == "exclude" else "The flag has been dismissed.", "success")
     return redirect(url_for("moderation.anomaly_list", consultation_id=flag.consultation_id))

@@ -42,6 +42,7 @@ def test_facilitator_journey_and_closed_phase(browser, demo_server) -> None:
 
     page.goto(base + "/facilitate/")
     page.get_by_role("button", name=re.compile(r"^Open now\W+phase 4")).click()
+    page.get_by_role("button", name="Yes, open it now").click()  # opening cannot be taken back, so it asks
     expect(page.get_by_role("button", name=re.compile(r"^Close now\W+phase 4"))).to_be_visible()
     screenshot(page, "dashboard")
 

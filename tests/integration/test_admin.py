@@ -99,7 +99,7 @@ def test_audit_log_lists_privileged_actions_newest_first_and_filters_them(client
     phase = make.phase(state="draft")
     login(client, admin)
     client.post(f"/admin/users/{person.id}", data={"role": "analyst"})
-    client.post(f"/facilitate/phases/{phase.id}/open")
+    client.post(f"/facilitate/phases/{phase.id}/open", data={"confirmed": "yes"})
 
     page = client.get("/admin/audit").get_data(as_text=True)
     assert page.index("Opened a phase") < page.index("Changed someone&#39;s role")
@@ -146,3 +146,34 @@ def test_audit_log_says_what_acted_when_no_account_did(client, make: Factory) ->
     page = client.get("/admin/audit").get_data(as_text=True)
     who = re.findall(r'aria-hidden="true">Who </span>([^<]*)</td>', page)
     assert who[:3] == ["A deleted account", "The command line (no account)", "Automatic screening (no account)"]
+
+
+def test_audit_log_narrows_to_one_persons_actions_or_one_records_history(client, make: Factory) -> None:
+    admin = make.user(role="admin", email="chief@example.org")
+    leaver = make.user(role="facilitator", email="leaver@example.org")
+    person = make.user()
+    db.session.add_all([
+        AuditEvent(actor_id=leaver.id, action="phase.open", target_type="phase", target_id=3),
+        AuditEvent(actor_id=leaver.id, action="topic.create", target_type="topic", target_id=9),
+        AuditEvent(actor_id=admin.id, action="phase.close", target_type="phase", target_id=3),
+        AuditEvent(actor_id=admin.id, action="user.set_role", target_type="user", target_id=person.id),
+    ])
+    db.session.commit()
+    login(client, admin)
+    everything = client.get("/admin/audit").get_data(as_text=True)
+    assert f'href="/admin/audit?who={leaver.id}">Everything they did' in everything
+    assert 'href="/admin/audit?record=phase:3">Its history' in everything
+
+    theirs = client.get(f"/admin/audit?who={leaver.id}").get_data(as_text=True)
+    assert "Showing only what leaver@example.org did." in theirs
+    assert "Opened a phase</td>" in theirs and "Added a topic</td>" in theirs and "Closed a phase</td>" not in theirs
+    phase = client.get("/admin/audit?record=phase:3").get_data(as_text=True)
+    assert "Showing only changes to phase 3." in phase
+    assert "Opened a phase</td>" in phase and "Closed a phase</td>" in phase and "Added a topic</td>" not in phase
+    # The action filter keeps the narrowing, and a narrowing that matches nothing says so.
+    both = client.get(f"/admin/audit?who={leaver.id}&record=phase:3&action=phase.close").get_data(as_text=True)
+    assert f'name="who" value="{leaver.id}"' in both and "Nothing has been recorded that matches" in both
+    assert client.get("/admin/audit?record=phase:x&who=abc").status_code == 200  # odd input: everything
+    account = client.get(f"/admin/users/{person.id}").get_data(as_text=True)
+    assert f'href="/admin/audit?record=user:{person.id}">Every change to this account' in account
+    assert f'href="/admin/audit?who={person.id}">Everything' in account

@@ -296,8 +296,12 @@ def test_open_then_close_records_who_when_from_and_to(client, make) -> None:
     phase = make.phase(state="draft")
     facilitator = _facilitator(client, make)
     before = utcnow()
-    response = client.post(f"/facilitate/phases/{phase.id}/open", data={"next": "/facilitate/?page=1"},
-                           follow_redirects=True)
+    # The dashboard's button asks first: opening cannot be taken back.
+    asked = client.post(f"/facilitate/phases/{phase.id}/open", data={"next": "/facilitate/?page=1"})
+    assert asked.status_code == 200 and "but not undo the opening" in asked.get_data(as_text=True)
+    assert _transitions(phase.id) == []
+    response = client.post(f"/facilitate/phases/{phase.id}/open",
+                           data={"next": "/facilitate/?page=1", "confirmed": "yes"}, follow_redirects=True)
     assert "is now open" in response.get_data(as_text=True)
     response = client.post(f"/facilitate/phases/{phase.id}/close", data={"confirmed": "yes"},
                            follow_redirects=True)
@@ -332,6 +336,20 @@ def test_scheduled_opening_happens_on_the_next_request(client, make) -> None:
     assert _fresh(Phase, phase.id).state == "open"
     assert _transitions(phase.id) == [("draft", "open", None, "schedule")]
     assert "The schedule" in history
+
+
+def test_an_open_phase_is_not_closed_by_a_closing_time_typed_in_the_past(client, make) -> None:
+    phase = make.phase(state="open")
+    _facilitator(client, make)
+    # Opened yesterday; a closing day typed as today's date an hour ago (say "7" for "17") is after the opening.
+    opened = typed_time.TypedDateTime.from_utc(phase.opens_at)
+    typo = typed_time.TypedDateTime.from_utc(utcnow() - timedelta(hours=1))
+    response = client.post(f"/facilitate/phases/{phase.id}/edit", data=_phase_form(
+        **_schedule("opens_at", opened.day, opened.month, opened.year, opened.time),
+        **_schedule("closes_at", typo.day, typo.month, typo.year, typo.time)))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "To close it now, use Close now on the dashboard" in page
+    assert _fresh(Phase, phase.id).state == "open" and _transitions(phase.id) == []
 
 
 def test_tick_command_applies_due_changes(app, make) -> None:
@@ -463,8 +481,8 @@ def test_every_facilitator_form_carries_a_csrf_token_and_posts_without_one_fail(
             assert _transitions(phase.id) == []
             dashboard = client.get("/facilitate/").get_data(as_text=True)
             token = re.search(r'name="csrf_token" value="([^"]+)"', dashboard)
-            assert client.post(f"/facilitate/phases/{phase.id}/open", data={"csrf_token": token.group(1)}
-                               ).status_code == 302
+            assert client.post(f"/facilitate/phases/{phase.id}/open", data={"csrf_token": token.group(1),
+                                                                            "confirmed": "yes"}).status_code == 302
             assert [t[1] for t in _transitions(phase.id)] == ["open"]
     finally:
         db.dispose()

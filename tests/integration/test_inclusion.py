@@ -67,6 +67,14 @@ def test_inclusion_page_flags_under_represented_groups_with_source(client, app, 
     assert "Representation score" in page and "Summary to paste" in page
     assert "each postcode area is given to the English region where most of it lies" in page
     assert "Physiotherapist" in page and "Missing:" in page
+    # Under-represented groups come with what to do about them: outreach typed in where it can be now.
+    assert "What you can do about it" in page
+    assert f'href="/facilitate/phases/{phase.id}/workshops">workshop, paper and phone input for phase 1</a>' in page
+    assert 'href="#over-time">participation over time</a>' in page
+    phase.state, phase.closes_at = "closed", utcnow()
+    db.session.commit()
+    closed = client.get(f"/facilitate/consultations/{phase.consultation_id}/inclusion").get_data(as_text=True)
+    assert "No phase takes offline contributions now" in closed
 
 
 def test_inclusion_page_shows_no_exact_small_counts(client, app, make, setup) -> None:

@@ -150,7 +150,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
                              {"title": "A new phase", "question": "What next?"}),
     "facilitate.edit_phase": ("facilitator_assigned", {"phase_id": "draft"},
                               {"title": "Renamed phase", "question": "A new question?"}),
-    "facilitate.open_phase": ("facilitator_assigned", {"phase_id": "draft"}, {}),
+    "facilitate.open_phase": ("facilitator_assigned", {"phase_id": "draft"}, {"confirmed": "yes"}),
     "facilitate.close_phase": ("facilitator_assigned", {"phase_id": "open"}, {"confirmed": "yes"}),
     "facilitate.new_topic": ("facilitator_assigned", {"phase_id": "open"}, {"title": "A new topic"}),
     "facilitate.edit_topic": ("facilitator_assigned", {"topic_id": "open"}, {"title": "Renamed topic"}),

@@ -56,3 +56,6 @@ def test_audit_details_read_as_words_with_uk_times() -> None:
     assert value_words("reasons", ["email", "phone", "named_person"]) == "Email address, Phone number, Names a person"
     assert value_words("opens_at", {"from": None, "to": "2026-06-07T12:25:00"}) == "not set → 7 June 2026, 1:25pm"
     assert value_words("restricted", False) == "no" and value_words("changed", ["closes_at"]) == "closing time"
+    # Unusual-activity decisions: "Kind: near-identical texts", "Was: votes left out", not the stored codes.
+    assert value_words("kind", "duplicate_text") == "near-identical texts"
+    assert value_words("from_status", "excluded") == "votes left out"
