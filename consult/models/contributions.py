@@ -1,7 +1,8 @@
 """Ideas, comments, votes, the vote event log and impressions.
 
-Every contribution and vote is stamped with the contributor's declared category and profession
-as they were at the time, so later analysis does not depend on profiles that have since changed.
+Every contribution and vote is stamped with the contributor's declared category and profession, and whether a
+staff or student claim was verified, as they were at the time, so later analysis does not depend on profiles
+that have since changed.
 Author columns exist only for "you" marks, moderation and pseudonymous export; no public code path
 reads them into a page or API response.
 """
@@ -33,6 +34,8 @@ class _Contribution:
     channel: Mapped[str] = mapped_column(String(10), default="online")
     author_category: Mapped[str | None] = mapped_column(String(20))
     author_profession: Mapped[str | None] = mapped_column(String(40))
+    # Whether a staff or student claim was verified when posted; null for other groups and offline input.
+    author_claim_verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When it became visible to others (after any moderation hold): the start of its exposure.
     visible_from: Mapped[datetime | None] = mapped_column(default=utcnow)
@@ -113,6 +116,7 @@ class Vote(Base):
     value: Mapped[int]
     voter_category: Mapped[str | None] = mapped_column(String(20))
     voter_profession: Mapped[str | None] = mapped_column(String(40))
+    voter_claim_verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -134,6 +138,7 @@ class VoteEvent(Base):
     value: Mapped[int]
     voter_category: Mapped[str | None] = mapped_column(String(20))
     voter_profession: Mapped[str | None] = mapped_column(String(40))
+    voter_claim_verified: Mapped[bool | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
