@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, sql_in, utcnow
+from .base import NEVER_REUSED_IDS, Base, sql_in, utcnow
 
 MODERATION_STATES = ("published", "held", "hidden", "withdrawn")
 CHANNELS = ("online", "workshop", "paper", "phone")
@@ -56,6 +56,7 @@ class Idea(_Contribution, Base):
         CheckConstraint(f"channel IN ({sql_in(CHANNELS)})", name="channel"),
         Index("ix_idea_topic_state_created", "topic_id", "moderation_state", "created_at"),
         Index("ix_idea_phase_state", "phase_id", "moderation_state"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +82,7 @@ class Comment(_Contribution, Base):
         # of the site through ix_comment_parent_id (parent_id IS NULL), 1.1 ms a count at 11,500 comments.
         Index("ix_comment_idea_parent_created", "idea_id", "parent_id", "created_at"),
         Index("ix_comment_phase_state", "phase_id", "moderation_state"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select
@@ -58,6 +59,12 @@ def _people_and_posts(engine: Engine) -> None:
                                                       author_category=category, body="A comment"))
             connection.execute(insert(Vote).values(voter_id=user_id, idea_id=3, value=1, voter_category=category))
             connection.execute(insert(VoteEvent).values(voter_id=user_id, idea_id=3, value=1, voter_category=category))
+        if connection.dialect.name == "postgresql":
+            # Rows given their ids by hand: each sequence carries on from them, as if it had numbered them.
+            for model in (User, ParticipantProfile, Consultation, Phase, Topic, Idea, Comment, Vote, VoteEvent):
+                table = model.__tablename__
+                connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                                           f"(SELECT MAX(id) FROM \"{table}\"))")
 
 
 def test_claim_stamps_are_filled_in_from_profiles_and_the_rows_survive_a_round_trip(tmp_path: Path) -> None:
@@ -81,4 +88,66 @@ def test_claim_stamps_are_filled_in_from_profiles_and_the_rows_survive_a_round_t
     assert counts == [5, 3, 3, 3, 3]
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    engine.dispose()
+
+
+def _tables_sql(engine: Engine) -> dict[str, str]:
+    """SQLite's CREATE statements by name (tables and indexes); empty on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return {}
+    with engine.connect() as connection:
+        return dict(connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").all())
+
+
+def test_ids_freed_before_or_after_the_migration_are_never_given_out_again(tmp_path: Path) -> None:
+    from consult.models import AuditEvent
+
+    engine = _engine_at(tmp_path, "0012")
+    _people_and_posts(engine)
+    with engine.begin() as connection:
+        made = [connection.execute(insert(Topic).values(phase_id=1, position=n, title=f"T{n}").returning(Topic.id))
+                .scalar_one() for n in (2, 3)]
+        assert made == [2, 3]
+        # Topic 3, the newest, was deleted before the upgrade: only the audit log remembers its id.
+        connection.exec_driver_sql("DELETE FROM topic WHERE id = 3")
+        connection.execute(insert(AuditEvent).values(action="topic.delete", target_type="topic", target_id=3,
+                                                     detail={}))
+    before = _tables_sql(engine)
+    migrate.upgrade(engine, "0013")
+    after = _tables_sql(engine)
+    rebuilt = ("consultation", "phase", "topic", "idea", "comment", "user", "codebook_theme", "moderation_case",
+               "anomaly_flag")
+    if engine.dialect.name == "sqlite":
+        assert all("AUTOINCREMENT" in after[table] for table in rebuilt)
+        # Every index and every other table is as it was; the rebuilt tables keep their constraints.
+        kept = set(before) - {*rebuilt, "sqlite_sequence"}
+        assert {k: after.get(k) for k in kept} == {k: before[k] for k in kept}
+        assert set(after) - kept == {*rebuilt, "sqlite_sequence"}
+        for table in rebuilt:
+            names = [set(re.findall(r"CONSTRAINT (\w+) (?:CHECK|UNIQUE|FOREIGN)", sql[table]))
+                     for sql in (before, after)]
+            assert names[0] == names[1] and names[0], table
+
+    def add_topic(title: str) -> int:
+        with engine.begin() as connection:
+            position = connection.scalar(select(func.max(Topic.position))) + 1
+            return connection.execute(insert(Topic).values(phase_id=1, position=position, title=title)
+                                      .returning(Topic.id)).scalar_one()
+
+    assert add_topic("After the upgrade") == 4
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM topic WHERE id = 4")
+    assert add_topic("After a deletion") == 5
+    # Nothing was lost on the way, nor on the way back down and up again.
+    for step in (None, "0012", "head"):
+        if step == "0012":
+            migrate.downgrade(engine, "0012")
+            assert not any("AUTOINCREMENT" in sql for sql in _tables_sql(engine).values())
+        elif step == "head":
+            migrate.upgrade(engine)
+        with engine.connect() as connection:
+            counts = [connection.scalar(select(func.count()).select_from(model.__table__))
+                      for model in (Consultation, Topic, Idea, Comment, Vote, VoteEvent, ParticipantProfile)]
+        assert counts == [1, 3, 5, 3, 3, 3, 3], step
+    assert add_topic("After the round trip") == 6
     engine.dispose()
