@@ -257,7 +257,11 @@ def test_a_verified_claim_stays_verified_on_what_was_said_under_it(app, make) ->
     others = {phase.id: contributions.post_idea(db.session, make.user(), phase.topics[0], "Someone else's idea",
                                                 "To vote on")[0].id for phase in (first, later)}
     person = make.user(category="staff", profession="physiotherapist")
-    accounts.verify_claim(db.session, make.user(role="facilitator"), person)
+    facilitator = make.user(role="facilitator")
+    # The facilitator is told what verifying does, and when from.
+    page = _client(app, facilitator).get("/account/verify-claims").get_data(as_text=True)
+    assert "what they post or vote from then on counts as verified in the analysis" in page
+    accounts.verify_claim(db.session, facilitator, person)
     db.session.commit()
     old, _ = contributions.post_idea(db.session, person, first.topics[0], "Physio at the GP surgery", "First")
     contributions.post_comment(db.session, person, old, "And at weekends")
