@@ -48,6 +48,11 @@ def _day_start(moment: datetime) -> datetime:
     return _uk_clock(moment.replace(tzinfo=UTC).astimezone(_UK).date())
 
 
+def _claim(category: str | None) -> bool | None:
+    """The verified-claim stamp of a demo account's post or vote: no demo claim is verified (staff, students)."""
+    return False if category in ("staff", "student") else None
+
+
 class _Seeder(_Planner):
     """Builds the whole dataset in memory, then writes it with bulk inserts."""
 
@@ -231,7 +236,8 @@ class _Seeder(_Planner):
             "topic_id": i.topic.id, "phase_id": i.phase.id, "title": i.title, "body": i.body,
             "author_id": i.author.id if i.author else None, "entered_by_id": i.entered_by_id,
             "channel": i.channel,
-            "author_category": i.category, "author_profession": i.profession, "created_at": i.created_at,
+            "author_category": i.category, "author_profession": i.profession,
+            "author_claim_verified": _claim(i.category) if i.author else None, "created_at": i.created_at,
             "visible_from": i.created_at if i.state != "held" else None, "moderation_state": i.state,
             "moderation_reason": i.reason, "up_count": i.up, "down_count": i.down, "impression_count": i.seen,
             "comment_count": i.comments,
@@ -287,7 +293,8 @@ class _Seeder(_Planner):
                 "phase_id": c.idea.phase.id,
                 "body": c.body, "author_id": c.author.id if c.author else None, "entered_by_id": None,
                 "channel": "online", "author_category": c.author.category if c.author else None,
-                "author_profession": c.author.profession if c.author else None, "created_at": c.created_at,
+                "author_profession": c.author.profession if c.author else None,
+                "author_claim_verified": _claim(c.author.category) if c.author else None, "created_at": c.created_at,
                 "visible_from": c.created_at, "moderation_state": c.state, "moderation_reason": c.reason,
                 "up_count": c.up, "down_count": c.down, "impression_count": c.seen,
             } for c in batch]
@@ -317,13 +324,14 @@ class _Seeder(_Planner):
                        key=lambda row: row[0][3])
         self.counts["votes"] = self._bulk(Vote, ({
             "voter_id": voter.id, key: item.id, other: None, "value": value, "voter_category": voter.category,
-            "voter_profession": voter.profession, "created_at": created, "updated_at": updated,
+            "voter_profession": voter.profession, "voter_claim_verified": _claim(voter.category),
+            "created_at": created, "updated_at": updated,
         } for (voter, item, value, created, updated), key, other in votes), "votes")
         events = sorted(((e, key, other) for activity, key, other in both for e in activity.events),
                         key=lambda row: row[0][3])
         self.counts["vote_events"] = self._bulk(VoteEvent, ({
             "voter_id": voter.id, key: item.id, other: None, "value": value, "voter_category": voter.category,
-            "voter_profession": voter.profession, "at": at,
+            "voter_profession": voter.profession, "voter_claim_verified": _claim(voter.category), "at": at,
         } for (voter, item, value, at), key, other in events), "vote events")
         seen = sorted(((s, key, other) for activity, key, other in both for s in activity.impressions),
                       key=lambda row: row[0][2])

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, sql_in, utcnow
+from .base import NEVER_REUSED_IDS, Base, sql_in, utcnow
 
 # Privilege levels. Everyone is a participant; staff roles add powers.
 STAFF_ROLES = ("participant", "moderator", "facilitator", "analyst", "admin")
@@ -71,7 +71,7 @@ class User(Base):
     """A login: email, password hash and staff role. Never shown beside a contribution."""
 
     __tablename__ = "user"
-    __table_args__ = (CheckConstraint(f"role IN ({sql_in(STAFF_ROLES)})", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN ({sql_in(STAFF_ROLES)})", name="role"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

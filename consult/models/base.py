@@ -17,6 +17,12 @@ NAMING_CONVENTION = {
 }
 
 
+# For tables whose rows can be deleted and whose ids appear in links (or, for ideas and comments, in public ids):
+# SQLite without AUTOINCREMENT gives the highest id freed to the next row, so an old link or bookmark would open
+# something else. PostgreSQL's sequences never go back. Migration 0013 rebuilt the existing tables with it.
+NEVER_REUSED_IDS = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     """Base class of every model."""
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, sql_in, utcnow
+from .base import NEVER_REUSED_IDS, Base, sql_in, utcnow
 
 THEME_STATES = ("active", "merged", "out_of_scope")
 MEMBER_SOURCES = ("engine", "analyst", "proposal")
@@ -50,6 +50,7 @@ class CodebookTheme(Base):
         CheckConstraint(f"state IN ({sql_in(THEME_STATES)})", name="state"),
         Index("ix_codebook_theme_codebook", "codebook_id"),
         Index("ix_codebook_theme_merged_into", "merged_into_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import CATEGORIES
-from .base import Base, sql_in, utcnow
+from .base import NEVER_REUSED_IDS, Base, sql_in, utcnow
 
 PHASE_STATES = ("draft", "open", "closed")
 # What a person may be assigned to do on one consultation (consult/authz.py reads these).
@@ -20,6 +20,7 @@ class Consultation(Base):
     """A public body's consultation: a sequence of phased conversations."""
 
     __tablename__ = "consultation"
+    __table_args__ = (NEVER_REUSED_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -42,6 +43,7 @@ class Phase(Base):
     __table_args__ = (
         CheckConstraint(f"state IN ({sql_in(PHASE_STATES)})", name="state"),
         UniqueConstraint("consultation_id", "position"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,7 +114,7 @@ class Topic(Base):
     """A question or workshop theme within a phase, under which ideas are posted."""
 
     __tablename__ = "topic"
-    __table_args__ = (UniqueConstraint("phase_id", "position"),)
+    __table_args__ = (UniqueConstraint("phase_id", "position"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id", ondelete="CASCADE"))

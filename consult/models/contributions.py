@@ -1,7 +1,8 @@
 """Ideas, comments, votes, the vote event log and impressions.
 
-Every contribution and vote is stamped with the contributor's declared category and profession
-as they were at the time, so later analysis does not depend on profiles that have since changed.
+Every contribution and vote is stamped with the contributor's declared category and profession, and whether a
+staff or student claim was verified, as they were at the time, so later analysis does not depend on profiles
+that have since changed.
 Author columns exist only for "you" marks, moderation and pseudonymous export; no public code path
 reads them into a page or API response.
 """
@@ -13,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, sql_in, utcnow
+from .base import NEVER_REUSED_IDS, Base, sql_in, utcnow
 
 MODERATION_STATES = ("published", "held", "hidden", "withdrawn")
 CHANNELS = ("online", "workshop", "paper", "phone")
@@ -33,6 +34,8 @@ class _Contribution:
     channel: Mapped[str] = mapped_column(String(10), default="online")
     author_category: Mapped[str | None] = mapped_column(String(20))
     author_profession: Mapped[str | None] = mapped_column(String(40))
+    # Whether a staff or student claim was verified when posted; null for other groups and offline input.
+    author_claim_verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When it became visible to others (after any moderation hold): the start of its exposure.
     visible_from: Mapped[datetime | None] = mapped_column(default=utcnow)
@@ -53,6 +56,7 @@ class Idea(_Contribution, Base):
         CheckConstraint(f"channel IN ({sql_in(CHANNELS)})", name="channel"),
         Index("ix_idea_topic_state_created", "topic_id", "moderation_state", "created_at"),
         Index("ix_idea_phase_state", "phase_id", "moderation_state"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +82,7 @@ class Comment(_Contribution, Base):
         # of the site through ix_comment_parent_id (parent_id IS NULL), 1.1 ms a count at 11,500 comments.
         Index("ix_comment_idea_parent_created", "idea_id", "parent_id", "created_at"),
         Index("ix_comment_phase_state", "phase_id", "moderation_state"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +118,7 @@ class Vote(Base):
     value: Mapped[int]
     voter_category: Mapped[str | None] = mapped_column(String(20))
     voter_profession: Mapped[str | None] = mapped_column(String(40))
+    voter_claim_verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -134,6 +140,7 @@ class VoteEvent(Base):
     value: Mapped[int]
     voter_category: Mapped[str | None] = mapped_column(String(20))
     voter_profession: Mapped[str | None] = mapped_column(String(40))
+    voter_claim_verified: Mapped[bool | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, sql_in, utcnow
+from .base import NEVER_REUSED_IDS, Base, sql_in, utcnow
 
 # Why a participant reports something (keys are stored; labels live in services/moderation.py).
 REPORT_REASONS = ("personal", "abusive", "spam", "off_topic", "safeguarding", "other")
@@ -56,6 +56,7 @@ class ModerationCase(Base):
         UniqueConstraint("comment_id"),
         Index("ix_moderation_case_queue", "consultation_id", "restricted", "status", "updated_at"),
         Index("ix_moderation_case_phase", "phase_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +121,7 @@ class AnomalyFlag(Base):
         CheckConstraint(f"kind IN ({sql_in(ANOMALY_KINDS)})", name="kind"),
         CheckConstraint(f"status IN ({sql_in(ANOMALY_STATUSES)})", name="status"),
         UniqueConstraint("consultation_id", "signature"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,6 @@ from ..models import (
     Consultation,
     Idea,
     Impression,
-    ParticipantProfile,
     Phase,
     Topic,
     User,
@@ -60,8 +59,6 @@ def _aware(moment: datetime) -> datetime:
 def build_dataset(session: Session, consultation: Consultation, phase: Phase | None, key: str) -> Dataset:
     """Published ideas and comments, vote events and impressions of a consultation (or one phase), pseudonymised."""
     phases = {p.id: p for p in consultation.phases if phase is None or p.id == phase.id}
-    verified = set(session.scalars(select(ParticipantProfile.user_id).where(
-        ParticipantProfile.claim_verified_via.is_not(None))))
     topics = {t.id: t.title for t in session.scalars(select(Topic).where(Topic.phase_id.in_(list(phases))))}
 
     def who(user_id: int | None, fallback: str) -> str:
@@ -70,7 +67,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
     contributions: list[RecordContribution] = []
     idea_rows = session.execute(
         select(Idea.id, Idea.title, Idea.body, Idea.phase_id, Idea.topic_id, Idea.visible_from, Idea.created_at,
-               Idea.author_id, Idea.author_category, Idea.author_profession, Idea.channel)
+               Idea.author_id, Idea.author_category, Idea.author_profession, Idea.author_claim_verified, Idea.channel)
         .where(Idea.phase_id.in_(list(phases)), Idea.moderation_state == "published")
     )
     idea_topic: dict[int, int] = {}
@@ -82,12 +79,12 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             phase=f"Phase {p.position}: {p.title}", topic=topics.get(row.topic_id, ""), question=p.question,
             visible_from=_aware(row.visible_from or row.created_at),
             author=who(row.author_id, f"{row.channel}-i{row.id}"), author_role=row.author_category or "unknown",
-            groups=_groups(row.author_category, row.author_profession, row.channel,
-                           row.author_id in verified if row.author_id else None),
+            groups=_groups(row.author_category, row.author_profession, row.channel, row.author_claim_verified),
         ))
     comment_rows = session.execute(
         select(Comment.id, Comment.idea_id, Comment.body, Comment.phase_id, Comment.visible_from, Comment.created_at,
-               Comment.author_id, Comment.author_category, Comment.author_profession, Comment.channel)
+               Comment.author_id, Comment.author_category, Comment.author_profession, Comment.author_claim_verified,
+               Comment.channel)
         .where(Comment.phase_id.in_(list(phases)), Comment.moderation_state == "published")
     )
     for row in comment_rows:
@@ -99,8 +96,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             phase=f"Phase {p.position}: {p.title}", topic=topics.get(idea_topic[row.idea_id], ""), question=p.question,
             visible_from=_aware(row.visible_from or row.created_at),
             author=who(row.author_id, f"{row.channel}-c{row.id}"), author_role=row.author_category or "unknown",
-            groups=_groups(row.author_category, row.author_profession, row.channel,
-                           row.author_id in verified if row.author_id else None),
+            groups=_groups(row.author_category, row.author_profession, row.channel, row.author_claim_verified),
         ))
     known = {c.id for c in contributions}
     # Votes a facilitator excluded after an anomaly flag are left out, and counted in meta.
@@ -109,7 +105,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
     votes: list[RecordVote] = []
     voters: dict[str, dict[str, str]] = {}
     vote_columns = (VoteEvent.id, VoteEvent.voter_id, VoteEvent.idea_id, VoteEvent.comment_id, VoteEvent.value,
-                    VoteEvent.at, VoteEvent.voter_category, VoteEvent.voter_profession)
+                    VoteEvent.at, VoteEvent.voter_category, VoteEvent.voter_profession, VoteEvent.voter_claim_verified)
     for row in _stream(session, _scoped(select(*vote_columns), VoteEvent, list(phases))):
         item = f"i{row.idea_id}" if row.idea_id is not None else f"c{row.comment_id}"
         if item not in known or row.voter_id is None:
@@ -119,7 +115,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
             continue
         voter = who(row.voter_id, "")
         votes.append(RecordVote(item=item, voter=voter, value=row.value, at=_aware(row.at)))
-        voters[voter] = _groups(row.voter_category, row.voter_profession, None, row.voter_id in verified)
+        voters[voter] = _groups(row.voter_category, row.voter_profession, None, row.voter_claim_verified)
     impression_columns = (Impression.id, Impression.viewer_id, Impression.idea_id, Impression.comment_id,
                           Impression.first_seen)
     impressions = [
@@ -157,7 +153,8 @@ def _groups(category: str | None, profession: str | None, channel: str | None,
     """Declared group values of a contribution or vote, without empty ones."""
     groups = {"category": category or "unknown"}
     if category in ("staff", "student") and verified is not None:
-        # Staff and student claims checked by a work address or a facilitator, apart from self-declared ones.
+        # Staff and student claims checked by a work address or a facilitator, apart from self-declared ones:
+        # as stamped when posted or voted, so a claim changed since does not rewrite what was said under it.
         groups["claim"] = "verified" if verified else "self-declared"
     if profession:
         groups["profession"] = profession

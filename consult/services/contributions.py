@@ -46,11 +46,13 @@ def dialect_insert(session: Session, model: type) -> sqlite.Insert | postgresql.
     return postgresql.insert(model) if name == "postgresql" else sqlite.insert(model)
 
 
-def _stamp(user: User | None) -> tuple[str | None, str | None]:
-    """The author's declared category and profession as they are now."""
+def _stamp(user: User | None) -> tuple[str | None, str | None, bool | None]:
+    """The author's declared category and profession, and whether a staff or student claim is verified, now."""
     if user is None or user.profile is None:
-        return None, None
-    return user.profile.category, user.profile.profession
+        return None, None, None
+    profile = user.profile
+    verified = bool(profile.claim_verified_via) if profile.category in ("staff", "student") else None
+    return profile.category, profile.profession, verified
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,10 @@ def post_idea(session: Session, user: User, topic: Topic, title: str | None, bod
         )
         if existing is not None:
             return existing, False
-        category, profession = _stamp(user)
+        category, profession, verified = _stamp(user)
         idea = Idea(topic_id=topic.id, phase_id=phase.id, author_id=user.id, channel="online",
-                    author_category=category, author_profession=profession, created_at=now, visible_from=now,
-                    **clean)
+                    author_category=category, author_profession=profession, author_claim_verified=verified,
+                    created_at=now, visible_from=now, **clean)
     else:
         idea = Idea(topic_id=topic.id, phase_id=phase.id, author_id=None, entered_by_id=user.id,
                     channel=on_behalf.channel, author_category=on_behalf.category,
@@ -152,10 +154,10 @@ def post_comment(session: Session, user: User, idea: Idea, body: str | None, *, 
     if existing is not None:
         return existing, False
     ratelimit.throttle(session, ratelimit.COMMENT_USER, f"user:{user.id}", "commented", now=now)
-    category, profession = _stamp(user)
+    category, profession, verified = _stamp(user)
     comment = Comment(idea_id=idea.id, parent_id=parent_id, phase_id=idea.phase_id, author_id=user.id,
-                      channel="online", author_category=category, author_profession=profession, body=text,
-                      created_at=now, visible_from=now)
+                      channel="online", author_category=category, author_profession=profession,
+                      author_claim_verified=verified, body=text, created_at=now, visible_from=now)
     session.add(comment)
     session.flush()
     moderation.apply_screening(session, comment, phase=phase, now=now)
@@ -206,7 +208,8 @@ def _vote_sql(kind: str, dialect: Dialect) -> dict[str, Prepared]:
     mine = (votes.c.voter_id == voter_id) & (votes.c[column] == item_id)
     dialect_insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     fields = {"voter_id": voter_id, column: item_id, "value": bindparam("value"),
-              "voter_category": bindparam("category"), "voter_profession": bindparam("profession")}
+              "voter_category": bindparam("category"), "voter_profession": bindparam("profession"),
+              "voter_claim_verified": bindparam("verified")}
     now = bindparam("now")
     statements = {
         "rules": rules,
@@ -216,7 +219,7 @@ def _vote_sql(kind: str, dialect: Dialect) -> dict[str, Prepared]:
         "existing": select(votes.c.id, votes.c.value).where(mine).with_for_update(),
         "change": update(votes).where(votes.c.id == bindparam("vote_id")).values(
             value=bindparam("value"), updated_at=now, voter_category=bindparam("category"),
-            voter_profession=bindparam("profession")),
+            voter_profession=bindparam("profession"), voter_claim_verified=bindparam("verified")),
         "event": insert(events).values(**fields, at=now).inline(),
         "count": update(items).where(items.c.id == item_id).values(
             up_count=items.c.up_count + bindparam("up_delta"), down_count=items.c.down_count + bindparam("down_delta"))
@@ -258,9 +261,9 @@ def vote(session: Session, user: User, kind: str, item_id: int, value: int,
     require_contribution_allowed(rules, user, now)  # type: ignore[arg-type]
     ratelimit.throttle(session, ratelimit.VOTE_USER, f"user:{user.id}", "voted", now=now)
 
-    category, profession = _stamp(user)
+    category, profession, verified = _stamp(user)
     params = {"voter_id": user.id, "item_id": item_id, "value": value, "category": category,
-              "profession": profession, "now": now}
+              "profession": profession, "verified": verified, "now": now}
     old = 0
     if value == 0:
         withdrawn = sql["withdraw"].first(connection, params)

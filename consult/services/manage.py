@@ -52,6 +52,8 @@ TOPIC_DESCRIPTION_MAX = 2_000
 OFFLINE_CHANNELS = tuple(c for c in CHANNELS if c != "online")
 # The on-behalf form's answer for "we do not know which group they belong to".
 CATEGORY_UNKNOWN = "unknown"
+# PostgreSQL advisory lock taken while a consultation's title and slug are checked and saved (any fixed number).
+CONSULTATION_TITLES_LOCK = 0x636F6E73
 
 
 def _require_facilitator(actor: User, consultation_id: int | None = None, session: Session | None = None) -> None:
@@ -160,6 +162,11 @@ def _clean_consultation(session: Session, *, title: str | None, slug: str | None
         "description": _text(description, errors, field="description", label="a description",
                              max_length=DESCRIPTION_MAX, single_line=False, required=False),
     }
+    if session.get_bind().dialect.name == "postgresql":
+        # A double click's two requests would both find no duplicate title (or slug). Consultations have no parent
+        # row to lock as phases and topics do, so a lock of their own, held to commit, makes the second look after
+        # the first has saved. SQLite's write lock already covers the request.
+        session.execute(select(func.pg_advisory_xact_lock(CONSULTATION_TITLES_LOCK)))
     _refuse_duplicate(session, Consultation, values["title"], errors, siblings=true(), exclude_id=exclude_id,
                       message="There is already a consultation called “{existing}”. Give this one a different "
                               "title, so that people can tell them apart.")

@@ -97,42 +97,6 @@ def _recount(session: Session, idea_ids: set[int], comment_ids: set[int]) -> Non
                         .values(up_count=up, down_count=down, impression_count=seen))
 
 
-def _highest_rows(session: Session) -> dict[str, tuple[int, int, int] | None]:
-    """On SQLite, the newest idea and comment: (id, topic or idea, phase), before anything is deleted."""
-    if session.get_bind().dialect.name != "sqlite":
-        return {}
-    idea = session.execute(select(Idea.id, Idea.topic_id, Idea.phase_id).order_by(Idea.id.desc()).limit(1)).first()
-    comment = session.execute(select(Comment.id, Comment.idea_id, Comment.phase_id)
-                              .order_by(Comment.id.desc()).limit(1)).first()
-    return {"idea": tuple(idea) if idea else None, "comment": tuple(comment) if comment else None}
-
-
-def _hold_highest_ids(session: Session, highest: dict[str, tuple[int, int, int] | None]) -> None:
-    """Keep SQLite from giving a deleted idea's or comment's id (and so its web address) to the next post.
-
-    Without AUTOINCREMENT, SQLite numbers a new row one past the highest left, so deleting the newest posts
-    handed their addresses to the next ones: an old link then showed someone else's post. An empty, withdrawn
-    row at the old highest id (no text, no author, shown nowhere) holds the numbering. PostgreSQL's sequences
-    never go back, so this is SQLite only.
-    """
-    now = utcnow()
-    idea = highest.get("idea")
-    if idea and (session.scalar(select(func.max(Idea.id))) or 0) < idea[0] \
-            and session.get(Topic, idea[1]) is not None:
-        session.add(Idea(id=idea[0], topic_id=idea[1], phase_id=idea[2], author_id=None, channel="online",
-                         title="", body="", moderation_state="withdrawn", created_at=now))
-        session.flush()
-    comment = highest.get("comment")
-    if comment and (session.scalar(select(func.max(Comment.id))) or 0) < comment[0]:
-        # Its idea may have gone with the account: any idea left can hold the empty row.
-        host = comment[1] if session.get(Idea, comment[1]) is not None else session.scalar(select(func.max(Idea.id)))
-        if host is not None:
-            phase_id = session.scalar(select(Idea.phase_id).where(Idea.id == host))
-            session.add(Comment(id=comment[0], idea_id=host, phase_id=phase_id, author_id=None, channel="online",
-                                body="", moderation_state="withdrawn", created_at=now))
-            session.flush()
-
-
 def posted_counts(session: Session, user: User) -> dict[str, int]:
     """What deleting the account's contributions would remove: its ideas, comments, and others' comments on them."""
     mine = select(Idea.id).where(Idea.author_id == user.id)
@@ -172,10 +136,8 @@ def delete_account(session: Session, user: User, *, password: str, contributions
     session.execute(update(VoteEvent).where(VoteEvent.voter_id == uid).values(voter_id=None))
     if contributions == "delete":
         parents = set(session.scalars(select(Comment.idea_id).where(Comment.author_id == uid)))
-        highest = _highest_rows(session)
         counts["comments"] = int(session.execute(delete(Comment).where(Comment.author_id == uid)).rowcount or 0)
         counts["ideas"] = int(session.execute(delete(Idea).where(Idea.author_id == uid)).rowcount or 0)
-        _hold_highest_ids(session, highest)
         remaining = select(func.count()).where(Comment.idea_id == Idea.id,
                                                Comment.moderation_state == "published").scalar_subquery()
         if parents:

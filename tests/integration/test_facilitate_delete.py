@@ -149,6 +149,26 @@ def test_a_confirmation_for_a_topic_renamed_or_replaced_since_deletes_nothing(cl
     assert _count(Topic) == 0
 
 
+def test_a_deleted_topics_address_never_opens_a_topic_made_after_it(client, make) -> None:
+    """SQLite gave the newest topic's freed id to the next one, so old links and bookmarks opened that instead."""
+    phase = make.phase(state="open", topics=2)
+    newest = max(phase.topics, key=lambda t: t.id)
+    newest_id = newest.id
+    _facilitator(client, make)
+    assert "Topic 2" in client.get(f"/topics/{newest_id}").get_data(as_text=True)
+    assert client.post(f"/facilitate/topics/{newest_id}/delete").status_code == 302
+    added = client.post(f"/facilitate/phases/{phase.id}/topics/new", data={"title": "Parking and transport"})
+    assert added.status_code == 302
+    topic = db.session.scalar(select(Topic).where(Topic.title == "Parking and transport"))
+    assert topic.id > newest_id
+    assert client.get(f"/topics/{newest_id}").status_code == 404
+    assert client.get(f"/facilitate/topics/{newest_id}/edit").status_code == 404
+    assert "Parking and transport" in client.get(f"/topics/{topic.id}").get_data(as_text=True)
+    # A second click on the old confirmation still finds nothing to delete, and deletes nothing.
+    assert client.post(f"/facilitate/topics/{newest_id}/delete").status_code == 302
+    assert _count(Topic, Topic.id == topic.id) == 1
+
+
 # ---------------------------------------------------------------------------------------------- phases
 
 

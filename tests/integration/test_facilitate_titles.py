@@ -114,3 +114,69 @@ def test_a_double_click_on_add_topic_makes_one_topic(app, make) -> None:
     worker.join(10)
     assert outcome["second"].startswith("This phase already has a topic called “Home visits”")
     assert _count(Topic) == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite takes its write lock for the whole request (BEGIN IMMEDIATE)")
+@pytest.mark.parametrize("slugs", [("", ""), ("community-rehab", "rehab-at-home")], ids=["slugs-made", "slugs-given"])
+def test_a_double_click_on_add_consultation_makes_one_consultation(app, make, slugs) -> None:
+    # PostgreSQL: consultations have no parent row; the second request waits for the first's lock on their titles,
+    # then finds its consultation (and never trips over the slug the first took).
+    facilitator = make.user(role="facilitator")
+    outcome: dict[str, str] = {}
+
+    def second() -> None:
+        with Session(db.engine) as session:
+            try:
+                manage.create_consultation(session, session.get(User, facilitator.id), title="community  REHAB",
+                                           slug=slugs[1], summary="Care closer to home")
+                session.commit()
+                outcome["second"] = "created"
+            except Invalid as exc:
+                session.rollback()
+                outcome["second"] = exc.field_errors["title"]
+
+    with Session(db.engine) as first:
+        manage.create_consultation(first, first.get(User, facilitator.id), title="Community rehab", slug=slugs[0],
+                                   summary="Care closer to home")
+        worker = threading.Thread(target=second)
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting for the first
+        first.commit()
+    worker.join(10)
+    assert outcome["second"].startswith("There is already a consultation called “Community rehab”")
+    assert _count(Consultation) == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite takes its write lock for the whole request (BEGIN IMMEDIATE)")
+def test_a_double_click_on_add_phase_makes_one_phase(app, make) -> None:
+    # PostgreSQL: the second request waits for the first's lock on the consultation, then finds its phase.
+    consultation = make.phase(state="draft").consultation
+    facilitator = make.user(role="facilitator")
+    make.assign(facilitator, consultation)
+    outcome: dict[str, str] = {}
+
+    def add(session: Session) -> None:
+        manage.create_phase(session, session.get(User, facilitator.id), session.get(Consultation, consultation.id),
+                            title="Check and challenge", question="Did we hear you right?")
+
+    def second() -> None:
+        with Session(db.engine) as session:
+            try:
+                add(session)
+                session.commit()
+                outcome["second"] = "created"
+            except Invalid as exc:
+                session.rollback()
+                outcome["second"] = exc.field_errors["title"]
+
+    with Session(db.engine) as first:
+        add(first)
+        worker = threading.Thread(target=second)
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting for the first
+        first.commit()
+    worker.join(10)
+    assert outcome["second"].startswith("This consultation already has a phase called “Check and challenge”")
+    assert _count(Phase) == 2

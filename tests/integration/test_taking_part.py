@@ -249,3 +249,41 @@ def test_two_identical_changes_at_the_same_moment_make_one_change(app, make) -> 
     racer.join(timeout=30)
     assert outcome["changed"] is False
     assert len(_audits(user_id)) == 1
+
+
+def test_a_verified_claim_stays_verified_on_what_was_said_under_it(app, make) -> None:
+    """The analysis reads the claim as it was when each post and vote was made, not the profile as it is now."""
+    first, later = make.phase(), make.phase()
+    others = {phase.id: contributions.post_idea(db.session, make.user(), phase.topics[0], "Someone else's idea",
+                                                "To vote on")[0].id for phase in (first, later)}
+    person = make.user(category="staff", profession="physiotherapist")
+    facilitator = make.user(role="facilitator")
+    # The facilitator is told what verifying does, and when from.
+    page = _client(app, facilitator).get("/account/verify-claims").get_data(as_text=True)
+    assert "what they post or vote from then on counts as verified in the analysis" in page
+    accounts.verify_claim(db.session, facilitator, person)
+    db.session.commit()
+    old, _ = contributions.post_idea(db.session, person, first.topics[0], "Physio at the GP surgery", "First")
+    contributions.post_comment(db.session, person, old, "And at weekends")
+    contributions.vote(db.session, person, "idea", others[first.id], 1)
+    db.session.commit()
+    # A new profession is a new claim, not verified yet (the page says so).
+    changed = _client(app, person).post(URL, data={"category": "staff", "profession": "dietitian"},
+                                        follow_redirects=True)
+    assert "Your claim is not verified yet" in changed.get_data(as_text=True)
+    db.session.expire_all()
+    person = db.session.get(User, person.id)
+    contributions.post_idea(db.session, person, first.topics[0], "Dietitians in care homes", "Second")
+    contributions.vote(db.session, person, "idea", others[later.id], 1)
+    db.session.commit()
+    dataset = build_dataset(db.session, first.consultation, None, "key")
+    claims = {c.text.split("\n")[0]: (c.groups.get("claim"), c.groups.get("profession"))
+              for c in dataset.contributions if c.groups["category"] == "staff"}
+    assert claims == {"Physio at the GP surgery": ("verified", "physiotherapist"),
+                      "And at weekends": ("verified", "physiotherapist"),
+                      "Dietitians in care homes": ("self-declared", "dietitian")}
+    # Votes too: the first phase's vote was a verified physiotherapist's, the later one a self-declared dietitian's.
+    [voted_then] = dataset.meta["voters"].values()
+    assert voted_then["claim"] == "verified" and voted_then["profession"] == "physiotherapist"
+    [voted_now] = build_dataset(db.session, later.consultation, None, "key").meta["voters"].values()
+    assert voted_now["claim"] == "self-declared" and voted_now["profession"] == "dietitian"
