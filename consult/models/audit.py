@@ -17,7 +17,12 @@ class AuditEvent(Base):
     """One privileged action: who did what to which record, and when. Rows are never updated."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_at", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_at", "at"),
+        # The log narrowed to one person's actions, or to one record's history (an account's page shows both).
+        Index("ix_audit_event_actor_at", "actor_id", "at"),
+        Index("ix_audit_event_target_at", "target_type", "target_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
