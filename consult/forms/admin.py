@@ -31,3 +31,10 @@ class SuspensionForm(Form):
 
     action = StringField()
     reason = StringField()
+
+
+class EraseForm(Form):
+    """Delete an account at the person's request: what happens to their posts, and its address typed to confirm."""
+
+    contributions = StringField()
+    typed_email = StringField()

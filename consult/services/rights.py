@@ -27,9 +27,9 @@ from ..models import (
     VoteEvent,
     utcnow,
 )
-from . import equality, sessions
+from . import audit, equality, sessions
 from .accounts import WRONG_PASSWORD, authenticate
-from .errors import Invalid
+from .errors import Invalid, NotAllowed
 
 RETENTION = ("Your account and your answers about you are kept until you delete them, or until 12 months after "
              "the last consultation you took part in closes, whichever is sooner.")
@@ -121,6 +121,31 @@ def delete_account(session: Session, user: User, *, password: str, contributions
         errors["password"] = WRONG_PASSWORD
     if errors:
         raise Invalid("There is a problem", errors)
+    return erase(session, user, contributions=contributions, secret=secret)
+
+
+def erase_on_request(session: Session, actor: User, user: User, *, contributions: str, typed_email: str,
+                     secret: str) -> dict[str, int]:
+    """An admin erases an account the person asked to be deleted (by email or letter, or unable to log in)."""
+    if actor.role != "admin":
+        raise NotAllowed("Only admins can delete someone else's account")
+    if user.id == actor.id:
+        raise Invalid("There is a problem", {"typed_email": "Delete your own account from About you and your data"})
+    errors: dict[str, str] = {}
+    if contributions not in ("keep", "delete"):
+        errors["contributions"] = "Choose what should happen to what they posted"
+    if " ".join((typed_email or "").split()).lower() != user.email.lower():
+        errors["typed_email"] = "Type the account's email address exactly, to confirm which account to delete"
+    if errors:
+        raise Invalid("There is a problem", errors)
+    counts = erase(session, user, contributions=contributions, secret=secret)
+    # The id only: the address is the identity being erased, so the audit log does not keep it.
+    audit.record(session, actor, "user.erase", "user", user.id, contributions=contributions, **counts)
+    return counts
+
+
+def erase(session: Session, user: User, *, contributions: str, secret: str) -> dict[str, int]:
+    """Erase an account whoever asked: identity, equality answers, votes; contributions kept anonymous or deleted."""
     uid = user.id
     voted_ideas = set(session.scalars(select(Vote.idea_id).where(Vote.voter_id == uid, Vote.idea_id.is_not(None))))
     voted_comments = set(session.scalars(select(Vote.comment_id).where(Vote.voter_id == uid,

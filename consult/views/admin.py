@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from ..authz import allow, parse_id
 from ..extensions import db
-from ..forms.admin import AssignmentForm, RoleForm, SuspensionForm, UnassignForm
+from ..forms.admin import AssignmentForm, EraseForm, RoleForm, SuspensionForm, UnassignForm
 from ..models import ASSIGNMENT_ROLES, STAFF_ROLES, AuditEvent, Consultation, ConsultationAssignment, User
-from ..services import accounts, assignments, queries
+from ..services import accounts, assignments, queries, rights
 from ..services import suspension as suspensions
 from ..services.errors import Invalid, ServiceError
 from .helpers import form_values, get_or_404, page_arg
@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "user.change_email": "Changed their email address",
     "user.verify_claim": "Verified someone's staff or student claim",
     "user.suspend": "Suspended an account",
+    "user.erase": "Deleted an account at the person's request",
     "user.reinstate": "Let a suspended account log in again",
     "case.suspend_author": "Suspended the account that wrote a contribution",
     "user.change_participation": "Changed how they take part",
@@ -150,7 +151,8 @@ def user(user_id: int) -> Any:
     return _user_page(person, errors)
 
 
-def _user_page(person: User, errors: dict[str, str], reason: str = "") -> tuple[str, int]:
+def _user_page(person: User, errors: dict[str, str], reason: str = "",
+               erase: dict[str, str] | None = None) -> tuple[str, int]:
     """One person's account page, with any errors of its forms."""
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.target_type == "user", AuditEvent.target_id == person.id)
@@ -162,7 +164,8 @@ def _user_page(person: User, errors: dict[str, str], reason: str = "") -> tuple[
         .where(ConsultationAssignment.user_id == person.id).order_by(Consultation.title, ConsultationAssignment.role)
     ).all()
     return render_template("admin/user.html", person=person, errors=errors, events=events, works_on=works_on,
-                           assignment_labels=ASSIGNMENT_LABELS, reason=reason,
+                           assignment_labels=ASSIGNMENT_LABELS, reason=reason, erase=erase or {},
+                           posted=rights.posted_counts(db.session, person),
                            roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES], descriptions=ROLE_DESCRIPTIONS,
                            actions=ACTION_LABELS), 400 if errors else 200
 
@@ -193,6 +196,28 @@ def suspension(user_id: int) -> Any:
     else:
         flash(f"{person.email} can log in again.", "success")
     return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/erase", methods=["POST"])
+@allow("admin")
+def erase(user_id: int) -> Any:
+    """Delete an account the person asked to be deleted, as they could themselves from About you and your data."""
+    person = get_or_404(User, user_id)
+    form = EraseForm()
+    email = person.email
+    typed = {"contributions": form.contributions.data or "", "typed_email": form.typed_email.data or ""}
+    try:
+        counts = rights.erase_on_request(db.session, current_user, person, **typed,
+                                         secret=str(current_app.config["PSEUDONYM_KEY"]))
+    except ServiceError as exc:
+        db.session.rollback()
+        errors = getattr(exc, "field_errors", None) or {"typed_email": exc.message}
+        return _user_page(get_or_404(User, user_id), errors, erase=typed)
+    db.session.commit()
+    kept = "kept without a name" if form.contributions.data == "keep" else "deleted"
+    flash(f"The account {email} has been deleted, with its votes and answers about themselves. Its "
+          f"{counts['ideas']:,} ideas and {counts['comments']:,} comments were {kept}.", "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/audit")

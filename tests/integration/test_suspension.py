@@ -154,3 +154,38 @@ def test_only_admins_suspend_by_name(app, make) -> None:
                                                            data={"action": "suspend", "reason": "No"})
         assert response.status_code == 404
     assert db.session.get(User, person.id).is_active
+
+
+def test_an_admin_deletes_an_account_at_the_persons_request(app, make) -> None:
+    phase, author, idea, case, moderator = _reported(make)
+    admin = make.user(role="admin")
+    client = _client(app, admin)
+    page = client.get(f"/admin/users/{author.id}").get_data(as_text=True)
+    assert "Delete the account at their request" in page and "They posted 1 idea and 0 comments or replies." in page
+    wrong = client.post(f"/admin/users/{author.id}/erase",
+                        data={"contributions": "keep", "typed_email": "someone.else@example.org"})
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "Type the account&#39;s email address exactly" in text
+    assert 'value="someone.else@example.org"' in text and 'value="keep" checked' in text
+    assert db.session.get(User, author.id) is not None
+    unchosen = client.post(f"/admin/users/{author.id}/erase", data={"typed_email": author.email})
+    assert unchosen.status_code == 400 and "Choose what should happen" in unchosen.get_data(as_text=True)
+
+    done = client.post(f"/admin/users/{author.id}/erase",
+                       data={"contributions": "keep", "typed_email": " WRITER.of.abuse@example.org "},
+                       follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "The account writer.of.abuse@example.org has been deleted" in text and "were kept without a name" in text
+    db.session.expire_all()
+    assert db.session.get(User, author.id) is None
+    kept = db.session.get(Idea, idea.id)
+    assert kept is not None and kept.author_id is None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.erase"))
+    assert (event.target_id, event.actor_id) == (author.id, admin.id) and "writer.of.abuse" not in str(event.detail)
+    assert client.post(f"/admin/users/{admin.id}/erase",
+                       data={"contributions": "keep", "typed_email": admin.email}).status_code == 400
+    for role in ("facilitator", "participant"):
+        other = make.user()
+        response = _client(app, make.user(role=role)).post(
+            f"/admin/users/{other.id}/erase", data={"contributions": "delete", "typed_email": other.email})
+        assert response.status_code == 404 and db.session.get(User, other.id) is not None

@@ -163,6 +163,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
                               "category": "public"}),
     "admin.user": ("admin", {"user_id": "participant_a"}, {"role": "moderator"}),
     "admin.suspension": ("admin", {"user_id": "participant_a"}, {"action": "suspend", "reason": "Abuse"}),
+    "admin.erase": ("admin", {"user_id": "participant_a"}, {"contributions": "keep", "typed_email": "a@example.org"}),
     "analyse.start": ("analyst", {}, lambda w: {"consultation_id": _id("consultation_id", "published")(w),
                                                 "scope": "all"}),
     "admin.consultation_staff": ("admin", {"consultation_id": "other"},
