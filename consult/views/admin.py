@@ -16,6 +16,7 @@ from ..models import ASSIGNMENT_ROLES, STAFF_ROLES, AuditEvent, Consultation, Co
 from ..services import accounts, assignments, queries, rights
 from ..services import suspension as suspensions
 from ..services.errors import Invalid, ServiceError
+from ..services.text import plural
 from .helpers import form_values, get_or_404, page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -215,8 +216,9 @@ def erase(user_id: int) -> Any:
         return _user_page(get_or_404(User, user_id), errors, erase=typed)
     db.session.commit()
     kept = "kept without a name" if form.contributions.data == "keep" else "deleted"
-    flash(f"The account {email} has been deleted, with its votes and answers about themselves. Its "
-          f"{counts['ideas']:,} ideas and {counts['comments']:,} comments were {kept}.", "success")
+    posted = f"{plural(counts['ideas'], 'idea')}, {plural(counts['comments'], 'comment')}"
+    flash(f"The account {email} has been deleted, with its votes and the answers about its owner. What it "
+          f"posted ({posted}) was {kept}.", "success")
     return redirect(url_for("admin.users"))
 
 

@@ -175,7 +175,8 @@ def test_an_admin_deletes_an_account_at_the_persons_request(app, make) -> None:
                        data={"contributions": "keep", "typed_email": " WRITER.of.abuse@example.org "},
                        follow_redirects=True)
     text = done.get_data(as_text=True)
-    assert "The account writer.of.abuse@example.org has been deleted" in text and "were kept without a name" in text
+    assert "The account writer.of.abuse@example.org has been deleted" in text
+    assert "What it posted (1 idea, 0 comments) was kept without a name." in text
     db.session.expire_all()
     assert db.session.get(User, author.id) is None
     kept = db.session.get(Idea, idea.id)
