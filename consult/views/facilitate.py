@@ -233,24 +233,24 @@ def edit_phase(phase_id: int) -> Any:
 @bp.route("/phases/<int:phase_id>/open", methods=["GET", "POST"])
 @allow("facilitator")
 def open_phase(phase_id: int) -> Any:
-    """Open a phase now, after a confirmation page; reopening a closed one also asks for its new closing time."""
+    """Open a phase now, after a confirmation page that also asks when it should close."""
     phase = _phase(phase_id)
     form = PhaseChangeForm()
-    if phases.scheduled_state(phase, utcnow()) != "closed":
-        # Opening cannot be taken back (what people add stays, and an opened phase cannot be deleted): ask first.
-        if request.method == "GET" or form.confirmed.data != "yes":
-            return _confirm_change(phase, "open", form)
-        return _change_state(phase, form, phases.open_phase, "is now open.")
+    # Opening cannot be taken back (what people add stays, and an opened phase cannot be deleted): ask first.
+    change = "reopen" if phases.scheduled_state(phase, utcnow()) == "closed" else "open"
     if request.method == "GET" or form.confirmed.data != "yes":
-        return _confirm_change(phase, "reopen", form)
+        return _confirm_change(phase, change, form)
+    if change == "open" and "closes_at_day" not in request.form:
+        # A form without the closing-time boxes (a script, an old page) keeps the planned closing time.
+        return _change_state(phase, form, phases.open_phase, "is now open.")
     try:
         closes = to_utc(TypedDateTime(**form.typed("closes_at")), field="closes_at", label="closing")
         if closes is not None and closes <= utcnow():
             raise Invalid("There is a problem", {"closes_at": "The closing time must be in the future"})
     except Invalid as exc:
-        return _confirm_change(phase, "reopen", form, exc.field_errors), 400
+        return _confirm_change(phase, change, form, exc.field_errors), 400
     return _change_state(phase, form, lambda session, item, actor: phases.open_phase(
-        session, item, actor, closes_at=closes), "is open again.")
+        session, item, actor, closes_at=closes), "is now open." if change == "open" else "is open again.")
 
 
 @bp.route("/phases/<int:phase_id>/close", methods=["GET", "POST"])

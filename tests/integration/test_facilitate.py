@@ -536,3 +536,35 @@ def test_typed_dates_that_are_not_real_are_explained(parts: tuple[str, ...], mes
 ])
 def test_slugify_makes_short_plain_web_addresses(title: str, slug: str) -> None:
     assert manage.slugify(title) == slug
+
+
+def test_opening_a_phase_asks_when_it_should_close_and_keeps_a_planned_time(client, make) -> None:
+    phase, other = make.phase(state="draft"), make.phase(state="draft")
+    _facilitator(client, make)
+    asked = client.get(f"/facilitate/phases/{phase.id}/open").get_data(as_text=True)
+    assert "When should it close?" in asked and 'name="closes_at_day"' in asked
+    past = client.post(f"/facilitate/phases/{phase.id}/open", data={
+        "confirmed": "yes", "closes_at_day": "1", "closes_at_month": "1", "closes_at_year": "2001",
+        "closes_at_time": "9am"})
+    assert past.status_code == 400 and "must be in the future" in past.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Phase, phase.id).state == "draft"
+    later = utcnow() + timedelta(days=21)
+    opened = client.post(f"/facilitate/phases/{phase.id}/open", data={
+        "confirmed": "yes", "closes_at_day": str(later.day), "closes_at_month": str(later.month),
+        "closes_at_year": str(later.year), "closes_at_time": "5pm"})
+    assert opened.status_code == 302
+    db.session.expire_all()
+    now_open = db.session.get(Phase, phase.id)
+    assert now_open.state == "open" and now_open.closes_at is not None
+    assert now_open.closes_at.date() == later.date()
+
+    # A planned closing time is shown to keep, and a form without the boxes keeps it too.
+    other.closes_at = utcnow() + timedelta(days=5)
+    db.session.commit()
+    planned = other.closes_at
+    asked = client.get(f"/facilitate/phases/{other.id}/open").get_data(as_text=True)
+    assert f'name="closes_at_day" type="text" inputmode="numeric" value="{planned.day}"' in asked
+    assert client.post(f"/facilitate/phases/{other.id}/open", data={"confirmed": "yes"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Phase, other.id).closes_at == planned
