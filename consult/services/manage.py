@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from .. import authz
 from ..models import (
@@ -24,7 +23,6 @@ from ..models import (
     Consultation,
     ConsultationAssignment,
     Idea,
-    ParticipantProfile,
     Phase,
     PhaseAudience,
     Topic,
@@ -35,7 +33,6 @@ from . import audit, workshops
 from .contributions import DUPLICATE_WINDOW, OnBehalf, post_idea
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .phases import scheduled_state
-from .queries import Page, paginate
 from .text import require_text, require_title
 from .typed_time import TypedDateTime, to_utc
 
@@ -467,38 +464,3 @@ def enter_on_behalf(session: Session, actor: User, topic: Topic, *, title: str |
     idea, created = post_idea(session, actor, topic, clean_title, clean_body, on_behalf=on_behalf, now=now)
     workshops.link_entry(session, topic.phase, idea, recorded, print_)
     return idea, created
-
-
-# ------------------------------------------------------------------------------------------ dashboard
-
-
-@dataclass(frozen=True)
-class Registrants:
-    """Registered participants, in all and by the category they declared."""
-
-    total: int
-    by_category: dict[str, int] = field(default_factory=dict)
-
-
-def registrant_counts(session: Session) -> Registrants:
-    """Active participant accounts per declared category, in one grouped query."""
-    rows = session.execute(
-        select(ParticipantProfile.category, func.count())
-        .join(User, User.id == ParticipantProfile.user_id)
-        .where(User.role == "participant", User.is_active.is_(True))
-        .group_by(ParticipantProfile.category)
-    ).all()
-    counts = dict.fromkeys(CATEGORIES, 0)
-    counts.update({category: n for category, n in rows})
-    return Registrants(total=sum(counts.values()), by_category=counts)
-
-
-def consultations_page(session: Session, *, page: int, per_page: int,
-                       consultation_ids: list[int] | None = None) -> Page[Consultation]:
-    """Consultations (published or not; only these ids unless None), newest first, with phases and topics."""
-    stmt = (select(Consultation)
-            .options(selectinload(Consultation.phases).selectinload(Phase.topics))
-            .order_by(Consultation.created_at.desc(), Consultation.id.desc()))
-    if consultation_ids is not None:
-        stmt = stmt.where(Consultation.id.in_(consultation_ids))
-    return paginate(session, stmt, page, per_page)

@@ -33,6 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..security import safe_next
+from ..services import dashboard as dashboard_reads
 from ..services import manage, phases, queries, workshops
 from ..services.errors import Conflict, Invalid
 from ..services.typed_time import TypedDateTime, to_utc
@@ -79,12 +80,12 @@ def _topic(topic_id: int) -> Topic:
 def dashboard() -> Any:
     """The consultations this person runs, with their phases, state, schedule, audience and figures."""
     mine = authz.staff_consultation_ids(db.session, current_user, "facilitate")
-    page = manage.consultations_page(db.session, page=page_arg(), per_page=CONSULTATIONS_PER_PAGE,
+    page = dashboard_reads.consultations_page(db.session, page=page_arg(), per_page=CONSULTATIONS_PER_PAGE,
                                      consultation_ids=mine)
     phase_ids = [p.id for c in page.items for p in c.phases]
     return render_template("facilitate/dashboard.html", page=page,
                            stats=queries.phase_stats(db.session, phase_ids),
-                           registrants=manage.registrant_counts(db.session))
+                           registrants=dashboard_reads.registrant_counts(db.session))
 
 
 # ---------------------------------------------------------------------------------------- consultations
