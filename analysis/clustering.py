@@ -30,6 +30,7 @@ MIN_THEME_SIZE = 3  # no theme of fewer texts (of those clustered) when the cut 
 MIN_THEME_SHARE = 0.01  # nor of a smaller share of them
 EXTRA_CUTS = 4  # finer cuts tried to find k themes of at least that size
 SUB_THEMES = range(2, 5)
+OTHER_POINTS = "Other points"  # the part of a theme whose texts share no phrase of their own
 MIN_SUB_THEME_SIZE = 5
 SUB_THEME_SAMPLE = 800  # members a sub-theme split is fitted on
 DISTINCT_PREFIX = 1000  # rows checked for copies before the whole theme is
@@ -222,20 +223,36 @@ def _sub_themes(dense: np.ndarray, members: np.ndarray, phrases: PhraseIndex, do
         return []
     if kept.size < len(centres):
         labels = kept[closeness[:, kept].argmax(axis=1)]
-    order = [t for t, _ in Counter(labels.tolist()).most_common()]
+    # Each part is named by its own phrases; parts with none of their own are one "Other points", not
+    # "Other points (1)", "(2)", "(3)" that tell an analyst nothing apart.
     taken: set[str] = set()
-    result = []
-    for number, t in enumerate(order):
+    named: list[tuple[np.ndarray, str, list[str]]] = []
+    unnamed: list[np.ndarray] = []
+    for t, _ in Counter(labels.tolist()).most_common():
         where = np.flatnonzero(labels == t)
+        label, top = label_from(phrases, members[where].tolist(), "", taken, exclude=list(parent))
+        if label:
+            taken.add(label.lower())
+            named.append((where, label, top))
+        else:
+            unnamed.append(where)
+    if not named:
+        return []
+    if unnamed:
+        named.append((np.sort(np.concatenate(unnamed)), OTHER_POINTS, []))
+    if len(named) < 2:
+        return []
+    # How close each member is to its own part's centre, for the typical example.
+    own_centre = points @ centres.T
+    closeness_to_own = own_centre[np.arange(members.size), labels]
+    result = []
+    for number, (where, label, top) in enumerate(named):
         inside = members[where]
-        label, top = label_from(phrases, inside.tolist(), f"Other points ({number + 1})", taken,
-                                exclude=list(parent))
-        taken.add(label.lower())
         sub: dict[str, object] = {"id": number, "label": label, "phrases": top[:4], "size": int(inside.size),
                                   "contributions": [docs[i].id for i in inside]}
         if own is not None:
             similarity = np.zeros(len(docs), dtype=np.float64)
-            similarity[inside] = points[where] @ centres[t]
+            similarity[inside] = closeness_to_own[where]
             typical = choose_typical(inside, similarity, own, label_phrases(label, top))
             sub["typical"] = None if typical is None else docs[typical].id
         result.append(sub)

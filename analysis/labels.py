@@ -96,6 +96,24 @@ _PERSONAL_POSSESSIVES = re.compile(
     r"|\b(?:patients|parents|friends)(?:'|\u2019)(?=\s)")
 
 
+# A title before a capitalised word marks a person's name ("Dr Schofield", "Nurse Jones", "Mrs Watson"). A
+# label is published (What we heard) and must never name anyone: praise often thanks staff by name, and a few
+# such texts in one theme made "Schofield and mental health issues" a label.
+_TITLED = re.compile(r"\b(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Nurse|Sister|Matron|Prof|Professor)\.?\s+"
+                     r"([A-Z][a-z]+)\b")
+
+
+def personal_names(texts: Sequence[str]) -> frozenset[str]:
+    """Words the texts use as a person's name after a title, in lower case; a word also written in lower case
+    somewhere is an ordinary word after all ("Nurse Practitioner" and "a nurse practitioner")."""
+    titled = {m.group(1).lower() for text in texts for m in _TITLED.finditer(text)}
+    if not titled:
+        return frozenset()
+    lowered = re.compile(r"\b(" + "|".join(sorted(map(re.escape, titled))) + r")\b")
+    ordinary = {m.group(1) for text in texts for m in lowered.finditer(text)}
+    return frozenset(titled - ordinary)
+
+
 def _breaks_phrase(token: str) -> bool:
     """A word that ends a candidate phrase: a tone or politeness word, unless it is a noun naming a topic.
 
@@ -141,8 +159,9 @@ def _word_facts(word: str) -> tuple[str, bool, bool, bool, bool]:
             word not in _EDGE_WORDS and not is_verb_only(word), noun_like(word))
 
 
-def phrases_of(text: str) -> list[tuple[str, str]]:
-    """(key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped."""
+def phrases_of(text: str, names: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(key, surface) of every candidate phrase in ``text``, each once; self-introductions are skipped, and
+    ``names`` (people's names, lower case) end a phrase as punctuation does."""
     text = _PERSONAL_POSSESSIVES.sub(" . ", _PRAISE_IDIOMS.sub(" ", without_introduction(text)))
     # Two-letter words join a phrase only when written in capitals here ("GP", "OT"), not "1st" read as "st".
     capitals = {w.lower() for w in _CAPITALS.findall(text)}
@@ -153,7 +172,7 @@ def phrases_of(text: str) -> list[tuple[str, str]]:
         if token in CONNECTORS and runs[-1]:
             runs[-1].append(token)
             continue
-        if _ends_run(token) or (len(token) == 2 and token not in capitals):
+        if _ends_run(token) or (len(token) == 2 and token not in capitals) or token in names:
             if runs[-1]:
                 runs.append([])
             continue
@@ -203,8 +222,9 @@ class PhraseIndex:
         # One string per distinct phrase, shared by every text that uses it: 500,000 texts hold about 4 million
         # uses of a few thousand phrases, 220 MB as separate strings.
         shared: dict[str, str] = {}
+        self.names = personal_names(texts)
         for text in texts:
-            pairs = phrases_of(text)
+            pairs = phrases_of(text, self.names)
             self.keys.append(tuple(shared.setdefault(k, k) for k, _ in pairs))
             for key, words in pairs:
                 spellings = self.surface.get(key)
@@ -396,8 +416,9 @@ def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
     lead = next((i for i, (_, _, kind) in enumerate(candidates) if kind == "ok"), 0)
     label, used = readable[lead], [lead]
     if all(kind == "weak" for _, _, kind in candidates):
-        # Words too general to stand alone and no topic to join them to: say so ("Staff in general").
-        return f"{label[:1].upper()}{label[1:]} in general", readable
+        # Words too general to stand alone and no topic to join them to: say so ("Staff in general"), once.
+        general = f"{label[:1].upper()}{label[1:]} in general"
+        return (fallback, []) if general.lower() in taken else (general, readable)
     # A second phrase when the lead cannot stand alone, when a phrase scored above the lead was too general
     # to lead, or when the next phrase is nearly as strong.
     second = next((i for i in range(len(candidates)) if i != lead), None)
@@ -418,6 +439,31 @@ def label_from(index: PhraseIndex, members: Sequence[int], fallback: str,
     # example is looked for by them.
     ordered = [readable[i] for i in used] + [r for i, r in enumerate(readable) if i not in used]
     return label[:1].upper() + label[1:], ordered[:5]
+
+
+def label_of_words(words: Sequence[str], names: frozenset[str] = frozenset()) -> str:
+    """A label from a theme's top words when no phrase can lead one: the first two that can be nouns, a
+    quality named as a noun ("helpful" as "Helpfulness and information"); empty when none can."""
+    nouns: list[str] = []
+    for word in (w.lower() for w in words):
+        if " " in word or word in names or word in _EDGE_WORDS or word in FILLER_HEADS:
+            continue
+        noun = word if can_be_noun(word) and not can_be_adjective(word) else _quality(word)
+        if noun and all(word_key(noun) != word_key(n) for n in nouns):
+            nouns.append(noun)
+        if len(nouns) == 2:
+            break
+    label = " and ".join(nouns)
+    return label[:1].upper() + label[1:]
+
+
+def _quality(word: str) -> str:
+    """The noun of an adjective the lexicon knows ("helpful": "helpfulness", "friendly": "friendliness")."""
+    if not can_be_adjective(word):
+        return ""
+    stem_ = word[:-1] + "i" if word.endswith("y") else word
+    noun = stem_ + "ness"
+    return noun if "NOUN" in word_classes(noun) else ""
 
 
 def label_phrases(label: str, top: Sequence[str]) -> list[str]:

@@ -50,7 +50,7 @@ from analysis.clustering import (
     _sub_themes,
 )
 from analysis.corpus import Corpus, first_occurrences, term_counts
-from analysis.labels import PhraseIndex, label_from, label_phrases
+from analysis.labels import PhraseIndex, label_from, label_of_words, label_phrases
 from analysis.quotes import OwnWords, choose_quotes, choose_typical, examples, stems_of_phrases
 from analysis.records import distinct as distinct_values
 from analysis.text import KEPT_WORDS, stem, tokenize
@@ -67,7 +67,6 @@ IDF_POWER = 0.25  # damped idf: frequent words still shape a text's vector, rare
 MULTI_MEMBERSHIP_RATIO = 0.85  # a second theme counts when its centre is this close relative to the first
 MULTI_MEMBERSHIP_MIN = 0.3
 MAX_MEMBERSHIPS = 3
-LABEL_TERMS = 3
 KEPT_WORD_LABEL_SHARE = 0.5
 TOP_TERMS = 10
 
@@ -407,7 +406,11 @@ def find_themes(
     taken: set[str] = set()
     for t in range(k):
         members = np.flatnonzero(labels == t)
-        fallback = " · ".join(terms[t][:LABEL_TERMS]).capitalize() or f"Theme {t + 1}"
+        terms[t] = [w for w in terms[t] if w.lower() not in phrases.names]  # never a person's name
+        # No phrase can lead a label: the theme's top words as nouns, else an honest "Mixed comments".
+        fallback = label_of_words(terms[t][:TOP_TERMS], phrases.names) or "Mixed comments"
+        if fallback.lower() in taken:
+            fallback = f"{fallback} ({t + 1})"
         label, top = label_from(phrases, members.tolist(), fallback, taken)
         taken.add(label.lower())
         key = stems_of_phrases([label, *top] if top else terms[t])

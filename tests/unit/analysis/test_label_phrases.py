@@ -1,6 +1,6 @@
 """Label phrases: which runs of words can name a theme, and which words count as the same word."""
 
-from analysis.labels import PhraseIndex, label_from, phrases_of
+from analysis.labels import PhraseIndex, label_from, label_of_words, phrases_of
 
 
 def _surfaces(text: str) -> set[str]:
@@ -82,3 +82,27 @@ def test_the_consultations_own_papers_never_name_a_theme() -> None:
 
 def test_keep_never_starts_or_ends_a_label_phrase() -> None:
     assert not {s for s in _surfaces("Early support keeps people in work") if s.split()[0] in ("keep", "keeps")}
+
+
+def test_a_person_named_after_a_title_never_names_a_theme() -> None:
+    # Praise thanks staff by name; six such texts in one phase-1 theme made "Schofield and mental health
+    # issues" a label, and labels are published on What we heard.
+    texts = [f"Dr Schofield was wonderful with my {w}" for w in ("pain", "knee", "back", "hip", "neck", "shoulder")]
+    texts += ["Thank you Dr Schofield and Nurse Jones", "Mrs Watson explained my knee exercises"]
+    texts += ["The nurse practitioner saw me quickly", "Our Nurse Practitioner was lovely"]
+    texts += ["Parking at the clinic is impossible", "The car park was full again"] * 6
+    index = PhraseIndex(texts)
+    assert {"schofield", "jones", "watson"} <= index.names
+    assert "practitioner" not in index.names  # written in lower case too: a word, not a name
+    used = {word for keys in index.keys for key in keys for word in key.split()}
+    assert not used & {"schofield", "jones", "watson"}
+    label, top = label_from(index, list(range(8)), "fallback")
+    assert "schofield" not in (label + " ".join(top)).lower()
+    assert any("practitioner" in key for key in index.keys[8])
+
+
+def test_a_theme_without_phrases_is_named_by_its_words_as_nouns_never_a_list() -> None:
+    assert label_of_words(["helpful", "information", "pleasant"]) == "Helpfulness and information"
+    assert label_of_words(["friendly", "polite", "staff"]) == "Friendliness and politeness"
+    assert label_of_words(["schofield", "need", "pain"], frozenset({"schofield"})) == "Pain"
+    assert label_of_words(["quickly", "told"]) == ""

@@ -206,3 +206,20 @@ def test_feedback_quotes_and_typical_examples_carry_their_label(feedback: tuple[
                 bad[f"{sub['label']} typical"] = example_problems(text[str(sub["typical"])], str(sub["label"]))
     assert not {k: v for k, v in bad.items() if v}
     assert sum(t.typical is not None for t in result.themes) >= len(result.themes) - 1
+
+
+TITLED_NAME = re.compile(r"\b(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Nurse|Prof|Professor)\.? ([A-Z][a-z]+)")
+
+
+def test_feedback_labels_name_nobody_and_are_never_word_lists(feedback: tuple[Any, dict[str, str]]) -> None:
+    result, text = feedback
+    # Names people gave staff after a title, and never wrote in lower case (phase-1 has "Dr Schofield" x6).
+    titled = {m.group(1).lower() for t in text.values() for m in TITLED_NAME.finditer(t)}
+    names = {n for n in titled if not any(re.search(rf"\b{n}\b", t) for t in text.values())}
+    labels = [t.label for t in result.themes] + [str(s["label"]) for t in result.themes for s in t.sub_themes]
+    assert not [label for label in labels if set(tokenize(label)) & names]
+    assert not [label for label in labels if "·" in label or re.match(r"Theme \d", label)]
+    for theme in result.themes:
+        subs = [str(s["label"]) for s in theme.sub_themes]
+        assert len(set(subs)) == len(subs), f"{theme.label}: {subs}"
+        assert not [s for s in subs if re.match(r"Other points \(\d", s)], f"{theme.label}: {subs}"
