@@ -151,3 +151,30 @@ def test_ids_freed_before_or_after_the_migration_are_never_given_out_again(tmp_p
         assert counts == [1, 3, 5, 3, 3, 3, 3], step
     assert add_topic("After the round trip") == 6
     engine.dispose()
+
+
+def test_the_empty_rows_that_once_held_sqlites_ids_are_removed_and_real_posts_kept(tmp_path: Path) -> None:
+    # Before 0013, deleting an account with its posts wrote an empty withdrawn row at the old highest id; it
+    # counted as an idea, so its topic could never be deleted ("It has 1 idea").
+    engine = _engine_at(tmp_path, "0014")
+    _people_and_posts(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(Topic).values(id=2, phase_id=1, position=2, title="Emptied by a deletion"))
+        empty = {"author_id": None, "channel": "online", "moderation_state": "withdrawn", "body": ""}
+        connection.execute(insert(Idea).values(id=10, topic_id=2, phase_id=1, title="", **empty))
+        connection.execute(insert(Comment).values(id=10, idea_id=1, phase_id=1, **empty))
+        # Kept: a withdrawn post whose author deleted their account keeps its text; and an empty row that
+        # something still refers to is not this migration's to judge.
+        connection.execute(insert(Idea).values(id=11, topic_id=1, phase_id=1, author_id=None, channel="online",
+                                               moderation_state="withdrawn", title="Kept", body="Its text"))
+        connection.execute(insert(Idea).values(id=12, topic_id=1, phase_id=1, title="", **empty))
+        connection.execute(insert(Vote).values(voter_id=1, idea_id=12, value=1, voter_category="staff"))
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        ideas = set(connection.scalars(select(Idea.id)))
+        comments = set(connection.scalars(select(Comment.id)))
+        assert 10 not in ideas and 10 not in comments
+        assert {1, 2, 3, 4, 5, 11, 12} <= ideas and {1, 2, 3} <= comments
+        assert connection.scalar(select(func.count()).select_from(Idea).where(Idea.topic_id == 2)) == 0
+        if engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
