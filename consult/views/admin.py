@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "anomaly.exclude": "Excluded flagged votes from analyses",
     "anomaly.dismiss": "Dismissed an anomaly flag",
     "anomaly.reopen": "Reopened an anomaly flag (its excluded votes count again)",
+    "anomaly.look": "Asked for a new look for unusual activity",
     "analysis.request": "Asked for an analysis run",
     "user.reset_password": "Reset their password",
     "user.change_password": "Changed their password",

@@ -193,6 +193,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "moderation.premoderation": ("facilitator_assigned", {"phase_id": "open"}, {"premoderated": "on"}),
     "moderation.anomaly_decide": ("facilitator_assigned", {"flag_id": "assigned"},
                                   {"action": "dismiss", "reason": "A workshop voting together"}),
+    "moderation.anomaly_look": ("facilitator_assigned", {"consultation_id": "published"}, {}),
     "equality.questions": ("participant_a", {}, {"sex": "female", "unpaid_carer": "no"}),
     "equality.withdraw": ("participant_b", {}, {}),
     "rights.delete_account": ("participant_a", {}, {"contributions": "keep", "password": PASSWORD}),

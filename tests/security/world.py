@@ -68,6 +68,7 @@ ENDPOINT_RULES: dict[str, str | None] = {
     "moderation.policy": "viewer", "moderation.log": "viewer", "moderation.index": None,
     "moderation.safeguarding": "safeguard", "moderation.premoderation": "facilitate",
     "moderation.anomaly_list": "facilitate", "moderation.anomaly_decide": "facilitate",
+    "moderation.anomaly_look": "facilitate",
     "heard.show": "viewer",
 }
 # URL parameters whose name means another kind of object in one blueprint: (blueprint, name) -> objects key.
