@@ -89,6 +89,8 @@ ACTION_LABELS = {
     "statement.publish": "Published a theme statement for checking",
     "offline.deadline": "Set the deadline for offline contributions",
     "offline.upload": "Uploaded offline contributions",
+    "offline.event_edit": "Corrected an offline event's details",
+    "offline.event_delete": "Deleted an offline event nothing came from",
 }
 ASSIGNMENT_LABELS = {"facilitator": "Facilitator", "moderator": "Moderator", "analyst": "Analyst",
                      "safeguarding": "Safeguarding lead"}
