@@ -81,7 +81,7 @@ def test_a_worker_tick_records_new_flags_and_when_it_looked_and_skips_an_unchang
     scan = db.session.get(AnomalyScan, phase.consultation_id)
     assert scan.looked_at is not None and scan.raised == 1 and scan.started_at is None
     page = client.get(f"/moderation/{phase.consultation_id}/anomalies").get_data(as_text=True)
-    assert "Burst of votes" in page and "Last looked for just now, at " in page and ": 1 new flag." in page
+    assert "Burst of votes" in page and "Last looked just now, at " in page and ": 1 new flag." in page
     assert "Look again now" in page  # the worker wrote its heartbeat
 
     # Nothing new since: the next sweep reads one marker and does not look again, but notes that it checked.
