@@ -75,7 +75,14 @@ def status(session: Session, consultation_id: int, *, now: datetime | None = Non
 
 def request_look(session: Session, actor: User, consultation_id: int, *, now: datetime | None = None) -> bool:
     """Ask the worker to look soon (audited); False when a look was already waiting, so a double click asks once."""
-    row = _row(session, consultation_id)
+    row = session.get(AnomalyScan, consultation_id)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = AnomalyScan(consultation_id=consultation_id, raised=0)
+                session.add(row)
+        except IntegrityError:  # a colleague's click on another server added it a moment ago: theirs is waiting
+            return False
     if row.requested_at is not None:
         return False
     row.requested_at = now or utcnow()

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from .. import authz, publicids
 from ..authz import allow
@@ -427,10 +427,7 @@ def premoderation(phase_id: int) -> Any:
 @reads_only
 def anomaly_list(consultation_id: int) -> Any:
     """Flagged bursts and near-identical texts, as the background worker last recorded them (this page only reads)."""
-    authz.require_staff(consultation_id, "facilitate")
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(authz.NOT_FOUND)
+    consultation = authz.get_staff_object(Consultation, consultation_id, "facilitate", lambda c: c.id)
     status = request.args.get("status") if request.args.get("status") in ("excluded", "dismissed") else "open"
     return _anomaly_page(consultation, status, page_arg())
 
@@ -439,15 +436,9 @@ def anomaly_list(consultation_id: int) -> Any:
 @allow("facilitator")
 def anomaly_look(consultation_id: int) -> Any:
     """Ask the background worker to look for unusual activity again soon (a second click asks nothing more)."""
-    authz.require_staff(consultation_id, "facilitate")
-    if db.session.get(Consultation, consultation_id) is None:
-        raise NotFound(authz.NOT_FOUND)
-    try:
-        asked = anomaly_scans.request_look(db.session, current_user, consultation_id)
-        db.session.commit()
-    except IntegrityError:  # a colleague's click on another server added the row first: theirs is waiting
-        db.session.rollback()
-        asked = False
+    authz.get_staff_object(Consultation, consultation_id, "facilitate", lambda c: c.id)
+    asked = anomaly_scans.request_look(db.session, current_user, consultation_id)
+    db.session.commit()
     flash("The worker will look again shortly." if asked else "A look was already waiting: the worker will start "
           "it shortly.", "success" if asked else "info")
     return redirect(url_for("moderation.anomaly_list", consultation_id=consultation_id))
