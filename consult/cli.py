@@ -163,9 +163,10 @@ def init_app(app: Flask) -> None:
                        f"See it at /analyse/runs/{run_id}")
 
     @app.cli.command("worker")
-    @click.option("--once", is_flag=True, help="Run the analyses waiting now, then exit.")
+    @click.option("--once", is_flag=True,
+                  help="Run the analyses waiting now and look for unusual activity once, then exit.")
     def worker_command(once: bool) -> None:
-        """Run queued analyses (start one or more beside web servers started with CONSULT_ANALYSIS_WORKER=false)."""
+        """Run queued analyses and look for unusual activity (beside web servers with CONSULT_ANALYSIS_WORKER=false)."""
         from .worker import Worker
 
         worker = Worker(app)
@@ -175,6 +176,7 @@ def init_app(app: Flask) -> None:
         if once:
             while not worker.stop.is_set() and worker.poll_once() is not None:
                 pass
+            worker.anomaly_tick()
         else:
             worker.loop()
         click.echo("Analysis worker stopped")

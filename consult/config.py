@@ -115,6 +115,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # `flask --app wsgi worker` instead and sets CONSULT_ANALYSIS_WORKER=false on the web servers.
         "ANALYSIS_WORKER": True,
         "WORKER_POLL_SECONDS": 2.0,
+        # The worker looks for unusual activity in each active consultation this often (seconds; a facilitator can
+        # ask for a look sooner). 0: only when asked.
+        "ANOMALY_SCAN_SECONDS": 300.0,
         # Pages note which ideas and comments they showed each participant; each process writes those first
         # sights this often, in one transaction (consult/services/impressions.py). 0: in the request itself.
         "IMPRESSION_FLUSH_SECONDS": 1.0,

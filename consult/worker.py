@@ -9,6 +9,11 @@ Two ways to run it, the same code:
 Each claim is a lease (owner, expiry, attempt count) renewed by a heartbeat while the child runs. A worker
 that dies leaves its lease to lapse and the run is queued again; a run interrupted on every one of its
 WORKER_MAX_ATTEMPTS attempts (for example killed for memory) fails with that reason instead of looping.
+
+Between analyses the same loop looks for unusual activity (services/anomaly_scans.py): in every active consultation
+each ANOMALY_SCAN_SECONDS, and within a poll of a facilitator asking. It writes a heartbeat each minute, so pages
+can say when no worker is running. A failed or locked look is logged and left for the next tick; it never stops
+the analyses.
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
-from .extensions import db, write_intent
-from .services import analysis_runs
+from .extensions import db, is_transient, write_intent
+from .models import utcnow
+from .services import analysis_runs, anomalies, anomaly_scans
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,10 @@ class Worker:
         self.lease = timedelta(seconds=app.config["WORKER_LEASE_SECONDS"])
         self.max_attempts = int(app.config["WORKER_MAX_ATTEMPTS"])
         self.child: subprocess.Popen[bytes] | None = None
+        self.scan_every = float(app.config.get("ANOMALY_SCAN_SECONDS", 300.0))
+        self.next_sweep = 0.0  # monotonic time of the next periodic look (the first tick looks)
+        self.next_beat = 0.0
+        self.retry: set[int] = set()  # consultations whose look met a busy database: tried again next tick
 
     def poll_once(self) -> int | None:
         """Claim and run one run if there is one; its id, or None when nothing was waiting."""
@@ -69,8 +81,90 @@ class Worker:
             except Exception:  # noqa: BLE001 - the worker must outlive any one failure
                 log.exception("Analysis worker error")
                 busy = False
+            try:
+                self.anomaly_tick()
+            except Exception:  # noqa: BLE001 - looking for unusual activity must never stop the analyses
+                log.exception("Unusual-activity scan error")
             if not busy:
                 self.stop.wait(poll)
+
+    def anomaly_tick(self) -> list[int]:
+        """Write the heartbeat when due; look in consultations asked for, and every active one when a sweep is due.
+
+        Returns the consultations looked at (an unchanged one is skipped with one read; a locked one is left for
+        the next tick).
+        """
+        clock = time.monotonic()
+        if clock >= self.next_beat:
+            try:
+                with write_intent(), db.new_session() as session:
+                    anomaly_scans.beat(session, self.owner)
+                    session.commit()
+                self.next_beat = clock + anomaly_scans.BEAT_EVERY.total_seconds()
+            except OperationalError as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("Database busy: the worker's heartbeat is left for the next poll")
+        sweep = self.scan_every > 0 and clock >= self.next_sweep
+        with db.new_session() as session:
+            asked = anomaly_scans.requested(session)
+            wanted = list(dict.fromkeys(asked + sorted(self.retry) + (anomaly_scans.due(session) if sweep else [])))
+        if sweep:
+            self.next_sweep = clock + self.scan_every
+        looked, skipped = [], []
+        for consultation_id in wanted:
+            if self.stop.is_set():
+                break
+            try:
+                outcome = self.look(consultation_id)
+            except OperationalError as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("Database busy: unusual activity in consultation %s left for the next tick",
+                            consultation_id)
+                self.retry.add(consultation_id)
+                continue
+            except Exception:  # noqa: BLE001 - one consultation's failure must not stop the others
+                log.exception("Unusual-activity scan of consultation %s failed", consultation_id)
+                self.retry.discard(consultation_id)  # a fault, not a busy database: wait for the next sweep
+                continue
+            self.retry.discard(consultation_id)
+            if outcome == "looked":
+                looked.append(consultation_id)
+            elif outcome == "unchanged":
+                skipped.append(consultation_id)
+        if skipped:
+            with write_intent(), db.new_session() as session:
+                anomaly_scans.touch(session, skipped)
+                session.commit()
+        return looked
+
+    def look(self, consultation_id: int) -> str:
+        """Look in one consultation: "unchanged" (nothing new since the last look), "busy" (another worker is
+        looking) or "looked". The looking is a read; the write lock is taken only to claim and to record."""
+        with db.new_session() as session:
+            current = anomaly_scans.marker(session, consultation_id)
+            if anomaly_scans.unchanged(session, consultation_id, current):
+                return "unchanged"
+        started = utcnow()
+        with write_intent(), db.new_session() as session:
+            if not anomaly_scans.claim(session, consultation_id, now=started):
+                return "busy"
+            session.commit()
+        try:
+            with db.new_session() as session:
+                found = anomalies.find(session, consultation_id)
+            with write_intent(), db.new_session() as session:
+                raised = anomaly_scans.finish(session, consultation_id, found, started=started, current=current)
+                session.commit()
+        except BaseException:
+            with write_intent(), db.new_session() as session:
+                anomaly_scans.release(session, consultation_id)
+                session.commit()
+            raise
+        log.info("Looked for unusual activity in consultation %s: %s new flags", consultation_id, raised,
+                 extra={"consultation_id": consultation_id})
+        return "looked"
 
     def run_child(self, run_id: int) -> int:
         """Run one analysis in a child process, renewing the lease while it runs; the child's exit code."""

@@ -50,3 +50,15 @@ class DeadlineForm(Form):
     day = StringField()
     month = StringField()
     year = StringField()
+
+
+class EventForm(Form):
+    """An offline event's details, corrected after it was recorded (the service checks every value)."""
+
+    channel = StringField()
+    event_name = StringField()
+    event_day = StringField()
+    event_month = StringField()
+    event_year = StringField()
+    event_people = StringField()
+    event_profile = StringField()

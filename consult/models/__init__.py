@@ -68,11 +68,13 @@ from .moderation import (
     CASE_REASONS,
     REPORT_REASONS,
     AnomalyFlag,
+    AnomalyScan,
     ContributionRevision,
     ModerationCase,
     NetworkSighting,
     Report,
     VoteExclusion,
+    WorkerBeat,
 )
 
 __all__ = [
@@ -85,8 +87,8 @@ __all__ = [
     "Idea", "Impression", "LoginSession",
     "ParticipantProfile", "Phase", "PhaseAudience", "PhaseTransition", "RateCounter", "Topic", "User", "Vote",
     "VoteEvent", "utcnow",
-    "ANOMALY_KINDS", "CASE_REASONS", "REPORT_REASONS", "AnomalyFlag", "ContributionRevision", "ModerationCase",
-    "NetworkSighting", "Report", "VoteExclusion",
+    "ANOMALY_KINDS", "CASE_REASONS", "REPORT_REASONS", "AnomalyFlag", "AnomalyScan", "ContributionRevision",
+    "ModerationCase", "NetworkSighting", "Report", "VoteExclusion", "WorkerBeat",
     "PREFER_NOT", "EqualityQuestionOff", "EqualityResponse", "OfflineContribution", "OfflineEvent",
     "OfflineSettings", "ReferenceShare",
     "THEME_STATES", "Codebook", "CodebookChange", "CodebookMember", "CodebookReviewed", "CodebookSample",

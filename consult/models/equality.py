@@ -9,11 +9,15 @@ computes it (to count aggregates and to let a person see, change or delete their
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+
+if TYPE_CHECKING:
+    from .consultations import Phase
 
 PREFER_NOT = "prefer_not_to_say"
 
@@ -96,6 +100,8 @@ class OfflineEvent(Base):
     people: Mapped[int | None] = mapped_column(Integer)
     profile: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    phase: Mapped[Phase] = relationship()
 
 
 class OfflineContribution(Base):

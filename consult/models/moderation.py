@@ -1,4 +1,5 @@
-"""Moderation: reports, the moderation queue's cases, kept originals, network keys and anomaly flags."""
+"""Moderation: reports, the moderation queue's cases, kept originals, network keys, anomaly flags and when the
+worker last looked for them."""
 
 from __future__ import annotations
 
@@ -160,3 +161,32 @@ class VoteExclusion(Base):
     idea_id: Mapped[int | None] = mapped_column(ForeignKey("idea.id", ondelete="CASCADE"))
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnomalyScan(Base):
+    """When the worker last looked for unusual activity in a consultation, and whether a facilitator asked it to
+    look again (one row per consultation, shared by every app server and worker)."""
+
+    __tablename__ = "anomaly_scan"
+
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    # When the last look finished (a look that found nothing new to read counts: it did look).
+    looked_at: Mapped[datetime | None]
+    # A facilitator asked for a look; cleared by the first look that starts after it.
+    requested_at: Mapped[datetime | None]
+    # A worker is looking now (a look stuck for long is taken to have died with its worker).
+    started_at: Mapped[datetime | None]
+    # What the consultation held at the last look (its newest vote, idea and comment), so an unchanged one is skipped.
+    marker: Mapped[str | None] = mapped_column(String(100))
+    # How many new flags the last look raised.
+    raised: Mapped[int] = mapped_column(default=0)
+
+
+class WorkerBeat(Base):
+    """A background worker saying it is alive, so pages can tell waiting from no worker at all."""
+
+    __tablename__ = "worker_beat"
+
+    owner: Mapped[str] = mapped_column(String(120), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

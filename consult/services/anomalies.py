@@ -110,8 +110,8 @@ def _digest(signature: str) -> str:
 
 
 def unrecorded(session: Session, consultation_id: int, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The patterns ``find`` found that are not flagged yet (once each), read in one query: each visit of the
-    page looks again, and most of what it finds was flagged on an earlier visit."""
+    """The patterns ``find`` found that are not flagged yet (once each), read in one query: the worker looks again
+    every few minutes, and most of what it finds was flagged by an earlier look."""
     known = set(session.scalars(select(AnomalyFlag.signature).where(AnomalyFlag.consultation_id == consultation_id)))
     fresh: list[dict[str, Any]] = []
     for spec in found:
@@ -145,7 +145,7 @@ def record(session: Session, consultation_id: int, found: list[dict[str, Any]]) 
 
 
 def find(session: Session, consultation_id: int, *, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
-    """The bursts and near-identical texts in one consultation, as flags to raise (reads only, so the page can
+    """The bursts and near-identical texts in one consultation, as flags to raise (reads only, so the worker can
     look without holding the write lock; ``record`` writes them)."""
     t = thresholds or Thresholds()
     phase_ids = list(session.scalars(select(Phase.id).where(Phase.consultation_id == consultation_id)))

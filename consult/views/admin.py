@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "anomaly.exclude": "Excluded flagged votes from analyses",
     "anomaly.dismiss": "Dismissed an anomaly flag",
     "anomaly.reopen": "Reopened an anomaly flag (its excluded votes count again)",
+    "anomaly.look": "Asked for a new look for unusual activity",
     "analysis.request": "Asked for an analysis run",
     "user.reset_password": "Reset their password",
     "user.change_password": "Changed their password",
@@ -88,6 +89,8 @@ ACTION_LABELS = {
     "statement.publish": "Published a theme statement for checking",
     "offline.deadline": "Set the deadline for offline contributions",
     "offline.upload": "Uploaded offline contributions",
+    "offline.event_edit": "Corrected an offline event's details",
+    "offline.event_delete": "Deleted an offline event nothing came from",
 }
 ASSIGNMENT_LABELS = {"facilitator": "Facilitator", "moderator": "Moderator", "analyst": "Analyst",
                      "safeguarding": "Safeguarding lead"}

@@ -11,10 +11,12 @@ from flask_login import current_user
 from ..authz import allow, get_staff_object, parse_id
 from ..extensions import db
 from ..forms import field_errors
-from ..forms.equality import CsvUploadForm, DeadlineForm, QuestionsOffForm
-from ..models import Consultation, Phase
-from ..services import disclosure, equality, inclusion, workshops
+from ..forms.equality import CsvUploadForm, DeadlineForm, EventForm, QuestionsOffForm
+from ..models import Consultation, OfflineEvent, Phase
+from ..services import disclosure, equality, inclusion, offline_events, workshops
 from ..services.errors import Conflict, Invalid
+from .facilitate import CHANNEL_LABELS
+from .helpers import form_values
 
 bp = Blueprint("inclusion", __name__, url_prefix="/facilitate")
 MAX_UPLOAD = 200 * 1024
@@ -216,3 +218,71 @@ def offline_deadline(phase_id: int) -> Any:
     return redirect(url_for("inclusion.offline", phase_id=phase.id))
 
 
+
+
+# ------------------------------------------------------------------------------------- offline events
+
+
+def _event(event_id: int) -> OfflineEvent:
+    """An offline event in a consultation this facilitator is assigned to (404 otherwise)."""
+    return get_staff_object(OfflineEvent, event_id, "facilitate", lambda e: e.phase.consultation_id)
+
+
+def _event_form(event: OfflineEvent, form: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+    """The form for correcting an event, with what was typed and what is wrong."""
+    return render_template("inclusion/event_form.html", event=event, phase=event.phase,
+                           consultation=event.phase.consultation, form=form, errors=errors,
+                           channels=list(CHANNEL_LABELS.items()),
+                           ideas=offline_events.contributions_of(db.session, event)), status
+
+
+@bp.route("/offline-events/<int:event_id>/edit", methods=["GET", "POST"])
+@allow("facilitator")
+def edit_event(event_id: int) -> Any:
+    """Correct an offline event's details: how it was gathered, its name, date, size and group."""
+    event = _event(event_id)
+    if request.method == "GET":
+        held = event.held_on
+        return _event_form(event, {"channel": event.channel, "event_name": event.name, "event_day": str(held.day),
+                                   "event_month": str(held.month), "event_year": str(held.year),
+                                   "event_people": str(event.people or ""), "event_profile": event.profile or ""},
+                           {})
+    form = EventForm()
+    form.validate_on_submit()  # text fields only; the service checks every value and says what is wrong
+    values = form_values(form)
+    try:
+        changed = offline_events.update_event(db.session, current_user, event, channel=form.channel.data,
+                                              choice=workshops.EventChoice(
+                                                  name=values["event_name"], day=values["event_day"],
+                                                  month=values["event_month"], year=values["event_year"],
+                                                  people=values["event_people"], profile=values["event_profile"]))
+    except Invalid as exc:
+        db.session.rollback()
+        return _event_form(db.session.get(OfflineEvent, event_id), values, exc.field_errors, 400)
+    db.session.commit()
+    flash(f"“{event.name}” has been updated." if changed else "Nothing was changed.",
+          "success" if changed else "info")
+    return redirect(url_for("inclusion.offline", phase_id=event.phase_id))
+
+
+@bp.route("/offline-events/<int:event_id>/delete", methods=["GET", "POST"])
+@allow("facilitator")
+def delete_event(event_id: int) -> Any:
+    """Delete an offline event nothing came from, after confirming; one with ideas says why it stays."""
+    event = _event(event_id)
+    ideas = offline_events.contributions_of(db.session, event)
+    if request.method == "GET":
+        return render_template("inclusion/event_delete.html", event=event, phase=event.phase,
+                               consultation=event.phase.consultation, ideas=ideas)
+    phase_id, name = event.phase_id, event.name
+    try:
+        offline_events.delete_event(db.session, current_user, event)
+    except Conflict as exc:
+        # Ideas were entered under it since the confirmation was shown: the page now says why it stays.
+        db.session.rollback()
+        return render_template("inclusion/event_delete.html", event=event, phase=event.phase,
+                               consultation=event.phase.consultation,
+                               ideas=offline_events.contributions_of(db.session, event)), exc.status
+    db.session.commit()
+    flash(f"“{name}” has been deleted.", "success")
+    return redirect(url_for("inclusion.offline", phase_id=phase_id))

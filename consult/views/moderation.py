@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from .. import authz, publicids
 from ..authz import allow
-from ..extensions import db, write_intent
+from ..extensions import db, reads_only, write_intent
 from ..forms import field_errors
 from ..forms.moderation import (
     AnomalyForm,
@@ -23,7 +23,7 @@ from ..forms.moderation import (
     ReportForm,
 )
 from ..models import AnomalyFlag, Comment, Consultation, Idea, ModerationCase, Phase
-from ..services import anomalies, moderation, queries, suspension
+from ..services import anomalies, anomaly_scans, moderation, queries, suspension
 from ..services.errors import Invalid, NotFound, ServiceError
 from ..services.text import plural
 from .helpers import page_arg, user_or_none
@@ -424,27 +424,24 @@ def premoderation(phase_id: int) -> Any:
 
 @bp.route("/moderation/<int:consultation_id>/anomalies")
 @allow("facilitator")
+@reads_only
 def anomaly_list(consultation_id: int) -> Any:
-    """Flagged bursts and near-identical texts (looked for afresh on each visit)."""
-    authz.require_staff(consultation_id, "facilitate")
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(authz.NOT_FOUND)
-    db.session.commit()
-    try:
-        # The looking is a read (a third of a second on the demo); only raising new flags takes the write lock.
-        found = anomalies.find(db.session, consultation_id)
-        fresh = anomalies.unrecorded(db.session, consultation_id, found)
-        db.session.commit()
-        if fresh:  # most visits find only what was flagged before, and need no write lock
-            with write_intent():
-                anomalies.record(db.session, consultation_id, fresh)
-                db.session.commit()
-    except OperationalError:
-        db.session.rollback()
-        flash("The database was busy, so new patterns were not looked for this time.", "info")
+    """Flagged bursts and near-identical texts, as the background worker last recorded them (this page only reads)."""
+    consultation = authz.get_staff_object(Consultation, consultation_id, "facilitate", lambda c: c.id)
     status = request.args.get("status") if request.args.get("status") in ("excluded", "dismissed") else "open"
     return _anomaly_page(consultation, status, page_arg())
+
+
+@bp.route("/moderation/<int:consultation_id>/anomalies/look", methods=["POST"])
+@allow("facilitator")
+def anomaly_look(consultation_id: int) -> Any:
+    """Ask the background worker to look for unusual activity again soon (a second click asks nothing more)."""
+    authz.get_staff_object(Consultation, consultation_id, "facilitate", lambda c: c.id)
+    asked = anomaly_scans.request_look(db.session, current_user, consultation_id)
+    db.session.commit()
+    flash("The worker will look again shortly." if asked else "A look was already waiting: the worker will start "
+          "it shortly.", "success" if asked else "info")
+    return redirect(url_for("moderation.anomaly_list", consultation_id=consultation_id))
 
 
 def _anomaly_page(consultation: Consultation, status: str, number: int, *, flag_id: int | None = None,
@@ -455,7 +452,10 @@ def _anomaly_page(consultation: Consultation, status: str, number: int, *, flag_
     texts = anomalies.flag_texts(db.session, page.items,
                                  safeguard=authz.can(current_user, consultation.id, "safeguard"))
     errors = errors or {}
+    scan = anomaly_scans.status(db.session, consultation.id)
     return render_template("moderation/anomalies.html", consultation=consultation, status=status, page=page,
+                           scan=scan, looked_ago=anomaly_scans.ago(scan.looked_at) if scan.looked_at else "",
+                           scan_minutes=round(float(current_app.config.get("ANOMALY_SCAN_SECONDS", 300)) / 60),
                            flags=page.items, texts=texts, errors={f"{k}-{flag_id}": v for k, v in errors.items()},
                            card_errors=errors, failed=flag_id, typed=typed or {},
                            excluded=anomalies.excluded_counts(db.session, [f.id for f in page.items])), \

@@ -66,6 +66,7 @@ def sample_values(database: Path) -> dict[str, object]:
                 "phase_id": phase, "topic_id": topic, "idea_id": idea, "kind": "idea", "item_id": idea,
                 "user_id": one("SELECT max(id) FROM user WHERE role = 'participant'"),
                 "case_id": one("SELECT min(id) FROM moderation_case"), "run_id": run,
+                "event_id": one("SELECT min(id) FROM offline_event"),
                 "theme_id": 0 if run else None}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from consult.extensions import db
 from consult.models import AnomalyFlag, Comment, ConsultationAssignment, Idea, ModerationCase, Phase, User, utcnow
-from consult.services import anomalies, contributions
+from consult.services import anomalies, anomaly_scans, contributions
 from tests.conftest import Factory
 from tests.integration.test_facilitate import _count_queries, login
 from tests.support.publicids import idea_url, pid
@@ -67,6 +67,8 @@ def test_a_vote_burst_shows_the_idea_voted_on(app, make) -> None:
                                       "Clinics after work would help carers & families, 5 < 7.")
     for _ in range(12):
         contributions.vote(db.session, make.user(), "idea", idea.id, 1)
+    db.session.commit()
+    anomaly_scans.look(db.session, phase.consultation_id)  # the background worker's look
     db.session.commit()
     page = _page(app, _facilitator(make, phase), phase)
     assert "What was voted on" in page and "More evening clinics" in page
@@ -128,7 +130,9 @@ def test_the_cards_are_paged_and_their_texts_are_read_in_one_query(app, make) ->
     db.session.commit()
     facilitator = _facilitator(make, phase)
     _manual_flags(phase, ideas[:2], 2)
-    _page(app, facilitator, phase)  # the scan's own flags (none here) are raised on the first visit
+    anomaly_scans.look(db.session, phase.consultation_id)  # the worker's look raises its own flags (none here)
+    db.session.commit()
+    _page(app, facilitator, phase)
     with _count_queries() as few:
         page = _page(app, facilitator, phase)
     assert page.count("Different text 0") == 2
@@ -156,6 +160,8 @@ def test_identical_texts_are_written_out_once_per_run(app, make) -> None:
     idea, _ = contributions.post_idea(db.session, make.user(), phase.topics[0], "Parking", "More parking please")
     for _ in range(3):
         contributions.post_comment(db.session, make.user(), idea, "Spot on, this would help so many of us here.")
+    db.session.commit()
+    anomaly_scans.look(db.session, phase.consultation_id)  # the background worker's look
     db.session.commit()
     page = _page(app, _facilitator(make, phase), phase)
     assert page.count(">Spot on, this would help so many of us here.<") == 1

@@ -20,7 +20,7 @@ from consult.models import (
     User,
     utcnow,
 )
-from consult.services import analysis_runs, anomalies, contributions
+from consult.services import analysis_runs, anomalies, anomaly_scans, contributions
 from tests.conftest import login
 from tests.support.publicids import idea_url, item_url
 
@@ -239,6 +239,8 @@ def test_vote_burst_from_new_accounts_is_flagged_and_excluded_with_a_reason(app,
     _assign(facilitator, phase.consultation_id, "facilitator")
     for _ in range(12):
         contributions.vote(db.session, make.user(), "idea", idea.id, 1)
+    db.session.commit()
+    anomaly_scans.look(db.session, phase.consultation_id)  # the background worker's look
     db.session.commit()
     staff = app.test_client()
     login(staff, facilitator)

@@ -11,7 +11,17 @@ from flask import g
 from sqlalchemy import func, select
 
 from consult.extensions import db
-from consult.models import AnalysisRun, AuditEvent, Comment, ConsultationAssignment, Idea, Phase, User
+from consult.models import (
+    AnalysisRun,
+    AuditEvent,
+    Comment,
+    ConsultationAssignment,
+    Idea,
+    OfflineEvent,
+    Phase,
+    User,
+    utcnow,
+)
 from consult.services import contributions
 from tests.conftest import Factory, make_app, session_cookie_for
 from tests.support.publicids import idea_url, pid
@@ -504,10 +514,11 @@ def test_every_staff_route_about_one_consultation_is_not_found_by_unassigned_sta
     phase = make.phase()
     run = AnalysisRun(consultation_id=phase.consultation_id, requested_by_id=None, params={}, state="done",
                       progress=1.0, message="Done", result={"themes": {"themes": []}})
-    db.session.add(run)
+    event = OfflineEvent(phase_id=phase.id, channel="workshop", name="Leeds forum", held_on=utcnow().date())
+    db.session.add_all([run, event])
     db.session.commit()
     objects = {"consultation_id": phase.consultation_id, "phase_id": phase.id, "topic_id": phase.topics[0].id,
-               "run_id": run.id, "theme_id": 0}
+               "run_id": run.id, "theme_id": 0, "event_id": event.id}
     checked = 0
     for role in ("facilitator", "analyst"):
         outsider = make.user(role=role, category="staff")

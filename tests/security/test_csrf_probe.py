@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -193,6 +194,7 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "moderation.premoderation": ("facilitator_assigned", {"phase_id": "open"}, {"premoderated": "on"}),
     "moderation.anomaly_decide": ("facilitator_assigned", {"flag_id": "assigned"},
                                   {"action": "dismiss", "reason": "A workshop voting together"}),
+    "moderation.anomaly_look": ("facilitator_assigned", {"consultation_id": "published"}, {}),
     "equality.questions": ("participant_a", {}, {"sex": "female", "unpaid_carer": "no"}),
     "equality.withdraw": ("participant_b", {}, {}),
     "rights.delete_account": ("participant_a", {}, {"contributions": "keep", "password": PASSWORD}),
@@ -207,6 +209,11 @@ VALID: dict[str, tuple[str, dict[str, str], Data]] = {
     "inclusion.offline": ("facilitator_assigned", {"phase_id": "open"}, lambda w: _upload(w, "workshops")),
     "inclusion.offline_deadline": ("facilitator_assigned", {"phase_id": "open"},
                                    {"day": "1", "month": "12", "year": "2035"}),
+    "inclusion.edit_event": ("facilitator_assigned", {"event_id": "assigned"},
+                             lambda w: {"channel": "paper", "event_name": "Probe forum, corrected",
+                                        "event_day": str(date.today().day), "event_month": str(date.today().month),
+                                        "event_year": str(date.today().year)}),
+    "inclusion.delete_event": ("facilitator_assigned", {"event_id": "assigned"}, {}),
     "inclusion.questions_off": ("facilitator_assigned", {"consultation_id": "published"}, {"questions": "religion"}),
     "inclusion.reference": ("facilitator_assigned", {"consultation_id": "published"},
                             lambda w: _upload(w, "reference")),

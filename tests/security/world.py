@@ -37,6 +37,7 @@ from consult.models import (
     HeardPage,
     Idea,
     ModerationCase,
+    OfflineEvent,
     Phase,
     Topic,
     User,
@@ -68,6 +69,7 @@ ENDPOINT_RULES: dict[str, str | None] = {
     "moderation.policy": "viewer", "moderation.log": "viewer", "moderation.index": None,
     "moderation.safeguarding": "safeguard", "moderation.premoderation": "facilitate",
     "moderation.anomaly_list": "facilitate", "moderation.anomaly_decide": "facilitate",
+    "moderation.anomaly_look": "facilitate",
     "heard.show": "viewer",
 }
 # URL parameters whose name means another kind of object in one blueprint: (blueprint, name) -> objects key.
@@ -408,6 +410,11 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
             flags[label] = AnomalyFlag(consultation_id=consultation.id, kind="vote_burst", signature=f"probe-{label}",
                                        detail=detail, first_at=utcnow(), last_at=utcnow())
             db.session.add(flags[label])
+        # Offline events (with no ideas yet, so a facilitator may delete them) in both consultations.
+        offline_events = {label: OfflineEvent(phase_id=phase.id, channel="workshop", name=f"Probe forum {label}",
+                                              held_on=utcnow().date())
+                          for label, phase in (("assigned", p_open), ("other", p_other))}
+        db.session.add_all(offline_events.values())
         # Single-use links, one per purpose (the confirmation one for the account still waiting for it).
         links = {"confirm": accounts.issue_token(db.session, db.session.get(User, extra["unconfirmed"]), "confirm"),
                  "reset": accounts.issue_token(db.session, db.session.get(User, users["participant_a"]), "reset"),
@@ -444,6 +451,8 @@ def build_world(folder: Path, *, analysis: bool = True, **config: Any) -> World:
                                case.consultation_id))
         for label, flag in flags.items():
             add("flag_id", Obj(label, flag.id, "flag", flag.id, flag.consultation_id))
+        for label, event in offline_events.items():
+            add("event_id", Obj(label, event.id, "offline_event", event.id, event.phase.consultation_id))
         for purpose, secret in links.items():
             add("token", Obj(purpose, secret, "link", 0, None))
         add("token", Obj("bogus", "not-a-real-link", "slug-missing", 0, None))
