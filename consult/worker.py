@@ -108,7 +108,9 @@ class Worker:
         sweep = self.scan_every > 0 and clock >= self.next_sweep
         with db.new_session() as session:
             asked = anomaly_scans.requested(session)
-            wanted = list(dict.fromkeys(asked + sorted(self.retry) + (anomaly_scans.due(session) if sweep else [])))
+            # Not what another process's worker looked at within (a little under) the interval.
+            periodic = anomaly_scans.due(session, every=timedelta(seconds=0.9 * self.scan_every)) if sweep else []
+            wanted = list(dict.fromkeys(asked + sorted(self.retry) + periodic))
         if sweep:
             self.next_sweep = clock + self.scan_every
         looked, skipped = [], []

@@ -97,11 +97,14 @@ def requested(session: Session) -> list[int]:
                                 .order_by(AnomalyScan.requested_at)))
 
 
-def due(session: Session, *, now: datetime | None = None) -> list[int]:
-    """Consultations worth a periodic look: an open phase, or a phase that closed lately."""
+def due(session: Session, *, every: timedelta, now: datetime | None = None) -> list[int]:
+    """Consultations worth a periodic look: an open phase, or a phase that closed lately, and not looked at by
+    any worker within ``every`` (each web process runs its own worker: without this, every process swept)."""
     now = now or utcnow()
+    looked = select(AnomalyScan.consultation_id).where(AnomalyScan.looked_at >= now - every)
     return list(session.scalars(
-        select(Phase.consultation_id).where(or_(Phase.state == "open", Phase.closes_at >= now - RECENT))
+        select(Phase.consultation_id).where(or_(Phase.state == "open", Phase.closes_at >= now - RECENT),
+                                            Phase.consultation_id.not_in(looked))
         .distinct().order_by(Phase.consultation_id)))
 
 

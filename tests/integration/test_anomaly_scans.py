@@ -171,3 +171,24 @@ def test_a_locked_database_leaves_the_look_for_the_next_tick(app, make, tmp_path
         blocker.close()
     assert "Database busy" in caplog.text
     assert worker.anomaly_tick() == [phase.consultation_id]  # the next tick looks
+
+
+def test_the_web_processes_workers_sweep_a_consultation_once_per_interval_between_them(app, make,
+                                                                                       monkeypatch) -> None:
+    # Each web process runs its own worker; a consultation one of them looked at lately is not swept by the
+    # next, even with new votes since (the look is seconds of reading at scale).
+    phase = _burst(make)
+    first, second = Worker(app), Worker(app)
+    assert first.anomaly_tick() == [phase.consultation_id]
+    contributions.post_idea(db.session, make.user(), phase.topics[0], "Weekend physio",
+                                       "Saturday clinics for people who work.")
+    db.session.commit()
+    looks = []
+    real_find = anomalies.find
+    monkeypatch.setattr(anomalies, "find", lambda *a, **k: looks.append(1) or real_find(*a, **k))
+    assert second.anomaly_tick() == [] and looks == []
+    # Once the interval has passed, a sweep looks again.
+    db.session.get(AnomalyScan, phase.consultation_id).looked_at = utcnow() - timedelta(seconds=600)
+    db.session.commit()
+    second.next_sweep = 0.0
+    assert second.anomaly_tick() == [phase.consultation_id] and looks == [1]
