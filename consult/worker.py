@@ -88,23 +88,29 @@ class Worker:
             if not busy:
                 self.stop.wait(poll)
 
+    def heartbeat(self) -> None:
+        """Record that this worker is alive, when a beat is due (pages tell "waiting" from "no worker running")."""
+        clock = time.monotonic()
+        if clock < self.next_beat:
+            return
+        try:
+            with write_intent(), db.new_session() as session:
+                anomaly_scans.beat(session, self.owner)
+                session.commit()
+            self.next_beat = clock + anomaly_scans.BEAT_EVERY.total_seconds()
+        except OperationalError as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("Database busy: the worker's heartbeat is left for the next poll")
+
     def anomaly_tick(self) -> list[int]:
         """Write the heartbeat when due; look in consultations asked for, and every active one when a sweep is due.
 
         Returns the consultations looked at (an unchanged one is skipped with one read; a locked one is left for
         the next tick).
         """
+        self.heartbeat()
         clock = time.monotonic()
-        if clock >= self.next_beat:
-            try:
-                with write_intent(), db.new_session() as session:
-                    anomaly_scans.beat(session, self.owner)
-                    session.commit()
-                self.next_beat = clock + anomaly_scans.BEAT_EVERY.total_seconds()
-            except OperationalError as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("Database busy: the worker's heartbeat is left for the next poll")
         sweep = self.scan_every > 0 and clock >= self.next_sweep
         with db.new_session() as session:
             asked = anomaly_scans.requested(session)
@@ -195,6 +201,7 @@ class Worker:
                     if not analysis_runs.renew_lease(session, run_id, self.owner, self.lease):
                         log.warning("Lost the lease on analysis %s; stopping it", run_id)
                         self.child.kill()
+                self.heartbeat()  # a long analysis is no reason for pages to say no worker is running
         self.child = None
         if code != 0:
             self._after_failure(run_id, code)

@@ -15,7 +15,7 @@ from ..authz import allow
 from ..extensions import db
 from ..forms.analysis import StartAnalysisForm
 from ..models import CATEGORY_LABELS, AnalysisRun, Comment, Consultation, Phase
-from ..services import analysis_runs, codebook, disclosure, queries, results, reweighting
+from ..services import analysis_runs, anomaly_scans, codebook, disclosure, queries, results, reweighting
 from ..services.errors import Conflict, Invalid
 from .helpers import page_arg
 
@@ -96,7 +96,10 @@ def run(run_id: int) -> Any:
     consultation = db.session.get(Consultation, item.consultation_id)
     phase = db.session.get(Phase, item.phase_id) if item.phase_id else None
     if item.state != "done":
-        return render_template("analysis/progress.html", run=item, consultation=consultation, phase=phase)
+        # A queued run with no worker alive would say "Waiting to start" for ever: say why instead.
+        no_worker = item.state == "queued" and not anomaly_scans.worker_seen(db.session)
+        return render_template("analysis/progress.html", run=item, consultation=consultation, phase=phase,
+                               no_worker=no_worker)
     result = item.result or {}
     # A whole-consultation run of a consultation with a codebook: say how many of its contributions await coding.
     book = codebook.for_consultation(db.session, consultation.id) if item.phase_id is None else None

@@ -179,3 +179,18 @@ def test_theme_page_filters_by_group_and_phase_and_ignores_bad_filters(client, m
     for query in ("?phase=nonsense", "?group=nonsense", f"?phase={phase}", "?page=999"):
         response = client.get(base + query)
         assert response.status_code == 200
+
+
+def test_a_queued_analysis_says_when_no_worker_is_running_to_start_it(client, make) -> None:
+    from consult.models import WorkerBeat, utcnow
+
+    consultation, _ = _consultation_with_ideas(make)
+    _assigned_analyst(client, make, consultation)
+    _start(client, consultation.id)
+    run = db.session.scalars(select(AnalysisRun)).one()
+    page = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
+    assert "Waiting to start" in page and "No background worker has been seen" in page
+    db.session.add(WorkerBeat(owner="a-worker", seen_at=utcnow()))
+    db.session.commit()
+    page = client.get(f"/analyse/runs/{run.id}").get_data(as_text=True)
+    assert "Waiting to start" in page and "No background worker" not in page

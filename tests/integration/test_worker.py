@@ -133,3 +133,32 @@ def test_datasets_hold_only_their_own_consultations_votes_and_impressions(app, m
     dataset = analysis_runs.build_dataset(db.session, consultation, None, "key")
     assert [v.item for v in dataset.votes] == [f"i{ideas[here.id]}"]
     assert [i.item for i in dataset.impressions] == [f"i{ideas[here.id]}"]
+
+
+class SlowWorker(Worker):
+    """A worker whose analysis takes a while (a child that sleeps, then fails)."""
+
+    def child_command(self, run_id: int) -> list[str]:
+        return [sys.executable, "-c", "import time; time.sleep(1.5); raise SystemExit(3)"]
+
+
+def test_a_worker_busy_with_a_long_analysis_still_says_it_is_alive(app, make) -> None:
+    # Pages say "no background worker is running" when no heartbeat is recent; a long analysis is no reason.
+    from consult.models import WorkerBeat
+
+    app.config["WORKER_LEASE_SECONDS"] = 2  # the lease is renewed every half second
+    run = _queued(make)
+    worker = SlowWorker(app)
+    worker.next_beat = float("inf")  # as if it had just beaten before the run started
+    beats: list[float] = []
+    original = worker.heartbeat
+
+    def counted() -> None:
+        beats.append(1)
+        worker.next_beat = 0.0
+        original()
+
+    worker.heartbeat = counted  # type: ignore[method-assign]
+    assert worker.poll_once() == run.id
+    db.session.rollback()
+    assert beats and db.session.scalar(select(WorkerBeat.owner).where(WorkerBeat.owner == worker.owner[:120]))
