@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 
 from . import publicids
+from .fragments import vote_buttons
 from .models import (
     AHP_PROFESSIONS,
     CATEGORY_LABELS,
@@ -198,6 +199,7 @@ def init_app(app: Flask) -> None:
         phase_step=phase_step,
         fixed_url=partial(fixed_url, {}),
         pid_url=partial(pid_url, {}, key),
+        vote_buttons=partial(vote_buttons, key),
     )
 
 
