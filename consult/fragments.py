@@ -1,4 +1,4 @@
-"""HTML written in Python for the parts a page repeats per item: an idea's or comment's vote buttons.
+"""HTML written in Python for what a page repeats per item: an idea's or comment's vote buttons and links.
 
 Topic and idea pages show up to 20 ideas, or 20 comments and their replies, each with a count and two vote
 forms. As a Jinja macro this was a sixth of a topic page's rendering (the macro call, ~30 attribute look-ups
@@ -8,8 +8,10 @@ Jinja's autoescape would; the templates call it as `vote_buttons(...)` (a global
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flask import url_for
 from markupsafe import Markup, escape
 
 from . import publicids
@@ -79,3 +81,29 @@ def vote_buttons(key: str, kind: str, item: Any, my_vote: int | None, voting: di
         html += '\n  <div class="consult-votes__buttons">\n    ' + forms + _HINT.format(
             hidden="" if my_vote else " hidden")
     return Markup(html + "\n</div>\n\n")
+
+
+_CONTROLS = '\n\n\n\n<p class="nhsuk-body-s consult-controls nhsuk-u-margin-bottom-2">\n  {links}\n</p>\n\n'
+_REPORT = '\n  <a href="{url}">Report<span class="nhsuk-u-visually-hidden"> this {kind}</span></a>\n  '
+_EDIT = '<a href="{url}">Edit<span class="nhsuk-u-visually-hidden"> your {kind}</span></a> &middot; '
+_WITHDRAW = '\n  <a href="{url}">Withdraw<span class="nhsuk-u-visually-hidden"> your {kind}</span></a>\n  '
+
+
+def contribution_controls(pid_url: Callable[..., str], kind: str, item: Any, viewer: int | None) -> Markup:
+    """Report (others' posts), edit (your own, for a short window) and withdraw (your own, any time) links.
+
+    pid_url: templating.pid_url bound to the app; viewer: the logged-in person's id (none for visitors, who get
+    nothing), read once per page rather than once per item.
+    """
+    if viewer is None:
+        return Markup("\n\n\n\n")
+    kind_text = escape(kind)
+    if item.author_id != viewer:
+        url = escape(pid_url("moderation.report", "item_id", kind, item.id, kind=kind))
+        return Markup(_CONTROLS.format(links=_REPORT.format(url=url, kind=kind_text)))
+    from .views.moderation import can_edit_item  # your own posts only: the views own the editing window
+
+    edit = _EDIT.format(url=escape(url_for("moderation.edit", kind=kind, item_id=item.id)),
+                        kind=kind_text) if can_edit_item(item) else ""
+    withdraw = _WITHDRAW.format(url=escape(url_for("moderation.withdraw", kind=kind, item_id=item.id)), kind=kind_text)
+    return Markup(_CONTROLS.format(links="\n  " + edit + withdraw))

@@ -14,7 +14,7 @@ from consult.services.passwords import verify_password
 from tests.conftest import PASSWORD, login
 from tests.integration.test_accounts import _fresh, _link
 from tests.integration.test_check_and_challenge import _setup
-from tests.support.publicids import idea_url
+from tests.support.publicids import comment_anchor, idea_url
 
 
 @pytest.fixture()
@@ -266,3 +266,26 @@ def test_log_in_and_register_links_carry_the_page_without_a_stray_question_mark(
     page = client.get(f"/topics/{topic.id}").get_data(as_text=True)
     nexts = re.findall(r'href="/(?:login|register)\?next=([^"]+)"', page)
     assert nexts and all(n == f"/topics/{topic.id}" for n in {n.replace("%2F", "/") for n in nexts}), nexts
+
+
+def test_an_idea_page_offers_edit_and_withdraw_on_your_own_posts_and_report_on_others(client, make) -> None:
+    phase = make.phase()
+    author, reader = make.user(), make.user()
+    idea, _ = contributions.post_idea(db.session, author, phase.topics[0], "Evening clinics", "Open later please.")
+    comment, _ = contributions.post_comment(db.session, reader, idea, "Weekends too, for people who work.")
+    db.session.commit()
+    idea_pid, comment_pid = idea_url(idea.id).rsplit("/", 1)[1], comment_anchor(comment).split("-", 1)[1]
+
+    login(client, reader)
+    page = client.get(idea_url(idea.id)).get_data(as_text=True)
+    # Their own comment, just written: edit it (while the window lasts) or withdraw it; the idea: report it.
+    assert (f'<a href="/my/comment/{comment_pid}/edit">Edit<span class="nhsuk-u-visually-hidden"> your comment'
+            f'</span></a> &middot; ') in page
+    assert f'<a href="/my/comment/{comment_pid}/withdraw">Withdraw<span class="nhsuk-u-visually-hidden">' in page
+    assert f'<a href="/report/idea/{idea_pid}">Report<span class="nhsuk-u-visually-hidden"> this idea' in page
+    assert f"/report/comment/{comment_pid}" not in page and f"/my/idea/{idea_pid}" not in page
+
+    # A visitor gets none of these links.
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    visitor = client.get(idea_url(idea.id)).get_data(as_text=True)
+    assert "consult-controls" not in visitor and "/report/" not in visitor
