@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from analysis.support import Prior, fit_beta_prior
 
 from ..models import Comment, Consultation, Idea, Impression, Phase, Statement, Topic, User, Vote, utcnow
+from .prepared import prepared
 
 T = TypeVar("T")
 
@@ -124,9 +125,11 @@ class Listing:
     count: Select[Any]
     page: Select[Any]
     entity: bool = True
+    # Run the page on the driver's cursor (services/prepared.py): rows only, and no expanding (IN list) parameters.
+    driver: bool = False
 
 
-def listing(stmt: Select[Any], *, entity: bool = True) -> Listing:
+def listing(stmt: Select[Any], *, entity: bool = True, driver: bool = False) -> Listing:
     """The count and paged forms of an ordered statement whose values are bound parameters.
 
     A page's items are the statement's first column (an ORM entity), or with entity=False its rows as they are
@@ -135,7 +138,7 @@ def listing(stmt: Select[Any], *, entity: bool = True) -> Listing:
     count = select(func.count()).select_from(stmt.order_by(None).subquery())
     # An uncorrelated scalar subquery: both databases count once per query, and the page keeps its own plan.
     return Listing(count=count, page=stmt.add_columns(count.scalar_subquery().label("listing_total"))
-                   .limit(bindparam("limit")).offset(bindparam("offset")), entity=entity)
+                   .limit(bindparam("limit")).offset(bindparam("offset")), entity=entity, driver=driver)
 
 
 def paginate_listing(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
@@ -158,7 +161,11 @@ def paginate_listing(session: Session, built: Listing, params: dict[str, Any], p
 def _listing_rows(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
                   ) -> list[Any]:
     """One page's rows of a built listing: (item, total)."""
-    return list(session.execute(built.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}))
+    values = {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    if built.driver:
+        connection = session.connection()
+        return prepared(built.page, connection.dialect).records(connection, values)
+    return list(session.execute(built.page, values))
 
 
 # A topic's ideas are read as rows of the columns their cards (and the API's list) show, not as ORM objects:
@@ -169,13 +176,13 @@ IDEA_CARD = (Idea.id, Idea.topic_id, Idea.phase_id, Idea.title, Idea.body, Idea.
 _TOPIC_IDEAS = select(*IDEA_CARD).where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
 _SUPPORT = support_order_key(bindparam("prior_a", type_=Float), bindparam("prior_ab", type_=Float))
 TOPIC_IDEAS = {
-    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc()), entity=False),
-    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc()), entity=False),
+    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc()), entity=False, driver=True),
+    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc()), entity=False, driver=True),
     # Ideas gathered offline are left out of vote-based support, so they come after every online idea.
     "supported": listing(_TOPIC_IDEAS.order_by(case((Idea.channel == "online", 0), else_=1), _SUPPORT.desc(),
-                                               Idea.id.desc()), entity=False),
+                                               Idea.id.desc()), entity=False, driver=True),
     "random": listing(_TOPIC_IDEAS.order_by(random_order_key(bindparam("seed", type_=BigInteger)), Idea.id),
-                      entity=False),
+                      entity=False, driver=True),
 }
 
 
@@ -199,14 +206,19 @@ _TOPIC_STATEMENTS = (select(Idea.id, Idea.title, Statement.contributions).join(S
 
 def topic_statements(session: Session, topic_id: int) -> dict[int, tuple[str, int]]:
     """The emerging themes published under a topic: idea id -> (title, contributions drawn from), oldest first."""
-    return {row.id: (row.title, len(row.contributions or ())) for row in session.execute(
-        _TOPIC_STATEMENTS, {"topic_id": topic_id})}
+    connection = session.connection()
+    return {row.id: (row.title, len(row.contributions or ())) for row in prepared(
+        _TOPIC_STATEMENTS, connection.dialect).records(connection, {"topic_id": topic_id})}
+
+
+_STATEMENT_SIZE = select(Statement.contributions).where(Statement.idea_id == bindparam("idea_id"))
 
 
 def statement_size(session: Session, idea_id: int) -> int | None:
     """How many contributions the theme an idea states was drawn from; None for an idea a participant wrote."""
-    contributions = session.scalar(select(Statement.contributions).where(Statement.idea_id == idea_id))
-    return None if contributions is None else len(contributions)
+    connection = session.connection()
+    row = prepared(_STATEMENT_SIZE, connection.dialect).first(connection, {"idea_id": idea_id})
+    return None if row is None or row[0] is None else len(row[0])
 
 
 _STATES = bindparam("states", expanding=True)
