@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -221,18 +222,46 @@ def statement_size(session: Session, idea_id: int) -> int | None:
     return None if row is None or row[0] is None else len(row[0])
 
 
-_STATES = bindparam("states", expanding=True)
 # Comments and replies are read as rows of the columns the idea page (and the API) show, not as ORM objects
 # (as a topic's ideas, IDEA_CARD): an idea page lists up to 20 comments and their replies, and reads them only.
 COMMENT_ROW = (Comment.id, Comment.idea_id, Comment.parent_id, Comment.body, Comment.author_id, Comment.channel,
                Comment.created_at, Comment.moderation_state, Comment.moderation_reason, Comment.up_count,
                Comment.down_count)
-_TOP_COMMENTS = listing(
+
+
+def in_params(column: Any, name: str, size: int) -> Any:
+    """`column IN (:name0, .. :name{size-1})`: a list of fixed length, so the statement can be run on the driver's
+    cursor (an expanding IN list is written out anew on every run); fill it with fill_in."""
+    return column.in_([bindparam(f"{name}{i}", type_=column.type) for i in range(size)])
+
+
+def fill_in(name: str, size: int, values: list[Any]) -> dict[str, Any]:
+    """Parameters for in_params(.., name, size): the values, the last one repeated to fill the list."""
+    return {f"{name}{i}": values[min(i, len(values) - 1)] for i in range(size)}
+
+
+def in_size(count: int) -> int:
+    """The list length a statement is built for: a power of two, so a handful of statements serve every page."""
+    return 1 << max(0, count - 1).bit_length()
+
+
+def _states(in_place: bool) -> Any:
+    """Comments shown: published ones, and with in_place hidden ones too (fixed values, not an expanding list)."""
+    return Comment.moderation_state.in_([bindparam(f"state{i}", s) for i, s in enumerate(
+        IN_PLACE_STATES if in_place else ("published",))])
+
+
+_TOP_COMMENTS = {in_place: listing(
     select(*COMMENT_ROW).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
-                               Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id),
-    entity=False)
-_REPLIES = (select(*COMMENT_ROW).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
-                                       Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
+                               _states(in_place)).order_by(Comment.created_at, Comment.id),
+    entity=False, driver=True) for in_place in (False, True)}
+
+
+@lru_cache(maxsize=64)
+def _replies(in_place: bool, size: int) -> Select[Any]:
+    """The replies to up to `size` comments, built once per list length."""
+    return (select(*COMMENT_ROW).where(in_params(Comment.parent_id, "parent", size), _states(in_place))
+            .order_by(Comment.created_at, Comment.id))
 
 
 def idea_comments(
@@ -242,12 +271,14 @@ def idea_comments(
 
     ``in_place`` adds hidden comments, for the idea page to show the moderator's reason where they were.
     """
-    states = list(IN_PLACE_STATES if in_place else ("published",))
-    result = paginate_listing(session, _TOP_COMMENTS, {"idea_id": idea.id, "states": states}, page, per_page)
+    result = paginate_listing(session, _TOP_COMMENTS[in_place], {"idea_id": idea.id}, page, per_page)
     replies: dict[int, list[Any]] = {c.id: [] for c in result.items}
     if replies:
-        for reply in session.execute(_REPLIES, {"parents": list(replies), "states": states}):
-            replies[reply.parent_id].append(reply)  # type: ignore[index]
+        size = in_size(len(replies))
+        connection = session.connection()
+        for reply in prepared(_replies(in_place, size), connection.dialect).records(
+                connection, fill_in("parent", size, list(replies))):
+            replies[reply.parent_id].append(reply)
     return result, replies
 
 
@@ -268,10 +299,13 @@ def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
     return before // per_page + 1
 
 
-_MY_VOTES = (select(Vote.idea_id, Vote.comment_id, Vote.value)
-             .where(Vote.voter_id == bindparam("voter_id"),
-                    or_(Vote.idea_id.in_(bindparam("ideas", expanding=True)),
-                        Vote.comment_id.in_(bindparam("comments", expanding=True)))))
+@lru_cache(maxsize=64)
+def _my_votes(ideas: int, comments: int) -> Select[Any]:
+    """A voter's votes on up to `ideas` ideas and `comments` comments, built once per pair of list lengths."""
+    lists = ([in_params(Vote.idea_id, "idea", ideas)] if ideas else []) + (
+        [in_params(Vote.comment_id, "comment", comments)] if comments else [])
+    return select(Vote.idea_id, Vote.comment_id, Vote.value).where(Vote.voter_id == bindparam("voter_id"),
+                                                                    or_(*lists))
 
 
 def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  # type: ignore[assignment]
@@ -279,7 +313,11 @@ def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  
     """The user's current votes on these items, keyed by ("idea"|"comment", id), in one built-once query."""
     if user is None or (not idea_ids and not comment_ids):
         return {}
-    rows = session.execute(_MY_VOTES, {"voter_id": user.id, "ideas": list(idea_ids), "comments": list(comment_ids)})
+    ideas, comments = (in_size(len(idea_ids)) if idea_ids else 0), (in_size(len(comment_ids)) if comment_ids else 0)
+    values = {"voter_id": user.id, **fill_in("idea", ideas, list(idea_ids)),
+              **fill_in("comment", comments, list(comment_ids))}
+    connection = session.connection()
+    rows = prepared(_my_votes(ideas, comments), connection.dialect).rows(connection, values)
     return {("idea", idea_id) if idea_id is not None else ("comment", comment_id): value
             for idea_id, comment_id, value in rows}
 
