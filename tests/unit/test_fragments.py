@@ -1,11 +1,14 @@
-"""The vote buttons written in Python (consult/fragments.py): escaping, pressed states, forms only for voters."""
+"""The vote buttons written in Python (consult/fragments.py) and the fixed-length IN lists of the page queries."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from consult import publicids
 from consult.fragments import vote_buttons
+from consult.services.queries import fill_in, in_size
 
 VOTING = {"action": "/vote", "token": "tok"}
 
@@ -51,3 +54,13 @@ def test_contributions_gathered_offline_have_no_votes() -> None:
     assert "<form" not in html and "data-vote-up" not in html
     assert "<form" in vote_buttons("k", "comment", SimpleNamespace(id=2, up_count=0, down_count=0), None, VOTING,
                                    "/t", "reply")
+
+
+@pytest.mark.parametrize(("count", "size"), [(1, 1), (2, 2), (3, 4), (4, 4), (5, 8), (20, 32), (33, 64)])
+def test_fixed_length_in_lists_come_in_powers_of_two_filled_with_the_last_value(count: int, size: int) -> None:
+    """The statements for a page's votes and replies are built per list length; the values fill every slot."""
+    assert in_size(count) == size
+    values = list(range(100, 100 + count))
+    filled = fill_in("idea", size, values)
+    assert len(filled) == size and set(filled.values()) == set(values)
+    assert filled[f"idea{size - 1}"] == values[-1]
