@@ -26,9 +26,9 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from . import publicids
 from .extensions import db, login_manager
-from .services.prepared import prepared
 from .models import Comment, Consultation, ConsultationAssignment, Idea, Phase, Topic, User, utcnow
 from .services.errors import NotFound
+from .services.prepared import prepared
 
 F = TypeVar("F", bound=Callable[..., Any])
 

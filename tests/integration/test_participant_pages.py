@@ -312,7 +312,8 @@ def test_an_idea_page_marks_exactly_the_comments_and_replies_you_voted_on(client
     def mine(item: Any, anchor: str) -> str:
         """The words after the counts in this item's vote box."""
         box = page[page.index(f'data-vote-id="{anchor}"'):]
-        return box[box.index("data-vote-mine>") + len("data-vote-mine>"):box.index("</span>", box.index("data-vote-mine>"))]
+        start = box.index("data-vote-mine>") + len("data-vote-mine>")
+        return box[start:box.index("</span>", start)]
 
     assert mine(comments[1], comment_anchor(comments[1]).split("-", 1)[1]) == "(you support this)"
     assert mine(replies[4], comment_anchor(replies[4]).split("-", 1)[1]) == "(you are against this)"
