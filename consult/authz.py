@@ -28,6 +28,7 @@ from . import publicids
 from .extensions import db, login_manager
 from .models import Comment, Consultation, ConsultationAssignment, Idea, Phase, Topic, User, utcnow
 from .services.errors import NotFound
+from .services.prepared import prepared
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -238,7 +239,9 @@ def visible_phase_ids(consultation: Consultation, user: User | None = None) -> l
     user = user if user is not None else _user()
     if not consultation_visible(consultation, user):
         return []
-    rows = db.session.execute(_SCHEDULES, {"consultation_id": consultation.id}).all()
+    # Run on the driver's cursor (services/prepared.py): topic and idea pages ask on every request.
+    connection = db.session.connection()
+    rows = prepared(_SCHEDULES, connection.dialect).records(connection, {"consultation_id": consultation.id})
     return [row.id for row in rows if _schedule_visible(row, consultation.id, user)]
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 
 from . import publicids
+from .fragments import contribution_controls, vote_buttons
 from .models import (
     AHP_PROFESSIONS,
     CATEGORY_LABELS,
@@ -25,6 +26,7 @@ from .services.text import plural
 
 UK = ZoneInfo("Europe/London")
 STATE_LABELS = {"draft": "Not open yet", "open": "Open", "closed": "Closed"}
+FIXED_URLS = 20_000  # addresses fixed_url remembers per process before it starts again
 STATE_TAGS = {"draft": "nhsuk-tag--grey", "open": "nhsuk-tag--green", "closed": "nhsuk-tag--blue"}
 
 
@@ -134,14 +136,17 @@ def page_url(page: int, **changes: Any) -> str:
 
 
 def fixed_url(known: dict[tuple[Any, ...], str], endpoint: str, **values: Any) -> str:
-    """url_for() of an address that is the same on every request (static files, pages without arguments).
+    """url_for() remembered per app (`known`) and script root: the same endpoint and values give the same address.
 
-    Remembered per app (`known`) and script root: every page links a dozen of them in base.html. The app has no
-    url_defaults functions, so nothing else about a request changes these addresses.
+    Every page links a dozen addresses in base.html, and topic and idea pages their breadcrumbs, order links and
+    forms' actions. The app has no url_defaults functions, so nothing else about a request changes these
+    addresses. Not for values that come from the request (a `next` address): each would be remembered.
     """
     key = (request.script_root, endpoint, *values.items())
     url = known.get(key)
     if url is None:
+        if len(known) >= FIXED_URLS:
+            known.clear()  # a bound on memory: pages of many topics and ideas (a comment form names its idea)
         url = known[key] = url_for(endpoint, **values)
     return url
 
@@ -197,8 +202,10 @@ def init_app(app: Flask) -> None:
         phase_timing=phase_timing,
         phase_step=phase_step,
         fixed_url=partial(fixed_url, {}),
-        pid_url=partial(pid_url, {}, key),
+        vote_buttons=partial(vote_buttons, key),
     )
+    app.jinja_env.globals["pid_url"] = bound_pid_url = partial(pid_url, {}, key)
+    app.jinja_env.globals["contribution_controls"] = partial(contribution_controls, bound_pid_url)
 
 
 def visible_phases(consultation: Any) -> list[Any]:

@@ -9,7 +9,9 @@ tuples, and a driver error is raised as SQLAlchemy's, so a lock or timeout still
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
@@ -38,6 +40,8 @@ class Prepared:
         self.results: list[Callable[[Any], Any] | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
         self.convert = any(self.results)
+        # Rows by column name as well as position, as SQLAlchemy's Row (templates read idea.title).
+        self.record = namedtuple("Record", [column.key for column in columns], rename=True)  # type: ignore[misc]
 
     def _parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The values in the driver's form: a tuple in order (SQLite) or a dict by name (psycopg)."""
@@ -69,3 +73,14 @@ class Prepared:
         """The first row the statement returns, or None."""
         found = self.rows(connection, values)
         return found[0] if found else None
+
+    def records(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
+        """The rows the statement returns, each readable by column name (row.title) and by position."""
+        record = self.record
+        return [record._make(row) for row in self.rows(connection, values)]
+
+
+@lru_cache(maxsize=256)
+def prepared(statement: Executable, dialect: Dialect) -> Prepared:
+    """A built-once statement compiled for this database, once per process (statements and dialects are few)."""
+    return Prepared(statement, dialect)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from analysis.support import Prior, fit_beta_prior
 
 from ..models import Comment, Consultation, Idea, Impression, Phase, Statement, Topic, User, Vote, utcnow
+from .prepared import prepared
 
 T = TypeVar("T")
 
@@ -124,9 +126,11 @@ class Listing:
     count: Select[Any]
     page: Select[Any]
     entity: bool = True
+    # Run the page on the driver's cursor (services/prepared.py): rows only, and no expanding (IN list) parameters.
+    driver: bool = False
 
 
-def listing(stmt: Select[Any], *, entity: bool = True) -> Listing:
+def listing(stmt: Select[Any], *, entity: bool = True, driver: bool = False) -> Listing:
     """The count and paged forms of an ordered statement whose values are bound parameters.
 
     A page's items are the statement's first column (an ORM entity), or with entity=False its rows as they are
@@ -135,7 +139,7 @@ def listing(stmt: Select[Any], *, entity: bool = True) -> Listing:
     count = select(func.count()).select_from(stmt.order_by(None).subquery())
     # An uncorrelated scalar subquery: both databases count once per query, and the page keeps its own plan.
     return Listing(count=count, page=stmt.add_columns(count.scalar_subquery().label("listing_total"))
-                   .limit(bindparam("limit")).offset(bindparam("offset")), entity=entity)
+                   .limit(bindparam("limit")).offset(bindparam("offset")), entity=entity, driver=driver)
 
 
 def paginate_listing(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
@@ -158,7 +162,11 @@ def paginate_listing(session: Session, built: Listing, params: dict[str, Any], p
 def _listing_rows(session: Session, built: Listing, params: dict[str, Any], page: int, per_page: int
                   ) -> list[Any]:
     """One page's rows of a built listing: (item, total)."""
-    return list(session.execute(built.page, {**params, "limit": per_page, "offset": (page - 1) * per_page}))
+    values = {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    if built.driver:
+        connection = session.connection()
+        return prepared(built.page, connection.dialect).records(connection, values)
+    return list(session.execute(built.page, values))
 
 
 # A topic's ideas are read as rows of the columns their cards (and the API's list) show, not as ORM objects:
@@ -169,13 +177,13 @@ IDEA_CARD = (Idea.id, Idea.topic_id, Idea.phase_id, Idea.title, Idea.body, Idea.
 _TOPIC_IDEAS = select(*IDEA_CARD).where(Idea.topic_id == bindparam("topic_id"), Idea.moderation_state == "published")
 _SUPPORT = support_order_key(bindparam("prior_a", type_=Float), bindparam("prior_ab", type_=Float))
 TOPIC_IDEAS = {
-    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc()), entity=False),
-    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc()), entity=False),
+    "newest": listing(_TOPIC_IDEAS.order_by(Idea.created_at.desc(), Idea.id.desc()), entity=False, driver=True),
+    "discussed": listing(_TOPIC_IDEAS.order_by(Idea.comment_count.desc(), Idea.id.desc()), entity=False, driver=True),
     # Ideas gathered offline are left out of vote-based support, so they come after every online idea.
     "supported": listing(_TOPIC_IDEAS.order_by(case((Idea.channel == "online", 0), else_=1), _SUPPORT.desc(),
-                                               Idea.id.desc()), entity=False),
+                                               Idea.id.desc()), entity=False, driver=True),
     "random": listing(_TOPIC_IDEAS.order_by(random_order_key(bindparam("seed", type_=BigInteger)), Idea.id),
-                      entity=False),
+                      entity=False, driver=True),
 }
 
 
@@ -199,28 +207,61 @@ _TOPIC_STATEMENTS = (select(Idea.id, Idea.title, Statement.contributions).join(S
 
 def topic_statements(session: Session, topic_id: int) -> dict[int, tuple[str, int]]:
     """The emerging themes published under a topic: idea id -> (title, contributions drawn from), oldest first."""
-    return {row.id: (row.title, len(row.contributions or ())) for row in session.execute(
-        _TOPIC_STATEMENTS, {"topic_id": topic_id})}
+    connection = session.connection()
+    return {row.id: (row.title, len(row.contributions or ())) for row in prepared(
+        _TOPIC_STATEMENTS, connection.dialect).records(connection, {"topic_id": topic_id})}
+
+
+_STATEMENT_SIZE = select(Statement.contributions).where(Statement.idea_id == bindparam("idea_id"))
 
 
 def statement_size(session: Session, idea_id: int) -> int | None:
     """How many contributions the theme an idea states was drawn from; None for an idea a participant wrote."""
-    contributions = session.scalar(select(Statement.contributions).where(Statement.idea_id == idea_id))
-    return None if contributions is None else len(contributions)
+    connection = session.connection()
+    row = prepared(_STATEMENT_SIZE, connection.dialect).first(connection, {"idea_id": idea_id})
+    return None if row is None or row[0] is None else len(row[0])
 
 
-_STATES = bindparam("states", expanding=True)
 # Comments and replies are read as rows of the columns the idea page (and the API) show, not as ORM objects
 # (as a topic's ideas, IDEA_CARD): an idea page lists up to 20 comments and their replies, and reads them only.
 COMMENT_ROW = (Comment.id, Comment.idea_id, Comment.parent_id, Comment.body, Comment.author_id, Comment.channel,
                Comment.created_at, Comment.moderation_state, Comment.moderation_reason, Comment.up_count,
                Comment.down_count)
-_TOP_COMMENTS = listing(
+
+
+def in_params(column: Any, name: str, size: int) -> Any:
+    """`column IN (:name0, .. :name{size-1})`: a list of fixed length, so the statement can be run on the driver's
+    cursor (an expanding IN list is written out anew on every run); fill it with fill_in."""
+    return column.in_([bindparam(f"{name}{i}", type_=column.type) for i in range(size)])
+
+
+def fill_in(name: str, size: int, values: list[Any]) -> dict[str, Any]:
+    """Parameters for in_params(.., name, size): the values, the last one repeated to fill the list."""
+    return {f"{name}{i}": values[min(i, len(values) - 1)] for i in range(size)}
+
+
+def in_size(count: int) -> int:
+    """The list length a statement is built for: a power of two, so a handful of statements serve every page."""
+    return 1 << max(0, count - 1).bit_length()
+
+
+def _states(in_place: bool) -> Any:
+    """Comments shown: published ones, and with in_place hidden ones too (fixed values, not an expanding list)."""
+    return Comment.moderation_state.in_([bindparam(f"state{i}", s) for i, s in enumerate(
+        IN_PLACE_STATES if in_place else ("published",))])
+
+
+_TOP_COMMENTS = {in_place: listing(
     select(*COMMENT_ROW).where(Comment.idea_id == bindparam("idea_id"), Comment.parent_id.is_(None),
-                               Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id),
-    entity=False)
-_REPLIES = (select(*COMMENT_ROW).where(Comment.parent_id.in_(bindparam("parents", expanding=True)),
-                                       Comment.moderation_state.in_(_STATES)).order_by(Comment.created_at, Comment.id))
+                               _states(in_place)).order_by(Comment.created_at, Comment.id),
+    entity=False, driver=True) for in_place in (False, True)}
+
+
+@lru_cache(maxsize=64)
+def _replies(in_place: bool, size: int) -> Select[Any]:
+    """The replies to up to `size` comments, built once per list length."""
+    return (select(*COMMENT_ROW).where(in_params(Comment.parent_id, "parent", size), _states(in_place))
+            .order_by(Comment.created_at, Comment.id))
 
 
 def idea_comments(
@@ -230,12 +271,14 @@ def idea_comments(
 
     ``in_place`` adds hidden comments, for the idea page to show the moderator's reason where they were.
     """
-    states = list(IN_PLACE_STATES if in_place else ("published",))
-    result = paginate_listing(session, _TOP_COMMENTS, {"idea_id": idea.id, "states": states}, page, per_page)
+    result = paginate_listing(session, _TOP_COMMENTS[in_place], {"idea_id": idea.id}, page, per_page)
     replies: dict[int, list[Any]] = {c.id: [] for c in result.items}
     if replies:
-        for reply in session.execute(_REPLIES, {"parents": list(replies), "states": states}):
-            replies[reply.parent_id].append(reply)  # type: ignore[index]
+        size = in_size(len(replies))
+        connection = session.connection()
+        for reply in prepared(_replies(in_place, size), connection.dialect).records(
+                connection, fill_in("parent", size, list(replies))):
+            replies[reply.parent_id].append(reply)
     return result, replies
 
 
@@ -256,10 +299,13 @@ def comment_page(session: Session, comment: Comment, *, per_page: int) -> int:
     return before // per_page + 1
 
 
-_MY_VOTES = (select(Vote.idea_id, Vote.comment_id, Vote.value)
-             .where(Vote.voter_id == bindparam("voter_id"),
-                    or_(Vote.idea_id.in_(bindparam("ideas", expanding=True)),
-                        Vote.comment_id.in_(bindparam("comments", expanding=True)))))
+@lru_cache(maxsize=64)
+def _my_votes(ideas: int, comments: int) -> Select[Any]:
+    """A voter's votes on up to `ideas` ideas and `comments` comments, built once per pair of list lengths."""
+    lists = ([in_params(Vote.idea_id, "idea", ideas)] if ideas else []) + (
+        [in_params(Vote.comment_id, "comment", comments)] if comments else [])
+    return select(Vote.idea_id, Vote.comment_id, Vote.value).where(Vote.voter_id == bindparam("voter_id"),
+                                                                    or_(*lists))
 
 
 def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  # type: ignore[assignment]
@@ -267,7 +313,11 @@ def my_votes(session: Session, user: User | None, *, idea_ids: list[int] = (),  
     """The user's current votes on these items, keyed by ("idea"|"comment", id), in one built-once query."""
     if user is None or (not idea_ids and not comment_ids):
         return {}
-    rows = session.execute(_MY_VOTES, {"voter_id": user.id, "ideas": list(idea_ids), "comments": list(comment_ids)})
+    ideas, comments = (in_size(len(idea_ids)) if idea_ids else 0), (in_size(len(comment_ids)) if comment_ids else 0)
+    values = {"voter_id": user.id, **fill_in("idea", ideas, list(idea_ids)),
+              **fill_in("comment", comments, list(comment_ids))}
+    connection = session.connection()
+    rows = prepared(_my_votes(ideas, comments), connection.dialect).rows(connection, values)
     return {("idea", idea_id) if idea_id is not None else ("comment", comment_id): value
             for idea_id, comment_id, value in rows}
 

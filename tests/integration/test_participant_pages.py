@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from consult.services.passwords import verify_password
 from tests.conftest import PASSWORD, login
 from tests.integration.test_accounts import _fresh, _link
 from tests.integration.test_check_and_challenge import _setup
-from tests.support.publicids import idea_url
+from tests.support.publicids import comment_anchor, idea_url
 
 
 @pytest.fixture()
@@ -266,3 +267,56 @@ def test_log_in_and_register_links_carry_the_page_without_a_stray_question_mark(
     page = client.get(f"/topics/{topic.id}").get_data(as_text=True)
     nexts = re.findall(r'href="/(?:login|register)\?next=([^"]+)"', page)
     assert nexts and all(n == f"/topics/{topic.id}" for n in {n.replace("%2F", "/") for n in nexts}), nexts
+
+
+def test_an_idea_page_offers_edit_and_withdraw_on_your_own_posts_and_report_on_others(client, make) -> None:
+    phase = make.phase()
+    author, reader = make.user(), make.user()
+    idea, _ = contributions.post_idea(db.session, author, phase.topics[0], "Evening clinics", "Open later please.")
+    comment, _ = contributions.post_comment(db.session, reader, idea, "Weekends too, for people who work.")
+    db.session.commit()
+    idea_pid, comment_pid = idea_url(idea.id).rsplit("/", 1)[1], comment_anchor(comment).split("-", 1)[1]
+
+    login(client, reader)
+    page = client.get(idea_url(idea.id)).get_data(as_text=True)
+    # Their own comment, just written: edit it (while the window lasts) or withdraw it; the idea: report it.
+    assert (f'<a href="/my/comment/{comment_pid}/edit">Edit<span class="nhsuk-u-visually-hidden"> your comment'
+            f'</span></a> &middot; ') in page
+    assert f'<a href="/my/comment/{comment_pid}/withdraw">Withdraw<span class="nhsuk-u-visually-hidden">' in page
+    assert f'<a href="/report/idea/{idea_pid}">Report<span class="nhsuk-u-visually-hidden"> this idea' in page
+    assert f"/report/comment/{comment_pid}" not in page and f"/my/idea/{idea_pid}" not in page
+
+    # A visitor gets none of these links.
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    visitor = client.get(idea_url(idea.id)).get_data(as_text=True)
+    assert "consult-controls" not in visitor and "/report/" not in visitor
+
+
+def test_an_idea_page_marks_exactly_the_comments_and_replies_you_voted_on(client, make) -> None:
+    """Three comments and five replies (lists of 4 and 8 looked up, the last id repeated): the right ones pressed."""
+    phase = make.phase()
+    author, voter = make.user(), make.user()
+    idea, _ = contributions.post_idea(db.session, author, phase.topics[0], "Evening clinics", "Open later please.")
+    comments = [contributions.post_comment(db.session, author, idea, f"Comment {n}")[0] for n in range(3)]
+    replies = [contributions.post_comment(db.session, author, idea, f"Reply {n}", parent_id=comments[n % 3].id)[0]
+               for n in range(5)]
+    contributions.vote(db.session, voter, "comment", comments[1].id, 1)
+    contributions.vote(db.session, voter, "comment", replies[4].id, -1)
+    contributions.vote(db.session, voter, "idea", idea.id, -1)
+    db.session.commit()
+
+    login(client, voter)
+    page = client.get(idea_url(idea.id)).get_data(as_text=True)
+    assert page.count("(you support this)") == 1 and page.count("(you are against this)") == 2
+
+    def mine(item: Any, anchor: str) -> str:
+        """The words after the counts in this item's vote box."""
+        box = page[page.index(f'data-vote-id="{anchor}"'):]
+        start = box.index("data-vote-mine>") + len("data-vote-mine>")
+        return box[start:box.index("</span>", start)]
+
+    assert mine(comments[1], comment_anchor(comments[1]).split("-", 1)[1]) == "(you support this)"
+    assert mine(replies[4], comment_anchor(replies[4]).split("-", 1)[1]) == "(you are against this)"
+    assert mine(comments[0], comment_anchor(comments[0]).split("-", 1)[1]) == ""
+    assert mine(replies[3], comment_anchor(replies[3]).split("-", 1)[1]) == ""
+    assert mine(idea, idea_url(idea.id).rsplit("/", 1)[1]) == "(you are against this)"
