@@ -228,7 +228,7 @@ def test_someone_in_the_wrong_group_for_an_open_phase_is_shown_how_to_change_it_
 def test_every_link_called_your_account_leads_to_the_page_called_your_account(client, make) -> None:
     login(client, make.user())
     assert "<h1>Your account</h1>" in client.get("/account").get_data(as_text=True)
-    for path in ("/", "/me", "/me/about-you", "/privacy", "/me/contributions", "/me/delete"):
+    for path in ("/", "/account", "/me/about-you", "/privacy", "/me/contributions", "/me/delete"):
         page = client.get(path).get_data(as_text=True)
         targets = set(re.findall(r'<a [^>]*href="([^"]+)"[^>]*>\s*Your account\s*</a>', page))
         assert targets == {"/account"}, (path, targets)
@@ -266,3 +266,23 @@ def test_log_in_and_register_links_carry_the_page_without_a_stray_question_mark(
     page = client.get(f"/topics/{topic.id}").get_data(as_text=True)
     nexts = re.findall(r'href="/(?:login|register)\?next=([^"]+)"', page)
     assert nexts and all(n == f"/topics/{topic.id}" for n in {n.replace("%2F", "/") for n in nexts}), nexts
+
+
+def test_your_account_is_one_page_and_the_old_me_address_moves_there_for_good(client, make) -> None:
+    person = make.user(category="carer")
+    assert client.get("/me").status_code == 301  # logged out: still moved, then /account asks to log in
+    login(client, person)
+    client.post("/me/about-you", data={"age_band": "18_24"})
+    moved = client.get("/me")
+    assert moved.status_code == 301 and moved.headers["Location"] == "/account"
+    page = client.get("/account").get_data(as_text=True)
+    # What /me showed (how you take part, the answers about you, your data, deleting) beside what /account had.
+    for what in ("A carer", 'href="/me/how-you-take-part"', "18 to 24", 'href="/me/about-you/withdraw"',
+                 'href="/me/download"', 'href="/privacy"', 'href="/me/delete"', 'href="/me/contributions"',
+                 'action="/account/email"', 'action="/account/password"', "Where you are signed in"):
+        assert what in page, what
+    # Pages that sent people "back to your account" send them to this one page.
+    for path in ("/me/delete", "/me/about-you/withdraw", "/me/how-you-take-part"):
+        assert 'href="/me"' not in client.get(path).get_data(as_text=True), path
+    done = client.post("/me/how-you-take-part", data={"category": "carer", "profession": ""})
+    assert done.headers["Location"] == "/account"

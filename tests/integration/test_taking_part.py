@@ -35,14 +35,13 @@ def _audits(user_id: int) -> list[AuditEvent]:
                                                             AuditEvent.target_id == user_id)))
 
 
-def test_taking_part_is_reachable_from_me_and_shows_the_current_choice(app, make) -> None:
+def test_taking_part_is_reachable_from_your_account_and_shows_the_current_choice(app, make) -> None:
     person = make.user(category="student", profession="paramedic")
     client = _client(app, person)
-    me = client.get("/me").get_data(as_text=True)
+    me = client.get("/account").get_data(as_text=True)
     assert URL in me and "A student (Paramedic)" in me
     page = client.get(URL).get_data(as_text=True)
     assert 'value="student" checked' in page and 'value="paramedic" selected' in page
-    assert URL in client.get("/account").get_data(as_text=True)
 
 
 def test_taking_part_checks_the_category_and_profession_as_registration_does(app, make) -> None:
