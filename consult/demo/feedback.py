@@ -128,7 +128,8 @@ def _analyse(session: Session, consultation: Consultation, phase: Phase, analyst
 def _match(session: Session, book: Codebook, corpus: dict[str, dict]) -> dict[str, CodebookTheme]:
     """Each wanted corpus theme's codebook theme: the one holding most of its ideas (at least 3), each used once."""
     titles = {key: {re.sub(r"^\[[^]]*\]\s*", "", title) for title, _ in corpus[key]["ideas"]} for key in THEMES}
-    members = {t.id: [int(m.contribution[1:]) for m in t.members if m.contribution.startswith("i")] for t in book.themes}
+    members = {t.id: [int(m.contribution[1:]) for m in t.members if m.contribution.startswith("i")]
+               for t in book.themes}
     names = dict(session.execute(select(Idea.id, Idea.title).where(
         Idea.id.in_([i for ids in members.values() for i in ids]))).all())
     scores = sorted(((sum(names.get(i) in titles[key] for i in ids), key, theme_id)
