@@ -45,6 +45,13 @@ def test_participant_pages_have_no_wcag_violations(page: Page, demo_server) -> N
     found["topic"] = violations(page)
     page.locator(".consult-card-list h3 a").first.click()
     found["idea"] = violations(page)
+    # The open phase is check and challenge: an emerging theme to check, and What we heard for phase 1.
+    page.go_back()
+    page.locator("#themes + p + ul a").first.click()
+    found["emerging theme"] = violations(page)
+    page.goto(base + "/c/ahp-strategy")
+    page.get_by_role("link", name=re.compile("What we heard in phase 1")).first.click()
+    found["what we heard"] = violations(page)
     page.goto(base + "/me/contributions")
     found["my contributions"] = violations(page)
     assert {k: v for k, v in found.items() if v} == {}

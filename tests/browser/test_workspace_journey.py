@@ -252,7 +252,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     expect(main).to_contain_text("Waits for children's therapy")
     expect(main).to_contain_text("Waiting times are a priority.")
     expect(main).to_contain_text(re.compile(r"Anon, \w+ \d{4}, "))
-    expect(main).to_contain_text("1 said this is right, 0 said it is not right")
+    expect(main).to_contain_text("1 said it is right, 0 said it is not right")
     screenshot(person, "what-we-heard")
     for ctx in (staff, others, people):
         ctx.close()

@@ -80,5 +80,5 @@ def test_the_demo_publishes_what_we_heard_for_phase_1_quoting_nothing_personal(d
         emails = db.session.scalars(select(User.email)).all()
         phase_id = page.phase_id
     text = demo_app.test_client().get(f"/phases/{phase_id}/what-we-heard").get_data(as_text=True)
-    assert "What we heard" in text and "Waiting for care" in text and "said this is right" in text
+    assert "What we heard" in text and "Waiting for care" in text and "said it is right" in text
     assert not any(email in text for email in emails)
