@@ -52,7 +52,7 @@ def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: da
     scaled figures (the benchmark uses scale=66, ideas=20_000, votes=200_000). The same seed and
     UK day of `now` give the same data; activity runs up to the start of that day. Commits as it goes.
     `feedback` (the command line's demo) also analyses phase 1 and publishes its themes for checking in phase 3,
-    with votes and comments, and a What we heard page (consult/demo/feedback.py; the engine takes some seconds).
+    with votes and comments, and a What we heard page (consult/demo/feedback.py; the engine adds ~15 s of CPU).
     """
     if session.scalar(select(func.count()).select_from(Consultation)):
         raise DemoDataError("The database already has a consultation: "

@@ -159,9 +159,7 @@ def _quotes(session: Session, theme: CodebookTheme, allowed: list[str]) -> list[
 
 def _backdate(session: Session, since: datetime, moment: datetime) -> None:
     """Put what this step wrote at the demo's own times (its clock stops at the start of the day it was seeded)."""
-    for column in (AnalysisRun.created_at, AnalysisRun.started_at, AnalysisRun.heartbeat_at,
-                   AnalysisRun.finished_at, Codebook.created_at, CodebookChange.at, AuditEvent.at,
-                   HeardPage.updated_at, Statement.created_at):
+    for column in (Codebook.created_at, CodebookChange.at, AuditEvent.at, HeardPage.updated_at, Statement.created_at):
         table = column.class_
         session.execute(update(table).where(column >= since).values({column.key: moment}))
 
@@ -194,7 +192,7 @@ def seed_feedback(session: Session, *, corpus: dict, key: str, until: datetime, 
                          theme_ids=[t.id for t in chosen.values()], publish=True,
                          actions={t.id: THEMES[name]["action"] for name, t in chosen.items()})
     session.flush()
-    # Published the morning phase 3 opened, as it says; the analysis and codebook two days before.
+    # Published the morning phase 3 opened, as its description says; the analysis ran two days before.
     published = checking.opens_at - timedelta(minutes=30)
     _backdate(session, since, published)
     session.execute(update(AnalysisRun).where(AnalysisRun.consultation_id == consultation.id)
