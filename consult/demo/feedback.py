@@ -45,7 +45,7 @@ THEMES = {
                    "knowing how long the wait will be, and no one to contact while on the list. They asked for "
                    "honest waiting times, check-ins and advice while waiting, a quick way back in for anyone "
                    "getting worse, and the same waits wherever you live.",
-        "action": "Access and waiting times are the first priority in the draft strategy.",
+        "what_we_did": "Access and waiting times are the first priority in the draft strategy.",
         "right": 0.85,
         "comments": ["This matches what I said. Not knowing how long the wait would be was worse than the wait.",
                      "Mostly right, but it should say that people who can pay go private and everyone else waits."],
@@ -59,7 +59,7 @@ THEMES = {
                    "professional, and to be given enough time to explain. Carers asked for what they know to "
                    "count. People asked to be involved in designing services and to hear what changed because of "
                    "what they said.",
-        "action": "Shared decisions and involving people in designing services are part of every section.",
+        "what_we_did": "Shared decisions and involving people in designing services are part of every section.",
         "right": 0.8,
         "comments": ["Yes. I am glad carers are in this summary.",
                      "Please add having enough time in appointments. Feeling rushed came up a lot."],
@@ -71,7 +71,7 @@ THEMES = {
         "summary": "People asked for therapy at home, in schools, care homes, GP surgeries and community "
                    "venues, not only in hospital, and for therapists to work with local voluntary groups. Some "
                    "warned that care closer to home must not mean fewer sessions or less expertise.",
-        "action": "",
+        "what_we_did": "",
         "right": 0.75,
         "comments": ["Agree, as long as closer to home does not mean fewer sessions.",
                      "Not quite right: rural areas need saying clearly. Some villages have no service at all."],
@@ -83,7 +83,7 @@ THEMES = {
         "summary": "Video and phone appointments, reminders and online booking help many people, but others "
                    "cannot or do not want to use them. People asked for digital care to be offered as a choice, "
                    "with face-to-face care always available.",
-        "action": "",
+        "what_we_did": "",
         "right": 0.6,
         "comments": ["Good that it says choice. Not everyone has data or a smartphone.",
                      "I don't think this is right yet. Phone appointments were often the only option offered, "
@@ -190,7 +190,7 @@ def seed_feedback(session: Session, *, corpus: dict, key: str, until: datetime, 
                                          theme_ids=[t.id for t in chosen.values()])
     challenge.save_heard(session, actor=facilitator, phase=first, introduction=INTRODUCTION, outcome=OUTCOME,
                          theme_ids=[t.id for t in chosen.values()], publish=True,
-                         actions={t.id: THEMES[name]["action"] for name, t in chosen.items()})
+                         actions={t.id: THEMES[name]["what_we_did"] for name, t in chosen.items()})
     session.flush()
     # Published the morning phase 3 opened, as its description says; the analysis ran two days before.
     published = checking.opens_at - timedelta(minutes=30)
