@@ -89,7 +89,9 @@ THEMES = {
                      "I don't think this is right yet. Phone appointments were often the only option offered, "
                      "not a choice."],
         "quotable": ["Text reminders for appointments", "Digital services that work on any phone",
-                     "Phone appointments for simple reviews", "Book and cancel online, any time"],
+                     "Phone appointments for simple reviews", "Games for children's speech practice",
+                     "Help people get online", "Ask people how they want to be seen", "Don't lose the human touch",
+                     "Think about people who can't afford data", "Measure who is left out"],
     },
 }
 INTRODUCTION = ("In the first phase we asked how you want care from allied health professionals to be. People who "
