@@ -57,8 +57,10 @@ def init_app(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
     @click.option("--scale", default=1.0, show_default=True, help="Multiply the demo's size.")
-    def seed_demo(if_empty: bool, scale: float) -> None:
-        """Load the demo consultation, registrants, ideas, comments and votes."""
+    @click.option("--feedback/--no-feedback", default=True, show_default=True,
+                  help="Also analyse phase 1 and publish its themes to check in phase 3, and What we heard.")
+    def seed_demo(if_empty: bool, scale: float, feedback: bool) -> None:
+        """Load the demo consultation, registrants, ideas, comments and votes, and the themes sent back to check."""
         from .demo import DEMO_LOGINS, DEMO_PASSWORD, DemoDataError
         from .demo import seed_demo as seed
 
@@ -70,7 +72,7 @@ def init_app(app: Flask) -> None:
                     return
                 raise click.ClickException("The database already has consultations; use an empty database.")
             try:
-                counts = seed(session, scale=scale, progress=lambda line: click.echo(f"  {line}"))
+                counts = seed(session, scale=scale, progress=lambda line: click.echo(f"  {line}"), feedback=feedback)
             except DemoDataError as exc:
                 raise click.ClickException(str(exc)) from exc
             contributions.recount(session)

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from . import publicids
 from .models import GATHERED
+from .services.challenge import VOTE_WORDS
 
 _OFFLINE_TAGS = {"workshop": "Workshop contribution", "paper": "Paper contribution", "phone": "Phone contribution"}
 # Gathered offline: left out of vote-based support, so no votes and no support figure (issue 7).
@@ -26,17 +27,13 @@ _OFFLINE = (
     'every other contribution.</p></div>\n\n'
 )
 _COUNTS = (
-    '\n\n\n<div class="consult-votes" data-vote-kind="{kind}" data-vote-id="{pid}">\n'
+    '\n\n\n<div class="consult-votes" data-vote-kind="{kind}" data-vote-id="{pid}" data-vote-said-up="{said_up}"'
+    ' data-vote-said-down="{said_down}">\n'
     '  <p class="consult-votes__counts nhsuk-body-s" aria-live="polite">\n'
-    '    <span data-vote-up>{up}</span> support,\n'
-    '    <span data-vote-down>{down}</span> against<span class="nhsuk-u-visually-hidden"> ({label})</span>\n'
-    '    {mine}\n  </p>\n  '
+    '    <span data-vote-up>{up}</span> {counts_up},\n'
+    '    <span data-vote-down>{down}</span> {counts_down}<span class="nhsuk-u-visually-hidden"> ({label})</span>\n'
+    '    <span class="consult-votes__mine" data-vote-mine>{mine}</span>\n  </p>\n  '
 )
-_MINE = {
-    1: '<span class="consult-votes__mine" data-vote-mine>(you support this)</span>\n    ',
-    -1: '<span class="consult-votes__mine" data-vote-mine>(you are against this)</span>\n    ',
-}
-_NOT_MINE = '<span class="consult-votes__mine" data-vote-mine></span>'
 # Two small forms so voting works without JavaScript; consult.js sends them in the background.
 _FORM = (
     '\n    <form action="{action}" method="post" class="consult-votes__form">\n'
@@ -57,11 +54,12 @@ _HINT = (
 
 
 def vote_buttons(key: str, kind: str, item: Any, my_vote: int | None, voting: dict[str, Any] | None,
-                 next_url: str, label: str) -> Markup:
+                 next_url: str, label: str, summary: bool = False) -> Markup:
     """An item's vote counts and, when `voting` (the forms' action and CSRF token) is given, its two vote forms.
 
     key: the app's public id key; my_vote: this person's vote on it (1, -1 or none); next_url: where a form
-    without JavaScript returns; label: what the buttons are for, for screen readers ("idea: Longer hours").
+    without JavaScript returns; label: what the buttons are for, for screen readers ("idea: Longer hours");
+    summary: an emerging theme the team published to check, so the votes say whether the summary is right.
     """
     channel = getattr(item, "channel", None)
     if channel and channel != "online":
@@ -69,15 +67,18 @@ def vote_buttons(key: str, kind: str, item: Any, my_vote: int | None, voting: di
                                       where=escape(GATHERED.get(channel, "offline"))))
     pid = escape(publicids.encode(kind, item.id, key=key))
     kind, label = escape(kind), escape(label)
-    html = _COUNTS.format(kind=kind, pid=pid, up=escape(item.up_count), down=escape(item.down_count), label=label,
-                          mine=_MINE.get(my_vote, _NOT_MINE))
+    words = VOTE_WORDS["summary" if summary else "idea"]
+    html = _COUNTS.format(kind=kind, pid=pid, said_up=escape(words["mine"][1]), said_down=escape(words["mine"][-1]),
+                          up=escape(item.up_count), counts_up=escape(words["counts"][1]),
+                          down=escape(item.down_count), counts_down=escape(words["counts"][-1]), label=label,
+                          mine=escape(words["mine"].get(my_vote, "")))
     if voting:
         action, token, next_url = escape(voting["action"]), escape(voting["token"]), escape(next_url)
         forms = "".join(_FORM.format(
             action=action, token=token, kind=kind, pid=pid, next=next_url, value=value,
             send=0 if my_vote == value else value, style="" if my_vote == value else "nhsuk-button--secondary",
             pressed="true" if my_vote == value else "false", text=text, label=label,
-        ) for value, text in ((1, "Support"), (-1, "Against")))
+        ) for value, text in ((1, escape(words["buttons"][1])), (-1, escape(words["buttons"][-1]))))
         html += '\n  <div class="consult-votes__buttons">\n    ' + forms + _HINT.format(
             hidden="" if my_vote else " hidden")
     return Markup(html + "\n</div>\n\n")

@@ -20,6 +20,7 @@ from .models import (
     PROFESSION_LABELS,
     utcnow,
 )
+from .services.challenge import VOTE_WORDS
 from .services.moderation import DECISION_WORDS
 from .services.phases import scheduled_state
 from .services.text import plural
@@ -187,6 +188,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         GATHERED=GATHERED,
+        VOTE_WORDS=VOTE_WORDS,
         DECISION_WORDS=DECISION_WORDS,
         group_label=group_label,
         AHP_PROFESSIONS=AHP_PROFESSIONS,

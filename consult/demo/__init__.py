@@ -43,13 +43,16 @@ __all__ = ["DEMO_ACCOUNTS", "DEMO_DOMAIN", "DEMO_LOGINS", "DEMO_PASSWORD", "Demo
 
 def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: datetime | None = None,
               ideas: int | None = None, comments: int | None = None, votes: int | None = None,
-              progress: Callable[[str], None] | None = None, secret: str | None = None) -> dict[str, int]:
+              progress: Callable[[str], None] | None = None, secret: str | None = None,
+              feedback: bool = False) -> dict[str, int]:
     """Fill an empty database with the demo consultation; return the number of rows of each kind.
 
     `scale` multiplies participants, ideas, comments and votes (1.0: about 600 participants,
     320 ideas, 1,150 comments and 11,500 votes); `ideas`, `comments` and `votes` override the
     scaled figures (the benchmark uses scale=66, ideas=20_000, votes=200_000). The same seed and
     UK day of `now` give the same data; activity runs up to the start of that day. Commits as it goes.
+    `feedback` (the command line's demo) also analyses phase 1 and publishes its themes for checking in phase 3,
+    with votes and comments, and a What we heard page (consult/demo/feedback.py; the engine adds ~15 s of CPU).
     """
     if session.scalar(select(func.count()).select_from(Consultation)):
         raise DemoDataError("The database already has a consultation: "
@@ -74,18 +77,30 @@ def seed_demo(session: Session, *, scale: float = 1.0, seed: int = 2021, now: da
     for key in ("offline_events", "offline_ideas", "audit_events"):  # the seeder's and the hand-written workshops
         counts[key] = counts.get(key, 0) + extra.pop(key)
     counts.update(extra)
+    if feedback:
+        from .feedback import seed_feedback
+
+        progress = progress or (lambda _message: None)
+        progress("Analysing phase 1 and publishing its themes for checking")
+        counts.update(seed_feedback(session, corpus=seeder.corpus, key=_secret(secret), until=seeder.now,
+                                    rng=random.Random(seed)))
     return counts
+
+
+def _secret(secret: str | None) -> str:
+    """The pseudonym key: the one given, else the app's, else the demo's own outside an app."""
+    from flask import current_app, has_app_context
+
+    if secret is not None:
+        return secret
+    return str(current_app.config["PSEUDONYM_KEY"]) if has_app_context() else "demo-pseudonym-key"
 
 
 def _seed_inclusion(session: Session, *, seed: int, secret: str | None) -> dict[str, int]:
     """Equality answers and offline workshops (consult/demo/equality.py), under the app's pseudonym key."""
-    from flask import current_app, has_app_context
-
     from .equality import seed_equality, seed_workshops
 
-    if secret is None:
-        secret = str(current_app.config["PSEUDONYM_KEY"]) if has_app_context() else "demo-pseudonym-key"
-    counts = seed_equality(session, secret=secret, seed=seed)
+    counts = seed_equality(session, secret=_secret(secret), seed=seed)
     offline = seed_workshops(session)
     session.commit()
     counts.update(offline)

@@ -37,8 +37,26 @@ from .quotes import same_words
 
 INTRO_MAX = 5000
 QUOTES_PER_THEME = 3
-INVITATION = ("This is one of the themes from what people said earlier in this consultation. Do you agree? "
-              "Support it, vote against it, or comment to challenge it or add what is missing.")
+INVITATION = ("This is one of the themes from what people said earlier in this consultation. Is it right? "
+              "Say whether this summary is right or not, or comment to challenge it or add what is missing.")
+
+# What a vote means, in words: on an idea or comment people support it or are against it; on an emerging theme
+# (a statement) they check the team's summary, so the same up and down votes say it is right or not right.
+VOTE_WORDS: dict[str, dict[str, dict[int, str]]] = {
+    "idea": {"buttons": {1: "Support", -1: "Against"}, "counts": {1: "support", -1: "against"},
+             "mine": {1: "(you support this)", -1: "(you are against this)"},
+             "saved": {1: "You support this.", -1: "You are against this.", 0: "Your vote has been withdrawn."}},
+    "summary": {"buttons": {1: "This is right", -1: "This is not right"},
+                "counts": {1: "say this is right", -1: "say it is not right"},
+                "mine": {1: "(you said this is right)", -1: "(you said this is not right)"},
+                "saved": {1: "You said this summary is right.", -1: "You said this summary is not right.",
+                          0: "Your vote has been withdrawn."}},
+}
+
+
+def is_statement(session: Session, kind: str, item_id: int) -> bool:
+    """Whether this votable item is an emerging theme the team published (a statement)."""
+    return kind == "idea" and session.scalar(select(Statement.idea_id).where(Statement.idea_id == item_id)) is not None
 
 
 def _themes(session: Session, book: Codebook, theme_ids: list[int]) -> list[CodebookTheme]:

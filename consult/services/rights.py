@@ -130,7 +130,7 @@ def erase_on_request(session: Session, actor: User, user: User, *, contributions
     if actor.role != "admin":
         raise NotAllowed("Only admins can delete someone else's account")
     if user.id == actor.id:
-        raise Invalid("There is a problem", {"typed_email": "Delete your own account from About you and your data"})
+        raise Invalid("There is a problem", {"typed_email": "Delete your own account from Your account"})
     errors: dict[str, str] = {}
     if contributions not in ("keep", "delete"):
         errors["contributions"] = "Choose what should happen to what they posted"

@@ -1,10 +1,10 @@
-"""The participant's account page: confirm, change email, change password, the devices signed in."""
+"""Your account, the one page: email, how you take part, password, devices, answers about you, your data, deleting."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from ..forms import field_errors
 from ..forms.accounts import ChangeEmailForm, ChangePasswordForm, VerifyClaimForm
 from ..models import CATEGORY_LABELS, PROFESSION_LABELS, User
 from ..security import session_timeouts
-from ..services import accounts, mail, sessions
+from ..services import accounts, equality, mail, sessions
 from ..services.errors import Invalid, NotFound
 from ..services.ratelimit import TooManyRequests
 from .auth import current_secret, verified_domains
@@ -27,12 +27,15 @@ def _page(status: int = 200, headers: dict[str, str] | None = None, **context: A
     """The account page, with any form's errors and values."""
     user = current_user
     profile = user.profile
+    answers = equality.get_answers(db.session, user_id=user.id, secret=str(current_app.config["PSEUDONYM_KEY"]))
     values = {
         "errors": {}, "email_form": {}, "user": user,
         "category": CATEGORY_LABELS.get(profile.category, "") if profile else "",
         "profession": PROFESSION_LABELS.get(profile.profession or "", "") if profile else "",
         "verified": bool(profile and profile.claim_verified_via),
         "devices": sessions.count(db.session, user.id, timeouts=session_timeouts()),
+        # The optional questions about you, kept apart from the account under the pseudonym key.
+        "answers": answers and equality.describe(answers), "has_answers": answers is not None,
     }
     values.update(context)
     return render_template("account/index.html", **values), status, headers or {}
@@ -41,7 +44,7 @@ def _page(status: int = 200, headers: dict[str, str] | None = None, **context: A
 @bp.get("")
 @allow("participant")
 def index() -> Any:
-    """Your account: email (and whether it is confirmed), your declared role, password and sessions."""
+    """Your account: email, how you take part, password, devices, answers about you, your data and deleting it."""
     return _page()
 
 

@@ -205,7 +205,7 @@ def suspension(user_id: int) -> Any:
 @bp.route("/users/<int:user_id>/erase", methods=["POST"])
 @allow("admin")
 def erase(user_id: int) -> Any:
-    """Delete an account the person asked to be deleted, as they could themselves from About you and your data."""
+    """Delete an account the person asked to be deleted, as they could themselves from Your account."""
     person = get_or_404(User, user_id)
     form = EraseForm()
     email = person.email

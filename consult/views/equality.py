@@ -71,7 +71,7 @@ def questions() -> Any:
         db.session.commit()
         flash("Thank you. Your answers are saved. You can change or withdraw them at any time from "
               "Your account.", "success")
-        return redirect(safe_next(request.form.get("next"), url_for("rights.account")))
+        return redirect(safe_next(request.form.get("next"), url_for("account.index")))
     row = equality.get_answers(db.session, user_id=current_user.id, secret=_secret())
     values: dict[str, Any] = {}
     if row is not None:
@@ -96,6 +96,6 @@ def withdraw() -> Any:
         removed = equality.withdraw_answers(db.session, user_id=current_user.id, secret=_secret())
         db.session.commit()
         flash("Your answers have been deleted." if removed else "You had no answers stored.", "success")
-        return redirect(url_for("rights.account"))
+        return redirect(url_for("account.index"))
     row = equality.get_answers(db.session, user_id=current_user.id, secret=_secret())
     return render_template("equality/withdraw.html", answers=equality.describe(row))

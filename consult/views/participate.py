@@ -13,7 +13,7 @@ from ..extensions import db, set_write_intent
 from ..forms.participate import CommentForm, IdeaForm, VoteInput
 from ..models import COMMENT_BODY_MAX, IDEA_BODY_MAX, TITLE_MAX, Idea
 from ..security import safe_next, wants_json
-from ..services import contributions, queries
+from ..services import challenge, contributions, queries
 from ..services.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError
 from ..services.phases import eligibility, require_contribution_allowed
 from ..services.ratelimit import TooManyRequests
@@ -156,8 +156,8 @@ def vote() -> Any:
     db.session.commit()
     if wants_json():
         return jsonify(value=result.value, up=result.up, down=result.down, changed=result.changed)
-    messages = {1: "You support this.", -1: "You are against this.", 0: "Your vote has been withdrawn."}
-    flash(messages[result.value], "success")
+    words = challenge.VOTE_WORDS["summary" if challenge.is_statement(db.session, sent.kind, sent.item_id) else "idea"]
+    flash(words["saved"][result.value], "success")
     return redirect(safe_next(sent.next, url_for("public.home")))
 
 

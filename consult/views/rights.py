@@ -13,9 +13,9 @@ from ..extensions import db
 from ..forms import field_errors
 from ..forms.accounts import ChangeParticipationForm
 from ..forms.equality import DeleteAccountForm
-from ..models import CATEGORIES, CATEGORY_LABELS, PROFESSION_LABELS
+from ..models import CATEGORIES, CATEGORY_LABELS
 from ..security import safe_next
-from ..services import equality, participation, rights
+from ..services import participation, rights
 from ..services.errors import Invalid
 from ..services.ratelimit import TooManyRequests
 from .auth import verified_domains
@@ -30,15 +30,10 @@ def _secret() -> str:
 
 
 @bp.route("/me")
-@allow("participant")
+@allow("anyone")
 def account() -> Any:
-    """The person's account page: their details, their answers about them, and their rights."""
-    answers = equality.get_answers(db.session, user_id=current_user.id, secret=_secret())
-    profile = current_user.profile
-    return render_template("rights/account.html", answers=equality.describe(answers),
-                           has_answers=answers is not None,
-                           category_label=CATEGORY_LABELS.get(profile.category, "") if profile else "",
-                           profession_label=PROFESSION_LABELS.get(profile.profession or "", "") if profile else "")
+    """The old address of "About you and your data", now part of the one account page: moved for good."""
+    return redirect(url_for("account.index"), 301)
 
 
 def _taking_part(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
@@ -70,7 +65,7 @@ def taking_part() -> Any:
         db.session.rollback()
         return _taking_part(values, exc.field_errors or {"category": exc.message}, 400)
     # Back to the phase they were reading when they came to change it, if they did.
-    done = safe_next(request.form.get("next"), url_for("rights.account"))
+    done = safe_next(request.form.get("next"), url_for("account.index"))
     if not change.changed:
         flash("Nothing changed: you take part as you did before.", "info")
         return redirect(done)

@@ -82,8 +82,10 @@ function updateVotes(box, data) {
 // words say it is not saved yet, so nobody leaves the page thinking it is.
 function showMine(box, value, saving) {
   var mine = box.querySelector("[data-vote-mine]");
+  // The words come from the page: an emerging theme is checked ("you said this is right"), an idea supported.
   mine.textContent = saving ? "(saving your vote\u2026)" :
-    value === 1 ? "(you support this)" : value === -1 ? "(you are against this)" : "(vote withdrawn)";
+    value === 1 ? box.getAttribute("data-vote-said-up") :
+    value === -1 ? box.getAttribute("data-vote-said-down") : "(vote withdrawn)";
   var hint = box.querySelector("[data-vote-hint]");
   if (hint) { hint.hidden = value === 0; }
   box.querySelectorAll("form.consult-votes__form").forEach(function (form) {

@@ -35,7 +35,7 @@ def test_participant_pages_have_no_wcag_violations(page: Page, demo_server) -> N
     register(page, demo_server, "axe@example.org")
     page.goto(base + "/me/about-you")
     found["questions about you"] = violations(page)
-    for path in ("/me", "/account", "/me/how-you-take-part"):
+    for path in ("/account", "/me/how-you-take-part"):
         page.goto(base + path)
         found[path] = violations(page)
     page.goto(base + "/")
@@ -45,6 +45,13 @@ def test_participant_pages_have_no_wcag_violations(page: Page, demo_server) -> N
     found["topic"] = violations(page)
     page.locator(".consult-card-list h3 a").first.click()
     found["idea"] = violations(page)
+    # The open phase is check and challenge: an emerging theme to check, and What we heard for phase 1.
+    page.go_back()
+    page.locator("#themes + p + ul a").first.click()
+    found["emerging theme"] = violations(page)
+    page.goto(base + "/c/ahp-strategy")
+    page.get_by_role("link", name=re.compile("What we heard in phase 1")).first.click()
+    found["what we heard"] = violations(page)
     page.goto(base + "/me/contributions")
     found["my contributions"] = violations(page)
     assert {k: v for k, v in found.items() if v} == {}

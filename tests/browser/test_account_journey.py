@@ -63,7 +63,7 @@ def test_participant_changes_how_they_take_part_on_a_phone(browser, demo_server)
     page = context.new_page()
     try:
         register(page, demo_server, "switching@example.org")
-        page.goto(demo_server.url + "/me")
+        page.goto(demo_server.url + "/account")
         expect(page.get_by_text("A member of the public")).to_be_visible()
         page.get_by_role("link", name="Change how you take part").click()
         expect(page.get_by_role("heading", level=1, name="Change how you take part")).to_be_visible()

@@ -44,7 +44,7 @@ def analysed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
     """The demo with one finished analysis of the whole consultation (run 1)."""
     database = tmp_path_factory.mktemp("analysed") / "demo.sqlite3"
     flask_command(database, "init-db")
-    flask_command(database, "seed-demo")
+    flask_command(database, "seed-demo", "--no-feedback")  # the demo's own phase 1 analysis would be run 1
     flask_command(database, "analyse", "ahp-strategy")
     with live_server(database) as server:
         yield server

@@ -39,8 +39,10 @@ def _open_an_idea(page: Page, base: str) -> str:
     page.goto(base + "/")
     page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
     page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
-    # The topic lists ideas in a random order for each visitor: the first may be a workshop idea or a long thread.
-    cards = page.locator(".consult-card-list > li", has=page.locator("[data-vote-up]"))
+    # The topic lists ideas in a random order for each visitor: the first may be a workshop idea, a long thread or
+    # an emerging theme the team published (no one's own idea).
+    cards = page.locator(".consult-card-list > li", has=page.locator("[data-vote-up]")).filter(
+        has_not_text="Emerging theme")
     cards.filter(has_text=re.compile(r"· \d comments?\b")).first.locator("h3 a").click()
     return page.url.split("#")[0]
 

@@ -79,8 +79,10 @@ def test_voting_works_without_javascript(browser, demo_server) -> None:
         register(page, demo_server, "nojs@example.org", category="A carer")
         page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
         page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
-        # Ideas come in a random order for each visitor; a workshop idea, which takes no votes, may come first.
-        first = page.locator(".consult-card-list > li", has=page.locator("[data-vote-up]")).first
+        # Ideas come in a random order for each visitor; a workshop idea, which takes no votes, or an emerging
+        # theme, which is checked rather than supported, may come first.
+        first = page.locator(".consult-card-list > li",
+                             has=page.get_by_role("button", name=re.compile("^Support"))).first
         title = first.locator("h3 a").inner_text()
         up_before = int(first.locator("[data-vote-up]").inner_text())
         first.get_by_role("button", name=re.compile("^Support")).click()
@@ -98,3 +100,36 @@ def test_visitor_is_told_how_to_take_part(page: Page, demo_server) -> None:
     page.locator(".nhsuk-card--feature").get_by_role("link").first.click()
     expect(page.get_by_text("Log in or create an account to take part.")).to_be_visible()
     expect(page.get_by_role("link", name="Add an idea")).to_have_count(0)
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_an_emerging_theme_is_checked_as_right_or_not_right_on_a_phone(browser, demo_server, javascript) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 812}, java_script_enabled=javascript)
+    page = context.new_page()
+    try:
+        register(page, demo_server, f"checking-{'js' if javascript else 'nojs'}@example.org", category="A carer")
+        page.get_by_role("link", name=re.compile("Allied health professions")).first.click()
+        page.get_by_role("link", name="Have we heard you right?").first.click()
+        themes = page.get_by_role("heading", name="Emerging themes to check")
+        expect(themes).to_be_visible()
+        page.locator("#themes + p + ul").get_by_role("link").first.click()
+        expect(page.locator("h1 .nhsuk-tag")).to_have_text("Emerging theme")
+        votes = page.locator(".consult-votes").first
+        expect(votes.get_by_role("button", name=re.compile("^Support"))).to_have_count(0)
+        up = int(votes.locator("[data-vote-up]").inner_text())
+        votes.get_by_role("button", name="This is right this summary").click()
+        if not javascript:
+            expect(page.get_by_text("You said this summary is right.")).to_be_visible()
+        expect(votes.locator("[data-vote-mine]")).to_have_text("(you said this is right)")
+        expect(votes.locator("[data-vote-up]")).to_have_text(str(up + 1))
+        expect(votes.locator(".consult-votes__counts")).to_contain_text("say this is right")
+        votes.get_by_role("button", name="This is not right this summary").click()
+        if not javascript:
+            expect(page.get_by_text("You said this summary is not right.")).to_be_visible()
+        expect(votes.locator("[data-vote-mine]")).to_have_text("(you said this is not right)")
+        expect(votes.get_by_role("button", name="This is not right this summary")).to_have_attribute(
+            "aria-pressed", "true")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        screenshot(page, f"emerging-theme-{'js' if javascript else 'nojs'}-375")
+    finally:
+        context.close()

@@ -218,7 +218,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     facilitator.get_by_role("button", name="Publish as statements").click()
     _flash(facilitator, "2 statements published")
 
-    # A participant votes on one of them, as on any idea.
+    # A participant checks one of them: a vote as on any idea, worded "This is right".
     people = browser.new_context()
     people.set_default_timeout(90_000)
     person = people.new_page()
@@ -227,7 +227,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     statement_url = facilitator.url
     person.goto(statement_url)
     expect(person.get_by_role("heading", level=1)).to_contain_text("Long waits for therapy")
-    person.get_by_role("button", name=re.compile("^Support")).first.click()
+    person.get_by_role("button", name=re.compile("^This is right")).first.click()
     expect(person.locator("[data-vote-up]").first).to_have_text("1")
 
     # The facilitator writes "What we heard" for the first conversation from the codebook and publishes it.
@@ -252,7 +252,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     expect(main).to_contain_text("Waits for children's therapy")
     expect(main).to_contain_text("Waiting times are a priority.")
     expect(main).to_contain_text(re.compile(r"Anon, \w+ \d{4}, "))
-    expect(main).to_contain_text("1 support, 0 against")
+    expect(main).to_contain_text("1 said it is right, 0 said it is not right")
     screenshot(person, "what-we-heard")
     for ctx in (staff, others, people):
         ctx.close()

@@ -190,3 +190,36 @@ def test_what_we_heard_quotes_a_comment_with_the_idea_it_answers_and_never_one_u
     assert f"“{answered.title}”" in context
     # The hidden idea's title and the comment under it are not public anywhere else, so not here either.
     assert "nobody can read this" not in page and hidden.title not in page
+
+
+def test_an_emerging_theme_is_checked_with_this_is_right_or_not_and_ideas_keep_support_and_against(
+        client, make) -> None:
+    from consult.models import Vote
+    from tests.support.publicids import vote_form
+
+    data = _setup(make)
+    first = data["book"].themes[0]
+    login(client, data["facilitator"])
+    client.post(f"/facilitate/consultations/{data['consultation'].id}/statements",
+                data={"topic_id": data["later"].topics[0].id, "themes": [first.id]})
+    client.post("/logout")
+    statement = db.session.scalar(select(Statement.idea_id))
+    voter = data["authors"][0]
+    login(client, voter)
+    url = idea_url(statement)
+    page = client.get(url).get_data(as_text=True)
+    assert "This is right<span class=\"nhsuk-u-visually-hidden\"> this summary</span>" in page
+    assert "This is not right<span" in page and ">Support<" not in page and "Against<span" not in page
+    assert "say this is right" in page and "say it is not right" in page
+    # Without JavaScript: the form posts, and the message says what was recorded in the same words.
+    done = client.post("/vote", data=vote_form("idea", statement, -1, next=url), follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "You said this summary is not right." in text and "(you said this is not right)" in text
+    assert db.session.scalar(select(Vote.value).where(Vote.idea_id == statement)) == -1  # stored as any vote
+    assert "You said this summary is right." in client.post(
+        "/vote", data=vote_form("idea", statement, 1, next=url), follow_redirects=True).get_data(as_text=True)
+    # The topic lists it with the same words; an idea a participant wrote keeps Support and Against.
+    topic = client.get(f"/topics/{data['later'].topics[0].id}").get_data(as_text=True)
+    assert "This is right<span class=\"nhsuk-u-visually-hidden\"> emerging theme: " in topic
+    idea_page = client.get(idea_url(data["ideas"][0])).get_data(as_text=True)
+    assert "say this is right" not in idea_page and " support," in idea_page

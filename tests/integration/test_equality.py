@@ -79,7 +79,7 @@ def test_equality_answers_can_be_changed_and_withdrawn_for_real(client, make, ap
     client.post("/me/about-you", data={"age_band": "18_24"})
     row = _row(app)
     assert row.age_band == "18_24" and row.ethnic_group is None
-    assert "18 to 24" in client.get("/me").get_data(as_text=True)
+    assert "18 to 24" in client.get("/account").get_data(as_text=True)
     response = client.post("/me/about-you/withdraw")
     assert response.status_code == 302
     db.session.expire_all()
@@ -167,7 +167,7 @@ def test_rights_delete_account_keeping_contributions_anonymous(client, make, app
     kept = db.session.get(Idea, idea.id)
     assert kept is not None and kept.author_id is None and kept.body == "A body that stays"
     assert db.session.get(Idea, theirs.id).up_count == 0  # the deleted person's vote no longer counts
-    assert client.get("/me").status_code == 302  # logged out
+    assert client.get("/account").status_code == 302  # logged out
     promise(f"erasure: account with answers, votes and ideas deleted, {left} identity or equality rows left")
 
 

@@ -3,7 +3,6 @@ audited, for the consultation's facilitators only, and never a 500 on a second c
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -29,6 +28,7 @@ from consult.services import deletion, phases
 from consult.services.errors import Conflict
 from tests.conftest import ON_POSTGRES, Factory
 from tests.integration.test_facilitate import _facilitator, _fresh, login
+from tests.support.race import race
 
 
 def _count(model, *where) -> int:
@@ -355,12 +355,7 @@ def test_an_idea_posted_while_its_topic_is_being_deleted_is_kept(app, make) -> N
     with db.engine.connect() as poster:
         posting = poster.begin()
         poster.execute(insert(Idea).values(topic_id=topic_id, phase_id=phase.id, title="Typed meanwhile", body="x"))
-        worker = threading.Thread(target=delete)
-        worker.start()
-        worker.join(1.0)
-        assert worker.is_alive()  # waiting for the poster
-        posting.commit()
-    worker.join(10)
+        race(delete, posting.commit, timeout=10)  # the second waits for the first
     assert "It has 1 idea" in outcome.get("refused", "")
     assert _count(Idea) == 1 and _count(Topic) == 1
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from consult.services import manage
 from consult.services.errors import Invalid
 from tests.conftest import ON_POSTGRES
 from tests.integration.test_facilitate import _facilitator, _fresh, _phase_form
+from tests.support.race import race
 
 
 def _count(model) -> int:
@@ -106,12 +105,7 @@ def test_a_double_click_on_add_topic_makes_one_topic(app, make) -> None:
 
     with Session(db.engine) as first:
         manage.create_topic(first, first.get(User, facilitator.id), first.get(Phase, phase.id), title="Home visits")
-        worker = threading.Thread(target=second)
-        worker.start()
-        worker.join(1.0)
-        assert worker.is_alive()  # waiting for the first
-        first.commit()
-    worker.join(10)
+        race(second, first.commit, timeout=10)  # the second waits for the first
     assert outcome["second"].startswith("This phase already has a topic called “Home visits”")
     assert _count(Topic) == 1
 
@@ -138,12 +132,7 @@ def test_a_double_click_on_add_consultation_makes_one_consultation(app, make, sl
     with Session(db.engine) as first:
         manage.create_consultation(first, first.get(User, facilitator.id), title="Community rehab", slug=slugs[0],
                                    summary="Care closer to home")
-        worker = threading.Thread(target=second)
-        worker.start()
-        worker.join(1.0)
-        assert worker.is_alive()  # waiting for the first
-        first.commit()
-    worker.join(10)
+        race(second, first.commit, timeout=10)  # the second waits for the first
     assert outcome["second"].startswith("There is already a consultation called “Community rehab”")
     assert _count(Consultation) == 1
 
@@ -172,11 +161,6 @@ def test_a_double_click_on_add_phase_makes_one_phase(app, make) -> None:
 
     with Session(db.engine) as first:
         add(first)
-        worker = threading.Thread(target=second)
-        worker.start()
-        worker.join(1.0)
-        assert worker.is_alive()  # waiting for the first
-        first.commit()
-    worker.join(10)
+        race(second, first.commit, timeout=10)  # the second waits for the first
     assert outcome["second"].startswith("This consultation already has a phase called “Check and challenge”")
     assert _count(Phase) == 2

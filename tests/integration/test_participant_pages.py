@@ -229,7 +229,7 @@ def test_someone_in_the_wrong_group_for_an_open_phase_is_shown_how_to_change_it_
 def test_every_link_called_your_account_leads_to_the_page_called_your_account(client, make) -> None:
     login(client, make.user())
     assert "<h1>Your account</h1>" in client.get("/account").get_data(as_text=True)
-    for path in ("/", "/me", "/me/about-you", "/privacy", "/me/contributions", "/me/delete"):
+    for path in ("/", "/account", "/me/about-you", "/privacy", "/me/contributions", "/me/delete"):
         page = client.get(path).get_data(as_text=True)
         targets = set(re.findall(r'<a [^>]*href="([^"]+)"[^>]*>\s*Your account\s*</a>', page))
         assert targets == {"/account"}, (path, targets)
@@ -307,7 +307,8 @@ def test_an_idea_page_marks_exactly_the_comments_and_replies_you_voted_on(client
 
     login(client, voter)
     page = client.get(idea_url(idea.id)).get_data(as_text=True)
-    assert page.count("(you support this)") == 1 and page.count("(you are against this)") == 2
+    assert page.count("data-vote-mine>(you support this)") == 1
+    assert page.count("data-vote-mine>(you are against this)") == 2
 
     def mine(item: Any, anchor: str) -> str:
         """The words after the counts in this item's vote box."""
@@ -320,3 +321,23 @@ def test_an_idea_page_marks_exactly_the_comments_and_replies_you_voted_on(client
     assert mine(comments[0], comment_anchor(comments[0]).split("-", 1)[1]) == ""
     assert mine(replies[3], comment_anchor(replies[3]).split("-", 1)[1]) == ""
     assert mine(idea, idea_url(idea.id).rsplit("/", 1)[1]) == "(you are against this)"
+
+
+def test_your_account_is_one_page_and_the_old_me_address_moves_there_for_good(client, make) -> None:
+    person = make.user(category="carer")
+    assert client.get("/me").status_code == 301  # logged out: still moved, then /account asks to log in
+    login(client, person)
+    client.post("/me/about-you", data={"age_band": "18_24"})
+    moved = client.get("/me")
+    assert moved.status_code == 301 and moved.headers["Location"] == "/account"
+    page = client.get("/account").get_data(as_text=True)
+    # What /me showed (how you take part, the answers about you, your data, deleting) beside what /account had.
+    for what in ("A carer", 'href="/me/how-you-take-part"', "18 to 24", 'href="/me/about-you/withdraw"',
+                 'href="/me/download"', 'href="/privacy"', 'href="/me/delete"', 'href="/me/contributions"',
+                 'action="/account/email"', 'action="/account/password"', "Where you are signed in"):
+        assert what in page, what
+    # Pages that sent people "back to your account" send them to this one page.
+    for path in ("/me/delete", "/me/about-you/withdraw", "/me/how-you-take-part"):
+        assert 'href="/me"' not in client.get(path).get_data(as_text=True), path
+    done = client.post("/me/how-you-take-part", data={"category": "carer", "profession": ""})
+    assert done.headers["Location"] == "/account"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 import threading
-import time
 
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from consult.services import challenge
 from consult.services import codebook as cb
 from tests.conftest import login
 from tests.integration.workspace_data import finished_run, seed
+from tests.support.race import race
 
 
 def _adopted(make) -> dict:
@@ -224,12 +224,7 @@ def test_two_saves_from_the_same_version_at_the_same_moment_queue_and_the_second
     with write_intent(), db.new_session() as first:
         cb.edit(first, actor=first.get(User, user_id), theme=first.get(CodebookTheme, theme_id), label="First",
                 summary="First summary", seen=seen)  # holds the codebook's lock until it commits
-        racer = threading.Thread(target=second)
-        racer.start()
-        read.wait(timeout=2)  # SQLite: the second waits at BEGIN, before reading
-        time.sleep(0.3)
-        first.commit()
-    racer.join(timeout=30)
+        race(second, first.commit, read=read)  # SQLite: the second waits at BEGIN, before reading
     assert str(outcome.get("result", "")).startswith("This theme was changed by someone else")
     final = _theme(theme_id)
     assert (final.label, final.summary, _version()) == ("First", "First summary", 2)

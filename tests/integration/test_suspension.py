@@ -45,7 +45,7 @@ def _client(app, user: User):
 def test_a_moderator_suspends_a_cases_author_without_learning_who_it_is(app, make) -> None:
     phase, author, idea, case, moderator = _reported(make)
     writer = _client(app, author)
-    assert writer.get("/me").status_code == 200
+    assert writer.get("/account").status_code == 200
     staff = _client(app, moderator)
     page = staff.get(f"/moderation/cases/{case.id}").get_data(as_text=True)
     assert "Stop the author taking part" in page and "writer.of.abuse" not in page
@@ -65,7 +65,7 @@ def test_a_moderator_suspends_a_cases_author_without_learning_who_it_is(app, mak
     assert not db.session.get(User, author.id).is_active
     assert not db.session.scalars(select(LoginSession).where(LoginSession.user_id == author.id)).all()
     # Logged out on the spot, and the idea stays as it was until a moderator decides on it.
-    assert writer.get("/me").status_code == 302
+    assert writer.get("/account").status_code == 302
     assert db.session.get(Idea, idea.id).moderation_state == "published"
     # The audit row names the case, never the account.
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "case.suspend_author"))
@@ -90,7 +90,7 @@ def test_a_suspended_person_is_told_so_only_with_the_right_password(app, make) -
     right = client.post("/login", data={"email": person.email, "password": PASSWORD})
     text = right.get_data(as_text=True)
     assert right.status_code == 403 and "This account is suspended" in text and "contact the team" in text
-    assert client.get("/me").status_code == 302  # not logged in
+    assert client.get("/account").status_code == 302  # not logged in
 
 
 def test_staff_authors_and_offline_contributions_are_not_suspended_from_a_case(app, make) -> None:
@@ -130,7 +130,7 @@ def test_an_admin_suspends_and_reinstates_a_named_account(app, make) -> None:
     text = done.get_data(as_text=True)
     assert "named@example.org is suspended" in text and "Suspended: cannot log in" in text
     assert "Let them log in again" in text and "Suspended an account" in text
-    assert theirs.get("/me").status_code == 302
+    assert theirs.get("/account").status_code == 302
     assert "Suspended" in client.get("/admin/users?q=named").get_data(as_text=True)
     only = client.get("/admin/users?account=suspended").get_data(as_text=True)
     assert "1 person, suspended" in only and "named@example.org" in only and admin.email not in only

@@ -11,6 +11,7 @@ from consult.services import accounts, contributions, equality
 from consult.services.analysis_runs import build_dataset
 from consult.services.phases import eligibility
 from tests.conftest import login, make_app
+from tests.support.race import race
 
 URL = "/me/how-you-take-part"
 
@@ -35,14 +36,13 @@ def _audits(user_id: int) -> list[AuditEvent]:
                                                             AuditEvent.target_id == user_id)))
 
 
-def test_taking_part_is_reachable_from_me_and_shows_the_current_choice(app, make) -> None:
+def test_taking_part_is_reachable_from_your_account_and_shows_the_current_choice(app, make) -> None:
     person = make.user(category="student", profession="paramedic")
     client = _client(app, person)
-    me = client.get("/me").get_data(as_text=True)
+    me = client.get("/account").get_data(as_text=True)
     assert URL in me and "A student (Paramedic)" in me
     page = client.get(URL).get_data(as_text=True)
     assert 'value="student" checked' in page and 'value="paramedic" selected' in page
-    assert URL in client.get("/account").get_data(as_text=True)
 
 
 def test_taking_part_checks_the_category_and_profession_as_registration_does(app, make) -> None:
@@ -219,7 +219,6 @@ def test_changing_how_you_take_part_is_limited_to_three_times_a_day(app, make) -
 def test_two_identical_changes_at_the_same_moment_make_one_change(app, make) -> None:
     """The second waits for the first (a row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), then changes nothing."""
     import threading
-    import time
 
     from consult.extensions import write_intent
     from consult.services import participation
@@ -241,12 +240,7 @@ def test_two_identical_changes_at_the_same_moment_make_one_change(app, make) -> 
     with write_intent(), db.new_session() as first:
         assert participation.change_participation(first, first.get(User, user_id), "service_user", None,
                                                   secret=secret).changed
-        racer = threading.Thread(target=second)
-        racer.start()
-        read.wait(timeout=2)  # SQLite: the second waits at BEGIN, before reading
-        time.sleep(0.3)
-        first.commit()
-    racer.join(timeout=30)
+        race(second, first.commit, read=read)  # SQLite: the second waits at BEGIN, before reading
     assert outcome["changed"] is False
     assert len(_audits(user_id)) == 1
 
