@@ -19,6 +19,7 @@ from .codebook import record_change
 from .codebook_stale import lock, still_members
 from .contribution_texts import contribution_texts
 from .errors import Invalid
+from .phase_names import attribution
 from .text import plural
 
 QUOTES_MAX = 5
@@ -102,7 +103,7 @@ def quotes(session: Session, codebook: Codebook, members: dict[int, list[str]]) 
             if not quotable(text) or text["phase_id"] not in phases:
                 continue
             shown[theme_id].append({"id": item, "text": quote_text(text), "phase_id": text["phase_id"],
-                                    "who": f"Anon, {text['at']:%B %Y}, {phases[text['phase_id']].title}",
+                                    "who": attribution(text["at"], phases[text["phase_id"]]),
                                     "context": text["parent_title"] if text["kind"] == "comment" else ""})
     return shown
 
