@@ -1,10 +1,11 @@
-"""A phase is named the same way on the strategy team's pages and in every export: by its own title, as written."""
+"""Pages and exports agree: phases named by their titles, intervals saying their level, groups by name."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -84,3 +85,28 @@ def test_pages_and_exports_name_the_phase_by_its_title(named, client) -> None:
     quoted = [t for t in text if t.startswith("— Anon")]
     assert quoted and all(t.endswith(f", {TITLE}") for t in quoted)
     assert any(t == f"{TITLE}: {len(named['theme'].members)}" for t in text)
+
+
+def test_every_interval_says_its_level_and_the_pack_matches_the_pages(named, client) -> None:
+    run = named["run"]
+    theme_page = client.get(f"/analyse/runs/{run.id}/themes/0").get_data(as_text=True)
+    # A contribution's support gives its interval's level in words, as the theme's share does.
+    assert re.search(r"support \d+% \(80% interval \d+% to \d+%\)", theme_page)
+    assert not re.search(r"support \d+% \(\d+%–\d+%\)", theme_page)
+    assert "(80% interval " in theme_page
+    doc = Document(io.BytesIO(_download(client, named["consultation"].id, "docx")))
+    heads = [r.cells[2].text for t in doc.tables for r in t.rows[:1] if len(r.cells) >= 3]
+    assert "Share of the phase (80% interval)" in heads and not any("95%" in h for h in heads)
+    rows = list(csv.DictReader(io.StringIO(_download(client, named["consultation"].id, "csv").decode("utf-8-sig"))))
+    assert {"support_low_80", "support_high_80"} <= set(rows[0])
+
+
+def test_the_workbook_names_groups_as_people_chose_them_with_codes_beside(named, client) -> None:
+    book = load_workbook(io.BytesIO(_download(client, named["consultation"].id, "xlsx")), read_only=True)
+    rows = list(book["Groups"].iter_rows(values_only=True))
+    head = rows[0]
+    table = [dict(zip(head, r, strict=True)) for r in rows[1:]]
+    carers = [r for r in table if r["group_code"] == "carer"]
+    assert carers and {r["group"] for r in carers} == {"A carer"}
+    assert {r["dimension"] for r in carers} == {"What people told us they are"}
+    assert not any(r["group"] in ("carer", "service_user", "undeclared") for r in table)
