@@ -66,6 +66,14 @@ def _theme_url(consultation: Consultation, theme: CodebookTheme, anchor: str = "
     return redirect(url_for("workspace.theme", consultation_id=consultation.id, theme_id=theme.id) + anchor)
 
 
+def _flash_quotes(book: Codebook) -> None:
+    """Say where the chosen quotes of the contributions a change moved went, and which were not kept."""
+    change = cb.last_undoable(db.session, book)
+    note = (change.detail or {}).get("quote_note") if change is not None else None
+    if note:
+        flash(f"Quotes: {note}", "info")
+
+
 @bp.route("/")
 @allow("analyst")
 def index() -> Any:
@@ -269,6 +277,7 @@ def merge(consultation_id: int, theme_id: int) -> Any:
         return _refused(consultation, book, item, exc)
     db.session.commit()
     flash(f"“{other.label}” has been merged into “{item.label}” (version {book.version}).", "success")
+    _flash_quotes(book)
     return _theme_url(consultation, item)
 
 
@@ -291,6 +300,7 @@ def split(consultation_id: int, theme_id: int) -> Any:
     count = len(created.members)
     flash(f"{plural(count, 'contribution')} {'is' if count == 1 else 'are'} now in the new theme “{created.label}” "
           f"(version {book.version}).", "success")
+    _flash_quotes(book)
     return _theme_url(consultation, created)
 
 
@@ -315,6 +325,7 @@ def move(consultation_id: int, theme_id: int) -> Any:
     verb = "added to" if form.keep.data else "moved to"
     flash(f"{moved} {'contribution has' if moved == 1 else 'contributions have'} been {verb} “{target.label}” "
           f"(version {book.version}).", "success")
+    _flash_quotes(book)
     return _theme_url(consultation, item)
 
 
