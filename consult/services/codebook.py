@@ -196,7 +196,8 @@ def _said(quotes: Any) -> str:
 
 def _stored(quotes: Any) -> dict[str, Any]:
     """The themes' quotes after the change, kept in its detail (undo drops them with it)."""
-    return {"quoted": quotes.quoted, "quote_note": quotes.note} if quotes is not None else {}
+    return {"quoted": quotes.quoted, "quote_note": quotes.note, "quotes_dropped": quotes.dropped} \
+        if quotes is not None else {}
 
 
 def _next_position(session: Session, codebook: Codebook) -> int:

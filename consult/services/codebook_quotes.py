@@ -82,7 +82,7 @@ def carry(session: Session, codebook: Codebook, *, target: CodebookTheme | None,
     note = f"“{label}” now quotes {_ids(have + kept)}" if kept else f"“{label}” keeps its {len(have)} quotes"
     if dropped:
         note += (f"; {_ids(dropped)} {'is' if len(dropped) == 1 else 'are'} no longer quoted, as a theme has up to "
-                 f"{QUOTES_MAX} (undo this change to quote {'it' if len(dropped) == 1 else 'them'} again)")
+                 f"{QUOTES_MAX}")
     return Carried(quoted=quoted, kept=kept, dropped=dropped, note=note + ".")
 
 

@@ -69,9 +69,11 @@ def _theme_url(consultation: Consultation, theme: CodebookTheme, anchor: str = "
 def _flash_quotes(book: Codebook) -> None:
     """Say where the chosen quotes of the contributions a change moved went, and which were not kept."""
     change = cb.last_undoable(db.session, book)
-    note = (change.detail or {}).get("quote_note") if change is not None else None
-    if note:
-        flash(f"Quotes: {note}", "info")
+    detail = (change.detail or {}) if change is not None else {}
+    if detail.get("quote_note"):
+        dropped = len(detail.get("quotes_dropped") or [])
+        again = f" Undo this change to quote {'it' if dropped == 1 else 'them'} again." if dropped else ""
+        flash(f"Quotes: {detail['quote_note']}{again}", "info")
 
 
 @bp.route("/")
@@ -375,6 +377,8 @@ def undo(consultation_id: int) -> Any:
     form = UndoForm()
     if not form.validate_on_submit():
         raise Invalid(NOT_UNDERSTOOD)
+    newest = cb.last_undoable(db.session, book)
+    carried = bool(newest is not None and (newest.detail or {}).get("quoted"))
     try:
         made = cb.undo(db.session, actor=current_user, codebook=book, version=form.version.data)
     except Conflict as exc:
@@ -383,6 +387,8 @@ def undo(consultation_id: int) -> Any:
         return _home(consultation)
     db.session.commit()
     flash(f"{made.description} (now version {made.version}).", "success")
+    if carried:
+        flash("The chosen quotes are back with the themes they were chosen for.", "info")
     return _home(consultation)
 
 

@@ -145,11 +145,13 @@ def _quotes(quoting) -> dict[int, list[str]]:
     return codebook_quotes.chosen(db.session, cb.for_consultation(db.session, quoting["consultation"].id))
 
 
-def _undo(client, quoting) -> None:
+def _undo(client, quoting) -> str:
     db.session.expire_all()
     book = cb.for_consultation(db.session, quoting["consultation"].id)
-    assert client.post(f"/workspace/{quoting['consultation'].id}/undo",
-                       data={"version": book.version}).status_code == 302
+    done = client.post(f"/workspace/{quoting['consultation'].id}/undo", data={"version": book.version},
+                       follow_redirects=True)
+    assert done.status_code == 200
+    return done.get_data(as_text=True)
 
 
 def _quoted_on_page(page: str) -> list[str]:
@@ -189,10 +191,10 @@ def test_a_merge_past_five_quotes_says_which_were_not_kept_and_undo_restores_the
                        follow_redirects=True).get_data(as_text=True)
     assert _quotes(quoting)[keep.id] == mine + theirs[:1]
     said = f"{theirs[1]} and {theirs[2]} are no longer quoted, as a theme has up to 5"
-    assert said in page
+    assert said in page and "Undo this change to quote them again." in page
     history = client.get(f"/workspace/{quoting['consultation'].id}/history").get_data(as_text=True)
     assert said in history
-    _undo(client, quoting)
+    assert "The chosen quotes are back with the themes they were chosen for." in _undo(client, quoting)
     assert _quotes(quoting)[keep.id] == mine and _quotes(quoting)[gone.id] == theirs
 
 
