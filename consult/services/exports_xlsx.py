@@ -14,11 +14,11 @@ from .group_names import dimension_title, group_label
 from .phase_names import phase_name
 from .results import method_text
 
-IDEA_COLUMNS = ["id", "phase", "topic", "month", "channel", "title", "text", "up", "down", "impressions",
-                "support", "support_low_80", "support_high_80", "sentiment", "themes"]
-COMMENT_COLUMNS = ["id", "parent_idea", "parent_idea_title", "reply_to", "phase", "topic", "month", "channel",
-                   "text", "up", "down", "impressions", "support", "support_low_80", "support_high_80", "sentiment",
-                   "themes"]
+IDEA_COLUMNS = ["id", "phase", "phase_number", "topic", "month", "channel", "title", "text", "up", "down",
+                "impressions", "support", "support_low_80", "support_high_80", "sentiment", "themes"]
+COMMENT_COLUMNS = ["id", "parent_idea", "parent_idea_title", "reply_to", "phase", "phase_number", "topic", "month",
+                   "channel", "text", "up", "down", "impressions", "support", "support_low_80", "support_high_80",
+                   "sentiment", "themes"]
 VOTE_COLUMNS = ["id", "kind", "up", "down", "impressions", "support", "support_low_80", "support_high_80"]
 
 

@@ -76,6 +76,8 @@ def test_pages_and_exports_name_the_phase_by_its_title(named, client) -> None:
     book = load_workbook(io.BytesIO(_download(client, cid, "xlsx")), read_only=True)
     cells = [str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c]
     assert TITLE in cells and not any(NUMBERED in c for c in cells)
+    ideas = list(book["Ideas"].iter_rows(values_only=True))
+    assert [dict(zip(ideas[0], r, strict=True))["phase_number"] for r in ideas[1:]] == [1] * (len(ideas) - 1)
     groups = list(book["Groups"].iter_rows(values_only=True))
     assert {r[0] for r in groups[1:]} <= {"All phases", TITLE}
 
