@@ -152,7 +152,9 @@ def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
         ("Reweighted", "Each theme's share of contributions as they came, and reweighted by age band so each "
                        "group counts as its share of the reference population (what a sample shaped like "
                        "England's population would have said). Worked out from disclosure-controlled counts; "
-                       "groups of fewer than 20 people are left out, and a hidden figure gives a range."),
+                       "groups of fewer than 20 people are left out, and a hidden figure gives a range "
+                       "(reweighted_share_low to reweighted_share_high: every value the hidden figures allow, not a "
+                       "statistical interval)."),
     ]
     if ctx.codebook is not None:
         notes.append(("Themes", f"The analysts' codebook, version {ctx.codebook.version}: themes adopted from the "
