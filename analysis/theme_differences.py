@@ -27,12 +27,14 @@ RATIO = 1.5
 Z = 1.96
 
 
-def phase_shares(theme_counts: Mapping[Any, int], phase_totals: Mapping[Any, int]) -> list[dict[str, Any]]:
-    """Per phase: the theme's contributions, the phase's, the share and its 95% interval (phases in given order)."""
+def phase_shares(theme_counts: Mapping[Any, int], phase_totals: Mapping[Any, int],
+                 z: float = Z) -> list[dict[str, Any]]:
+    """Per phase: the theme's contributions, the phase's, the share and its interval (95% unless `z` says otherwise;
+    phases in given order)."""
     rows = []
     for phase, total in phase_totals.items():
         n = int(theme_counts.get(phase, 0))
-        low, high = wilson(n, total)
+        low, high = wilson(n, total, z)
         rows.append({"phase": phase, "n": n, "total": int(total), "share": n / total if total else None,
                      "low": low, "high": high})
     return rows

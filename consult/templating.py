@@ -20,8 +20,9 @@ from .models import (
     PROFESSION_LABELS,
     utcnow,
 )
-from .services.challenge import VOTE_WORDS
+from .services.group_names import dimension_title, group_label
 from .services.moderation import DECISION_WORDS
+from .services.phase_names import attribution, engine_attribution, phase_name
 from .services.phases import scheduled_state
 from .services.text import plural
 
@@ -41,25 +42,6 @@ def uk_time(value: datetime | None, with_time: bool = True) -> str:
         return date
     hour = local.hour % 12 or 12
     return f"{date}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
-
-
-# What a group means where it is not a declared category or profession, by the dimension it is in.
-_GROUP_WORDS = {
-    "claim": {"verified": "Checked by work email or a facilitator", "self-declared": "Said so themselves",
-              "undeclared": "Not staff or students"},
-    "channel": {"online": "Online", "undeclared": "Voted only"},
-}
-
-
-def group_label(group: str, dimension: str = "") -> str:
-    """An analysis group's name on a page: "A carer", "Physiotherapist", "Gathered at a workshop", "Did not say"."""
-    words = _GROUP_WORDS.get(dimension, {})
-    if group in words:
-        return words[group]
-    if group in GATHERED:
-        return f"Gathered {GATHERED[group]}"
-    return {"undeclared": "Did not say", "unknown": "Group not known"}.get(group) or CATEGORY_LABELS.get(group) \
-        or PROFESSION_LABELS.get(group, group)
 
 
 def month_year(value: datetime | None) -> str:
@@ -178,6 +160,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["uk_time"] = uk_time
     app.jinja_env.filters["month_year"] = month_year
     app.jinja_env.filters["plural"] = plural
+    app.jinja_env.filters["phase_name"] = phase_name
     # {{ comment.id|pid('comment') }}: the public id of an idea or comment (anchors, form fields, data attributes).
     # The key is read once, as the URL converters read it (authz.init_app): pages call this ~70 times.
     key = str(app.config["PUBLIC_ID_KEY"])
@@ -188,9 +171,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
         GATHERED=GATHERED,
-        VOTE_WORDS=VOTE_WORDS,
         DECISION_WORDS=DECISION_WORDS,
         group_label=group_label,
+        dimension_title=dimension_title,
+        phase_name=phase_name,
+        attribution=attribution,
+        engine_attribution=engine_attribution,
         AHP_PROFESSIONS=AHP_PROFESSIONS,
         OTHER_PROFESSIONS=OTHER_PROFESSIONS,
         PROFESSION_LABELS=PROFESSION_LABELS,

@@ -35,6 +35,7 @@ from ..models import (
 )
 from . import anomalies, audit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
+from .phase_names import engine_key
 
 # A running analysis that has not reported for this long is taken to have died with its worker.
 STALE_AFTER = timedelta(minutes=2)
@@ -76,7 +77,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
         p = phases[row.phase_id]
         contributions.append(RecordContribution(
             id=f"i{row.id}", kind="idea", parent=None, text=f"{row.title}\n{row.body}",
-            phase=f"Phase {p.position}: {p.title}", topic=topics.get(row.topic_id, ""), question=p.question,
+            phase=engine_key(p), topic=topics.get(row.topic_id, ""), question=p.question,
             visible_from=_aware(row.visible_from or row.created_at),
             author=who(row.author_id, f"{row.channel}-i{row.id}"), author_role=row.author_category or "unknown",
             groups=_groups(row.author_category, row.author_profession, row.channel, row.author_claim_verified),
@@ -93,7 +94,7 @@ def build_dataset(session: Session, consultation: Consultation, phase: Phase | N
         p = phases[row.phase_id]
         contributions.append(RecordContribution(
             id=f"c{row.id}", kind="comment", parent=f"i{row.idea_id}", text=row.body,
-            phase=f"Phase {p.position}: {p.title}", topic=topics.get(idea_topic[row.idea_id], ""), question=p.question,
+            phase=engine_key(p), topic=topics.get(idea_topic[row.idea_id], ""), question=p.question,
             visible_from=_aware(row.visible_from or row.created_at),
             author=who(row.author_id, f"{row.channel}-c{row.id}"), author_role=row.author_category or "unknown",
             groups=_groups(row.author_category, row.author_profession, row.channel, row.author_claim_verified),

@@ -122,7 +122,7 @@ def statement_results(session: Session, consultation_id: int) -> list[dict[str, 
         select(Comment.idea_id, func.count(func.distinct(Comment.author_id)))
         .where(Comment.idea_id.in_(ideas), Comment.moderation_state == "published").group_by(Comment.idea_id)
     ).all()) if ideas else {}
-    return [{"statement": statement, "idea": idea, "label": label, "phase": f"Phase {position}: {title}",
+    return [{"statement": statement, "idea": idea, "label": label, "phase": title,
              "endorse": idea.up_count, "challenge": idea.down_count, "add": comments.get(idea.id, 0),
              "add_people": people.get(idea.id, 0), "seen": idea.impression_count}
             for statement, idea, label, position, title in rows]

@@ -182,6 +182,24 @@ def _set_members(theme: CodebookTheme, members: list[list[str]]) -> None:
     theme.members.extend(CodebookMember(contribution=c, source=s) for c, s in members if c not in have)
 
 
+def _carry(session: Session, codebook: Codebook, **where: Any) -> Any:
+    """The chosen quotes that follow contributions a change moves (codebook_quotes.carry), or None."""
+    from .codebook_quotes import carry  # it records its own changes through this module
+
+    return carry(session, codebook, **where)
+
+
+def _said(quotes: Any) -> str:
+    """What became of the quotes, for the change's description (History, and the page's message)."""
+    return f". Quotes: {quotes.note}" if quotes is not None else ""
+
+
+def _stored(quotes: Any) -> dict[str, Any]:
+    """The themes' quotes after the change, kept in its detail (undo drops them with it)."""
+    return {"quoted": quotes.quoted, "quote_note": quotes.note, "quotes_dropped": quotes.dropped} \
+        if quotes is not None else {}
+
+
 def _next_position(session: Session, codebook: Codebook) -> int:
     """The position after the last theme."""
     return (session.scalar(select(func.max(CodebookTheme.position))
@@ -248,14 +266,17 @@ def merge(session: Session, *, actor: User, target: CodebookTheme, other: Codebo
     if other.state != "active" or target.state != "active":
         raise Conflict("Only themes in use can be merged.")
     before = snapshot([target, other])
+    quotes = _carry(session, target.codebook, target=target, label=target.label, sources=[other],
+                    moving={m.contribution for m in other.members})
     members = [[m.contribution, m.source] for m in target.members]
     have = {c for c, _ in members}
     members += [[m.contribution, m.source] for m in other.members if m.contribution not in have]
     _set_members(target, members)
     _set_members(other, [])
     other.state, other.merged_into_id = "merged", target.id
-    record_change(session, target.codebook, actor, "merge", f"Merged “{other.label}” into “{target.label}”", before,
-                  theme=target.id, merged=other.id)
+    record_change(session, target.codebook, actor, "merge",
+                  f"Merged “{other.label}” into “{target.label}”{_said(quotes)}", before,
+                  theme=target.id, merged=other.id, **_stored(quotes))
 
 
 def split(session: Session, *, actor: User, theme: CodebookTheme, contributions: list[str], label: str | None,
@@ -273,6 +294,7 @@ def split(session: Session, *, actor: User, theme: CodebookTheme, contributions:
                       {"contributions": "Leave at least one contribution in the theme (or rename it instead)"})
     _unused_label(session, theme.codebook_id, new_label, "new_label")
     before = snapshot([theme])
+    quotes = _carry(session, theme.codebook, target=None, label=new_label, sources=[theme], moving=set(chosen))
     created = CodebookTheme(codebook_id=theme.codebook_id, position=_next_position(session, theme.codebook),
                             label=new_label, summary=new_summary, state="active", terms=[])
     created.members = [CodebookMember(contribution=c, source="analyst") for c in chosen]
@@ -280,10 +302,12 @@ def split(session: Session, *, actor: User, theme: CodebookTheme, contributions:
     _set_members(theme, [[c, s] for c, s in members.items() if c not in set(chosen)])
     session.flush()
     before["created"] = [created.id]
+    if quotes is not None:  # the new theme's quotes, now that it has an id
+        quotes.quoted.append({"theme": created.id, "quotes": quotes.kept})
     record_change(session, theme.codebook, actor, "split",
-                  f"Split {plural(len(chosen), 'contribution')} out of “{theme.label}” into a new theme “{new_label}”",
-                  before,
-                  theme=theme.id, new_theme=created.id, contributions=chosen)
+                  f"Split {plural(len(chosen), 'contribution')} out of “{theme.label}” into a new theme “{new_label}”"
+                  f"{_said(quotes)}", before,
+                  theme=theme.id, new_theme=created.id, contributions=chosen, **_stored(quotes))
     return created
 
 
@@ -303,6 +327,9 @@ def move(session: Session, *, actor: User, contributions: list[str], source: Cod
     if not chosen:
         raise Invalid("There is a problem", {"contributions": "Tick the contributions to move"})
     before = snapshot([source, target])
+    # Added as well, a contribution stays quoted where it was chosen; moved, its quote goes with it.
+    quotes = None if keep else _carry(session, source.codebook, target=target, label=target.label, sources=[source],
+                                      moving=set(chosen))
     have = {m.contribution for m in target.members}
     target.members.extend(CodebookMember(contribution=c, source="analyst") for c in chosen if c not in have)
     if not keep:
@@ -311,8 +338,8 @@ def move(session: Session, *, actor: User, contributions: list[str], source: Cod
     place = f"to “{target.label}” (kept in “{source.label}” too)" if keep else \
         f"from “{source.label}” to “{target.label}”"
     record_change(session, source.codebook, actor, "add" if keep else "move",
-                  f"{'Added' if keep else 'Moved'} {named} {place}", before, contributions=chosen, source=source.id,
-                  target=target.id)
+                  f"{'Added' if keep else 'Moved'} {named} {place}{_said(quotes)}", before, contributions=chosen,
+                  source=source.id, target=target.id, **_stored(quotes))
     return len(chosen)
 
 

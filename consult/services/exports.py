@@ -47,6 +47,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
+from .phase_names import phase_name
 from .results import safe_cell, support_figures
 from .typed_time import UK
 
@@ -64,9 +65,10 @@ BATCH = 2000
 CHUNK = 64 * 1024
 Progress = Callable[[int], None]
 
-CONTRIBUTION_COLUMNS = ["id", "kind", "parent_idea", "parent_idea_title", "reply_to", "phase", "topic", "month",
-                        "channel", "title", "text", "up", "down", "impressions", "support", "support_low",
-                        "support_high", "sentiment", "themes", "author"]
+CONTRIBUTION_COLUMNS = ["id", "kind", "parent_idea", "parent_idea_title", "reply_to", "phase", "phase_number", "topic",
+                        "month",
+                        "channel", "title", "text", "up", "down", "impressions", "support", "support_low_80",
+                        "support_high_80", "sentiment", "themes", "author"]
 
 
 # What each download is, in its file name, so a folder of them reads at a glance.
@@ -128,9 +130,13 @@ class ExportContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def phase_name(self, phase_id: int) -> str:
-        """ "Phase 2: The professional community"."""
+        """ "The professional community": the phase's own title, as every page names it (phase_names)."""
+        return phase_name(self.phases.get(phase_id))
+
+    def phase_number(self, phase_id: int) -> int | str:
+        """The phase's number in its consultation (a column of its own, to sort by)."""
         phase = self.phases.get(phase_id)
-        return f"Phase {phase.position}: {phase.title}" if phase else ""
+        return phase.position if phase else ""
 
 
 def build_context(session: Session, consultation: Consultation, key: str) -> ExportContext:
@@ -222,10 +228,11 @@ def _row(ctx: ExportContext, item: str, kind: str, idea_id: int | None, parent_i
     return {
         "id": item, "kind": kind, "parent_idea": f"i{idea_id}" if idea_id else "",
         "parent_idea_title": ctx.idea_titles.get(idea_id, "") if idea_id else "",
-        "reply_to": f"c{parent_id}" if parent_id else "", "phase": ctx.phase_name(phase_id), "topic": topic,
+        "reply_to": f"c{parent_id}" if parent_id else "", "phase": ctx.phase_name(phase_id),
+        "phase_number": ctx.phase_number(phase_id), "topic": topic,
         "month": _month(row.visible_from or row.created_at), "channel": row.channel, "title": title, "text": text,
         "up": row.up_count, "down": row.down_count, "impressions": row.impression_count,
-        "support": _round(score[0]), "support_low": _round(score[1]), "support_high": _round(score[2]),
+        "support": _round(score[0]), "support_low_80": _round(score[1]), "support_high_80": _round(score[2]),
         "sentiment": score[3] or "", "themes": "; ".join(ctx.theme_labels.get(item, [])),
         "author": ctx.people(row.author_id), "_at": row.visible_from or row.created_at,
         "_author_id": row.author_id, "_author_category": row.author_category,
@@ -271,6 +278,9 @@ def stream_json(session: Session, ctx: ExportContext, progress: Progress | None 
         "analysis": {"run": ctx.run.id if ctx.run else None,
                      "method": (ctx.run.result or {}).get("themes", {}).get("method") if ctx.run else None},
         "pseudonyms": "per export: the same author id means the same person within this file only",
+        "phases_named": "each contribution's phase is the phase's own title; phase_number is its place in order",
+        "support": "support is a Beta-Binomial posterior mean of the share of people shown a contribution who "
+                   "supported it; support_low_80 to support_high_80 is its 80% interval (blank with no votes)",
     }
     text = json.dumps(head, ensure_ascii=False, default=str)
     yield text[:-1] + ', "contributions": [\n'

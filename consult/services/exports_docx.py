@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from analysis.stance import is_check_question, response_kind, stance
 
 from ..models import utcnow
-from . import codebook_quotes
+from . import codebook_quotes, phase_names
 from .exports import ExportContext, Progress, contribution_rows, counted
 from .exports_groups import Tally, differences, person_key, write_section
 from .exports_xlsx import method_notes
@@ -30,10 +30,8 @@ RESPONSE_KINDS = ("endorses", "challenges", "adds")  # in the order the analysis
 
 
 def attribution(row: dict[str, Any], ctx: ExportContext) -> str:
-    """ "Anon, June 2021, The professional community": month and phase, never the person."""
-    phase = ctx.phases.get(row["_phase_id"])
-    when = row["_at"].strftime("%B %Y") if row["_at"] else "undated"
-    return f"Anon, {when}, {phase.title if phase else 'unknown phase'}"
+    """ "Anon, June 2021, The professional community": month and phase, never the person (phase_names' rule)."""
+    return phase_names.attribution(row["_at"], ctx.phases.get(row["_phase_id"]))
 
 
 def _clean(text: str) -> str:
@@ -69,7 +67,7 @@ def _gather(session: Session, ctx: ExportContext, progress: Progress | None,
             if row["_phase_id"] in checks:
                 # A reply to "have we got it right?" endorses, challenges or adds; its sentiment says little.
                 entry["responses"][response_kind(row["text"])] += 1
-            entry["phases"][ctx.phase_name(row["_phase_id"])] += 1
+            entry["phases"][row["_phase_id"]] += 1
             # Best-supported quotes, substantial ones on the theme's topic first (a bare "agree", or an idea the
             # clustering put here by its neighbours, is no evidence for the theme).
             weight = ((row["support"] or 0.0) + (1.0 if len(row["text"]) >= 40 else 0.0)
@@ -130,7 +128,8 @@ def write_docx(session: Session, ctx: ExportContext, out: Path, progress: Progre
                  ("Average support", mean), ("Sentiment", sentiment or "none"),
                  ("Where people agree and divide", stance(entry["sentiment"], entry["approvals"], {},
                                                           entry["responses"])["summary"]),
-                 ("By phase", "; ".join(f"{name}: {n}" for name, n in sorted(entry["phases"].items())) or "none")]
+                 ("By phase", "; ".join(f"{ctx.phase_name(pid)}: {n}" for pid, n in sorted(
+                     entry["phases"].items(), key=lambda item: ctx.phase_number(item[0]) or 0)) or "none")]
         table = doc.add_table(rows=0, cols=2)
         table.style = "Table Grid"
         for key, value in facts:

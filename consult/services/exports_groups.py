@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.disclosure import DEFAULT, Policy
+from analysis.stance import Z80
 from analysis.theme_differences import NOT_ANSWERED, GroupCell, group_differences, notable, phase_shares
 
 from ..models import CATEGORY_LABELS, CATEGORY_PLURALS, PREFER_NOT, ParticipantProfile
@@ -26,6 +27,8 @@ from .disclosure import describe_policy
 from .exports import ExportContext
 
 PREFER_LABEL = "Prefer not to say"
+# The level of the phase shares' intervals, in words, as the analysis pages give it.
+SHARE_INTERVAL = "80% interval"
 # The 19 ethnic categories are too fine for a page per theme; the five high-level groups are used.
 SKIPPED = ("ethnic_group",)
 
@@ -124,7 +127,8 @@ def differences(session: Session, ctx: ExportContext, tally: Tally, theme_ids: l
     themes = {t: dict(tally.theme_people.get(t, Counter())) for t in theme_ids}
     phases = {pid: tally.phase_total[pid] for pid in sorted(ctx.phases, key=lambda p: ctx.phases[p].position)
               if tally.phase_total[pid]}
-    out: dict[int, Any] = {t: {"phases": phase_shares(tally.theme_phase.get(t, Counter()), phases), "dims": []}
+    # At the analysis pages' level (80%, as the engine's phase shares), so the pack and the pages agree.
+    out: dict[int, Any] = {t: {"phases": phase_shares(tally.theme_phase.get(t, Counter()), phases, Z80), "dims": []}
                            for t in theme_ids}
     for dim in _dimensions(session, ctx, tally):
         per_theme = group_differences(themes, dim.person_group, dict(tally.person_total), 0, {}, policy)
@@ -171,10 +175,10 @@ def write_section(doc: DocxDocument, ctx: ExportContext, found: dict[str, Any], 
         low = min(phases, key=lambda r: r["share"])
         if top["low"] > low["high"]:
             doc.add_paragraph(f"It came up most in {ctx.phase_name(top['phase'])}: {_pct(top['share'])} of that "
-                              f"phase's contributions (95% interval {_pct(top['low'])} to {_pct(top['high'])}), "
+                              f"phase's contributions ({SHARE_INTERVAL} {_pct(top['low'])} to {_pct(top['high'])}), "
                               f"against {_pct(low['share'])} in {ctx.phase_name(low['phase'])}.")
         else:
-            doc.add_paragraph("Its share was much the same in every phase (the intervals overlap).")
+            doc.add_paragraph(f"Its share was much the same in every phase (the {SHARE_INTERVAL}s overlap).")
     lines = sentences(found["dims"], overall)
     for line in lines:
         doc.add_paragraph(line, style="List Bullet")
@@ -185,7 +189,7 @@ def write_section(doc: DocxDocument, ctx: ExportContext, found: dict[str, Any], 
     table.style = "Table Grid"
     head = table.rows[0].cells
     head[0].text, head[1].text = "Phase", "Contributions in this theme"
-    head[2].text = "Share of the phase (95% interval)"
+    head[2].text = f"Share of the phase ({SHARE_INTERVAL})"
     for row in phases:
         cells = table.add_row().cells
         cells[0].text, cells[1].text = ctx.phase_name(row["phase"]), f"{row['n']:,} of {row['total']:,}"

@@ -10,14 +10,16 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import Session
 
 from .exports import ExportContext, Progress, contribution_rows, counted, safe_cell
+from .group_names import dimension_title, group_label
+from .phase_names import phase_name
 from .results import method_text
 
-IDEA_COLUMNS = ["id", "phase", "topic", "month", "channel", "title", "text", "up", "down", "impressions",
-                "support", "support_low", "support_high", "sentiment", "themes"]
-COMMENT_COLUMNS = ["id", "parent_idea", "parent_idea_title", "reply_to", "phase", "topic", "month", "channel",
-                   "text", "up", "down", "impressions", "support", "support_low", "support_high", "sentiment",
-                   "themes"]
-VOTE_COLUMNS = ["id", "kind", "up", "down", "impressions", "support", "support_low", "support_high"]
+IDEA_COLUMNS = ["id", "phase", "phase_number", "topic", "month", "channel", "title", "text", "up", "down",
+                "impressions", "support", "support_low_80", "support_high_80", "sentiment", "themes"]
+COMMENT_COLUMNS = ["id", "parent_idea", "parent_idea_title", "reply_to", "phase", "phase_number", "topic", "month",
+                   "channel", "text", "up", "down", "impressions", "support", "support_low_80", "support_high_80",
+                   "sentiment", "themes"]
+VOTE_COLUMNS = ["id", "kind", "up", "down", "impressions", "support", "support_low_80", "support_high_80"]
 
 
 def cell(value: Any) -> Any:
@@ -73,26 +75,32 @@ def _adopted(ctx: ExportContext) -> dict[int, int]:
 def _groups(book: Workbook, ctx: ExportContext) -> None:
     """The analysis's group breakdowns, as it withheld them (disclosure control), with theme labels."""
     # "theme" joins to the Themes sheet; "analysis_theme" is the number the analysis pages give it.
+    # Groups and dimensions by the names people chose ("A carer"); the analysis's codes ("carer") follow at the
+    # end for anyone joining the sheet to the analysis's own files.
     sheet = _sheet(book, "Groups", ["phase", "dimension", "group", "theme", "analysis_theme", "label",
                                     "contributors", "contributions", "share", "ratio", "voters", "support",
-                                    "withheld"])
+                                    "withheld", "dimension_code", "group_code"])
     result = (ctx.run.result or {}) if ctx.run else {}
     labels = {t["id"]: t["label"] for t in result.get("themes", {}).get("themes", [])}
     adopted = _adopted(ctx)
     for table in result.get("groups", {}).get("tables", []):
+        dimension = str(table.get("dimension") or "")
+        names = [cell(phase_name(table.get("phase")) or "All phases"), cell(dimension_title(dimension))]
+
         for group in table.get("groups", []):
-            sheet.append([cell(table.get("phase") or "All"), table.get("dimension"), cell(group.get("group")), "",
-                          "", "", group.get("contributors"), group.get("contributions"), None, None,
-                          group.get("voters"), group.get("support"), cell(group.get("suppressed") or "")])
+            code = str(group.get("group") or "")
+            sheet.append([*names, cell(group_label(code, dimension)), "", "", "", group.get("contributors"),
+                          group.get("contributions"), None, None, group.get("voters"), group.get("support"),
+                          cell(group.get("suppressed") or ""), cell(dimension), cell(code)])
         for row in table.get("themes", []):
             engine = row.get("theme")
             for cell_row in row.get("cells", []) if isinstance(row.get("cells"), list) else []:
-                sheet.append([cell(table.get("phase") or "All"), table.get("dimension"),
-                              cell(cell_row.get("group")), adopted.get(engine, ""),
+                code = str(cell_row.get("group") or "")
+                sheet.append([*names, cell(group_label(code, dimension)), adopted.get(engine, ""),
                               "" if engine is None else engine + 1, cell(labels.get(engine, "")),
                               cell_row.get("contributors"), cell_row.get("contributions"), cell_row.get("share"),
                               cell_row.get("ratio"), cell_row.get("voters"), cell_row.get("support"),
-                              cell(cell_row.get("suppressed") or "")])
+                              cell(cell_row.get("suppressed") or ""), cell(dimension), cell(code)])
 
 
 def _reweighted(book: Workbook, session: Session, ctx: ExportContext) -> None:
@@ -132,8 +140,9 @@ def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
         ("Consultation", ctx.consultation.title),
         ("Contributions", f"{ctx.total:,} published ideas and comments; held, hidden and withdrawn ones are left out."),
         ("Support", "Of the people shown a contribution, the share who supported it, as a Beta-Binomial posterior "
-                    "mean with an 80% interval (support_low to support_high), shrunk towards the consultation's "
-                    "rate when few people saw it, so early posts are not favoured for being seen longer."),
+                    "mean with an 80% interval (support_low_80 to support_high_80, the level the analysis pages "
+                    "show), shrunk towards the consultation's rate when few people saw it, so early posts are not "
+                    "favoured for being seen longer."),
         ("People", "Authors appear only as pseudonyms made for this export; they match within this file and "
                    "nowhere else. No names, emails or demographic answers are included."),
         ("Groups", f"Group figures come from the analysis; cells of fewer than {min_cell} people are withheld, "
@@ -143,7 +152,9 @@ def method_notes(ctx: ExportContext) -> list[tuple[str, str]]:
         ("Reweighted", "Each theme's share of contributions as they came, and reweighted by age band so each "
                        "group counts as its share of the reference population (what a sample shaped like "
                        "England's population would have said). Worked out from disclosure-controlled counts; "
-                       "groups of fewer than 20 people are left out, and a hidden figure gives a range."),
+                       "groups of fewer than 20 people are left out, and a hidden figure gives a range "
+                       "(reweighted_share_low to reweighted_share_high: every value the hidden figures allow, not a "
+                       "statistical interval)."),
     ]
     if ctx.codebook is not None:
         notes.append(("Themes", f"The analysts' codebook, version {ctx.codebook.version}: themes adopted from the "

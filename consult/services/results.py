@@ -8,6 +8,9 @@ import re
 from typing import Any
 
 from analysis.stance import SUPPORT_SHIFT
+from analysis.support import INTERVAL as SUPPORT_LEVEL
+
+from .phase_names import phase_name
 
 # Spreadsheet programs run cells that start with these as formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
@@ -72,7 +75,7 @@ def themes_csv(result: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(["theme", "theme_label", "rank", "contribution", "kind", "phase", "topic", "month", "text",
-                     "sentiment", "support", "support_low", "support_high", "up", "down", "impressions",
+                     "sentiment", "support", "support_low_80", "support_high_80", "up", "down", "impressions",
                      "gathered"])
     for t in result["themes"]["themes"]:
         for rank, item in enumerate(t["contributions"], start=1):
@@ -80,7 +83,7 @@ def themes_csv(result: dict[str, Any]) -> str:
             if row is None:
                 continue
             writer.writerow([safe_cell(v) for v in (
-                t["id"], t["label"], rank, row["id"], row["kind"], row["phase"], row["topic"],
+                t["id"], t["label"], rank, row["id"], row["kind"], phase_name(row["phase"]), row["topic"],
                 row["visible_from"][:7], row["text"], row["sentiment_label"],
                 *(_round(v) for v in support_figures(row)), row.get("up"), row.get("down"),
                 row.get("impressions"), _gathered(row),
@@ -92,7 +95,8 @@ def themes_csv(result: dict[str, Any]) -> str:
             if row is None:
                 continue
             writer.writerow([safe_cell(v) for v in (
-                "", f"Set aside: {bucket['label']}", rank, row["id"], row["kind"], row["phase"], row["topic"],
+                "", f"Set aside: {bucket['label']}", rank, row["id"], row["kind"], phase_name(row["phase"]),
+                row["topic"],
                 row["visible_from"][:7], row["text"], row["sentiment_label"],
                 *(_round(v) for v in support_figures(row)), row.get("up"), row.get("down"),
                 row.get("impressions"), _gathered(row),
@@ -157,7 +161,12 @@ def support_text(row: dict[str, Any]) -> str:
         return f"{label}: left out of vote-based support"
     if not row.get("voters"):
         return "no votes yet"
-    return f"{percent(row.get('support'))} ({percent(row.get('low'))}–{percent(row.get('high'))})"
+    return f"{percent(row.get('support'))} ({interval_words(row.get('low'), row.get('high'))})"
+
+
+def interval_words(low: float | None, high: float | None, level: float = SUPPORT_LEVEL) -> str:
+    """An interval that says its level: "80% interval 41% to 58%" (the engine's support and shares are 80%)."""
+    return f"{level:.0%} interval {percent(low)} to {percent(high)}"
 
 
 def contribution_groups(session: Any, ids: list[str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from ..forms.analysis import StartAnalysisForm
 from ..models import CATEGORY_LABELS, AnalysisRun, Comment, Consultation, Phase
 from ..services import analysis_runs, anomaly_scans, codebook, disclosure, queries, results, reweighting
 from ..services.errors import Conflict, Invalid
+from ..services.phase_names import phase_name
 from .helpers import page_arg
 
 bp = Blueprint("analyse", __name__, url_prefix="/analyse")
@@ -36,7 +37,7 @@ def index() -> Any:
     consultations = db.session.scalars(listed).all()
     runs = queries.paginate(db.session, run_list, page_arg(), PER_PAGE)
     names = {c.id: c.title for c in consultations}
-    phase_names = {p.id: f"phase {p.position}: {p.title}" for c in consultations for p in c.phases}
+    phase_names = {p.id: phase_name(p) for c in consultations for p in c.phases}
     return render_template("analysis/index.html", consultations=consultations, runs=runs, names=names,
                            phase_names=phase_names, errors={}, form={})
 

@@ -17,6 +17,7 @@ from ..models import Consultation, Phase, Topic
 from ..services import challenge, codebook_quotes
 from ..services import codebook as cb
 from ..services.errors import Conflict, Invalid, NotFound
+from ..services.phase_names import phase_name
 
 bp = Blueprint("heard", __name__)
 
@@ -35,7 +36,7 @@ def _render_manage(consultation: Consultation, *, errors: dict[str, str], chosen
     book = cb.for_consultation(db.session, consultation.id)
     phases = list(db.session.scalars(select(Phase).where(Phase.consultation_id == consultation.id)
                                      .order_by(Phase.position)))
-    open_topics = [(str(t.id), f"Phase {p.position}: {p.title} – {t.title}") for p in phases
+    open_topics = [(str(t.id), f"{phase_name(p)} – {t.title}") for p in phases
                    if p.state != "closed" for t in p.topics]
     pages = {p.phase_id: p for p, _ in challenge.published_pages(db.session, consultation.id)}
     return render_template("heard/manage.html", consultation=consultation, book=book, topics=open_topics,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
@@ -32,6 +33,7 @@ from ..services.text import plural
 from .helpers import page_arg
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
+T = TypeVar("T")
 NOT_UNDERSTOOD = "That was not understood. Go back and try again."
 MEMBERS_PER_PAGE = 50
 # The texts a theme page's forms send, as named when a refusal shows them back.
@@ -56,6 +58,12 @@ def _book(consultation: Consultation) -> Codebook:
     return book
 
 
+def _codebook(consultation_id: int) -> tuple[Consultation, Codebook]:
+    """The consultation (this analyst's) and its codebook, or 404."""
+    consultation = _consultation(consultation_id)
+    return consultation, _book(consultation)
+
+
 def _home(consultation: Consultation, anchor: str = "") -> Any:
     """Back to the codebook page."""
     return redirect(url_for("workspace.codebook", consultation_id=consultation.id) + anchor)
@@ -64,6 +72,16 @@ def _home(consultation: Consultation, anchor: str = "") -> Any:
 def _theme_url(consultation: Consultation, theme: CodebookTheme, anchor: str = "") -> Any:
     """Back to a theme's page."""
     return redirect(url_for("workspace.theme", consultation_id=consultation.id, theme_id=theme.id) + anchor)
+
+
+def _flash_quotes(book: Codebook) -> None:
+    """Say where the chosen quotes of the contributions a change moved went, and which were not kept."""
+    change = cb.last_undoable(db.session, book)
+    detail = (change.detail or {}) if change is not None else {}
+    if detail.get("quote_note"):
+        dropped = len(detail.get("quotes_dropped") or [])
+        again = f" Undo this change to quote {'it' if dropped == 1 else 'them'} again." if dropped else ""
+        flash(f"Quotes: {detail['quote_note']}{again}", "info")
 
 
 @bp.route("/")
@@ -118,8 +136,7 @@ def adopt(consultation_id: int) -> Any:
 @allow("analyst")
 def theme(consultation_id: int, theme_id: int) -> Any:
     """A theme: edit its name and summary, merge, split, move or add its contributions, mark it out of scope."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     gone = cb.gone(db.session, book, theme_id) if db.session.get(CodebookTheme, theme_id) is None else None
     if gone is not None:  # a split undone since: say so, rather than a bare "not found"
         return _render_gone(consultation, book, gone, status=404)
@@ -205,27 +222,39 @@ def _invalid(consultation: Consultation, book: Codebook, item: CodebookTheme, ex
                          form=request.form.to_dict(), status=400)
 
 
-class _Gone(Exception):
-    """A theme form posted to a theme that no longer exists; carries the page that says what became of it."""
+class _Shown(Exception):
+    """A page to show instead of the view's own: what became of a theme that no longer exists, or a refused change
+    with everything typed."""
 
     def __init__(self, response: Any) -> None:
-        super().__init__("gone")
+        super().__init__("shown")
         self.response = response
 
 
 def _theme_action(consultation_id: int, theme_id: int) -> tuple[Consultation, Codebook, CodebookTheme]:
     """The consultation, codebook and theme a theme form posts to (404 when any is not theirs)."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     if db.session.get(CodebookTheme, theme_id) is None and (gone := cb.gone(db.session, book, theme_id)):
-        raise _Gone(_render_gone(consultation, book, gone))
+        raise _Shown(_render_gone(consultation, book, gone))
     return consultation, book, cb.theme_in(db.session, book, theme_id)
 
 
-@bp.errorhandler(_Gone)
-def _gone_page(exc: _Gone) -> Any:
-    """The page saying what became of a theme that no longer exists."""
+@bp.errorhandler(_Shown)
+def _shown_page(exc: _Shown) -> Any:
+    """The page a theme form shows instead of its own (what became of the theme, or why nothing was saved)."""
     return exc.response
+
+
+def _saved(consultation: Consultation, book: Codebook, item: CodebookTheme, change: Callable[[], T]) -> T:
+    """Make a change to a theme and commit it; refused, the theme page shows why, with what was typed (400/409)."""
+    try:
+        result = change()
+    except Invalid as exc:
+        raise _Shown(_invalid(consultation, book, item, exc)) from exc
+    except Conflict as exc:
+        raise _Shown(_refused(consultation, book, item, exc)) from exc
+    db.session.commit()
+    return result
 
 
 @bp.route("/<int:consultation_id>/themes/<int:theme_id>/edit", methods=["POST"])
@@ -236,14 +265,9 @@ def edit(consultation_id: int, theme_id: int) -> Any:
     form = ThemeEditForm()
     if not form.validate_on_submit():
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
-    try:
-        changed, kept = cb.edit(db.session, actor=current_user, theme=item, label=form.label.data,
-                                summary=form.summary.data, seen=form.seen.data or "")
-    except Invalid as exc:
-        return _invalid(consultation, book, item, exc)
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    changed, kept = _saved(consultation, book, item, lambda: cb.edit(
+        db.session, actor=current_user, theme=item, label=form.label.data, summary=form.summary.data,
+        seen=form.seen.data or ""))
     theirs = " and ".join({"label": "the name", "summary": "the summary"}[k] for k in kept)
     also = f" Someone else had changed {theirs} since you opened the page; theirs was kept." if kept else ""
     flash((f"Saved as version {book.version}." if changed else "Nothing was changed.") + also,
@@ -261,14 +285,10 @@ def merge(consultation_id: int, theme_id: int) -> Any:
         return _invalid(consultation, book, item, Invalid("There is a problem",
                                                           {"other": "Choose the theme to merge into this one"}))
     other = cb.theme_in(db.session, book, form.other.data)
-    try:
-        cb.merge(db.session, actor=current_user, target=item, other=other, seen=form.seen.data or "")
-    except Invalid as exc:
-        return _invalid(consultation, book, item, exc)
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    _saved(consultation, book, item, lambda: cb.merge(
+        db.session, actor=current_user, target=item, other=other, seen=form.seen.data or ""))
     flash(f"“{other.label}” has been merged into “{item.label}” (version {book.version}).", "success")
+    _flash_quotes(book)
     return _theme_url(consultation, item)
 
 
@@ -280,17 +300,13 @@ def split(consultation_id: int, theme_id: int) -> Any:
     form = SplitForm()
     if not form.validate_on_submit():
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
-    try:
-        created = cb.split(db.session, actor=current_user, theme=item, contributions=form.contributions.data or [],
-                           label=form.new_label.data, summary=form.new_summary.data, seen=form.seen.data or "")
-    except Invalid as exc:
-        return _invalid(consultation, book, item, exc)
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    created = _saved(consultation, book, item, lambda: cb.split(
+        db.session, actor=current_user, theme=item, contributions=form.contributions.data or [],
+        label=form.new_label.data, summary=form.new_summary.data, seen=form.seen.data or ""))
     count = len(created.members)
     flash(f"{plural(count, 'contribution')} {'is' if count == 1 else 'are'} now in the new theme “{created.label}” "
           f"(version {book.version}).", "success")
+    _flash_quotes(book)
     return _theme_url(consultation, created)
 
 
@@ -304,17 +320,13 @@ def move(consultation_id: int, theme_id: int) -> Any:
         errors = field_errors(form) or {"target": "Choose the theme they should go to"}
         return _invalid(consultation, book, item, Invalid("There is a problem", errors))
     target = cb.theme_in(db.session, book, form.target.data)
-    try:
-        moved = cb.move(db.session, actor=current_user, contributions=form.contributions.data or [], source=item,
-                        target=target, keep=form.keep.data, seen=form.seen.data or "")
-    except Invalid as exc:
-        return _invalid(consultation, book, item, exc)
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    moved = _saved(consultation, book, item, lambda: cb.move(
+        db.session, actor=current_user, contributions=form.contributions.data or [], source=item, target=target,
+        keep=form.keep.data, seen=form.seen.data or ""))
     verb = "added to" if form.keep.data else "moved to"
     flash(f"{moved} {'contribution has' if moved == 1 else 'contributions have'} been {verb} “{target.label}” "
           f"(version {book.version}).", "success")
+    _flash_quotes(book)
     return _theme_url(consultation, item)
 
 
@@ -326,14 +338,9 @@ def remove(consultation_id: int, theme_id: int) -> Any:
     form = MemberForm()
     if not form.validate_on_submit():
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
-    try:
-        taken = cb.remove_members(db.session, actor=current_user, theme=item,
-                                  contributions=form.contributions.data or [], seen=form.seen.data or "")
-    except Invalid as exc:
-        return _invalid(consultation, book, item, exc)
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    taken = _saved(consultation, book, item, lambda: cb.remove_members(
+        db.session, actor=current_user, theme=item, contributions=form.contributions.data or [],
+        seen=form.seen.data or ""))
     flash(f"{taken} taken out of “{item.label}” (version {book.version}).", "success")
     return _theme_url(consultation, item)
 
@@ -346,11 +353,8 @@ def scope(consultation_id: int, theme_id: int) -> Any:
     form = ScopeForm()
     if not form.validate_on_submit():
         raise Invalid(NOT_UNDERSTOOD)
-    try:
-        cb.set_scope(db.session, actor=current_user, theme=item, in_scope=form.in_scope.data, seen=form.seen.data or "")
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    _saved(consultation, book, item, lambda: cb.set_scope(db.session, actor=current_user, theme=item,
+                                                          in_scope=form.in_scope.data, seen=form.seen.data or ""))
     flash(f"“{item.label}” is {'back in scope' if form.in_scope.data else 'out of scope'}.", "success")
     return _theme_url(consultation, item)
 
@@ -359,11 +363,12 @@ def scope(consultation_id: int, theme_id: int) -> Any:
 @allow("analyst")
 def undo(consultation_id: int) -> Any:
     """Undo the newest change."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     form = UndoForm()
     if not form.validate_on_submit():
         raise Invalid(NOT_UNDERSTOOD)
+    newest = cb.last_undoable(db.session, book)
+    carried = bool(newest is not None and (newest.detail or {}).get("quoted"))
     try:
         made = cb.undo(db.session, actor=current_user, codebook=book, version=form.version.data)
     except Conflict as exc:
@@ -372,6 +377,8 @@ def undo(consultation_id: int) -> Any:
         return _home(consultation)
     db.session.commit()
     flash(f"{made.description} (now version {made.version}).", "success")
+    if carried:
+        flash("The chosen quotes are back with the themes they were chosen for.", "info")
     return _home(consultation)
 
 
@@ -379,8 +386,7 @@ def undo(consultation_id: int) -> Any:
 @allow("analyst")
 def history(consultation_id: int) -> Any:
     """Every numbered change: who, when, what, and whether it was undone."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     changes = cb.history(db.session, book)
     people = {u.id: u.email for u in db.session.scalars(
         select(User).where(User.id.in_({c.actor_id for c in changes if c.actor_id})))}
@@ -392,8 +398,7 @@ def history(consultation_id: int) -> Any:
 @allow("analyst")
 def proposals(consultation_id: int) -> Any:
     """Where the newest analysis's uncoded contributions seem to fit; accept or change them in bulk."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     latest = cb.latest_run(db.session, consultation.id)
     found = cb.proposals(db.session, book, latest) if latest is not None else []
     items = [p.item for p in found]

@@ -13,7 +13,7 @@ from ..forms import field_errors
 from ..forms.workspace import BlindCodeForm, BlindStartForm
 from ..services import codebook as cb
 from ..services import codebook_blind as blind
-from .workspace import _book, _consultation, bp
+from .workspace import _codebook, bp
 
 
 def _page(consultation_id: int) -> Any:
@@ -24,8 +24,7 @@ def _page(consultation_id: int) -> Any:
 def _blind(consultation_id: int, *, errors: dict[str, str] | None = None, size: str | None = None,
            status: int = 200) -> Any:
     """The blind coding page: the next contribution to code, the agreement, or the form to start (with errors)."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     rows = blind.sample(db.session, book, current_user)
     pending = next((r for r in rows if not r.coded), None)
     text = cb.contribution_texts(db.session, [pending.contribution]).get(pending.contribution) if pending else None
@@ -48,8 +47,7 @@ def blind_page(consultation_id: int) -> Any:
 @allow("analyst")
 def blind_start(consultation_id: int) -> Any:
     """Draw your random sample."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     form = BlindStartForm()
     if not form.validate_on_submit():
         # The same page again, with what was typed and what to change ("abc", 4 and 501 all land here).
@@ -68,8 +66,7 @@ def blind_start(consultation_id: int) -> Any:
 @allow("analyst")
 def blind_code(consultation_id: int) -> Any:
     """Code one contribution of your sample."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     form = BlindCodeForm()
     if not form.validate_on_submit() or not form.theme.data:
         flash("Choose a theme, or “None of these”.", "error")
@@ -84,8 +81,7 @@ def blind_code(consultation_id: int) -> Any:
 @allow("analyst")
 def blind_discard(consultation_id: int) -> Any:
     """Throw away your sample to start again."""
-    consultation = _consultation(consultation_id)
-    book = _book(consultation)
+    consultation, book = _codebook(consultation_id)
     blind.discard(db.session, coder=current_user, codebook=book)
     db.session.commit()
     flash("Your sample has been discarded.", "info")

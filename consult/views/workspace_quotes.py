@@ -12,9 +12,9 @@ from ..extensions import db
 from ..forms import field_errors
 from ..forms.workspace import DropQuoteForm, MemberForm
 from ..services import codebook_quotes
-from ..services.errors import Conflict, Invalid
+from ..services.errors import Invalid
 from ..services.text import plural
-from .workspace import NOT_UNDERSTOOD, _invalid, _refused, _theme_action, _theme_url, bp
+from .workspace import NOT_UNDERSTOOD, _invalid, _saved, _theme_action, _theme_url, bp
 
 
 @bp.route("/<int:consultation_id>/themes/<int:theme_id>/quotes", methods=["POST"])
@@ -25,14 +25,9 @@ def choose_quotes(consultation_id: int, theme_id: int) -> Any:
     form = MemberForm()
     if not form.validate_on_submit():
         return _invalid(consultation, book, item, Invalid("There is a problem", field_errors(form)))
-    try:
-        added = codebook_quotes.choose(db.session, actor=current_user, theme=item,
-                                       contributions=form.contributions.data or [], seen=form.seen.data or "")
-    except Invalid as exc:
-        return _invalid(consultation, book, item, exc)
-    except Conflict as exc:
-        return _refused(consultation, book, item, exc)
-    db.session.commit()
+    added = _saved(consultation, book, item, lambda: codebook_quotes.choose(
+        db.session, actor=current_user, theme=item, contributions=form.contributions.data or [],
+        seen=form.seen.data or ""))
     if added:
         flash(f"{plural(added, 'quote')} chosen for “{item.label}” (version {book.version}).", "success")
     else:

@@ -234,7 +234,7 @@ def test_workspace_journey(browser, analysed_demo) -> None:
     facilitator.goto(base + "/facilitate/")
     facilitator.get_by_role("link", name=re.compile("^Check and challenge, and What we heard for Allied")).click()
     expect(facilitator.locator("main table").first).to_contain_text("Long waits for therapy")
-    facilitator.get_by_role("link", name=re.compile("^Write “What we heard” for phase 1")).click()
+    facilitator.get_by_role("link", name=re.compile("^Write “What we heard” for People and communities")).click()
     facilitator.get_by_label("Introduction").fill("We asked what would make care better. Here is what you said.")
     facilitator.get_by_label("Long waits for therapy", exact=True).check()
     facilitator.get_by_label("Waits for children's therapy", exact=True).check()

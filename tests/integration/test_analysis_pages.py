@@ -109,7 +109,7 @@ def test_analyst_runs_an_analysis_and_reads_the_results(client, make) -> None:
     table = list(csv.DictReader(io.StringIO(exported)))
     # Where the pages say "no votes yet", the export gives no figure (the prior's would rank it above voted ones).
     unvoted = [r for r in table if int(r["up"] or 0) + int(r["down"] or 0) == 0]
-    assert unvoted and all(r["support"] == r["support_low"] == r["support_high"] == "" for r in unvoted)
+    assert unvoted and all(r["support"] == r["support_low_80"] == r["support_high_80"] == "" for r in unvoted)
     texts = [row["text"] for row in table]
     assert any(t.startswith("'=HYPERLINK") for t in texts)
     assert not any(t.startswith(("=", "+", "-", "@")) for t in texts)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from docx import Document
 from markupsafe import escape
+from sqlalchemy import select
 
 from consult.extensions import db
-from consult.models import CodebookMember, ConsultationAssignment, Idea
+from consult.models import CodebookMember, CodebookTheme, ConsultationAssignment, Idea
 from consult.services import codebook as cb
-from consult.services import contributions
+from consult.services import codebook_quotes, contributions
 from tests.conftest import login
 from tests.integration.workspace_data import closed_phase, finished_run, seed
 
@@ -125,3 +127,96 @@ def test_what_we_heard_publishes_only_quotes_an_analyst_chose(quoting, client) -
     # The best-supported reply of the other theme names someone: nobody chose it, so it is not public.
     assert "Zoë" not in page and "Quartermaine" not in page
     assert page.count("Anon, ") == 1
+
+
+# Chosen quotes follow their contributions when themes are merged, split or moved between; undo restores them.
+
+
+def _two(quoting) -> tuple[CodebookTheme, CodebookTheme]:
+    """The two largest themes (each with plenty of published contributions to quote)."""
+    book = cb.for_consultation(db.session, quoting["consultation"].id)
+    first, second = sorted(book.themes, key=lambda t: -len(t.members))[:2]
+    assert len(first.members) >= 5 and len(second.members) >= 3
+    return first, second
+
+
+def _quotes(quoting) -> dict[int, list[str]]:
+    db.session.expire_all()
+    return codebook_quotes.chosen(db.session, cb.for_consultation(db.session, quoting["consultation"].id))
+
+
+def _undo(client, quoting) -> str:
+    db.session.expire_all()
+    book = cb.for_consultation(db.session, quoting["consultation"].id)
+    done = client.post(f"/workspace/{quoting['consultation'].id}/undo", data={"version": book.version},
+                       follow_redirects=True)
+    assert done.status_code == 200
+    return done.get_data(as_text=True)
+
+
+def _quoted_on_page(page: str) -> list[str]:
+    """The contribution ids the page's "Quotes for the strategy" list offers to stop quoting."""
+    return re.findall(r'name="contribution" value="([ic]\d+)"', page)
+
+
+def test_a_merge_brings_the_other_themes_quotes_and_undo_gives_them_back(quoting, client) -> None:
+    keep, gone = _two(quoting)
+    mine = [m.contribution for m in keep.members if m.contribution not in {g.contribution for g in gone.members}][:2]
+    theirs = [m.contribution for m in gone.members if m.contribution not in mine][:2]
+    assert _choose(client, quoting, keep, mine).status_code == 302
+    assert _choose(client, quoting, gone, theirs).status_code == 302
+    db.session.expire_all()
+    merged = client.post(f"/workspace/{quoting['consultation'].id}/themes/{keep.id}/merge",
+                         data={"other": gone.id, "seen": cb.stamp(db.session.get(CodebookTheme, keep.id))},
+                         follow_redirects=True)
+    page = merged.get_data(as_text=True)
+    assert f"now quotes {', '.join(mine + theirs[:1])} and {theirs[1]}" in page  # the message says where they went
+    assert _quoted_on_page(page) == mine + theirs
+    _undo(client, quoting)
+    assert _quotes(quoting)[keep.id] == mine and _quotes(quoting)[gone.id] == theirs
+    assert _quoted_on_page(_page(client, quoting, keep)) == mine
+
+
+def test_a_merge_past_five_quotes_says_which_were_not_kept_and_undo_restores_them(quoting, client) -> None:
+    keep, gone = _two(quoting)
+    others = {m.contribution for m in gone.members}
+    mine = [m.contribution for m in keep.members if m.contribution not in others][:4]
+    theirs = [m.contribution for m in gone.members if m.contribution not in mine][:3]
+    assert len(mine) == 4 and len(theirs) == 3
+    _choose(client, quoting, keep, mine)
+    _choose(client, quoting, gone, theirs)
+    db.session.expire_all()
+    page = client.post(f"/workspace/{quoting['consultation'].id}/themes/{keep.id}/merge",
+                       data={"other": gone.id, "seen": cb.stamp(db.session.get(CodebookTheme, keep.id))},
+                       follow_redirects=True).get_data(as_text=True)
+    assert _quotes(quoting)[keep.id] == mine + theirs[:1]
+    said = f"{theirs[1]} and {theirs[2]} are no longer quoted, as a theme has up to 5"
+    assert said in page and "Undo this change to quote them again." in page
+    history = client.get(f"/workspace/{quoting['consultation'].id}/history").get_data(as_text=True)
+    assert said in history
+    assert "The chosen quotes are back with the themes they were chosen for." in _undo(client, quoting)
+    assert _quotes(quoting)[keep.id] == mine and _quotes(quoting)[gone.id] == theirs
+
+
+def test_a_split_takes_its_quotes_to_the_new_theme_and_a_move_takes_them_along(quoting, client) -> None:
+    theme, other = _two(quoting)
+    members = [m.contribution for m in theme.members if m.contribution not in {o.contribution for o in other.members}]
+    quoted = members[:3]
+    _choose(client, quoting, theme, quoted)
+    db.session.expire_all()
+    split = client.post(f"/workspace/{quoting['consultation'].id}/themes/{theme.id}/split",
+                        data={"contributions": quoted[1:] + members[3:4], "new_label": "Split off",
+                              "seen": cb.stamp(db.session.get(CodebookTheme, theme.id))})
+    assert split.status_code == 302
+    new = db.session.scalar(select(CodebookTheme).where(CodebookTheme.label == "Split off"))
+    assert _quotes(quoting)[new.id] == quoted[1:] and _quotes(quoting)[theme.id] == quoted[:1]
+    assert _quoted_on_page(_page(client, quoting, new)) == quoted[1:]
+    _undo(client, quoting)
+    assert _quotes(quoting)[theme.id] == quoted
+    # Moved (not added as well), a quoted contribution is quoted where it lands.
+    db.session.expire_all()
+    moved = client.post(f"/workspace/{quoting['consultation'].id}/themes/{theme.id}/move",
+                        data={"contributions": quoted[:1], "target": other.id,
+                              "seen": cb.stamp(db.session.get(CodebookTheme, theme.id))})
+    assert moved.status_code == 302
+    assert _quotes(quoting)[other.id] == quoted[:1] and _quotes(quoting)[theme.id] == quoted[1:]

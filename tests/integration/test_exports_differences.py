@@ -11,6 +11,7 @@ from docx import Document
 
 from analysis.disclosure import round_count
 from analysis.intervals import wilson
+from analysis.stance import Z80
 from consult.extensions import db
 from consult.models import CodebookTheme, Comment, Idea
 from consult.services import codebook as cb
@@ -118,12 +119,13 @@ def test_each_theme_says_how_groups_and_phases_differ_with_figures_from_the_data
         assert "How groups and phases differ" in texts
         members = {m.contribution for m in theme.members}
         phase_table, group_table = [t for t in parts if hasattr(t, "rows")][1:3]
-        # Phases: the theme's share of each phase's contributions, with its 95% interval.
+        # Phases, named by their titles: the theme's share of each phase's contributions, with its 80% interval
+        # (the level the analysis pages show for the same figure).
         for row, phase in zip(phase_table.rows[1:], pack["phases"], strict=True):
             n = sum(1 for c in members if phase_of[c] == phase.id)
             size = sum(1 for c in phase_of.values() if c == phase.id)
-            low, high = wilson(n, size)
-            assert [c.text for c in row.cells] == [f"Phase {phase.position}: {phase.title}", f"{n:,} of {size:,}",
+            low, high = wilson(n, size, Z80)
+            assert [c.text for c in row.cells] == [phase.title, f"{n:,} of {size:,}",
                                                    f"{_pct(n / size)} ({_pct(low)} to {_pct(high)})"]
         rows = {row.cells[0].text: [c.text for c in row.cells[1:]] for row in group_table.rows[1:]}
         overall = len(members) / total

@@ -67,6 +67,10 @@ def test_inclusion_page_flags_under_represented_groups_with_source(client, app, 
     assert "Representation score" in page and "Summary to paste" in page
     assert "each postcode area is given to the English region where most of it lies" in page
     assert "Physiotherapist" in page and "Missing:" in page
+    # Each ratio's interval says its level, in the narrow layout's cell headings too, and how it differs from the
+    # analysis pages' 80% intervals.
+    assert page.count('responsive__heading">Ratio (95% interval) </span>') >= 3
+    assert "with a 95% interval" in page and "80% intervals" in page
     # Under-represented groups come with what to do about them: outreach typed in where it can be now.
     assert "What you can do about it" in page
     assert f'href="/facilitate/phases/{phase.id}/workshops">workshop, paper and phone input for phase 1</a>' in page
