@@ -8,7 +8,7 @@ from flask import g
 from sqlalchemy import func, select
 
 from consult.extensions import db
-from consult.models import AnomalyFlag, AuditEvent, ConsultationAssignment, VoteExclusion
+from consult.models import AnomalyFlag, AuditEvent, Consultation, ConsultationAssignment, VoteExclusion
 from consult.services import analysis_runs, anomaly_scans, contributions
 from tests.conftest import login
 
@@ -77,9 +77,13 @@ def test_an_exclusion_made_by_mistake_can_be_reopened_and_the_votes_count_again(
     db.session.expire_all()
     assert db.session.get(AnomalyFlag, flag.id).status == "open"
     assert db.session.scalar(select(VoteExclusion.id).limit(1)) is None
-    dataset = analysis_runs.build_dataset(db.session, phase.consultation, None, "key")
+    # The pages just shown only read (on PostgreSQL without a transaction, on the session this test shares);
+    # the worker builds datasets in sessions of its own, as this one now is.
+    idea_id, consultation_id = idea.id, phase.consultation_id
+    db.remove()
+    dataset = analysis_runs.build_dataset(db.session, db.session.get(Consultation, consultation_id), None, "key")
     assert dataset.meta["excluded_votes"] == 0
-    assert len([v for v in dataset.votes if v.item == f"i{idea.id}"]) == 12
+    assert len([v for v in dataset.votes if v.item == f"i{idea_id}"]) == 12
     actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "anomaly_flag")
                                       .order_by(AuditEvent.id)))
     assert actions == ["anomaly.exclude", "anomaly.reopen"]
