@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 
 from . import Form
+from .equality import EventForm
 
 
 class BackForm(Form):
@@ -78,18 +79,12 @@ class MoveTopicForm(BackForm):
     direction = HiddenField()
 
 
-class OnBehalfForm(Form):
-    """An idea gathered at a workshop, on paper or by phone, with the group its author told us."""
+class OnBehalfForm(EventForm):
+    """An idea gathered at a workshop, on paper or by phone, with the group its author told us, and the event it
+    came from: an event chosen from those recorded, or a new one's details (EventForm's boxes)."""
 
-    channel = StringField()
     category = StringField()
     profession = StringField()
     title = StringField()
     body = TextAreaField()
     event = StringField()
-    event_name = StringField()
-    event_day = StringField()
-    event_month = StringField()
-    event_year = StringField()
-    event_people = StringField()
-    event_profile = StringField()
